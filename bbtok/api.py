@@ -1,0 +1,1478 @@
+"""The Hugging Face-style surface shared by both tokenizers.
+
+Calling conventions (``tok(texts, padding=True, ...)``), padding, truncation, tensors,
+special-token bookkeeping, added tokens, decoding and its clean-up, and pretrained
+directories all live here, once. A tokenizer supplies only its algorithm: how a text with no
+added tokens in it becomes tokens or ids, and how to look tokens up in its vocabulary.
+
+Where transformers' behaviour is odd we do the same and say so in a comment: its quirks are
+our specification.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import regex
+
+from . import files
+from .encoding import BatchEncoding, to_python
+
+logger = logging.getLogger("bbtok")
+
+SPECIAL_TOKEN_NAMES = (
+    "bos_token",
+    "eos_token",
+    "unk_token",
+    "sep_token",
+    "pad_token",
+    "cls_token",
+    "mask_token",
+)
+# transformers' "no limit" model_max_length, and the bound above which it means "no limit".
+VERY_LARGE_INTEGER = int(1e30)
+LARGE_INTEGER = int(1e20)
+PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
+TRUNCATION_STRATEGIES = ("only_first", "only_second", "longest_first", "do_not_truncate")
+SIDES = ("left", "right")
+# Keys of tokenizer_config.json that describe where or how a directory was loaded, not the
+# tokenizer itself (transformers writes some of them back; we do not).
+_TRANSIENT_CONFIG_KEYS = frozenset(
+    {
+        "name_or_path",
+        "is_local",
+        "local_files_only",
+        "files_loaded",
+        "special_tokens_map_file",
+        "tokenizer_file",
+        "vocab_file",
+        "merges_file",
+        "tokenizer_config_file",
+        "tokenizer_class",
+        "init_inputs",
+        "device_map",
+        "slow_tokenizer_class",
+        "auto_map",
+    }
+)
+# Reference's decode clean-up, applied in this order.
+_CLEAN_UP_REPLACEMENTS = (
+    (" .", "."),
+    (" ?", "?"),
+    (" !", "!"),
+    (" ,", ","),
+    (" ' ", "'"),
+    (" n't", "n't"),
+    (" 'm", "'m"),
+    (" 's", "'s"),
+    (" 've", "'ve"),
+    (" 're", "'re"),
+)
+
+
+@dataclass
+class AddedToken:
+    """A token added to the vocabulary, cut out of text before the algorithm runs.
+
+    Mirrors ``tokenizers.AddedToken`` (which is accepted wherever this is).
+    """
+
+    content: str
+    single_word: bool = False
+    lstrip: bool = False
+    rstrip: bool = False
+    normalized: bool = True
+    special: bool = False
+
+    def __str__(self) -> str:
+        return self.content
+
+    def to_dict(self) -> dict[str, Any]:
+        """The form transformers stores in ``tokenizer_config.json``."""
+        return asdict(self)
+
+
+def as_added_token(value: object, *, special: bool | None = None) -> AddedToken:
+    """Accept a ``str``, our ``AddedToken``, ``tokenizers.AddedToken`` or their dict form."""
+    if isinstance(value, AddedToken):
+        token = copy.copy(value)
+    elif isinstance(value, str):
+        is_special = bool(special)
+        token = AddedToken(value, normalized=not is_special, special=is_special)
+        return token
+    elif isinstance(value, Mapping):
+        fields = {k: v for k, v in value.items() if k != "__type"}
+        if not isinstance(fields.get("content"), str):
+            raise TypeError(f"an added token needs a string 'content', got {value!r}")
+        token = AddedToken(**fields)
+    elif isinstance(getattr(value, "content", None), str):
+        token = AddedToken(
+            content=value.content,  # type: ignore[attr-defined]
+            single_word=bool(getattr(value, "single_word", False)),
+            lstrip=bool(getattr(value, "lstrip", False)),
+            rstrip=bool(getattr(value, "rstrip", False)),
+            normalized=bool(getattr(value, "normalized", True)),
+            special=bool(getattr(value, "special", False)),
+        )
+    else:
+        raise TypeError(f"Token {value!r} is not a string but a {type(value).__name__}.")
+    if special:
+        token.special = True
+    return token
+
+
+def _token_text(value: object) -> str | None:
+    """The string of a special-token setting (str, AddedToken or its dict form)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return as_added_token(value).content
+
+
+def _padding_strategy(padding: object) -> str:
+    padding = getattr(padding, "value", padding)
+    if padding is True:
+        return "longest"
+    if padding is False or padding is None:
+        return "do_not_pad"
+    if padding not in PADDING_STRATEGIES:
+        raise ValueError(
+            f"padding={padding!r} is not valid; use True, False or one of {PADDING_STRATEGIES}"
+        )
+    return str(padding)
+
+
+def _truncation_strategy(truncation: object) -> str:
+    truncation = getattr(truncation, "value", truncation)
+    if truncation is True:
+        return "longest_first"
+    if truncation is False or truncation is None:
+        return "do_not_truncate"
+    if truncation not in TRUNCATION_STRATEGIES:
+        raise ValueError(
+            f"truncation={truncation!r} is not valid; use True, False or one of "
+            f"{TRUNCATION_STRATEGIES}"
+        )
+    return str(truncation)
+
+
+def _check_side(name: str, value: object) -> str:
+    if value not in SIDES:
+        raise ValueError(f"{name}={value!r} is not valid; use 'left' or 'right'")
+    return str(value)
+
+
+def _check_length(name: str, value: object) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        raise ValueError(f"{name}={value!r} is not valid; use a non-negative integer or None")
+
+
+TokenizerT = TypeVar("TokenizerT", bound="TokenizerBase")
+
+
+class TokenizerBase:
+    """Everything a BlenderBot-small tokenizer does besides its algorithm.
+
+    Subclasses implement ``_tokenize_plain`` (text without added tokens -> tokens),
+    ``_encode_plain`` (-> ids), the vocabulary look-ups, ``vocab_size``, ``_base_vocab`` and
+    ``_merge_ranks``.
+    """
+
+    default_model_input_names: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask")
+    padding_side: str = "right"
+    truncation_side: str = "right"
+    # The class name transformers' AutoTokenizer knows this tokenizer by.
+    reference_class_name: ClassVar[str] = "BlenderbotSmallTokenizer"
+
+    if TYPE_CHECKING:  # the special-token properties are generated below the class
+        bos_token: str | None
+        eos_token: str | None
+        unk_token: str | None
+        sep_token: str | None
+        pad_token: str | None
+        cls_token: str | None
+        mask_token: str | None
+        bos_token_id: int | None
+        eos_token_id: int | None
+        unk_token_id: int | None
+        sep_token_id: int | None
+        pad_token_id: int | None
+        cls_token_id: int | None
+        mask_token_id: int | None
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs = dict(kwargs)
+        self.name_or_path: str = str(kwargs.pop("name_or_path", ""))
+        self._special_tokens: dict[str, str | None] = dict.fromkeys(SPECIAL_TOKEN_NAMES)
+        for name in SPECIAL_TOKEN_NAMES:
+            if name in kwargs:
+                self._special_tokens[name] = _token_text(kwargs.pop(name))
+        extra = kwargs.pop("extra_special_tokens", None)
+        legacy_extra = kwargs.pop("additional_special_tokens", None)
+        if extra is None:
+            extra = legacy_extra
+        if extra is not None and not isinstance(extra, (list, tuple)):
+            raise TypeError("extra_special_tokens must be a list of tokens")
+        self._extra_special_tokens: list[str] = [
+            text for text in (_token_text(t) for t in extra or []) if text is not None
+        ]
+        model_max_length = kwargs.pop("model_max_length", kwargs.pop("max_len", None))
+        _check_length("model_max_length", model_max_length)
+        self.model_max_length: int = (
+            VERY_LARGE_INTEGER if model_max_length is None else model_max_length
+        )
+        self.padding_side = _check_side("padding_side", kwargs.pop("padding_side", "right"))
+        self.truncation_side = _check_side(
+            "truncation_side", kwargs.pop("truncation_side", "right")
+        )
+        self.model_input_names: list[str] = list(
+            kwargs.pop("model_input_names", self.default_model_input_names)
+        )
+        # The reference never cleans up unless asked.
+        self.clean_up_tokenization_spaces: bool = bool(
+            kwargs.pop("clean_up_tokenization_spaces", False)
+        )
+        self.split_special_tokens: bool = bool(kwargs.pop("split_special_tokens", False))
+        self.verbose: bool = bool(kwargs.pop("verbose", False))
+        self._warned_too_long = False
+
+        self._added_tokens_decoder: dict[int, AddedToken] = {}
+        for index, token in dict(kwargs.pop("added_tokens_decoder", None) or {}).items():
+            self._added_tokens_decoder[int(index)] = as_added_token(token)
+        self._added_tokens_encoder: dict[str, int] = {
+            token.content: index for index, token in self._added_tokens_decoder.items()
+        }
+        # What else the configuration said, kept so that save_pretrained loses nothing.
+        self.init_kwargs: dict[str, Any] = {
+            key: value for key, value in kwargs.items() if key not in _TRANSIENT_CONFIG_KEYS
+        }
+        self._added_pattern: Any = None
+        self._strip_rules = False
+        # Special tokens missing from the vocabulary are appended after it, in attribute order.
+        self._add_tokens(
+            [t for t in self.all_special_tokens if t not in self._added_tokens_encoder],
+            special_tokens=True,
+        )
+        self._refresh_added_tokens()
+
+    # -- what a tokenizer supplies ------------------------------------------------------------
+
+    @property
+    def vocab_size(self) -> int:
+        """Size of the base vocabulary, without added tokens."""
+        raise NotImplementedError
+
+    def _tokenize_plain(self, text: str) -> list[str]:
+        raise NotImplementedError
+
+    def _encode_plain(self, text: str) -> list[int]:
+        return [self._token_to_id(token) for token in self._tokenize_plain(text)]
+
+    def _vocab_token_to_id(self, token: str) -> int | None:
+        raise NotImplementedError
+
+    def _vocab_id_to_token(self, index: int) -> str | None:
+        raise NotImplementedError
+
+    def _base_vocab(self) -> dict[str, int]:
+        raise NotImplementedError
+
+    def _merge_ranks(self) -> dict[tuple[str, ...], int]:
+        raise NotImplementedError
+
+    def _on_added_tokens_changed(self) -> None:
+        """Called when the set of added tokens changes (to drop caches that depend on it)."""
+
+    # -- special tokens ---------------------------------------------------------------------
+
+    @property
+    def special_tokens_map(self) -> dict[str, str]:
+        """The named special tokens that are set, e.g. ``{"bos_token": "__start__", ...}``."""
+        return {name: value for name, value in self._special_tokens.items() if value is not None}
+
+    @property
+    def extra_special_tokens(self) -> list[str]:
+        """Special tokens without a name of their own."""
+        return list(self._extra_special_tokens)
+
+    @extra_special_tokens.setter
+    def extra_special_tokens(self, value: Sequence[object] | None) -> None:
+        self._extra_special_tokens = [
+            text for text in (_token_text(t) for t in value or []) if text is not None
+        ]
+
+    @property
+    def extra_special_tokens_ids(self) -> list[int]:
+        """Ids of :attr:`extra_special_tokens`."""
+        return [self._token_to_id(token) for token in self._extra_special_tokens]
+
+    @property
+    def all_special_tokens(self) -> list[str]:
+        """Named special tokens in attribute order, then extra ones, without repeats."""
+        seen: dict[str, None] = {}
+        for value in self._special_tokens.values():
+            if value is not None:
+                seen.setdefault(value)
+        for value in self._extra_special_tokens:
+            seen.setdefault(value)
+        return list(seen)
+
+    @property
+    def all_special_ids(self) -> list[int]:
+        """Ids of :attr:`all_special_tokens`."""
+        return [self._token_to_id(token) for token in self.all_special_tokens]
+
+    def _get_special(self, name: str) -> str | None:
+        return self._special_tokens[name]
+
+    def _set_special(self, name: str, value: object) -> None:
+        # As in transformers, setting a special token does not add it to the vocabulary.
+        self._special_tokens[name] = _token_text(value)
+        self._refresh_added_tokens()
+
+    def _get_special_id(self, name: str) -> int | None:
+        token = self._special_tokens[name]
+        return None if token is None else self._token_to_id(token)
+
+    def _set_special_id(self, name: str, value: int | None) -> None:
+        self._set_special(name, None if value is None else self.convert_ids_to_tokens(value))
+
+    # -- added tokens -----------------------------------------------------------------------
+
+    @property
+    def added_tokens_encoder(self) -> dict[str, int]:
+        """Added token -> id, by id."""
+        return {token.content: index for index, token in sorted(self._added_tokens_decoder.items())}
+
+    @property
+    def added_tokens_decoder(self) -> dict[int, AddedToken]:
+        """Id -> added token, by id."""
+        return dict(sorted(self._added_tokens_decoder.items()))
+
+    def get_added_vocab(self) -> dict[str, int]:
+        """Added token -> id (special tokens included)."""
+        return dict(self._added_tokens_encoder)
+
+    def get_vocab(self) -> dict[str, int]:
+        """The whole vocabulary: ``vocab.json`` plus added tokens."""
+        return dict(self._base_vocab(), **self._added_tokens_encoder)
+
+    def __len__(self) -> int:
+        """Number of distinct tokens in :meth:`get_vocab`."""
+        return len(self.get_vocab())
+
+    def add_tokens(
+        self, new_tokens: object | Sequence[object], special_tokens: bool = False
+    ) -> int:
+        """Add tokens that are cut out of text before BPE; returns how many got a new id.
+
+        >>> tok.add_tokens(["<3"])  # doctest: +SKIP
+        1
+        """
+        if not new_tokens:
+            return 0
+        if not isinstance(new_tokens, (list, tuple)):
+            new_tokens = [new_tokens]
+        return self._add_tokens(list(new_tokens), special_tokens=special_tokens)
+
+    def add_special_tokens(
+        self,
+        special_tokens_dict: Mapping[str, object],
+        replace_extra_special_tokens: bool = True,
+    ) -> int:
+        """Set named special tokens (and ``extra_special_tokens``) and add them as tokens.
+
+        >>> tok.add_special_tokens({"cls_token": "__cls__"})  # doctest: +SKIP
+        1
+        """
+        if not special_tokens_dict:
+            return 0
+        special_tokens_dict = dict(special_tokens_dict)
+        if "additional_special_tokens" in special_tokens_dict and not special_tokens_dict.get(
+            "extra_special_tokens"
+        ):
+            special_tokens_dict["extra_special_tokens"] = special_tokens_dict.pop(
+                "additional_special_tokens"
+            )
+        to_add: list[AddedToken] = []
+        for key, value in special_tokens_dict.items():
+            if key == "extra_special_tokens":
+                if not isinstance(value, (list, tuple)):
+                    raise ValueError(f"Tokens {value!r} for key {key} should be a list")
+                tokens = [as_added_token(t, special=True) for t in value]
+                if not replace_extra_special_tokens:
+                    tokens = [t for t in tokens if t.content not in self._extra_special_tokens]
+                if replace_extra_special_tokens and tokens:
+                    self._extra_special_tokens = [t.content for t in tokens]
+                else:
+                    self._extra_special_tokens.extend(t.content for t in tokens)
+                to_add.extend(tokens)
+            elif key in SPECIAL_TOKEN_NAMES:
+                token = as_added_token(value, special=True)
+                self._special_tokens[key] = token.content
+                to_add.append(token)
+            else:
+                raise ValueError(
+                    f"Key {key} is not a valid special token. Valid keys are: "
+                    f"{[*SPECIAL_TOKEN_NAMES, 'extra_special_tokens']}"
+                )
+        return self._add_tokens(list(to_add), special_tokens=True)
+
+    def _add_tokens(self, new_tokens: list[object], special_tokens: bool = False) -> int:
+        added = 0
+        current = self.get_vocab()
+        # Quirk: new ids start at the number of distinct tokens, so a vocabulary with holes
+        # in its ids can hand out an id that is already taken, exactly as the reference does.
+        next_id = len(current)
+        for value in new_tokens:
+            if isinstance(value, str):
+                if value == "" or value in self._added_tokens_encoder:
+                    continue
+                is_special = special_tokens or value in self.all_special_tokens
+                token = AddedToken(value, normalized=not is_special, special=is_special)
+            else:
+                token = as_added_token(value, special=special_tokens or None)
+                if token.content == "":
+                    continue
+            if token.content in current:
+                index = current[token.content]
+            else:
+                index = next_id + added
+                current[token.content] = index
+                added += 1
+            if token.special and token.content not in self.all_special_tokens:
+                self._extra_special_tokens.append(token.content)
+            self._added_tokens_decoder[index] = token
+            self._added_tokens_encoder[token.content] = index
+        self._refresh_added_tokens()
+        return added
+
+    def _refresh_added_tokens(self) -> None:
+        contents = set(self._added_tokens_encoder)
+        if contents:
+            # Leftmost match, longest first at a position: the reference's trie behaves so.
+            alternatives = sorted(contents, key=lambda text: (-len(text), text))
+            self._added_pattern = regex.compile(
+                "(" + "|".join(regex.escape(text) for text in alternatives) + ")"
+            )
+        else:
+            self._added_pattern = None
+        self._strip_rules = any(
+            token.lstrip or token.rstrip or token.single_word
+            for token in self._added_tokens_decoder.values()
+        )
+        self._unit_tokens = contents | set(self.all_special_tokens)
+        self._on_added_tokens_changed()
+
+    def _split_added(self, text: str) -> list[tuple[str, bool]]:
+        """Cut added tokens out of ``text``: (segment, is_added) pairs, empty ones dropped."""
+        if self._added_pattern is None:
+            return [(text, False)] if text else []
+        parts: list[str] = [part for part in self._added_pattern.split(text) if part]
+        if self._strip_rules:
+            parts = self._apply_strip_rules(parts)
+        units = self._unit_tokens
+        return [(part, part in units) for part in parts if part]
+
+    def _apply_strip_rules(self, parts: list[str]) -> list[str]:
+        # The reference's lstrip/rstrip/single_word handling, step for step: it edits the
+        # neighbouring segments in place, and a single_word token glued to a word becomes
+        # ordinary text of that word.
+        for i, part in enumerate(parts):
+            if part not in self._added_tokens_encoder:
+                continue
+            token = self._added_tokens_decoder[self._added_tokens_encoder[part]]
+            left = parts[i - 1] if i > 0 else None
+            right = parts[i + 1] if i < len(parts) - 1 else None
+            if token.rstrip and right:
+                parts[i + 1] = right.lstrip()
+            if token.lstrip and left:
+                parts[i - 1] = left.rstrip()
+            if token.single_word:
+                if left and left[-1] != " ":
+                    parts[i - 1] += part
+                    parts[i] = ""
+                elif right and right[0] != " ":
+                    parts[i + 1] = part + parts[i + 1]
+                    parts[i] = ""
+        return parts
+
+    # -- tokens <-> ids ---------------------------------------------------------------------
+
+    def _unknown_id(self) -> int:
+        unk = self._special_tokens["unk_token"]
+        if unk is None:
+            raise ValueError("this tokenizer has no unk_token to map unknown tokens to")
+        index = self._vocab_token_to_id(unk)
+        if index is None:
+            # The reference returns None here and fails later; the unknown token always has an
+            # added id (appended after the vocabulary), so we use that.
+            index = self._added_tokens_encoder.get(unk)
+        if index is None:
+            raise ValueError(f"the unknown token {unk!r} has no id")
+        return index
+
+    def _token_to_id(self, token: str) -> int:
+        index = self._added_tokens_encoder.get(token)
+        if index is None:
+            # Quirk: vocabulary look-ups lowercase the token first.
+            index = self._vocab_token_to_id(token.lower())
+            if index is None:
+                index = self._unknown_id()
+        return index
+
+    def _id_to_token(self, index: int) -> str:
+        added = self._added_tokens_decoder.get(index)
+        if added is not None:
+            return added.content
+        token = self._vocab_id_to_token(index)
+        if token is None:
+            return self._special_tokens["unk_token"] or ""
+        return token
+
+    def convert_tokens_to_ids(self, tokens: str | Sequence[str]) -> Any:
+        """Token(s) -> id(s); an unknown token gets the unknown token's id."""
+        if isinstance(tokens, str):
+            return self._token_to_id(tokens)
+        return [self._token_to_id(token) for token in tokens]
+
+    def convert_ids_to_tokens(self, ids: Any, skip_special_tokens: bool = False) -> Any:
+        """Id(s) -> token(s); an id outside the vocabulary becomes the unknown token."""
+        ids = to_python(ids)
+        if isinstance(ids, int):
+            return self._id_to_token(ids)
+        skipped = set(self.all_special_ids) if skip_special_tokens else set()
+        return [self._id_to_token(int(i)) for i in ids if int(i) not in skipped]
+
+    def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
+        """Join tokens with spaces and glue ``@@`` continuations: ``["ap@@", "te"]`` -> "apte"."""
+        return " ".join(tokens).replace("@@ ", "").strip()
+
+    # -- text -> tokens / ids ---------------------------------------------------------------
+
+    def tokenize(self, text: str, **kwargs: Any) -> list[str]:
+        """Split text into tokens; added and special tokens are kept whole.
+
+        >>> tok.tokenize("Hello there!")  # doctest: +SKIP
+        ['hello', 'there', '!']
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        if kwargs.pop("split_special_tokens", self.split_special_tokens):
+            return self._tokenize_plain(text)
+        tokens: list[str] = []
+        for segment, is_added in self._split_added(text):
+            if is_added:
+                tokens.append(segment)
+            else:
+                tokens.extend(self._tokenize_plain(segment))
+        return tokens
+
+    def _encode_text(self, text: str, split_special_tokens: bool | None = None) -> list[int]:
+        if split_special_tokens is None:
+            split_special_tokens = self.split_special_tokens
+        if split_special_tokens:
+            return self._encode_plain(text)
+        ids: list[int] = []
+        for segment, is_added in self._split_added(text):
+            if is_added:
+                ids.append(self._token_to_id(segment))
+            else:
+                ids.extend(self._encode_plain(segment))
+        return ids
+
+    def _input_ids(self, value: Any, is_split_into_words: bool, split_special: bool) -> list[int]:
+        if isinstance(value, str):
+            return self._encode_text(value, split_special)
+        if isinstance(value, (list, tuple)) and value:
+            if isinstance(value[0], int):
+                return list(value)
+            if isinstance(value[0], str):
+                if is_split_into_words:
+                    return [i for word in value for i in self._encode_text(word, split_special)]
+                return [self._token_to_id(token) for token in value]
+        raise ValueError(
+            f"Input must be a string, list of strings, or list of ints, got: {type(value).__name__}"
+        )
+
+    def encode(
+        self,
+        text: Any,
+        text_pair: Any = None,
+        add_special_tokens: bool = True,
+        padding: bool | str = False,
+        truncation: bool | str | None = None,
+        max_length: int | None = None,
+        stride: int = 0,
+        padding_side: str | None = None,
+        return_tensors: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Text -> ids (no special tokens are added by this tokenizer).
+
+        >>> tok.encode("adapt act")  # doctest: +SKIP
+        [1, 2]
+        """
+        encoded = self(
+            text,
+            text_pair=text_pair,
+            add_special_tokens=add_special_tokens,
+            padding=padding,
+            truncation=truncation,
+            max_length=max_length,
+            stride=stride,
+            padding_side=padding_side,
+            return_tensors=return_tensors,
+            return_attention_mask=False,
+            **kwargs,
+        )
+        return encoded["input_ids"]
+
+    # -- special-token layout (this model adds none) ---------------------------------------
+
+    def build_inputs_with_special_tokens(
+        self, token_ids_0: list[int], token_ids_1: list[int] | None = None
+    ) -> list[int]:
+        """BlenderBot-small adds no special tokens: ``a``, or ``a + b`` for a pair."""
+        if token_ids_1 is None:
+            return list(token_ids_0)
+        return list(token_ids_0) + list(token_ids_1)
+
+    def get_special_tokens_mask(
+        self,
+        token_ids_0: list[int],
+        token_ids_1: list[int] | None = None,
+        already_has_special_tokens: bool = False,
+    ) -> list[int]:
+        """1 for a special token, 0 otherwise; all zeros unless ``already_has_special_tokens``."""
+        if already_has_special_tokens:
+            if token_ids_1 is not None:
+                raise ValueError(
+                    "You should not supply a second sequence if the provided sequence of ids is "
+                    "already formatted with special tokens for the model."
+                )
+            special = set(self.all_special_ids)
+            return [1 if int(i) in special else 0 for i in token_ids_0]
+        return [0] * (len(token_ids_0) + (len(token_ids_1) if token_ids_1 else 0))
+
+    def create_token_type_ids_from_sequences(
+        self, token_ids_0: list[int], token_ids_1: list[int] | None = None
+    ) -> list[int]:
+        """Zeros for the first sequence, ones for the second."""
+        if token_ids_1 is None:
+            return [0] * len(token_ids_0)
+        return [0] * len(token_ids_0) + [1] * len(token_ids_1)
+
+    def num_special_tokens_to_add(self, pair: bool = False) -> int:
+        """How many special tokens encoding adds (none, for this model)."""
+        return len(self.build_inputs_with_special_tokens([], [] if pair else None))
+
+    # -- calling ----------------------------------------------------------------------------
+
+    def _strategies(
+        self,
+        padding: object,
+        truncation: object,
+        max_length: int | None,
+        pad_to_multiple_of: int | None,
+        verbose: bool,
+    ) -> tuple[str, str, int | None]:
+        _check_length("max_length", max_length)
+        _check_length("pad_to_multiple_of", pad_to_multiple_of)
+        if pad_to_multiple_of == 0:
+            raise ValueError("pad_to_multiple_of=0 is not valid; use a positive integer or None")
+        # As in transformers: max_length alone turns truncation on.
+        if max_length is not None and padding is False and truncation is None:
+            truncation = "longest_first"
+        if (
+            padding is True
+            and verbose
+            and max_length is not None
+            and truncation
+            in (
+                None,
+                False,
+                "do_not_truncate",
+            )
+        ):
+            warnings.warn(
+                "`max_length` is ignored when `padding`=`True` and there is no truncation "
+                "strategy. To pad to max length, use `padding='max_length'`.",
+                stacklevel=3,
+            )
+        padding_strategy = _padding_strategy(padding)
+        truncation_strategy = _truncation_strategy(truncation)
+        if max_length is None:
+            unbounded = self.model_max_length > LARGE_INTEGER
+            if padding_strategy == "max_length":
+                if unbounded:
+                    padding_strategy = "do_not_pad"
+                else:
+                    max_length = self.model_max_length
+            if truncation_strategy != "do_not_truncate":
+                if unbounded:
+                    truncation_strategy = "do_not_truncate"
+                else:
+                    max_length = self.model_max_length
+        if padding_strategy != "do_not_pad" and self.pad_token is None:
+            raise ValueError(
+                "Asking to pad but the tokenizer does not have a padding token: set "
+                "`tokenizer.pad_token` (e.g. to the eos token) or add one with "
+                "`tokenizer.add_special_tokens({'pad_token': ...})`."
+            )
+        if (
+            truncation_strategy != "do_not_truncate"
+            and padding_strategy != "do_not_pad"
+            and pad_to_multiple_of is not None
+            and max_length is not None
+            and max_length % pad_to_multiple_of != 0
+        ):
+            raise ValueError(
+                f"Truncation and padding are both activated but truncation length ({max_length}) "
+                f"is not a multiple of pad_to_multiple_of ({pad_to_multiple_of})."
+            )
+        return padding_strategy, truncation_strategy, max_length
+
+    def __call__(
+        self,
+        text: Any = None,
+        text_pair: Any = None,
+        text_target: Any = None,
+        text_pair_target: Any = None,
+        add_special_tokens: bool = True,
+        padding: bool | str = False,
+        truncation: bool | str | None = None,
+        max_length: int | None = None,
+        stride: int = 0,
+        is_split_into_words: bool = False,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
+        return_tensors: str | None = None,
+        return_token_type_ids: bool | None = None,
+        return_attention_mask: bool | None = None,
+        return_overflowing_tokens: bool = False,
+        return_special_tokens_mask: bool = False,
+        return_offsets_mapping: bool = False,
+        return_length: bool = False,
+        verbose: bool = True,
+        **kwargs: Any,
+    ) -> BatchEncoding:
+        """Encode a text, a batch of texts, or pairs, for the model.
+
+        >>> tok(["hi there", "hello"], padding=True, return_tensors="np")  # doctest: +SKIP
+        {'input_ids': array([[..]]), 'attention_mask': array([[..]])}
+        """
+        split_special = kwargs.pop("split_special_tokens", self.split_special_tokens)
+        max_target_length = kwargs.pop("max_target_length", None)
+        if kwargs:
+            raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
+        if return_offsets_mapping:
+            self._offsets_not_supported()
+        if text is None and text_target is None:
+            raise ValueError("You need to specify either `text` or `text_target`.")
+        if padding_side is not None:
+            _check_side("padding_side", padding_side)
+        if stride < 0:
+            raise ValueError(f"stride={stride!r} is not valid; use a non-negative integer")
+        padding_strategy, truncation_strategy, max_length = self._strategies(
+            padding, truncation, max_length, pad_to_multiple_of, verbose
+        )
+        options: dict[str, Any] = {
+            "add_special_tokens": add_special_tokens,
+            "padding_strategy": padding_strategy,
+            "truncation_strategy": truncation_strategy,
+            "stride": stride,
+            "is_split_into_words": is_split_into_words,
+            "pad_to_multiple_of": pad_to_multiple_of,
+            "padding_side": padding_side,
+            "return_tensors": return_tensors,
+            "return_token_type_ids": return_token_type_ids,
+            "return_attention_mask": return_attention_mask,
+            "return_overflowing_tokens": return_overflowing_tokens,
+            "return_special_tokens_mask": return_special_tokens_mask,
+            "return_length": return_length,
+            "split_special": split_special,
+        }
+        encodings = None
+        if text is not None:
+            encodings = self._encode_any(text, text_pair, max_length=max_length, **options)
+        if text_target is None:
+            assert encodings is not None
+            return encodings
+        target_length = max_target_length if max_target_length is not None else max_length
+        targets = self._encode_any(
+            text_target, text_pair_target, max_length=target_length, **options
+        )
+        if encodings is None:
+            return targets
+        encodings["labels"] = targets["input_ids"]
+        return encodings
+
+    def _offsets_not_supported(self) -> None:
+        raise NotImplementedError(
+            "return_offsets_mapping is available with bbtok.BlenderbotSmallTokenizerFast; the "
+            "pure-Python tokenizer, like transformers' slow tokenizers, does not track offsets."
+        )
+
+    @staticmethod
+    def _is_batch(text: Any, is_split_into_words: bool) -> bool:
+        if not isinstance(text, (list, tuple)):
+            return False
+        if not text:
+            return not is_split_into_words
+        if is_split_into_words:
+            return isinstance(text[0], (list, tuple))
+        return isinstance(text[0], (str, list, tuple))
+
+    def _encode_any(self, text: Any, text_pair: Any, **options: Any) -> BatchEncoding:
+        split_words = options["is_split_into_words"]
+        if not self._is_batch(text, split_words):
+            if text_pair is not None and self._is_batch(text_pair, split_words):
+                raise ValueError(
+                    "If `text_pair` is a batch, `text` must also be a batch of the same length."
+                )
+            return self._encode_single(text, text_pair, **options)
+        if text_pair is not None and (
+            not isinstance(text_pair, (list, tuple)) or len(text_pair) != len(text)
+        ):
+            raise ValueError(
+                "If `text` is a batch, `text_pair` must also be a batch of the same length."
+            )
+        pairs = text_pair if text_pair is not None else [None] * len(text)
+        firsts: list[list[int]] = []
+        seconds: list[list[int] | None] = []
+        for item, pair in zip(text, pairs):
+            if (
+                isinstance(item, (list, tuple))
+                and item
+                and not isinstance(item[0], int)
+                and pair is None
+            ):
+                if (
+                    len(item) == 2
+                    and (not split_words or isinstance(item, tuple))
+                    and isinstance(item[0], (str, list, tuple))
+                    and isinstance(item[1], (str, list, tuple))
+                ):
+                    item, pair = item
+                elif len(item) == 1:
+                    item = item[0]
+                elif not split_words:
+                    raise ValueError(f"Expected a pair of sequences, got {len(item)} sequences.")
+            firsts.append(self._input_ids(item, split_words, options["split_special"]))
+            seconds.append(
+                None
+                if pair is None
+                else self._input_ids(pair, split_words, options["split_special"])
+            )
+        return self._batch_prepare(firsts, seconds, **options)
+
+    def _encode_single(self, text: Any, text_pair: Any, **options: Any) -> BatchEncoding:
+        split_words = options["is_split_into_words"]
+        first = self._input_ids(text, split_words, options["split_special"])
+        second = (
+            None
+            if text_pair is None
+            else self._input_ids(text_pair, split_words, options["split_special"])
+        )
+        fields = self._prepare_fields(first, second, **options)
+        return BatchEncoding(fields, tensor_type=options["return_tensors"], prepend_batch_axis=True)
+
+    def _batch_prepare(
+        self,
+        firsts: list[list[int]],
+        seconds: list[list[int] | None],
+        **options: Any,
+    ) -> BatchEncoding:
+        """Truncate each sequence, then pad the batch together (as transformers does)."""
+        per_item = dict(
+            options,
+            padding_strategy="do_not_pad",
+            pad_to_multiple_of=None,
+            return_attention_mask=False,
+        )
+        batch: dict[str, list[Any]] = {}
+        for first, second in zip(firsts, seconds):
+            fields = self._prepare_fields(first, second, **per_item)
+            for key, value in fields.items():
+                batch.setdefault(key, []).append(value)
+        if options["return_tensors"] and options["return_overflowing_tokens"]:
+            batch.pop("overflowing_tokens", None)
+            batch.pop("num_truncated_tokens", None)
+        padded = self._pad_batch(
+            batch,
+            padding_strategy=options["padding_strategy"],
+            max_length=options["max_length"],
+            pad_to_multiple_of=options["pad_to_multiple_of"],
+            padding_side=options["padding_side"],
+            return_attention_mask=options["return_attention_mask"],
+        )
+        return BatchEncoding(padded, tensor_type=options["return_tensors"])
+
+    def _prepare_fields(
+        self,
+        ids: list[int],
+        pair_ids: list[int] | None,
+        *,
+        add_special_tokens: bool,
+        padding_strategy: str,
+        truncation_strategy: str,
+        max_length: int | None,
+        stride: int,
+        pad_to_multiple_of: int | None,
+        padding_side: str | None,
+        return_token_type_ids: bool | None,
+        return_attention_mask: bool | None,
+        return_overflowing_tokens: bool,
+        return_special_tokens_mask: bool,
+        return_length: bool,
+        return_tensors: str | None = None,
+        **_ignored: Any,
+    ) -> dict[str, Any]:
+        """One sequence (or pair): truncate, add special tokens, build masks, pad."""
+        if (
+            return_overflowing_tokens
+            and truncation_strategy == "longest_first"
+            and pair_ids is not None
+        ):
+            raise ValueError(
+                "Not possible to return overflowing tokens for pair of sequences with the "
+                "`longest_first`. Please select another truncation strategy than "
+                "`longest_first`, for instance `only_second` or `only_first`."
+            )
+        if return_token_type_ids is None:
+            return_token_type_ids = "token_type_ids" in self.model_input_names
+        if return_attention_mask is None:
+            return_attention_mask = "attention_mask" in self.model_input_names
+        num_special = (
+            self.num_special_tokens_to_add(pair_ids is not None) if add_special_tokens else 0
+        )
+        total = len(ids) + len(pair_ids or []) + num_special
+        overflowing: list[int] = []
+        if truncation_strategy != "do_not_truncate" and max_length and total > max_length:
+            ids, pair_ids, overflowing = self.truncate_sequences(
+                ids, pair_ids, total - max_length, truncation_strategy, stride
+            )
+        if add_special_tokens:
+            sequence = self.build_inputs_with_special_tokens(ids, pair_ids)
+            type_ids = self.create_token_type_ids_from_sequences(ids, pair_ids)
+        else:
+            sequence = ids + (pair_ids or [])
+            type_ids = [0] * len(sequence)
+        fields: dict[str, Any] = {"input_ids": sequence}
+        if return_token_type_ids:
+            fields["token_type_ids"] = type_ids
+        if return_special_tokens_mask:
+            fields["special_tokens_mask"] = (
+                self.get_special_tokens_mask(ids, pair_ids)
+                if add_special_tokens
+                else [0] * len(sequence)
+            )
+        if return_overflowing_tokens and not return_tensors and overflowing:
+            fields["overflowing_tokens"] = overflowing
+            fields["num_truncated_tokens"] = total - max_length if max_length else 0
+        self._warn_if_too_long(sequence, max_length)
+        if padding_strategy != "do_not_pad" or return_attention_mask:
+            fields = self._pad_one(
+                fields,
+                max_length=max_length,
+                padding_strategy=padding_strategy,
+                pad_to_multiple_of=pad_to_multiple_of,
+                padding_side=padding_side,
+                return_attention_mask=return_attention_mask,
+            )
+        if return_length:
+            fields["length"] = len(fields["input_ids"])
+        return fields
+
+    def _warn_if_too_long(self, ids: list[int], max_length: int | None) -> None:
+        if max_length is None and len(ids) > self.model_max_length and not self._warned_too_long:
+            logger.warning(
+                "Token indices sequence length is longer than the specified maximum sequence "
+                "length for this model (%d > %d). Running this sequence through the model will "
+                "result in indexing errors",
+                len(ids),
+                self.model_max_length,
+            )
+            self._warned_too_long = True
+
+    def truncate_sequences(
+        self,
+        ids: list[int],
+        pair_ids: list[int] | None = None,
+        num_tokens_to_remove: int = 0,
+        truncation_strategy: str = "longest_first",
+        stride: int = 0,
+    ) -> tuple[list[int], list[int] | None, list[int]]:
+        """Remove ``num_tokens_to_remove`` tokens; returns (ids, pair_ids, overflowing)."""
+        if num_tokens_to_remove <= 0:
+            return ids, pair_ids, []
+        strategy = _truncation_strategy(truncation_strategy)
+        from_left = self.truncation_side == "left"
+        overflowing: list[int] = []
+        if strategy == "only_first" or (strategy == "longest_first" and pair_ids is None):
+            window = min(len(ids), stride + num_tokens_to_remove)
+            if from_left:
+                overflowing = ids[:window]
+                ids = ids[num_tokens_to_remove:]
+            else:
+                overflowing = ids[-window:]
+                ids = ids[:-num_tokens_to_remove]
+        elif strategy == "longest_first":
+            assert pair_ids is not None
+            warnings.warn(
+                "Be aware, overflowing tokens are not returned for the setting you have chosen, "
+                "i.e. sequence pairs with the 'longest_first' truncation strategy. So the "
+                "returned list will always be empty even if some tokens have been removed.",
+                stacklevel=2,
+            )
+            # Remove from the longer sequence until both are equal, then alternately.
+            first_remove = min(abs(len(pair_ids) - len(ids)), num_tokens_to_remove)
+            rest = num_tokens_to_remove - first_remove
+            if len(ids) > len(pair_ids):
+                ids_remove, pair_remove = first_remove + rest // 2, rest - rest // 2
+            else:
+                ids_remove, pair_remove = rest // 2, first_remove + rest - rest // 2
+            if from_left:
+                ids, pair_ids = ids[ids_remove:], pair_ids[pair_remove:]
+            else:
+                ids = ids[:-ids_remove] if ids_remove > 0 else ids
+                pair_ids = pair_ids[:-pair_remove] if pair_ids and pair_remove > 0 else pair_ids
+        elif strategy == "only_second" and pair_ids:
+            window = min(len(pair_ids), stride + num_tokens_to_remove)
+            if from_left:
+                overflowing = pair_ids[:window]
+                pair_ids = pair_ids[num_tokens_to_remove:]
+            else:
+                overflowing = pair_ids[-window:]
+                pair_ids = pair_ids[:-num_tokens_to_remove]
+        return ids, pair_ids, overflowing
+
+    # -- padding ----------------------------------------------------------------------------
+
+    def _pad_one(
+        self,
+        fields: dict[str, Any],
+        *,
+        max_length: int | None,
+        padding_strategy: str,
+        pad_to_multiple_of: int | None,
+        padding_side: str | None,
+        return_attention_mask: bool | None,
+    ) -> dict[str, Any]:
+        if return_attention_mask is None:
+            return_attention_mask = "attention_mask" in self.model_input_names
+        main = self.model_input_names[0]
+        sequence = fields[main]
+        if padding_strategy == "longest":
+            max_length = len(sequence)
+        if max_length is not None and pad_to_multiple_of is not None:
+            max_length = -(-max_length // pad_to_multiple_of) * pad_to_multiple_of
+        if return_attention_mask and "attention_mask" not in fields:
+            fields["attention_mask"] = [1] * len(sequence)
+        if padding_strategy == "do_not_pad" or max_length is None or len(sequence) == max_length:
+            return fields
+        # Quirk kept from transformers: a sequence longer than max_length is left as it is.
+        missing = max_length - len(sequence)
+        if missing < 0:
+            return fields
+        side = padding_side if padding_side is not None else self.padding_side
+        pad_id = self.pad_token_id
+        if pad_id is None:
+            raise ValueError("Asking to pad but the tokenizer does not have a padding token")
+        padded: dict[str, tuple[list[int], int]] = {main: (sequence, pad_id)}
+        if return_attention_mask:
+            padded["attention_mask"] = (fields["attention_mask"], 0)
+        if "token_type_ids" in fields:
+            padded["token_type_ids"] = (fields["token_type_ids"], 0)
+        if "special_tokens_mask" in fields:
+            padded["special_tokens_mask"] = (fields["special_tokens_mask"], 1)
+        for key, (values, filler) in padded.items():
+            fill = [filler] * missing
+            fields[key] = list(values) + fill if side == "right" else fill + list(values)
+        return fields
+
+    def _pad_batch(
+        self,
+        batch: dict[str, list[Any]],
+        *,
+        padding_strategy: str,
+        max_length: int | None,
+        pad_to_multiple_of: int | None,
+        padding_side: str | None,
+        return_attention_mask: bool | None,
+    ) -> dict[str, list[Any]]:
+        main = self.model_input_names[0]
+        sequences = batch.get(main, [])
+        if not sequences:
+            if return_attention_mask:
+                batch["attention_mask"] = []
+            return batch
+        if padding_strategy == "longest":
+            max_length = max(len(s) for s in sequences)
+            padding_strategy = "max_length"
+        out: dict[str, list[Any]] = {}
+        for i in range(len(sequences)):
+            fields = self._pad_one(
+                {key: values[i] for key, values in batch.items()},
+                max_length=max_length,
+                padding_strategy=padding_strategy,
+                pad_to_multiple_of=pad_to_multiple_of,
+                padding_side=padding_side,
+                return_attention_mask=return_attention_mask,
+            )
+            for key, value in fields.items():
+                out.setdefault(key, []).append(value)
+        return out
+
+    def pad(
+        self,
+        encoded_inputs: Any,
+        padding: bool | str = True,
+        max_length: int | None = None,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
+        return_attention_mask: bool | None = None,
+        return_tensors: str | None = None,
+        verbose: bool = True,
+    ) -> BatchEncoding:
+        """Pad one encoding or a batch (a dict of lists, or a list of dicts, e.g. in a collator).
+
+        >>> tok.pad([{"input_ids": [5]}, {"input_ids": [5, 6]}])  # doctest: +SKIP
+        {'input_ids': [[5, 7], [5, 6]], 'attention_mask': [[1, 0], [1, 1]]}
+        """
+        if (
+            isinstance(encoded_inputs, (list, tuple))
+            and encoded_inputs
+            and isinstance(encoded_inputs[0], Mapping)
+        ):
+            keys = list(encoded_inputs[0].keys())
+            encoded_inputs = {key: [item[key] for item in encoded_inputs] for key in keys}
+        if not isinstance(encoded_inputs, Mapping):
+            raise ValueError(
+                "pad() takes an encoding, a dict of lists, or a list of encodings/dicts; got "
+                f"{type(encoded_inputs).__name__}"
+            )
+        main = self.model_input_names[0]
+        if main not in encoded_inputs:
+            raise ValueError(
+                "You should supply an encoding or a list of encodings to this method that "
+                f"includes {main}, but you provided {list(encoded_inputs.keys())}"
+            )
+        fields = dict(encoded_inputs)
+        first = fields[main]
+        if first is None or (hasattr(first, "__len__") and len(first) == 0):
+            if return_attention_mask:
+                fields["attention_mask"] = []
+            return BatchEncoding(fields)
+        if return_tensors is None:
+            kind = _tensor_kind(first)
+            if kind is not None:
+                return_tensors = kind
+        fields = {key: to_python(value) for key, value in fields.items()}
+        padding_strategy, _, max_length = self._strategies(
+            padding, None, max_length, pad_to_multiple_of=None, verbose=verbose
+        )
+        sequences = fields[main]
+        if sequences and not isinstance(sequences[0], (list, tuple)):
+            fields = self._pad_one(
+                fields,
+                max_length=max_length,
+                padding_strategy=padding_strategy,
+                pad_to_multiple_of=pad_to_multiple_of,
+                padding_side=padding_side,
+                return_attention_mask=return_attention_mask,
+            )
+            return BatchEncoding(fields, tensor_type=return_tensors)
+        sizes = {key: len(value) for key, value in fields.items()}
+        if len(set(sizes.values())) > 1:
+            raise ValueError(f"the fields have different batch sizes: {sizes}")
+        padded = self._pad_batch(
+            fields,
+            padding_strategy=padding_strategy,
+            max_length=max_length,
+            pad_to_multiple_of=pad_to_multiple_of,
+            padding_side=padding_side,
+            return_attention_mask=return_attention_mask,
+        )
+        return BatchEncoding(padded, tensor_type=return_tensors)
+
+    # -- decoding ---------------------------------------------------------------------------
+
+    def clean_up_tokenization(self, text: str) -> str:
+        """transformers' standard clean-up: ``" ."`` -> ``"."``, ``" 've"`` -> ``"'ve"``, ..."""
+        for before, after in _CLEAN_UP_REPLACEMENTS:
+            text = text.replace(before, after)
+        return text
+
+    def _decode_one(
+        self,
+        token_ids: Any,
+        skip_special_tokens: bool,
+        clean_up_tokenization_spaces: bool | None,
+    ) -> str:
+        tokens = self.convert_ids_to_tokens(token_ids, skip_special_tokens=skip_special_tokens)
+        if isinstance(tokens, str):
+            tokens = [tokens]
+        text = self.convert_tokens_to_string(tokens)
+        if clean_up_tokenization_spaces is None:
+            clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
+        if clean_up_tokenization_spaces:
+            text = self.clean_up_tokenization(text)
+        return text
+
+    def decode(
+        self,
+        token_ids: Any,
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Ids -> text; a batch (list of lists, 2-D array) gives a list of texts.
+
+        >>> tok.decode(tok.encode("Hello, world!"))  # doctest: +SKIP
+        'hello , world !'
+        """
+        token_ids = to_python(token_ids)
+        if (
+            isinstance(token_ids, (list, tuple))
+            and token_ids
+            and isinstance(token_ids[0], (list, tuple))
+        ):
+            return [
+                self._decode_one(seq, skip_special_tokens, clean_up_tokenization_spaces)
+                for seq in token_ids
+            ]
+        return self._decode_one(token_ids, skip_special_tokens, clean_up_tokenization_spaces)
+
+    def batch_decode(
+        self,
+        sequences: Any,
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
+        """A list of id sequences -> a list of texts."""
+        result = self.decode(
+            sequences,
+            skip_special_tokens=skip_special_tokens,
+            clean_up_tokenization_spaces=clean_up_tokenization_spaces,
+        )
+        return [result] if isinstance(result, str) else result
+
+    # -- files ------------------------------------------------------------------------------
+
+    def save_vocabulary(
+        self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None
+    ) -> tuple[str, str]:
+        """Write ``vocab.json`` and ``merges.txt`` byte-for-byte as the reference does."""
+        return files.save_vocab_files(
+            save_directory, self._base_vocab(), self._merge_ranks(), filename_prefix
+        )
+
+    def _config_for_saving(self) -> dict[str, Any]:
+        config: dict[str, Any] = dict(self.init_kwargs)
+        config.update(
+            {
+                "added_tokens_decoder": {
+                    str(index): token.to_dict()
+                    for index, token in sorted(self._added_tokens_decoder.items())
+                },
+                "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces,
+                "model_max_length": self.model_max_length,
+                "padding_side": self.padding_side,
+                "truncation_side": self.truncation_side,
+                "tokenizer_class": self.reference_class_name,
+            }
+        )
+        if self.split_special_tokens:
+            config["split_special_tokens"] = True
+        if tuple(self.model_input_names) != self.default_model_input_names:
+            config["model_input_names"] = list(self.model_input_names)
+        for name in SPECIAL_TOKEN_NAMES:
+            config.pop(name, None)
+        config.update(self.special_tokens_map)
+        config.pop("extra_special_tokens", None)
+        config.pop("additional_special_tokens", None)
+        if self._extra_special_tokens:
+            config["extra_special_tokens"] = list(self._extra_special_tokens)
+        return config
+
+    def save_pretrained(
+        self,
+        save_directory: str | os.PathLike[str],
+        legacy_format: bool | None = None,
+        filename_prefix: str | None = None,
+        push_to_hub: bool = False,
+        **kwargs: Any,
+    ) -> tuple[str, ...]:
+        """Save a directory that this class and transformers' ``from_pretrained`` both load.
+
+        Writes ``tokenizer_config.json``, ``vocab.json``, ``merges.txt`` and, when tokens were
+        added beyond the vocabulary, ``added_tokens.json``; returns the paths written.
+        """
+        if push_to_hub:
+            raise ValueError("push_to_hub is not supported: bbtok works with local directories")
+        if legacy_format is False:
+            raise ValueError("this tokenizer only saves the vocab.json/merges.txt format")
+        save_directory = os.fspath(save_directory)
+        if os.path.isfile(save_directory):
+            raise NotADirectoryError(
+                20, "Provided path should be a directory, not a file", save_directory
+            )
+        os.makedirs(save_directory, exist_ok=True)
+        prefix = f"{filename_prefix}-" if filename_prefix else ""
+        config_path = os.path.join(save_directory, prefix + files.TOKENIZER_CONFIG_FILE)
+        written = [files.write_json(config_path, self._config_for_saving())]
+        beyond_vocab = {
+            token: index
+            for token, index in self.added_tokens_encoder.items()
+            if index >= self.vocab_size
+        }
+        if beyond_vocab:
+            added_path = os.path.join(save_directory, prefix + files.ADDED_TOKENS_FILE)
+            written.append(files.write_json(added_path, beyond_vocab))
+        vocab_path, merges_path = self.save_vocabulary(save_directory, filename_prefix)
+        return (written[0], vocab_path, merges_path, *written[1:])
+
+    @classmethod
+    def from_pretrained(
+        cls: type[TokenizerT], pretrained_model_name_or_path: str | os.PathLike[str], **kwargs: Any
+    ) -> TokenizerT:
+        """Load a local directory as transformers writes it (``vocab.json``, ``merges.txt``,
+        ``tokenizer_config.json``, ``special_tokens_map.json``, ``added_tokens.json``).
+
+        >>> tok = BlenderbotSmallTokenizer.from_pretrained("fixtures/realistic")  # doctest: +SKIP
+        """
+        directory = os.fspath(pretrained_model_name_or_path)
+        if not os.path.isdir(directory):
+            what = "is a file" if os.path.exists(directory) else "is not a directory"
+            raise OSError(
+                f"{directory!r} {what}: bbtok loads tokenizers from a local directory only "
+                "(downloading from a model hub is not supported). Pass the directory that holds "
+                "vocab.json and merges.txt."
+            )
+        for key in ("cache_dir", "force_download", "local_files_only", "revision", "token"):
+            kwargs.pop(key, None)
+        kwargs.pop("trust_remote_code", None)
+        prefix_path = os.path.join
+        config_path = prefix_path(directory, files.TOKENIZER_CONFIG_FILE)
+        config: dict[str, Any] = {}
+        if os.path.isfile(config_path):
+            loaded = files.read_json(config_path)
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{config_path}: expected a JSON object")
+            config = loaded
+        config.pop("tokenizer_class", None)
+        if "added_tokens_decoder" not in config:
+            config.update(cls._legacy_token_files(directory, config, kwargs))
+        # The files of the directory are used unless the caller names others; paths written in
+        # a configuration file are never followed.
+        vocab_file = kwargs.pop("vocab_file", None) or prefix_path(directory, files.VOCAB_FILE)
+        merges_file = kwargs.pop("merges_file", None) or prefix_path(directory, files.MERGES_FILE)
+        config.update(kwargs)
+        config["name_or_path"] = directory
+        for key in ("vocab_file", "merges_file"):
+            config.pop(key, None)
+        # Every tokenizer class takes (vocab_file, merges_file, **options).
+        factory: Any = cls
+        return factory(  # type: ignore[no-any-return]
+            vocab_file,
+            merges_file,
+            **config,
+        )
+
+    @staticmethod
+    def _legacy_token_files(
+        directory: str, config: dict[str, Any], kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Read ``special_tokens_map.json`` and ``added_tokens.json`` (older layouts)."""
+        found: dict[str, Any] = {}
+        special_map_path = os.path.join(directory, files.SPECIAL_TOKENS_MAP_FILE)
+        if os.path.isfile(special_map_path):
+            special_map = files.read_json(special_map_path)
+            if not isinstance(special_map, dict):
+                raise ValueError(f"{special_map_path}: expected a JSON object")
+            for key, value in special_map.items():
+                if kwargs.get(key):
+                    continue
+                found[key] = value
+        added_path = os.path.join(directory, files.ADDED_TOKENS_FILE)
+        if os.path.isfile(added_path):
+            added = files.read_json(added_path)
+            if not isinstance(added, dict):
+                raise ValueError(f"{added_path}: expected a JSON object of token -> id")
+            merged = {**config, **found, **kwargs}
+            specials = {
+                text
+                for text in (_token_text(merged.get(name)) for name in SPECIAL_TOKEN_NAMES)
+                if text
+            }
+            extra = merged.get("extra_special_tokens") or merged.get("additional_special_tokens")
+            specials.update(t for t in (_token_text(x) for x in extra or []) if t)
+            decoder: dict[int, AddedToken] = {}
+            for token, index in added.items():
+                if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+                    raise ValueError(f"{added_path}: token {token!r} has an invalid id {index!r}")
+                is_special = token in specials
+                decoder[index] = AddedToken(token, normalized=not is_special, special=is_special)
+            found["added_tokens_decoder"] = decoder
+        return found
+
+    def __repr__(self) -> str:
+        added = "".join(
+            f"\n\t{index}: {token!r}," for index, token in self.added_tokens_decoder.items()
+        )
+        if added:
+            added += "\n"
+        return (
+            f"{type(self).__name__}(name_or_path='{self.name_or_path}',"
+            f" vocab_size={self.vocab_size}, model_max_length={self.model_max_length},"
+            f" padding_side='{self.padding_side}', truncation_side='{self.truncation_side}',"
+            f" special_tokens={self.special_tokens_map}, added_tokens_decoder={{{added}}})"
+        )
+
+
+def _tensor_kind(value: Any) -> str | None:
+    if isinstance(value, (list, tuple)):
+        value = next((v for v in value if not isinstance(v, (list, tuple)) or len(v)), None)
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else None
+    module = type(value).__module__
+    if module.startswith("torch"):
+        return "pt"
+    if module.startswith("numpy"):
+        return "np"
+    return None
+
+
+def _special_property(name: str) -> property:
+    def getter(self: TokenizerBase) -> str | None:
+        return self._get_special(name)
+
+    def setter(self: TokenizerBase, value: object) -> None:
+        self._set_special(name, value)
+
+    return property(getter, setter, doc=f"The {name.replace('_', ' ')} (a string), or None.")
+
+
+def _special_id_property(name: str) -> property:
+    def getter(self: TokenizerBase) -> int | None:
+        return self._get_special_id(name)
+
+    def setter(self: TokenizerBase, value: int | None) -> None:
+        self._set_special_id(name, value)
+
+    return property(getter, setter, doc=f"The id of the {name.replace('_', ' ')}, or None.")
+
+
+for _name in SPECIAL_TOKEN_NAMES:
+    setattr(TokenizerBase, _name, _special_property(_name))
+    setattr(TokenizerBase, _name + "_id", _special_id_property(_name))

@@ -1,0 +1,67 @@
+"""Shared test fixtures: the shipped tokenizer directories and the reference tokenizer."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bbtok import BlenderbotSmallTokenizer
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+TINY_DIR = FIXTURES / "tiny"
+REALISTIC_DIR = FIXTURES / "realistic"
+MULTILINGUAL_TEXT = FIXTURES / "multilingual.txt"
+TOKENIZER_DIRS = {"tiny": TINY_DIR, "realistic": REALISTIC_DIR}
+
+
+def reference_class() -> Any:
+    """transformers' BlenderbotSmallTokenizer, or a skip when transformers is not installed."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import transformers
+            from transformers import BlenderbotSmallTokenizer as Reference
+    except ImportError as error:  # pragma: no cover - CI installs transformers
+        pytest.skip(f"transformers is not installed ({error}); parity tests need the reference")
+    transformers.logging.set_verbosity_error()
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    return Reference
+
+
+@pytest.fixture(scope="session", params=sorted(TOKENIZER_DIRS))
+def tokenizer_dir(request: pytest.FixtureRequest) -> Path:
+    """Each shipped tokenizer directory in turn."""
+    return TOKENIZER_DIRS[request.param]
+
+
+@pytest.fixture(scope="session")
+def tiny() -> BlenderbotSmallTokenizer:
+    return BlenderbotSmallTokenizer.from_pretrained(TINY_DIR)
+
+
+@pytest.fixture(scope="session")
+def realistic() -> BlenderbotSmallTokenizer:
+    return BlenderbotSmallTokenizer.from_pretrained(REALISTIC_DIR)
+
+
+@pytest.fixture(scope="session")
+def reference_tiny() -> Any:
+    return reference_class().from_pretrained(str(TINY_DIR))
+
+
+@pytest.fixture(scope="session")
+def reference_realistic() -> Any:
+    return reference_class().from_pretrained(str(REALISTIC_DIR))
+
+
+@pytest.fixture(scope="session")
+def pair(tokenizer_dir: Path) -> tuple[BlenderbotSmallTokenizer, Any]:
+    """(ours, reference) loaded from the same directory, for each shipped directory."""
+    return (
+        BlenderbotSmallTokenizer.from_pretrained(tokenizer_dir),
+        reference_class().from_pretrained(str(tokenizer_dir)),
+    )
