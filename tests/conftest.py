@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from bbtok import BlenderbotSmallTokenizer
+
+# "ci": no example database (a fresh clone has none to learn from), no deadline (a shared
+# 2-core machine has noisy timings); select with HYPOTHESIS_PROFILE=ci (.ci/run does).
+settings.register_profile(
+    "ci", deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TINY_DIR = FIXTURES / "tiny"
