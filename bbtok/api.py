@@ -845,6 +845,12 @@ class TokenizerBase:
             raise ValueError(
                 "If `text` is a batch, `text_pair` must also be a batch of the same length."
             )
+        if not text:
+            # As the reference: an empty batch has nothing to pad.
+            raise ValueError(
+                "You should supply an encoding or a list of encodings to this method that "
+                f"includes {self.model_input_names[0]}, but you provided []"
+            )
         pairs = text_pair if text_pair is not None else [None] * len(text)
         firsts: list[list[int]] = []
         seconds: list[list[int] | None] = []
@@ -1115,6 +1121,14 @@ class TokenizerBase:
             if return_attention_mask:
                 batch["attention_mask"] = []
             return batch
+        sizes = {key: len(values) for key, values in batch.items()}
+        if len(set(sizes.values())) > 1:
+            # The reference fails here with an AssertionError (e.g. when only some texts of a
+            # batch overflow with return_overflowing_tokens=True).
+            raise ValueError(
+                f"the fields of the batch have different sizes ({sizes}); with "
+                "return_overflowing_tokens=True every text of a batch must overflow, or none"
+            )
         if padding_strategy == "longest":
             max_length = max(len(s) for s in sequences)
             padding_strategy = "max_length"
@@ -1191,9 +1205,6 @@ class TokenizerBase:
                 return_attention_mask=return_attention_mask,
             )
             return BatchEncoding(fields, tensor_type=return_tensors)
-        sizes = {key: len(value) for key, value in fields.items()}
-        if len(set(sizes.values())) > 1:
-            raise ValueError(f"the fields have different batch sizes: {sizes}")
         padded = self._pad_batch(
             fields,
             padding_strategy=padding_strategy,
@@ -1394,6 +1405,9 @@ class TokenizerBase:
         directory: str, config: dict[str, Any], kwargs: dict[str, Any]
     ) -> dict[str, Any]:
         """Read ``special_tokens_map.json`` and ``added_tokens.json`` (older layouts)."""
+        merged = {**config, **kwargs}
+        if "additional_special_tokens" in merged and not merged.get("extra_special_tokens"):
+            merged["extra_special_tokens"] = merged.pop("additional_special_tokens")
         found: dict[str, Any] = {}
         special_map_path = os.path.join(directory, files.SPECIAL_TOKENS_MAP_FILE)
         if os.path.isfile(special_map_path):
@@ -1403,19 +1417,23 @@ class TokenizerBase:
             for key, value in special_map.items():
                 if kwargs.get(key):
                     continue
-                found[key] = value
+                if key == "extra_special_tokens" and isinstance(value, list):
+                    value = [*(merged.get(key) or []), *value]
+                merged[key] = found[key] = value
         added_path = os.path.join(directory, files.ADDED_TOKENS_FILE)
         if os.path.isfile(added_path):
             added = files.read_json(added_path)
             if not isinstance(added, dict):
                 raise ValueError(f"{added_path}: expected a JSON object of token -> id")
-            merged = {**config, **found, **kwargs}
+            # Quirk: which added tokens are special is decided by the named tokens and
+            # extra_special_tokens only; "additional_special_tokens" from special_tokens_map.json
+            # still makes them special tokens of the tokenizer, but not special added tokens.
             specials = {
                 text
                 for text in (_token_text(merged.get(name)) for name in SPECIAL_TOKEN_NAMES)
                 if text
             }
-            extra = merged.get("extra_special_tokens") or merged.get("additional_special_tokens")
+            extra = merged.get("extra_special_tokens")
             specials.update(t for t in (_token_text(x) for x in extra or []) if t)
             decoder: dict[int, AddedToken] = {}
             for token, index in added.items():
