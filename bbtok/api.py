@@ -19,9 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-import regex
-
 from . import files
+from .added import AddedTokenTrie
 from .encoding import BatchEncoding, to_python
 
 logger = logging.getLogger("bbtok")
@@ -253,7 +252,7 @@ class TokenizerBase:
         self.init_kwargs: dict[str, Any] = {
             key: value for key, value in kwargs.items() if key not in _TRANSIENT_CONFIG_KEYS
         }
-        self._added_pattern: Any = None
+        self._added_trie: AddedTokenTrie | None = None
         self._strip_rules = False
         # Special tokens missing from the vocabulary are appended after it, in attribute order.
         self._add_tokens(
@@ -261,6 +260,11 @@ class TokenizerBase:
             special_tokens=True,
         )
         self._refresh_added_tokens()
+
+    @property
+    def is_fast(self) -> bool:
+        """Whether this tokenizer runs in Rust (the pure-Python one does not)."""
+        return False
 
     # -- what a tokenizer supplies ------------------------------------------------------------
 
@@ -456,14 +460,7 @@ class TokenizerBase:
 
     def _refresh_added_tokens(self) -> None:
         contents = set(self._added_tokens_encoder)
-        if contents:
-            # Leftmost match, longest first at a position: the reference's trie behaves so.
-            alternatives = sorted(contents, key=lambda text: (-len(text), text))
-            self._added_pattern = regex.compile(
-                "(" + "|".join(regex.escape(text) for text in alternatives) + ")"
-            )
-        else:
-            self._added_pattern = None
+        self._added_trie = AddedTokenTrie(sorted(contents)) if contents else None
         self._strip_rules = any(
             token.lstrip or token.rstrip or token.single_word
             for token in self._added_tokens_decoder.values()
@@ -473,9 +470,9 @@ class TokenizerBase:
 
     def _split_added(self, text: str) -> list[tuple[str, bool]]:
         """Cut added tokens out of ``text``: (segment, is_added) pairs, empty ones dropped."""
-        if self._added_pattern is None:
+        if self._added_trie is None:
             return [(text, False)] if text else []
-        parts: list[str] = [part for part in self._added_pattern.split(text) if part]
+        parts = self._added_trie.split(text)
         if self._strip_rules:
             parts = self._apply_strip_rules(parts)
         units = self._unit_tokens
@@ -985,7 +982,11 @@ class TokenizerBase:
             fields["overflowing_tokens"] = overflowing
             fields["num_truncated_tokens"] = total - max_length if max_length else 0
         self._warn_if_too_long(sequence, max_length)
-        if padding_strategy != "do_not_pad" or return_attention_mask:
+        if not sequence and (padding_strategy != "do_not_pad" or return_attention_mask):
+            # As the reference (whose pad() returns early on an empty sequence): not padded.
+            if return_attention_mask:
+                fields["attention_mask"] = []
+        elif padding_strategy != "do_not_pad" or return_attention_mask:
             fields = self._pad_one(
                 fields,
                 max_length=max_length,

@@ -88,6 +88,11 @@ class BatchEncoding(dict[str, Any]):
         """True when the encoding carries word alignment (from the fast tokenizer)."""
         return self._word_ids is not None
 
+    @property
+    def encodings(self) -> None:
+        """transformers' per-sequence ``tokenizers.Encoding`` objects: bbtok has none."""
+        return None
+
     def word_ids(self, batch_index: int = 0) -> list[int | None]:
         """The index of the word each token comes from (``None`` for added/special tokens)."""
         if self._word_ids is None:
