@@ -23,6 +23,8 @@ TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
 ADDED_TOKENS_FILE = "added_tokens.json"
 MERGES_HEADER = "#version: 0.2"
+# Ids index embedding rows; a larger one is a corrupt file (the reference would accept it).
+MAX_TOKEN_ID = 2**31 - 1
 
 Merge = tuple[str, ...]
 """One line of ``merges.txt`` split on white space: a pair, or (quirk) any other length."""
@@ -107,10 +109,23 @@ def read_vocab(path: str | os.PathLike[str]) -> dict[str, int]:
     token_of_id: dict[int, str] = {}
     for token, token_id in vocab.items():
         # bool is an int in Python but not an id.
-        if not isinstance(token_id, int) or isinstance(token_id, bool) or token_id < 0:
+        if (
+            not isinstance(token_id, int)
+            or isinstance(token_id, bool)
+            or not 0 <= token_id <= MAX_TOKEN_ID
+        ):
             raise ValueError(
-                f"{path}: token {token!r} has id {token_id!r}; ids must be non-negative integers"
+                f"{path}: token {token!r} has id {token_id!r}; ids must be integers from 0 to "
+                f"{MAX_TOKEN_ID}"
             )
+        if not token.isascii():
+            try:
+                token.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"{path}: token {token!r} holds a lone surrogate (a JSON escape such as "
+                    "\\ud800), which is not text"
+                ) from None
         if token_id in token_of_id:
             raise ValueError(
                 f"{path}: tokens {token_of_id[token_id]!r} and {token!r} share the id {token_id}"

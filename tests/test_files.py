@@ -543,32 +543,27 @@ def test_save_vocabulary_whose_write_fails_midway_leaves_the_previous_files(
     assert {name: (target / name).read_bytes() for name in os.listdir(target)} == before
 
 
-def test_save_vocabulary_with_an_unencodable_token_leaves_the_previous_files(
-    tmp_path: Path,
-) -> None:
-    target, before = previous_save(tmp_path)
-    # A JSON escape can put a lone surrogate in a token; UTF-8 cannot write it back.
+def test_a_token_with_a_lone_surrogate_is_refused_when_loading(tmp_path: Path) -> None:
+    # A JSON escape can put a lone surrogate in a token. The reference loads it and fails only
+    # when saving (UnicodeEncodeError); we refuse the file at once, naming file and token.
     vocab = json.dumps({**VOCAB, "\ud800": 99}).encode()
     assert b"\\ud800" in vocab
-    tokenizer = ours_from(write_files(tmp_path / "surrogate", vocab=vocab))
-    with pytest.raises(ValueError):
-        tokenizer.save_vocabulary(target)
-    assert {name: (target / name).read_bytes() for name in os.listdir(target)} == before
-
-
-def test_save_vocabulary_with_an_unencodable_token_fails_like_the_reference(
-    tmp_path: Path,
-) -> None:
-    vocab = json.dumps({**VOCAB, "\ud800": 99}).encode()
     directory = write_files(tmp_path / "surrogate", vocab=vocab)
+    with pytest.raises(ValueError) as caught:
+        ours_from(directory)
+    assert "surrogate" in message_without(caught.value, directory / "vocab.json")
     (tmp_path / "reference").mkdir()
-    (tmp_path / "ours").mkdir()
-    with pytest.raises(ValueError) as reference:
+    with pytest.raises(UnicodeEncodeError):
         reference_from(directory).save_vocabulary(str(tmp_path / "reference"))
-    with pytest.raises(ValueError):
-        ours_from(directory).save_vocabulary(tmp_path / "ours")
-    assert isinstance(reference.value, UnicodeEncodeError)
-    assert os.listdir(tmp_path / "ours") == []
+
+
+def test_an_id_beyond_two_to_the_31_is_refused(tmp_path: Path) -> None:
+    write_files(tmp_path, vocab={**VOCAB, "huge_id": 2**31})
+    with pytest.raises(ValueError) as caught:
+        ours_from(tmp_path)
+    assert "huge_id" in message_without(caught.value, tmp_path / "vocab.json")
+    write_files(tmp_path, vocab={**VOCAB, "largest_id": 2**31 - 1})
+    assert ours_from(tmp_path).convert_tokens_to_ids("largest_id") == 2**31 - 1
 
 
 def pretrained_save(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
