@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .api import AddedToken
 from .encoding import BatchEncoding
+from .fast import BlenderbotSmallTokenizerFast
 from .tokenizer import BlenderbotSmallTokenizer
 
 try:
@@ -16,4 +17,10 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-__all__ = ["AddedToken", "BatchEncoding", "BlenderbotSmallTokenizer", "__version__"]
+__all__ = [
+    "AddedToken",
+    "BatchEncoding",
+    "BlenderbotSmallTokenizer",
+    "BlenderbotSmallTokenizerFast",
+    "__version__",
+]

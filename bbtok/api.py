@@ -174,6 +174,11 @@ def _check_length(name: str, value: object) -> None:
 
 
 TokenizerT = TypeVar("TokenizerT", bound="TokenizerBase")
+Item = TypeVar("Item")
+# Offsets ((start, end) character positions) and word indices of a sequence's tokens.
+Spans = tuple[list[tuple[int, int]], list[int | None]]
+# Where word indices travel through truncation and padding; never returned as a field.
+WORD_IDS_FIELD = "__word_ids__"
 
 
 class TokenizerBase:
@@ -770,7 +775,7 @@ class TokenizerBase:
         max_target_length = kwargs.pop("max_target_length", None)
         if kwargs:
             raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
-        if return_offsets_mapping:
+        if return_offsets_mapping and not self.is_fast:
             self._offsets_not_supported()
         if text is None and text_target is None:
             raise ValueError("You need to specify either `text` or `text_target`.")
@@ -795,6 +800,7 @@ class TokenizerBase:
             "return_overflowing_tokens": return_overflowing_tokens,
             "return_special_tokens_mask": return_special_tokens_mask,
             "return_length": return_length,
+            "return_offsets_mapping": return_offsets_mapping,
             "split_special": split_special,
         }
         encodings = None
@@ -848,10 +854,19 @@ class TokenizerBase:
                 "You should supply an encoding or a list of encodings to this method that "
                 f"includes {self.model_input_names[0]}, but you provided []"
             )
+        if options["return_offsets_mapping"]:
+            self._check_offsets_options(text_pair, split_words)
+            encoded = [self._encode_with_offsets(self._text_only(item)) for item in text]
+            return self._batch_prepare(
+                [ids for ids, _ in encoded],
+                [None] * len(encoded),
+                spans=[spans for _, spans in encoded],
+                **options,
+            )
         pairs = text_pair if text_pair is not None else [None] * len(text)
         firsts: list[list[int]] = []
         seconds: list[list[int] | None] = []
-        for item, pair in zip(text, pairs):
+        for item, pair in zip(text, pairs, strict=True):
             if (
                 isinstance(item, (list, tuple))
                 and item
@@ -877,8 +892,39 @@ class TokenizerBase:
             )
         return self._batch_prepare(firsts, seconds, **options)
 
+    def _check_offsets_options(self, text_pair: Any, split_words: bool) -> None:
+        if text_pair is not None or split_words:
+            raise NotImplementedError(
+                "return_offsets_mapping works on texts (a str or a list of str), not on pairs or "
+                "pre-split words"
+            )
+
+    @staticmethod
+    def _text_only(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(
+                f"return_offsets_mapping needs texts (str), got: {type(value).__name__}"
+            )
+        return value
+
+    def _encode_with_offsets(self, text: str) -> tuple[list[int], Spans]:
+        """Ids, plus each token's (start, end) character offsets and word index."""
+        self._offsets_not_supported()
+        raise AssertionError("unreachable")
+
     def _encode_single(self, text: Any, text_pair: Any, **options: Any) -> BatchEncoding:
         split_words = options["is_split_into_words"]
+        if options["return_offsets_mapping"]:
+            self._check_offsets_options(text_pair, split_words)
+            ids, spans = self._encode_with_offsets(self._text_only(text))
+            fields = self._prepare_fields(ids, None, spans=spans, **options)
+            words = fields.pop(WORD_IDS_FIELD)
+            return BatchEncoding(
+                fields,
+                tensor_type=options["return_tensors"],
+                prepend_batch_axis=True,
+                word_ids=[words],
+            )
         first = self._input_ids(text, split_words, options["split_special"])
         second = (
             None
@@ -892,6 +938,7 @@ class TokenizerBase:
         self,
         firsts: list[list[int]],
         seconds: list[list[int] | None],
+        spans: list[Spans] | None = None,
         **options: Any,
     ) -> BatchEncoding:
         """Truncate each sequence, then pad the batch together (as transformers does)."""
@@ -902,8 +949,9 @@ class TokenizerBase:
             return_attention_mask=False,
         )
         batch: dict[str, list[Any]] = {}
-        for first, second in zip(firsts, seconds):
-            fields = self._prepare_fields(first, second, **per_item)
+        for i, (first, second) in enumerate(zip(firsts, seconds, strict=True)):
+            item_spans = spans[i] if spans is not None else None
+            fields = self._prepare_fields(first, second, spans=item_spans, **per_item)
             for key, value in fields.items():
                 batch.setdefault(key, []).append(value)
         if options["return_tensors"] and options["return_overflowing_tokens"]:
@@ -917,7 +965,8 @@ class TokenizerBase:
             padding_side=options["padding_side"],
             return_attention_mask=options["return_attention_mask"],
         )
-        return BatchEncoding(padded, tensor_type=options["return_tensors"])
+        words = padded.pop(WORD_IDS_FIELD, None)
+        return BatchEncoding(padded, tensor_type=options["return_tensors"], word_ids=words)
 
     def _prepare_fields(
         self,
@@ -937,9 +986,13 @@ class TokenizerBase:
         return_special_tokens_mask: bool,
         return_length: bool,
         return_tensors: str | None = None,
+        spans: Spans | None = None,
         **_ignored: Any,
     ) -> dict[str, Any]:
-        """One sequence (or pair): truncate, add special tokens, build masks, pad."""
+        """One sequence (or pair): truncate, add special tokens, build masks, pad.
+
+        ``spans`` (offsets and word indices of a single sequence) are truncated and padded
+        along with the ids."""
         if (
             return_overflowing_tokens
             and truncation_strategy == "longest_first"
@@ -960,8 +1013,14 @@ class TokenizerBase:
         total = len(ids) + len(pair_ids or []) + num_special
         overflowing: list[int] = []
         if truncation_strategy != "do_not_truncate" and max_length and total > max_length:
+            removed = total - max_length
+            if spans is not None:
+                offsets, words = spans
+                offsets = self.truncate_sequences(offsets, None, removed, truncation_strategy)[0]
+                words = self.truncate_sequences(words, None, removed, truncation_strategy)[0]
+                spans = (offsets, words)
             ids, pair_ids, overflowing = self.truncate_sequences(
-                ids, pair_ids, total - max_length, truncation_strategy, stride
+                ids, pair_ids, removed, truncation_strategy, stride
             )
         if add_special_tokens:
             sequence = self.build_inputs_with_special_tokens(ids, pair_ids)
@@ -970,6 +1029,8 @@ class TokenizerBase:
             sequence = ids + (pair_ids or [])
             type_ids = [0] * len(sequence)
         fields: dict[str, Any] = {"input_ids": sequence}
+        if spans is not None:
+            fields["offset_mapping"], fields[WORD_IDS_FIELD] = spans
         if return_token_type_ids:
             fields["token_type_ids"] = type_ids
         if return_special_tokens_mask:
@@ -1012,18 +1073,18 @@ class TokenizerBase:
 
     def truncate_sequences(
         self,
-        ids: list[int],
-        pair_ids: list[int] | None = None,
+        ids: list[Item],
+        pair_ids: list[Item] | None = None,
         num_tokens_to_remove: int = 0,
         truncation_strategy: str = "longest_first",
         stride: int = 0,
-    ) -> tuple[list[int], list[int] | None, list[int]]:
+    ) -> tuple[list[Item], list[Item] | None, list[Item]]:
         """Remove ``num_tokens_to_remove`` tokens; returns (ids, pair_ids, overflowing)."""
         if num_tokens_to_remove <= 0:
             return ids, pair_ids, []
         strategy = _truncation_strategy(truncation_strategy)
         from_left = self.truncation_side == "left"
-        overflowing: list[int] = []
+        overflowing: list[Item] = []
         if strategy == "only_first" or (strategy == "longest_first" and pair_ids is None):
             window = min(len(ids), stride + num_tokens_to_remove)
             if from_left:
@@ -1094,13 +1155,17 @@ class TokenizerBase:
         pad_id = self.pad_token_id
         if pad_id is None:
             raise ValueError("Asking to pad but the tokenizer does not have a padding token")
-        padded: dict[str, tuple[list[int], int]] = {main: (sequence, pad_id)}
+        padded: dict[str, tuple[list[Any], Any]] = {main: (sequence, pad_id)}
         if return_attention_mask:
             padded["attention_mask"] = (fields["attention_mask"], 0)
         if "token_type_ids" in fields:
             padded["token_type_ids"] = (fields["token_type_ids"], 0)
         if "special_tokens_mask" in fields:
             padded["special_tokens_mask"] = (fields["special_tokens_mask"], 1)
+        if "offset_mapping" in fields:
+            padded["offset_mapping"] = (fields["offset_mapping"], (0, 0))
+        if WORD_IDS_FIELD in fields:
+            padded[WORD_IDS_FIELD] = (fields[WORD_IDS_FIELD], None)
         for key, (values, filler) in padded.items():
             fill = [filler] * missing
             fields[key] = list(values) + fill if side == "right" else fill + list(values)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from itertools import pairwise
 
 import regex
 
@@ -93,7 +94,7 @@ def bpe(piece: str, merge_ranks: Mapping[tuple[str, ...], int]) -> list[str]:
     while len(symbols) > 1:
         best_rank = None
         best_pair: tuple[str, str] = ("", "")
-        for pair in zip(symbols, symbols[1:]):
+        for pair in pairwise(symbols):
             rank = merge_ranks.get(pair)
             if rank is not None and (best_rank is None or rank < best_rank):
                 best_rank, best_pair = rank, pair

@@ -1,0 +1,286 @@
+"""``BlenderbotSmallTokenizerFast``: the same tokenizer, with its algorithm in Rust.
+
+Everything users call comes from :mod:`bbtok.api`, shared with the pure-Python tokenizer; the
+Rust core (``bbtok._native``) encodes and decodes, batches run on all cores with the GIL
+released, and ``return_offsets_mapping=True`` gives each token's character span.
+
+Exactness with the pure-Python tokenizer is by construction where it is cheapest: files that
+the core refuses are read again by :mod:`bbtok.files`, which raises (or warns) with exactly the
+pure-Python tokenizer's messages, and a Python whose Unicode version differs from the core's
+tables hands the core its own ``str.lower()`` tables (:mod:`bbtok._unicode`).
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+import warnings
+from typing import Any
+
+from . import _native, files
+from ._unicode import case_tables
+from .api import Spans, TokenizerBase
+from .encoding import BatchEncoding
+
+# Batches smaller than this are not worth waking the thread pool for.
+PARALLEL_FROM = 64
+
+
+def thread_count() -> int:
+    """Threads for batch encoding: ``BBTOK_NUM_THREADS`` if set (1 = no threads), else all
+    cores this process may use."""
+    configured = os.environ.get("BBTOK_NUM_THREADS", "").strip()
+    if configured:
+        try:
+            count = int(configured)
+        except ValueError:
+            raise ValueError(
+                f"BBTOK_NUM_THREADS={configured!r} is not a whole number of threads"
+            ) from None
+        if count < 1:
+            raise ValueError(f"BBTOK_NUM_THREADS={configured!r} must be at least 1")
+        return count
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _ranges(codes: tuple[int, ...]) -> list[tuple[int, int]]:
+    ranges: list[tuple[int, int]] = []
+    for code in codes:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+    return ranges
+
+
+def _load_core(vocab_file: str | os.PathLike[str], merges_file: str | os.PathLike[str]) -> Any:
+    try:
+        core, noticed = _native.NativeTokenizer.from_files(
+            os.fspath(vocab_file), os.fspath(merges_file)
+        )
+    except (OSError, ValueError):
+        # Read with the pure-Python readers: they raise the exact errors; if they accept what
+        # the core refused, build the core from what they read.
+        vocab = files.read_vocab(vocab_file)
+        ranks = files.read_merges(merges_file)
+        return _native.NativeTokenizer.from_parts(
+            vocab, [(list(merge), rank) for merge, rank in ranks.items()]
+        )
+    if noticed:
+        # Something the reference passes over in silence: let the pure-Python readers warn.
+        files.read_vocab(vocab_file)
+        files.read_merges(merges_file)
+    if unicodedata.unidata_version != _native.UNICODE_VERSION:
+        _use_running_pythons_lowercase(core)
+    return core
+
+
+def _use_running_pythons_lowercase(core: Any) -> None:
+    tables = case_tables()
+    core.set_lowercase_tables(
+        tables.unicode_version,
+        [(code, [ord(c) for c in lowered]) for code, lowered in tables.lowercase.items()],
+        _ranges(tables.cased),
+        _ranges(tables.case_ignorable),
+    )
+
+
+class BlenderbotSmallTokenizerFast(TokenizerBase):
+    """The BlenderBot-small tokenizer in Rust: identical output to
+    :class:`bbtok.BlenderbotSmallTokenizer` (and so to transformers), much faster.
+
+    >>> tok = BlenderbotSmallTokenizerFast.from_pretrained("fixtures/realistic")  # doctest: +SKIP
+    >>> tok(["Hello there!", "How are you?"], padding=True)["input_ids"]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        vocab_file: str | os.PathLike[str],
+        merges_file: str | os.PathLike[str],
+        bos_token: object = "__start__",
+        eos_token: object = "__end__",
+        unk_token: object = "__unk__",
+        pad_token: object = "__null__",
+        **kwargs: Any,
+    ) -> None:
+        self._core = _load_core(vocab_file, merges_file)
+        super().__init__(
+            bos_token=bos_token,
+            eos_token=eos_token,
+            unk_token=unk_token,
+            pad_token=pad_token,
+            **kwargs,
+        )
+
+    @property
+    def is_fast(self) -> bool:
+        """True: this tokenizer runs in Rust."""
+        return True
+
+    # -- keeping the core in step with the shared layer -------------------------------------
+
+    def _on_added_tokens_changed(self) -> None:
+        units = [t for t in self.all_special_tokens if t not in self._added_tokens_encoder]
+        self._core.set_added_tokens(list(self._added_tokens_encoder.items()), units)
+        try:
+            unknown_id: int | None = self._unknown_id()
+        except ValueError:
+            unknown_id = None
+        self._core.set_unknown(self._special_tokens["unk_token"], unknown_id)
+
+    # -- the algorithm, in Rust ------------------------------------------------------------
+
+    @property
+    def vocab_size(self) -> int:
+        """Size of ``vocab.json`` (without added tokens)."""
+        size: int = self._core.vocab_size
+        return size
+
+    def _tokenize_plain(self, text: str) -> list[str]:
+        tokens: list[str] = self._core.tokenize_plain(text)
+        return tokens
+
+    def _encode_plain(self, text: str) -> list[int]:
+        ids: list[int] = self._core.encode_plain(text)
+        return ids
+
+    def _encode_text(self, text: str, split_special_tokens: bool | None = None) -> list[int]:
+        if split_special_tokens is None:
+            split_special_tokens = self.split_special_tokens
+        if split_special_tokens:
+            return self._encode_plain(text)
+        if self._strip_rules:
+            # lstrip/rstrip/single_word tokens: the shared layer cuts, the core encodes.
+            return super()._encode_text(text, split_special_tokens)
+        ids: list[int] = self._core.encode(text)
+        return ids
+
+    def _encode_with_offsets(self, text: str) -> tuple[list[int], Spans]:
+        if self._strip_rules:
+            raise NotImplementedError(
+                "return_offsets_mapping is not available with added tokens that have lstrip, "
+                "rstrip or single_word set"
+            )
+        ids, offsets, words = self._core.encode_with_offsets(text)
+        return ids, (offsets, words)
+
+    def _vocab_token_to_id(self, token: str) -> int | None:
+        index: int | None = self._core.vocab_id(token)
+        return index
+
+    def _vocab_id_to_token(self, index: int) -> str | None:
+        token: str | None = self._core.vocab_token(index)
+        return token
+
+    def _base_vocab(self) -> dict[str, int]:
+        vocab: dict[str, int] = self._core.get_vocab()
+        return vocab
+
+    def _merge_ranks(self) -> dict[tuple[str, ...], int]:
+        return {tuple(merge): rank for merge, rank in self._core.merge_ranks()}
+
+    # -- fast paths ---------------------------------------------------------------------------
+
+    def _encode_any(self, text: Any, text_pair: Any, **options: Any) -> BatchEncoding:
+        simple_batch = (
+            isinstance(text, list)
+            and text
+            and text_pair is None
+            and not options["is_split_into_words"]
+            and not options["split_special"]
+            and not options["return_offsets_mapping"]
+            and not self._strip_rules
+            and all(type(item) is str for item in text)
+        )
+        if not simple_batch:
+            return super()._encode_any(text, text_pair, **options)
+        threads = thread_count() if len(text) >= PARALLEL_FROM else 1
+        firsts: list[list[int]] = self._core.encode_batch(text, threads)
+        if _is_plain_call(options):
+            # The common call, tok(texts): ids and an all-ones attention mask.
+            fields: dict[str, Any] = {"input_ids": firsts}
+            if options["return_attention_mask"] or (
+                options["return_attention_mask"] is None
+                and "attention_mask" in self.model_input_names
+            ):
+                fields["attention_mask"] = [[1] * len(ids) for ids in firsts]
+            return BatchEncoding(fields)
+        return self._batch_prepare(firsts, [None] * len(firsts), **options)
+
+    def decode(
+        self,
+        token_ids: Any,
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Ids -> text (a batch gives a list of texts), decoded in Rust."""
+        return super().decode(token_ids, skip_special_tokens, clean_up_tokenization_spaces)
+
+    def _decode_one(
+        self,
+        token_ids: Any,
+        skip_special_tokens: bool,
+        clean_up_tokenization_spaces: bool | None,
+    ) -> str:
+        ids = [token_ids] if isinstance(token_ids, int) else [int(i) for i in token_ids]
+        if not all(-(2**63) <= i < 2**63 for i in ids):
+            return super()._decode_one(token_ids, skip_special_tokens, clean_up_tokenization_spaces)
+        skipped = self.all_special_ids if skip_special_tokens else []
+        text: str = self._core.decode(ids, skipped)
+        if clean_up_tokenization_spaces is None:
+            clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
+        if clean_up_tokenization_spaces:
+            text = self.clean_up_tokenization(text)
+        return text
+
+    # -- files and pickling -----------------------------------------------------------------
+
+    def save_vocabulary(
+        self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None
+    ) -> tuple[str, str]:
+        """Write ``vocab.json`` and ``merges.txt`` byte-for-byte as the reference does."""
+        save_directory = os.fspath(save_directory)
+        if not os.path.isdir(save_directory):
+            raise NotADirectoryError(
+                20, "Vocabulary path should be an existing directory", save_directory
+            )
+        prefix = f"{filename_prefix}-" if filename_prefix else ""
+        vocab_path = os.path.join(save_directory, prefix + files.VOCAB_FILE)
+        merges_path = os.path.join(save_directory, prefix + files.MERGES_FILE)
+        vocab_bytes = files.encode_utf8(self._core.vocab_json(), "the vocabulary")
+        merges_bytes = files.encode_utf8(self._core.merges_text(), "the merges")
+        files.write_atomic(vocab_path, vocab_bytes)
+        files.write_atomic(merges_path, merges_bytes)
+        return vocab_path, merges_path
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        core = state.pop("_core")
+        state["_core_parts"] = (core.get_vocab(), core.merge_ranks())
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        vocab, merges = state.pop("_core_parts")
+        self.__dict__.update(state)
+        self._core = _native.NativeTokenizer.from_parts(vocab, merges)
+        if unicodedata.unidata_version != _native.UNICODE_VERSION:
+            _use_running_pythons_lowercase(self._core)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._on_added_tokens_changed()
+
+
+def _is_plain_call(options: dict[str, Any]) -> bool:
+    return (
+        options["padding_strategy"] == "do_not_pad"
+        and options["truncation_strategy"] == "do_not_truncate"
+        and not options["return_token_type_ids"]
+        and not options["return_special_tokens_mask"]
+        and not options["return_overflowing_tokens"]
+        and not options["return_length"]
+        and options["return_tensors"] is None
+    )

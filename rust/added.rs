@@ -1,0 +1,235 @@
+//! Cutting added tokens out of text, exactly where the reference cuts them.
+//!
+//! The reference scans with a trie of the added tokens. It finds the leftmost match, longest
+//! first, with one quirk we keep: when a token is found, matches that started further left are
+//! extended as if they had consumed the current character too, even one that just failed on it
+//! (after adding "abd" and "b", the text "abxd" is cut as one piece "abxd", which is then
+//! ordinary text). See `bbtok/added.py` for the same algorithm in Python.
+
+use crate::words::decode_at;
+use rustc_hash::FxHashMap;
+
+#[derive(Clone, Debug, Default)]
+struct Node {
+    children: FxHashMap<u32, usize>,
+    end: bool,
+}
+
+/// A trie of added tokens' code points.
+#[derive(Clone, Debug)]
+pub struct AddedTokenTrie {
+    nodes: Vec<Node>,
+    /// Bytes that may start a token, when every token starts with an ASCII character.
+    ascii_starts: Option<[bool; 128]>,
+}
+
+impl AddedTokenTrie {
+    /// Build from the tokens (Python text); empty tokens are ignored.
+    pub fn new<'a>(tokens: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let mut nodes = vec![Node::default()];
+        for token in tokens {
+            if token.is_empty() {
+                continue;
+            }
+            let mut node = 0;
+            let mut at = 0;
+            while at < token.len() {
+                let (code, width) = decode_at(token, at);
+                at += width;
+                node = match nodes[node].children.get(&code) {
+                    Some(&child) => child,
+                    None => {
+                        nodes.push(Node::default());
+                        let child = nodes.len() - 1;
+                        nodes[node].children.insert(code, child);
+                        child
+                    }
+                };
+            }
+            nodes[node].end = true;
+        }
+        let mut ascii_starts = Some([false; 128]);
+        for &code in nodes[0].children.keys() {
+            match ascii_starts.as_mut() {
+                Some(starts) if code < 128 => starts[code as usize] = true,
+                _ => ascii_starts = None,
+            }
+        }
+        AddedTokenTrie {
+            nodes,
+            ascii_starts,
+        }
+    }
+
+    /// Whether there are no tokens.
+    pub fn is_empty(&self) -> bool {
+        self.nodes[0].children.is_empty()
+    }
+
+    fn may_hold_a_token(&self, text: &[u8]) -> bool {
+        match &self.ascii_starts {
+            Some(starts) => text.iter().any(|&b| b < 128 && starts[b as usize]),
+            None => !self.is_empty(),
+        }
+    }
+
+    /// The byte ranges of `text` between cuts, in order, each with whether the reference's
+    /// scan matched it (a "match" need not be a token: see the module comment).
+    pub fn split(&self, text: &[u8], pieces: &mut Vec<(usize, usize)>) {
+        pieces.clear();
+        if !self.may_hold_a_token(text) {
+            if !text.is_empty() {
+                pieces.push((0, text.len()));
+            }
+            return;
+        }
+        // Character positions -> byte offsets (one past the end included).
+        let mut offsets = Vec::with_capacity(text.len() + 1);
+        let mut chars = Vec::with_capacity(text.len());
+        let mut at = 0;
+        while at < text.len() {
+            let (code, width) = decode_at(text, at);
+            offsets.push(at);
+            chars.push(code);
+            at += width;
+        }
+        offsets.push(text.len());
+        let cuts = self.cut_points(&chars);
+        let mut previous = 0;
+        for cut in cuts.into_iter().chain(std::iter::once(chars.len())) {
+            // A cut behind the previous one is skipped, as the reference does.
+            if cut > previous {
+                pieces.push((offsets[previous], offsets[cut]));
+                previous = cut;
+            }
+        }
+    }
+
+    /// The reference's cut offsets (character positions), starting with 0.
+    fn cut_points(&self, text: &[u32]) -> Vec<usize> {
+        let root = &self.nodes[0];
+        let mut cuts = vec![0];
+        // (start, node reached), in start order.
+        let mut live: Vec<(usize, usize)> = Vec::new();
+        let mut skip = 0;
+        let mut failed: Vec<usize> = Vec::new();
+        for (current, &code) in text.iter().enumerate() {
+            if current < skip {
+                continue;
+            }
+            let mut matched = false;
+            failed.clear();
+            for i in 0..live.len() {
+                let (start, node) = live[i];
+                if self.nodes[node].end {
+                    let (cut_start, cut_end, new_skip) =
+                        self.longest_from(text, &live, start, current, skip);
+                    skip = new_skip;
+                    cuts.push(cut_start);
+                    cuts.push(cut_end);
+                    matched = true;
+                    break;
+                }
+                match self.nodes[node].children.get(&code) {
+                    Some(&child) => live[i].1 = child,
+                    None => failed.push(i),
+                }
+            }
+            if matched {
+                live.clear();
+            } else {
+                for &i in failed.iter().rev() {
+                    live.remove(i);
+                }
+            }
+            if current >= skip {
+                if let Some(&child) = root.children.get(&code) {
+                    live.push((current, child));
+                }
+            }
+        }
+        if let Some(&(start, _)) = live.iter().find(|&&(_, node)| self.nodes[node].end) {
+            cuts.push(start);
+            cuts.push(text.len());
+        }
+        cuts
+    }
+
+    /// A token ended just before `current` (it started at `start`): the leftmost live start
+    /// that reaches a token end, and its longest one. Returns (start, end, skip).
+    fn longest_from(
+        &self,
+        text: &[u32],
+        live: &[(usize, usize)],
+        start: usize,
+        current: usize,
+        mut skip: usize,
+    ) -> (usize, usize, usize) {
+        let (mut best_start, mut best_end) = (start, current);
+        for &(other_start, mut node) in live {
+            if other_start > best_start {
+                break;
+            }
+            // Quirk: a start left of `start` is taken to have consumed `current` already.
+            let mut index = if other_start < best_start {
+                current + 1
+            } else {
+                current
+            };
+            if self.nodes[node].end {
+                (best_start, best_end, skip) = (other_start, index, index);
+            }
+            while index < text.len() {
+                let Some(&child) = self.nodes[node].children.get(&text[index]) else {
+                    break;
+                };
+                node = child;
+                index += 1;
+                if self.nodes[node].end {
+                    (best_start, best_end, skip) = (other_start, index, index);
+                }
+            }
+        }
+        (best_start, best_end, skip)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(tokens: &[&str], text: &str) -> Vec<String> {
+        let trie = AddedTokenTrie::new(tokens.iter().map(|t| t.as_bytes()));
+        let mut pieces = Vec::new();
+        trie.split(text.as_bytes(), &mut pieces);
+        pieces
+            .iter()
+            .map(|&(s, e)| text[s..e].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn special_tokens_are_cut_out_even_inside_words() {
+        let specials = ["__start__", "__end__", "__unk__", "__null__"];
+        assert_eq!(split(&specials, "x__null__y"), vec!["x", "__null__", "y"]);
+        assert_eq!(split(&specials, "___null__"), vec!["_", "__null__"]);
+        assert_eq!(split(&specials, "X__NULL__Y"), vec!["X__NULL__Y"]);
+        assert_eq!(
+            split(&specials, "__start__end__"),
+            vec!["__start__", "end__"]
+        );
+    }
+
+    #[test]
+    fn the_longest_token_at_the_leftmost_start_wins() {
+        assert_eq!(split(&["ab", "abcd", "bc"], "abcde"), vec!["abcd", "e"]);
+        assert_eq!(split(&["ab", "abcd", "bc"], "abce"), vec!["ab", "ce"]);
+    }
+
+    #[test]
+    fn a_failed_partial_match_is_extended_like_the_reference() {
+        assert_eq!(split(&["abd", "b"], "abxd"), vec!["abxd"]);
+        assert_eq!(split(&["b c", " "], "xb bc"), vec!["x", "b bc"]);
+        assert_eq!(split(&["_", ".__"], "._.__"), vec!["._._", "_"]);
+    }
+}

@@ -1,0 +1,355 @@
+//! Merge ranks and the merge loop.
+//!
+//! Symbols are interned strings: two symbols are the same exactly when their strings are, as in
+//! the reference, which compares strings. A piece's initial symbols are its code points, the
+//! last one suffixed `</w>`; a code point that appears in no merge gets no symbol id and can
+//! never merge. The output is a partition of the piece into character ranges: a symbol's string
+//! is always the concatenation of its characters (plus `</w>` for the last one), so the tokens
+//! are cut from the piece itself and the strings of merged symbols are never needed.
+
+use rustc_hash::FxHashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// The suffix the merges put on a piece's last symbol.
+pub const END_OF_WORD: &str = "</w>";
+/// Below this many symbols a plain scan is faster than a heap.
+const HEAP_FROM: usize = 48;
+
+type Symbol = u32;
+const NO_SYMBOL: Symbol = u32::MAX;
+
+/// `merges.txt` compiled: ranks of symbol pairs and what they merge into.
+#[derive(Clone, Debug, Default)]
+pub struct MergeRanks {
+    /// (left, right) -> (rank, merged symbol).
+    pairs: FxHashMap<u64, (u32, Symbol)>,
+    /// The symbol of each single code point, and of each code point + `</w>`.
+    char_symbol: FxHashMap<u32, Symbol>,
+    final_char_symbol: FxHashMap<u32, Symbol>,
+    /// The lines as the reference keeps them (for saving), in rank order with their ranks.
+    lines: Vec<(Vec<String>, u32)>,
+}
+
+#[inline]
+fn pair_key(left: Symbol, right: Symbol) -> u64 {
+    (left as u64) << 32 | right as u64
+}
+
+impl MergeRanks {
+    /// Build from merge lines in file order (each split on white space). As in the
+    /// reference's dict, a repeated line keeps the rank of its last occurrence, and a line that
+    /// is not two symbols takes a rank but never matches.
+    pub fn new(lines: Vec<Vec<String>>) -> Self {
+        let mut rank_of: FxHashMap<Vec<String>, u32> = FxHashMap::default();
+        let mut order: Vec<Vec<String>> = Vec::new();
+        for (rank, line) in lines.into_iter().enumerate() {
+            if let Some(existing) = rank_of.get_mut(&line) {
+                *existing = rank as u32;
+            } else {
+                rank_of.insert(line.clone(), rank as u32);
+                order.push(line);
+            }
+        }
+        let kept: Vec<(Vec<String>, u32)> = order
+            .into_iter()
+            .map(|line| {
+                let rank = rank_of[&line];
+                (line, rank)
+            })
+            .collect();
+        MergeRanks::from_ranked(kept)
+    }
+
+    /// Build from lines with their ranks (distinct lines, any order).
+    pub fn from_ranked(mut kept: Vec<(Vec<String>, u32)>) -> Self {
+        kept.sort_by_key(|&(_, rank)| rank);
+        let mut interned: FxHashMap<String, Symbol> = FxHashMap::default();
+        let mut intern = |text: String| -> Symbol {
+            let next = interned.len() as Symbol;
+            *interned.entry(text).or_insert(next)
+        };
+        let mut pairs = FxHashMap::default();
+        for (line, rank) in &kept {
+            if let [left, right] = line.as_slice() {
+                let l = intern(left.clone());
+                let r = intern(right.clone());
+                let merged = intern(format!("{left}{right}"));
+                pairs.insert(pair_key(l, r), (*rank, merged));
+            }
+        }
+        let mut char_symbol = FxHashMap::default();
+        let mut final_char_symbol = FxHashMap::default();
+        for (text, &symbol) in &interned {
+            let mut chars = text.chars();
+            if let (Some(c), None) = (chars.next(), chars.next()) {
+                char_symbol.insert(c as u32, symbol);
+            } else if let Some(stem) = text.strip_suffix(END_OF_WORD) {
+                let mut chars = stem.chars();
+                if let (Some(c), None) = (chars.next(), chars.next()) {
+                    final_char_symbol.insert(c as u32, symbol);
+                }
+            }
+        }
+        MergeRanks {
+            pairs,
+            char_symbol,
+            final_char_symbol,
+            lines: kept,
+        }
+    }
+
+    /// The kept lines with their ranks, in rank order (what `save_vocabulary` writes).
+    pub fn lines(&self) -> &[(Vec<String>, u32)] {
+        &self.lines
+    }
+
+    /// Number of ranked lines.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Whether there are no merges.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    #[inline]
+    fn lookup(&self, left: Symbol, right: Symbol) -> Option<(u32, Symbol)> {
+        if left == NO_SYMBOL || right == NO_SYMBOL {
+            return None;
+        }
+        self.pairs.get(&pair_key(left, right)).copied()
+    }
+
+    fn initial_symbols(&self, piece: &[u32]) -> Vec<Symbol> {
+        let last = piece.len() - 1;
+        piece
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let table = if i == last {
+                    &self.final_char_symbol
+                } else {
+                    &self.char_symbol
+                };
+                table.get(c).copied().unwrap_or(NO_SYMBOL)
+            })
+            .collect()
+    }
+
+    /// Split a lowercased piece into tokens: the end of each token's character range, in order.
+    ///
+    /// Repeatedly the adjacent pair with the lowest rank is merged wherever it occurs, left to
+    /// right without overlap, until no adjacent pair has a rank; a piece of one code point is
+    /// left as it is.
+    pub fn split(&self, piece: &[u32], ends: &mut Vec<usize>) {
+        ends.clear();
+        match piece.len() {
+            0 => {}
+            1 => ends.push(1),
+            n if self.pairs.is_empty() => ends.extend(1..=n),
+            n if n < HEAP_FROM => self.split_by_scanning(piece, ends),
+            _ => self.split_with_heap(piece, ends),
+        }
+    }
+
+    /// The reference's loop, step for step: quadratic, and fastest on short pieces.
+    fn split_by_scanning(&self, piece: &[u32], ends: &mut Vec<usize>) {
+        let mut symbols = self.initial_symbols(piece);
+        ends.extend(1..=piece.len());
+        loop {
+            let mut best: Option<(u32, Symbol, Symbol, Symbol)> = None;
+            for i in 0..symbols.len() - 1 {
+                if let Some((rank, merged)) = self.lookup(symbols[i], symbols[i + 1]) {
+                    if best.is_none_or(|(best_rank, ..)| rank < best_rank) {
+                        best = Some((rank, symbols[i], symbols[i + 1], merged));
+                    }
+                }
+            }
+            let Some((_, left, right, merged)) = best else {
+                break;
+            };
+            let (mut read, mut write) = (0, 0);
+            while read < symbols.len() {
+                if read + 1 < symbols.len() && symbols[read] == left && symbols[read + 1] == right {
+                    symbols[write] = merged;
+                    ends[write] = ends[read + 1];
+                    read += 2;
+                } else {
+                    symbols[write] = symbols[read];
+                    ends[write] = ends[read];
+                    read += 1;
+                }
+                write += 1;
+            }
+            symbols.truncate(write);
+            ends.truncate(write);
+            if symbols.len() == 1 {
+                break;
+            }
+        }
+    }
+
+    /// The same result in O(n log n), for long pieces (a word of a million characters).
+    ///
+    /// A heap holds every ranked adjacent pair. Each round takes all entries of the lowest rank
+    /// (one pair, since ranks are unique) and merges them left to right, skipping entries made
+    /// stale by an earlier merge: the reference merges every occurrence of a pair before it
+    /// looks at the pairs those merges create. A merge can never create another occurrence of
+    /// the pair being merged (its string would have to equal one of its own halves).
+    fn split_with_heap(&self, piece: &[u32], ends: &mut Vec<usize>) {
+        let n = piece.len();
+        let mut symbols = self.initial_symbols(piece);
+        let mut next: Vec<usize> = (1..=n).collect(); // n = none
+        let mut prev: Vec<usize> = (0..n).map(|i| i.wrapping_sub(1)).collect();
+        let mut end: Vec<usize> = (1..=n).collect();
+        let mut alive = vec![true; n];
+        // (rank, left node, left symbol, right symbol)
+        let mut heap: BinaryHeap<Reverse<(u32, usize, Symbol, Symbol)>> = BinaryHeap::new();
+        for i in 0..n - 1 {
+            if let Some((rank, _)) = self.lookup(symbols[i], symbols[i + 1]) {
+                heap.push(Reverse((rank, i, symbols[i], symbols[i + 1])));
+            }
+        }
+        let mut round: Vec<(usize, Symbol, Symbol)> = Vec::new();
+        while let Some(&Reverse((rank, ..))) = heap.peek() {
+            round.clear();
+            while let Some(&Reverse((r, node, left, right))) = heap.peek() {
+                if r != rank {
+                    break;
+                }
+                heap.pop();
+                round.push((node, left, right));
+            }
+            // Entries of one rank pop in node order already (node is the second key).
+            for &(node, left, right) in &round {
+                let right_node = next[node];
+                if !alive[node] || right_node >= n || symbols[node] != left {
+                    continue;
+                }
+                if symbols[right_node] != right {
+                    continue;
+                }
+                let Some((_, merged)) = self.lookup(left, right) else {
+                    continue;
+                };
+                symbols[node] = merged;
+                end[node] = end[right_node];
+                alive[right_node] = false;
+                next[node] = next[right_node];
+                if next[node] < n {
+                    prev[next[node]] = node;
+                }
+                let before = prev[node];
+                if before < n {
+                    if let Some((r, _)) = self.lookup(symbols[before], merged) {
+                        heap.push(Reverse((r, before, symbols[before], merged)));
+                    }
+                }
+                if next[node] < n {
+                    let after = next[node];
+                    if let Some((r, _)) = self.lookup(merged, symbols[after]) {
+                        heap.push(Reverse((r, node, merged, symbols[after])));
+                    }
+                }
+            }
+        }
+        let mut node = 0;
+        while node < n {
+            ends.push(end[node]);
+            node = next[node];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ranks(lines: &[&str]) -> MergeRanks {
+        MergeRanks::new(
+            lines
+                .iter()
+                .map(|l| l.split_whitespace().map(String::from).collect())
+                .collect(),
+        )
+    }
+
+    fn tokens(merges: &MergeRanks, piece: &str, heap: bool) -> Vec<String> {
+        let chars: Vec<u32> = piece.chars().map(|c| c as u32).collect();
+        let mut ends = Vec::new();
+        if heap {
+            merges.split_with_heap(&chars, &mut ends);
+        } else {
+            merges.split(&chars, &mut ends);
+        }
+        let mut start = 0;
+        ends.iter()
+            .map(|&e| {
+                let t: String = piece.chars().skip(start).take(e - start).collect();
+                start = e;
+                t
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tiny_merges_split_like_the_reference() {
+        let merges = ranks(&[
+            "a p",
+            "t e</w>",
+            "ap t</w>",
+            "a d",
+            "ad apt</w>",
+            "a c",
+            "ac t</w>",
+        ]);
+        for heap in [false, true] {
+            assert_eq!(tokens(&merges, "adapt", heap), vec!["adapt"]);
+            assert_eq!(tokens(&merges, "apte", heap), vec!["ap", "te"]);
+            assert_eq!(tokens(&merges, "x", heap), vec!["x"]);
+        }
+    }
+
+    #[test]
+    fn every_occurrence_of_a_pair_merges_before_the_pairs_it_creates() {
+        // (ab, a) ranks better than (a, b), but only appears after the (a, b) round.
+        let merges = ranks(&["ab a", "a b", "x y"]);
+        for heap in [false, true] {
+            assert_eq!(tokens(&merges, "ababc", heap), vec!["ab", "ab", "c"]);
+        }
+        let merges = ranks(&["a a", "a a</w>"]);
+        for heap in [false, true] {
+            assert_eq!(tokens(&merges, "aaaaa", heap), vec!["aa", "aa", "a"]);
+        }
+    }
+
+    #[test]
+    fn repeated_lines_keep_their_last_rank() {
+        let merges = ranks(&["b c</w>", "a b", "b c</w>"]);
+        assert_eq!(tokens(&merges, "abc", false), vec!["ab", "c"]);
+    }
+
+    #[test]
+    fn heap_and_scan_agree_on_long_pieces() {
+        let merges = ranks(&[
+            "a b", "b a", "ab ab", "a a", "b b</w>", "abab a", "ba b</w>",
+        ]);
+        let mut seed = 7u64;
+        for _ in 0..500 {
+            let mut piece = String::new();
+            for _ in 0..(seed % 90 + 2) {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                piece.push(if seed >> 40 & 1 == 0 { 'a' } else { 'b' });
+            }
+            assert_eq!(
+                tokens(&merges, &piece, false),
+                tokens(&merges, &piece, true),
+                "{piece}"
+            );
+        }
+    }
+}
