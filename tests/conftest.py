@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from bbtok import BlenderbotSmallTokenizer
+from bbtok import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast
 
 # "ci": no example database (a fresh clone has none to learn from), no deadline (a shared
 # 2-core machine has noisy timings); select with HYPOTHESIS_PROFILE=ci (.ci/run does).
@@ -26,6 +26,11 @@ TINY_DIR = FIXTURES / "tiny"
 REALISTIC_DIR = FIXTURES / "realistic"
 MULTILINGUAL_TEXT = FIXTURES / "multilingual.txt"
 TOKENIZER_DIRS = {"tiny": TINY_DIR, "realistic": REALISTIC_DIR}
+# Both tokenizers answer to the same tests: the pure-Python one and the Rust one.
+IMPLEMENTATIONS: dict[str, type[BlenderbotSmallTokenizer | BlenderbotSmallTokenizerFast]] = {
+    "python": BlenderbotSmallTokenizer,
+    "fast": BlenderbotSmallTokenizerFast,
+}
 
 
 def reference_class() -> Any:
@@ -48,14 +53,20 @@ def tokenizer_dir(request: pytest.FixtureRequest) -> Path:
     return TOKENIZER_DIRS[request.param]
 
 
-@pytest.fixture(scope="session")
-def tiny() -> BlenderbotSmallTokenizer:
-    return BlenderbotSmallTokenizer.from_pretrained(TINY_DIR)
+@pytest.fixture(scope="session", params=sorted(IMPLEMENTATIONS))
+def implementation(request: pytest.FixtureRequest) -> type[Any]:
+    """Each tokenizer class in turn."""
+    return IMPLEMENTATIONS[request.param]
 
 
 @pytest.fixture(scope="session")
-def realistic() -> BlenderbotSmallTokenizer:
-    return BlenderbotSmallTokenizer.from_pretrained(REALISTIC_DIR)
+def tiny(implementation: type[Any]) -> Any:
+    return implementation.from_pretrained(TINY_DIR)
+
+
+@pytest.fixture(scope="session")
+def realistic(implementation: type[Any]) -> Any:
+    return implementation.from_pretrained(REALISTIC_DIR)
 
 
 @pytest.fixture(scope="session")
@@ -69,9 +80,9 @@ def reference_realistic() -> Any:
 
 
 @pytest.fixture(scope="session")
-def pair(tokenizer_dir: Path) -> tuple[BlenderbotSmallTokenizer, Any]:
-    """(ours, reference) loaded from the same directory, for each shipped directory."""
+def pair(tokenizer_dir: Path, implementation: type[Any]) -> tuple[Any, Any]:
+    """(ours, reference) loaded from the same directory, for each directory and each class."""
     return (
-        BlenderbotSmallTokenizer.from_pretrained(tokenizer_dir),
+        implementation.from_pretrained(tokenizer_dir),
         reference_class().from_pretrained(str(tokenizer_dir)),
     )
