@@ -21,6 +21,8 @@ pub struct AddedTokenTrie {
     nodes: Vec<Node>,
     /// Bytes that may start a token, when every token starts with an ASCII character.
     ascii_starts: Option<[bool; 128]>,
+    /// The one byte every token starts with, if there is one (and it is ASCII).
+    single_start: Option<u8>,
 }
 
 impl AddedTokenTrie {
@@ -55,9 +57,14 @@ impl AddedTokenTrie {
                 _ => ascii_starts = None,
             }
         }
+        let single_start = match nodes[0].children.keys().collect::<Vec<_>>()[..] {
+            [&code] if code < 128 => Some(code as u8),
+            _ => None,
+        };
         AddedTokenTrie {
             nodes,
             ascii_starts,
+            single_start,
         }
     }
 
@@ -67,9 +74,11 @@ impl AddedTokenTrie {
     }
 
     fn may_hold_a_token(&self, text: &[u8]) -> bool {
-        match &self.ascii_starts {
-            Some(starts) => text.iter().any(|&b| b < 128 && starts[b as usize]),
-            None => !self.is_empty(),
+        match (&self.ascii_starts, self.single_start) {
+            // Every special token starts with "_": one memchr over the text.
+            (_, Some(byte)) => text.contains(&byte),
+            (Some(starts), None) => text.iter().any(|&b| b < 128 && starts[b as usize]),
+            (None, None) => !self.is_empty(),
         }
     }
 

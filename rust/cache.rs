@@ -1,100 +1,110 @@
-//! A bounded word cache: word -> ids, safe to share between threads.
+//! A bounded word cache: word -> ids, one per thread, no locks.
 //!
-//! Memory stays flat under a stream of unique words: each shard holds two generations of at
-//! most `capacity / SHARDS` words; when the young one is full it becomes the old one and the old
-//! one is dropped, so words in use survive (a hit in the old generation moves the word back).
+//! Each thread keeps its own cache (a batch runs on rayon's threads, each warm with the words
+//! it has seen). Memory stays flat under a stream of unique words: a cache holds two
+//! generations of at most `capacity / 2` words; when the young one is full it becomes the old
+//! one and the old one is dropped, so words in use survive (a hit in the old generation moves
+//! the word back). Changing the tokenizer (added tokens, lowercasing) gives it a new identity,
+//! and every thread's cache of the old identity is emptied on its next use.
 
-use rustc_hash::{FxHashMap, FxHasher};
-use std::hash::{Hash, Hasher};
-use std::sync::Mutex;
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-const SHARDS: usize = 16;
+static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
 
+/// What one thread remembers, for one tokenizer at a time.
 #[derive(Default)]
-struct Shard {
+pub struct LocalCache {
+    owner: u64,
+    limit: usize,
     young: FxHashMap<Box<[u8]>, Box<[u32]>>,
     old: FxHashMap<Box<[u8]>, Box<[u32]>>,
 }
 
-/// The cache.
-pub struct WordCache {
-    shards: Vec<Mutex<Shard>>,
-    per_shard: usize,
+thread_local! {
+    static LOCAL: RefCell<LocalCache> = RefCell::new(LocalCache::default());
 }
 
-impl WordCache {
-    /// A cache of at most about `capacity` words (0 disables it).
-    pub fn new(capacity: usize) -> Self {
-        WordCache {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
-            per_shard: capacity.div_ceil(SHARDS),
-        }
-    }
-
-    fn shard(&self, word: &[u8]) -> &Mutex<Shard> {
-        let mut hasher = FxHasher::default();
-        word.hash(&mut hasher);
-        &self.shards[(hasher.finish() >> 56) as usize % SHARDS]
-    }
-
+impl LocalCache {
     /// Append the cached ids of `word` to `ids`; false when it is not cached.
     #[inline]
-    pub fn get_into(&self, word: &[u8], ids: &mut Vec<u32>) -> bool {
-        if self.per_shard == 0 {
-            return false;
-        }
-        let mut shard = self.shard(word).lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = shard.young.get(word) {
+    pub fn get_into(&mut self, word: &[u8], ids: &mut Vec<u32>) -> bool {
+        if let Some(found) = self.young.get(word) {
             ids.extend_from_slice(found);
             return true;
         }
-        if let Some((key, found)) = shard.old.remove_entry(word) {
+        if self.old.is_empty() {
+            return false;
+        }
+        if let Some((key, found)) = self.old.remove_entry(word) {
             ids.extend_from_slice(&found);
-            Self::insert_young(&mut shard, self.per_shard, key, found);
+            self.insert_young(key, found);
             return true;
         }
         false
     }
 
     /// Remember the ids of `word`.
-    pub fn insert(&self, word: &[u8], ids: &[u32]) {
-        if self.per_shard == 0 {
-            return;
+    pub fn insert(&mut self, word: &[u8], ids: &[u32]) {
+        if self.limit > 0 {
+            self.insert_young(word.into(), ids.into());
         }
-        let mut shard = self.shard(word).lock().unwrap_or_else(|e| e.into_inner());
-        Self::insert_young(&mut shard, self.per_shard, word.into(), ids.into());
     }
 
-    fn insert_young(shard: &mut Shard, limit: usize, word: Box<[u8]>, ids: Box<[u32]>) {
-        if shard.young.len() >= limit {
-            shard.old = std::mem::take(&mut shard.young);
+    fn insert_young(&mut self, word: Box<[u8]>, ids: Box<[u32]>) {
+        if self.young.len() >= self.limit {
+            self.old = std::mem::take(&mut self.young);
         }
-        shard.young.insert(word, ids);
-    }
-
-    /// Forget everything.
-    pub fn clear(&self) {
-        for shard in &self.shards {
-            let mut shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-            shard.young.clear();
-            shard.old.clear();
-        }
+        self.young.insert(word, ids);
     }
 
     /// Number of cached words (both generations).
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| {
-                let s = s.lock().unwrap_or_else(|e| e.into_inner());
-                s.young.len() + s.old.len()
-            })
-            .sum()
+        self.young.len() + self.old.len()
     }
 
     /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// The identity and bound of a tokenizer's caches.
+#[derive(Debug)]
+pub struct WordCache {
+    owner: u64,
+    capacity: usize,
+}
+
+impl WordCache {
+    /// Caches of at most about `capacity` words per thread (0 disables them).
+    pub fn new(capacity: usize) -> Self {
+        WordCache {
+            owner: NEXT_OWNER.fetch_add(1, Ordering::Relaxed),
+            capacity,
+        }
+    }
+
+    /// Forget everything (every thread's cache of this tokenizer).
+    pub fn clear(&mut self) {
+        self.owner = NEXT_OWNER.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Run `work` with this thread's cache for this tokenizer.
+    #[inline]
+    pub fn with<R>(&self, work: impl FnOnce(&mut LocalCache) -> R) -> R {
+        LOCAL.with(|local| {
+            let mut local = local.borrow_mut();
+            if local.owner != self.owner {
+                *local = LocalCache {
+                    owner: self.owner,
+                    limit: self.capacity.div_ceil(2),
+                    ..LocalCache::default()
+                };
+            }
+            work(&mut local)
+        })
     }
 }
 
@@ -105,13 +115,23 @@ mod tests {
     #[test]
     fn memory_stays_bounded_under_unique_words() {
         let cache = WordCache::new(1_000);
-        for i in 0..100_000u32 {
-            cache.insert(format!("word{i}").as_bytes(), &[i]);
-        }
-        assert!(cache.len() <= 2 * 1_000 + SHARDS, "{}", cache.len());
-        let mut ids = Vec::new();
-        assert!(cache.get_into(b"word99999", &mut ids));
-        assert_eq!(ids, vec![99_999]);
-        assert!(!cache.get_into(b"word0", &mut ids));
+        cache.with(|local| {
+            for i in 0..100_000u32 {
+                local.insert(format!("word{i}").as_bytes(), &[i]);
+            }
+            assert!(local.len() <= 1_000, "{}", local.len());
+            let mut ids = Vec::new();
+            assert!(local.get_into(b"word99999", &mut ids));
+            assert_eq!(ids, vec![99_999]);
+            assert!(!local.get_into(b"word0", &mut ids));
+        });
+    }
+
+    #[test]
+    fn clearing_empties_the_threads_cache() {
+        let mut cache = WordCache::new(10);
+        cache.with(|local| local.insert(b"a", &[1]));
+        cache.clear();
+        cache.with(|local| assert!(local.is_empty()));
     }
 }

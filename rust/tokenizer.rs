@@ -2,7 +2,7 @@
 
 use crate::added::AddedTokenTrie;
 use crate::bpe::MergeRanks;
-use crate::cache::WordCache;
+use crate::cache::{LocalCache, WordCache};
 use crate::vocab::{self, LoadError, Vocab, Warnings};
 use crate::words::{
     decode_at, encode_into, for_each_word, is_python_space, split_pieces, Lowercaser, PieceSource,
@@ -311,9 +311,10 @@ impl Tokenizer {
         &self,
         word: &[u8],
         scratch: &mut Scratch,
+        cache: &mut LocalCache,
         ids: &mut Vec<u32>,
     ) -> Result<(), EncodeError> {
-        if self.cache.get_into(word, ids) {
+        if cache.get_into(word, ids) {
             return Ok(());
         }
         let before = ids.len();
@@ -321,7 +322,7 @@ impl Tokenizer {
             ids.push(self.token_id(token)?);
             Ok(())
         })?;
-        self.cache.insert(word, &ids[before..]);
+        cache.insert(word, &ids[before..]);
         Ok(())
     }
 
@@ -329,12 +330,13 @@ impl Tokenizer {
         &self,
         text: &[u8],
         scratch: &mut Scratch,
+        cache: &mut LocalCache,
         ids: &mut Vec<u32>,
     ) -> Result<(), EncodeError> {
         let mut result = Ok(());
         for_each_word(text, |word| {
             if result.is_ok() {
-                result = self.encode_word(&text[word.start..word.end], scratch, ids);
+                result = self.encode_word(&text[word.start..word.end], scratch, cache, ids);
             }
         });
         result
@@ -344,6 +346,17 @@ impl Tokenizer {
         &self,
         text: &[u8],
         scratch: &mut Scratch,
+        ids: &mut Vec<u32>,
+    ) -> Result<(), EncodeError> {
+        self.cache
+            .with(|cache| self.encode_segments(text, scratch, cache, ids))
+    }
+
+    fn encode_segments(
+        &self,
+        text: &[u8],
+        scratch: &mut Scratch,
+        cache: &mut LocalCache,
         ids: &mut Vec<u32>,
     ) -> Result<(), EncodeError> {
         let mut segments = std::mem::take(&mut scratch.segments);
@@ -359,7 +372,7 @@ impl Tokenizer {
                 None if self.added.units.contains(segment) => {
                     self.token_to_id(segment).map(|id| ids.push(id))
                 }
-                None => self.encode_plain_into(segment, scratch, ids),
+                None => self.encode_plain_into(segment, scratch, cache, ids),
             };
             if result.is_err() {
                 break;
@@ -380,7 +393,9 @@ impl Tokenizer {
     /// Encode text that holds no added tokens (they are not cut out).
     pub fn encode_plain(&self, text: &[u8]) -> Result<Vec<u32>, EncodeError> {
         let mut ids = Vec::new();
-        self.encode_plain_into(text, &mut Scratch::default(), &mut ids)?;
+        let mut scratch = Scratch::default();
+        self.cache
+            .with(|cache| self.encode_plain_into(text, &mut scratch, cache, &mut ids))?;
         Ok(ids)
     }
 

@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 /// The reference's words are `\S+\n?` with the `regex` package's `\s`: Unicode White_Space.
 /// (Python's `str.isspace` also counts U+001C..U+001F; `regex` does not.)
 #[inline]
-pub fn is_regex_space(code: u32) -> bool {
+pub const fn is_regex_space(code: u32) -> bool {
     matches!(
         code,
         0x09..=0x0D
@@ -35,7 +35,7 @@ pub fn is_python_space(code: u32) -> bool {
 }
 
 /// Decode the code point at `bytes[at..]`; `bytes` must be Python text.
-#[inline]
+#[inline(always)]
 pub fn decode_at(bytes: &[u8], at: usize) -> (u32, usize) {
     let first = bytes[at];
     if first < 0x80 {
@@ -117,15 +117,37 @@ pub struct Word {
     pub char_start: usize,
 }
 
+/// ASCII white space as `is_regex_space` sees it.
+const ASCII_SPACE: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut code = 0;
+    while code < 128 {
+        table[code] = is_regex_space(code as u32);
+        code += 1;
+    }
+    table
+};
+
+/// Whether the character at `text[at..]` is white space, and its width in bytes.
+#[inline(always)]
+fn space_at(text: &[u8], at: usize) -> (bool, usize) {
+    let first = text[at];
+    if first < 0x80 {
+        (ASCII_SPACE[first as usize], 1)
+    } else {
+        let (code, width) = decode_at(text, at);
+        (is_regex_space(code), width)
+    }
+}
+
 /// Visit the words of `text` (which holds no added tokens), left to right.
 pub fn for_each_word(text: &[u8], mut visit: impl FnMut(Word)) {
     let mut at = 0;
     let mut chars = 0;
     let len = text.len();
     while at < len {
-        // Skip white space.
-        let (code, width) = decode_at(text, at);
-        if is_regex_space(code) {
+        let (space, width) = space_at(text, at);
+        if space {
             at += width;
             chars += 1;
             continue;
@@ -133,8 +155,8 @@ pub fn for_each_word(text: &[u8], mut visit: impl FnMut(Word)) {
         let start = at;
         let char_start = chars;
         while at < len {
-            let (code, width) = decode_at(text, at);
-            if is_regex_space(code) {
+            let (space, width) = space_at(text, at);
+            if space {
                 break;
             }
             at += width;

@@ -1,0 +1,140 @@
+//! The laws every tokenizer keeps on any Python text, shared by the `encode` and `files`
+//! targets. A broken law panics, which libFuzzer reports as a crash.
+
+use bbtok::words::{decode_at, is_python_space, validate_python_text};
+use bbtok::Tokenizer;
+use rustc_hash::FxHashSet;
+
+/// Code points of Python text: every byte that is not a continuation byte starts one.
+pub fn char_count(text: &[u8]) -> usize {
+    text.iter().filter(|&&b| b & 0xC0 != 0x80).count()
+}
+
+fn code_points(text: &[u8]) -> Vec<u32> {
+    let mut codes = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        let (code, width) = decode_at(text, at);
+        codes.push(code);
+        at += width;
+    }
+    codes
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+/// Check every law on `texts` (each Python text), one by one and as a batch. `added` are the
+/// tokenizer's added tokens: a text that holds none of them must encode as plain text.
+pub fn check_laws(tokenizer: &Tokenizer, texts: &[&[u8]], added: &[&[u8]]) {
+    for &text in texts {
+        check_text(tokenizer, text, added);
+    }
+    check_batch(tokenizer, texts);
+}
+
+fn check_text(tokenizer: &Tokenizer, text: &[u8], added: &[&[u8]]) {
+    let ids = tokenizer.encode(text);
+    let spans = tokenizer.encode_with_offsets(text);
+    match (&ids, &spans) {
+        (Ok(ids), Ok(spans)) => {
+            let span_ids: Vec<u32> = spans.iter().map(|span| span.id).collect();
+            assert_eq!(ids, &span_ids, "encode and encode_with_offsets differ on {text:?}");
+            check_offsets(text, spans);
+            check_decode(tokenizer, ids);
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b, "encode and encode_with_offsets fail apart"),
+        _ => panic!("only one of encode and encode_with_offsets fails on {text:?}"),
+    }
+
+    let plain = tokenizer.encode_plain(text);
+    if let Ok(plain) = &plain {
+        // tokenize_plain yields the tokens whose ids encode_plain yields.
+        let tokens = tokenizer.tokenize_plain(text);
+        for token in &tokens {
+            assert!(validate_python_text(token).is_ok(), "token {token:?} is not text");
+        }
+        let via_tokens: Result<Vec<u32>, _> = tokens
+            .iter()
+            .map(|token| tokenizer.token_to_id(token))
+            .collect();
+        assert_eq!(
+            via_tokens.as_ref(),
+            Ok(plain),
+            "tokenize_plain {tokens:?} does not map to encode_plain on {text:?}"
+        );
+    }
+    let holds_added = added
+        .iter()
+        .any(|token| !token.is_empty() && contains(text, token));
+    if !holds_added {
+        assert_eq!(ids, plain, "encode != encode_plain on {text:?}, which holds no added token");
+    }
+}
+
+fn check_offsets(text: &[u8], spans: &[bbtok::TokenSpan]) {
+    let chars = char_count(text);
+    let (mut last_start, mut last_end, mut last_word) = (0, 0, None);
+    for span in spans {
+        assert!(
+            span.start < span.end && span.end <= chars,
+            "span {span:?} outside the {chars} characters of {text:?}: {spans:?}"
+        );
+        assert!(
+            span.start >= last_start && span.end >= last_end,
+            "span {span:?} goes backwards in {text:?}: {spans:?}"
+        );
+        if let Some(word) = span.word {
+            assert!(
+                last_word.is_none_or(|last| word >= last),
+                "word index goes backwards in {text:?}: {spans:?}"
+            );
+            last_word = Some(word);
+        }
+        (last_start, last_end) = (span.start, span.end);
+    }
+}
+
+/// Decoding never panics and gives Python text with no Python white space at either end.
+pub fn check_decode(tokenizer: &Tokenizer, ids: &[u32]) {
+    let ids: Vec<i64> = ids.iter().map(|&id| i64::from(id)).collect();
+    let every_other: FxHashSet<i64> = ids.iter().step_by(2).copied().collect();
+    for skip in [FxHashSet::default(), every_other] {
+        check_decoded(&tokenizer.decode(&ids, &skip));
+    }
+}
+
+/// Decoding ids that need not be in any vocabulary.
+pub fn check_decode_any(tokenizer: &Tokenizer, ids: &[i64]) {
+    check_decoded(&tokenizer.decode(ids, &FxHashSet::default()));
+}
+
+fn check_decoded(decoded: &[u8]) {
+    assert!(
+        validate_python_text(decoded).is_ok(),
+        "decode gave {decoded:?}, not Python text"
+    );
+    let codes = code_points(decoded);
+    if let (Some(&first), Some(&last)) = (codes.first(), codes.last()) {
+        assert!(
+            !is_python_space(first) && !is_python_space(last),
+            "decode gave {decoded:?}, not stripped"
+        );
+    }
+}
+
+fn check_batch(tokenizer: &Tokenizer, texts: &[&[u8]]) {
+    let one_by_one: Result<Vec<Vec<u32>>, _> =
+        texts.iter().map(|text| tokenizer.encode(text)).collect();
+    for parallel in [false, true] {
+        let batch = tokenizer.encode_batch(texts, parallel);
+        match (&one_by_one, &batch) {
+            (Ok(rows), Ok(batch)) => {
+                assert_eq!(rows, batch, "encode_batch(parallel={parallel}) != encode")
+            }
+            (Err(_), Err(_)) => {}
+            _ => panic!("encode_batch(parallel={parallel}) and encode disagree on failing"),
+        }
+    }
+}
