@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from .fast import BlenderbotSmallTokenizerFast
 from .tokenizer import BlenderbotSmallTokenizer
 
 DEFAULT_TOKENIZER_DIR = os.path.join("fixtures", "realistic")
@@ -17,31 +18,35 @@ DEMO_TEXTS = (
 )
 
 
-def _load_tokenizer(directory: str) -> BlenderbotSmallTokenizer:
+def _check_directory(directory: str) -> None:
     if not os.path.isdir(directory):
         raise SystemExit(
             f"bbtok: no tokenizer directory at {directory!r}; run from the repository root or "
             "pass --tokenizer DIR (a directory with vocab.json and merges.txt)"
         )
-    return BlenderbotSmallTokenizer.from_pretrained(directory)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Tokenize sample text and show tokens, ids, the decoded text and a padded batch."""
-    tokenizer = _load_tokenizer(args.tokenizer)
+    """Tokenize sample text with the fast tokenizer and show tokens, ids, offsets, the decoded
+    text, a padded batch, and whether the pure-Python tokenizer agrees."""
+    _check_directory(args.tokenizer)
+    fast = BlenderbotSmallTokenizerFast.from_pretrained(args.tokenizer)
+    pure = BlenderbotSmallTokenizer.from_pretrained(args.tokenizer)
     texts = args.text or list(DEMO_TEXTS)
-    print(f"tokenizer: {args.tokenizer} ({len(tokenizer)} tokens)")
+    print(f"tokenizer: {args.tokenizer} ({len(fast)} tokens)")
     for text in texts:
-        ids = tokenizer(text)["input_ids"]
+        encoded = fast(text, return_offsets_mapping=True)
+        ids = encoded["input_ids"]
         print()
         print(f"text:    {text!r}")
-        print(f"tokens:  {tokenizer.tokenize(text)}")
+        print(f"tokens:  {fast.tokenize(text)}")
         print(f"ids:     {ids}")
-        print(f"decoded: {tokenizer.decode(ids)!r}")
-        print(
-            f"decoded, special tokens skipped: {tokenizer.decode(ids, skip_special_tokens=True)!r}"
-        )
-    batch = tokenizer(texts, padding=True, return_tensors="np")
+        print(f"offsets: {encoded['offset_mapping']}")
+        print(f"decoded: {fast.decode(ids)!r}")
+        skipped = fast.decode(ids, skip_special_tokens=True)
+        print(f"decoded, special tokens skipped: {skipped!r}")
+        print(f"pure-Python tokenizer gives the same ids: {pure(text)['input_ids'] == ids}")
+    batch = fast(texts, padding=True, return_tensors="np")
     print()
     print("batch for the model (padding=True, return_tensors='np'):")
     print(f"input_ids {batch['input_ids'].shape}:\n{batch['input_ids']}")
