@@ -375,7 +375,10 @@ class TokenizerBase:
 
     def __len__(self) -> int:
         """Number of distinct tokens in :meth:`get_vocab`."""
-        return len(self.get_vocab())
+        beyond = sum(
+            1 for token in self._added_tokens_encoder if self._vocab_token_to_id(token) is None
+        )
+        return self.vocab_size + beyond
 
     def add_tokens(
         self, new_tokens: object | Sequence[object], special_tokens: bool = False
@@ -436,10 +439,9 @@ class TokenizerBase:
 
     def _add_tokens(self, new_tokens: list[object], special_tokens: bool = False) -> int:
         added = 0
-        current = self.get_vocab()
         # Quirk: new ids start at the number of distinct tokens, so a vocabulary with holes
         # in its ids can hand out an id that is already taken, exactly as the reference does.
-        next_id = len(current)
+        next_id = len(self)
         for value in new_tokens:
             if isinstance(value, str):
                 if value == "" or value in self._added_tokens_encoder:
@@ -450,11 +452,14 @@ class TokenizerBase:
                 token = as_added_token(value, special=special_tokens or None)
                 if token.content == "":
                     continue
-            if token.content in current:
-                index = current[token.content]
+            # An added token of that text wins over the vocabulary, as in get_vocab().
+            existing = self._added_tokens_encoder.get(token.content)
+            if existing is None:
+                existing = self._vocab_token_to_id(token.content)
+            if existing is not None:
+                index = existing
             else:
                 index = next_id + added
-                current[token.content] = index
                 added += 1
             if token.special and token.content not in self.all_special_tokens:
                 self._extra_special_tokens.append(token.content)

@@ -7,6 +7,7 @@
 //! is always the concatenation of its characters (plus `</w>` for the last one), so the tokens
 //! are cut from the piece itself and the strings of merged symbols are never needed.
 
+use crate::strings::StringTable;
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -27,8 +28,10 @@ pub struct MergeRanks {
     /// The symbol of each single code point, and of each code point + `</w>`.
     char_symbol: FxHashMap<u32, Symbol>,
     final_char_symbol: FxHashMap<u32, Symbol>,
-    /// The lines as the reference keeps them (for saving), in rank order with their ranks.
-    lines: Vec<(Vec<String>, u32)>,
+    /// Symbol -> its text.
+    symbols: StringTable,
+    /// Lines that are not two symbols: they keep a rank and never match.
+    odd_lines: FxHashMap<Vec<String>, u32>,
 }
 
 #[inline]
@@ -36,82 +39,111 @@ fn pair_key(left: Symbol, right: Symbol) -> u64 {
     (left as u64) << 32 | right as u64
 }
 
+/// Collects merge lines into `MergeRanks`.
+#[derive(Default)]
+struct Builder {
+    ranks: MergeRanks,
+    merged: String,
+}
+
+impl Builder {
+    fn with_capacity(lines: usize) -> Self {
+        let mut builder = Builder::default();
+        builder.ranks.symbols = StringTable::with_capacity(lines * 2, lines * 12);
+        builder.ranks.pairs.reserve(lines);
+        builder
+    }
+
+    fn intern(&mut self, text: &str) -> Symbol {
+        self.ranks.symbols.intern(text)
+    }
+
+    /// A line's parts and rank; a repeated line takes the new rank, as in a Python dict.
+    fn add<S: AsRef<str>>(&mut self, parts: &[S], rank: u32) {
+        if let [left, right] = parts {
+            let (left, right) = (left.as_ref(), right.as_ref());
+            let l = self.intern(left);
+            let r = self.intern(right);
+            let mut merged = std::mem::take(&mut self.merged);
+            merged.clear();
+            merged.push_str(left);
+            merged.push_str(right);
+            let m = self.intern(&merged);
+            self.merged = merged;
+            self.ranks.pairs.insert(pair_key(l, r), (rank, m));
+        } else {
+            let line = parts.iter().map(|p| p.as_ref().to_string()).collect();
+            self.ranks.odd_lines.insert(line, rank);
+        }
+    }
+
+    fn finish(mut self) -> MergeRanks {
+        for (symbol, text) in self.ranks.symbols.iter() {
+            let mut chars = text.chars();
+            if let (Some(c), None) = (chars.next(), chars.next()) {
+                self.ranks.char_symbol.insert(c as u32, symbol);
+            } else if let Some(stem) = text.strip_suffix(END_OF_WORD) {
+                let mut chars = stem.chars();
+                if let (Some(c), None) = (chars.next(), chars.next()) {
+                    self.ranks.final_char_symbol.insert(c as u32, symbol);
+                }
+            }
+        }
+        self.ranks
+    }
+}
+
 impl MergeRanks {
     /// Build from merge lines in file order (each split on white space). As in the
     /// reference's dict, a repeated line keeps the rank of its last occurrence, and a line that
     /// is not two symbols takes a rank but never matches.
-    pub fn new(lines: Vec<Vec<String>>) -> Self {
-        let mut rank_of: FxHashMap<Vec<String>, u32> = FxHashMap::default();
-        let mut order: Vec<Vec<String>> = Vec::new();
+    pub fn new<L: AsRef<[S]>, S: AsRef<str>>(lines: impl IntoIterator<Item = L>) -> Self {
+        let lines = lines.into_iter();
+        let mut builder = Builder::with_capacity(lines.size_hint().0);
         for (rank, line) in lines.into_iter().enumerate() {
-            if let Some(existing) = rank_of.get_mut(&line) {
-                *existing = rank as u32;
-            } else {
-                rank_of.insert(line.clone(), rank as u32);
-                order.push(line);
-            }
+            builder.add(line.as_ref(), rank as u32);
         }
-        let kept: Vec<(Vec<String>, u32)> = order
-            .into_iter()
-            .map(|line| {
-                let rank = rank_of[&line];
-                (line, rank)
-            })
-            .collect();
-        MergeRanks::from_ranked(kept)
+        builder.finish()
     }
 
     /// Build from lines with their ranks (distinct lines, any order).
     pub fn from_ranked(mut kept: Vec<(Vec<String>, u32)>) -> Self {
         kept.sort_by_key(|&(_, rank)| rank);
-        let mut interned: FxHashMap<String, Symbol> = FxHashMap::default();
-        let mut intern = |text: String| -> Symbol {
-            let next = interned.len() as Symbol;
-            *interned.entry(text).or_insert(next)
-        };
-        let mut pairs = FxHashMap::default();
+        let mut builder = Builder::with_capacity(kept.len());
         for (line, rank) in &kept {
-            if let [left, right] = line.as_slice() {
-                let l = intern(left.clone());
-                let r = intern(right.clone());
-                let merged = intern(format!("{left}{right}"));
-                pairs.insert(pair_key(l, r), (*rank, merged));
-            }
+            builder.add(line, *rank);
         }
-        let mut char_symbol = FxHashMap::default();
-        let mut final_char_symbol = FxHashMap::default();
-        for (text, &symbol) in &interned {
-            let mut chars = text.chars();
-            if let (Some(c), None) = (chars.next(), chars.next()) {
-                char_symbol.insert(c as u32, symbol);
-            } else if let Some(stem) = text.strip_suffix(END_OF_WORD) {
-                let mut chars = stem.chars();
-                if let (Some(c), None) = (chars.next(), chars.next()) {
-                    final_char_symbol.insert(c as u32, symbol);
-                }
-            }
-        }
-        MergeRanks {
-            pairs,
-            char_symbol,
-            final_char_symbol,
-            lines: kept,
-        }
+        builder.finish()
     }
 
-    /// The kept lines with their ranks, in rank order (what `save_vocabulary` writes).
-    pub fn lines(&self) -> &[(Vec<String>, u32)] {
-        &self.lines
+    /// The distinct lines with their ranks, in rank order (what `save_vocabulary` writes).
+    pub fn lines(&self) -> Vec<(Vec<String>, u32)> {
+        let mut lines: Vec<(Vec<String>, u32)> = self
+            .pairs
+            .iter()
+            .map(|(&key, &(rank, _))| {
+                let left = self.symbols.get((key >> 32) as Symbol);
+                let right = self.symbols.get((key & 0xFFFF_FFFF) as Symbol);
+                (vec![left.to_string(), right.to_string()], rank)
+            })
+            .chain(
+                self.odd_lines
+                    .iter()
+                    .map(|(line, &rank)| (line.clone(), rank)),
+            )
+            .collect();
+        lines.sort_unstable_by_key(|&(_, rank)| rank);
+        lines
     }
 
     /// Number of ranked lines.
     pub fn len(&self) -> usize {
-        self.lines.len()
+        self.pairs.len() + self.odd_lines.len()
     }
 
     /// Whether there are no merges.
     pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
+        self.len() == 0
     }
 
     #[inline]
@@ -271,8 +303,7 @@ mod tests {
         MergeRanks::new(
             lines
                 .iter()
-                .map(|l| l.split_whitespace().map(String::from).collect())
-                .collect(),
+                .map(|l| l.split_whitespace().collect::<Vec<&str>>()),
         )
     }
 

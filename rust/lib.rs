@@ -18,6 +18,7 @@
 pub mod added;
 pub mod bpe;
 pub mod cache;
+pub mod strings;
 pub mod tokenizer;
 #[rustfmt::skip]
 pub mod unicode_tables;

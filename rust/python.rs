@@ -343,7 +343,7 @@ impl NativeTokenizer {
 
     /// Merge lines with their ranks, in rank order.
     fn merge_ranks(&self) -> Vec<(Vec<String>, u32)> {
-        self.read().merges().lines().to_vec()
+        self.read().merges().lines()
     }
 }
 

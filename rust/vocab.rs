@@ -1,6 +1,7 @@
 //! Reading and writing `vocab.json` and `merges.txt` exactly as the reference does.
 
 use crate::bpe::MergeRanks;
+use crate::strings::StringTable;
 use crate::words::is_python_space;
 use rustc_hash::FxHashMap;
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -62,29 +63,142 @@ fn read_text(path: &Path) -> Result<String, LoadError> {
 /// Token <-> id, as `vocab.json` holds them.
 #[derive(Clone, Debug, Default)]
 pub struct Vocab {
-    ids: FxHashMap<Box<[u8]>, u32>,
-    tokens: FxHashMap<u32, Box<str>>,
+    /// The tokens; `ids[i]` is the id of token `i`.
+    tokens: StringTable,
+    ids: Vec<u32>,
+    /// Id -> token index.
+    by_id: FxHashMap<u32, u32>,
 }
 
 /// What reading a file noticed that the reference passes over in silence.
 pub type Warnings = Vec<String>;
 
-struct Entries(Vec<(String, serde_json::Value)>);
+/// An id as `vocab.json` gives it: an integer from 0 to `MAX_ID`, or what stood there instead.
+enum IdValue {
+    Id(u32),
+    Bad(String),
+}
 
-impl<'de> serde::Deserialize<'de> for Entries {
+impl<'de> serde::Deserialize<'de> for IdValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl<'de> Visitor<'de> for IdVisitor {
+            type Value = IdValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a token id")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<IdValue, E> {
+                Ok(match u32::try_from(v) {
+                    Ok(id) if u64::from(id) <= MAX_ID => IdValue::Id(id),
+                    _ => IdValue::Bad(v.to_string()),
+                })
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<IdValue, E> {
+                Ok(match u64::try_from(v) {
+                    Ok(v) => return self.visit_u64(v),
+                    Err(_) => IdValue::Bad(v.to_string()),
+                })
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<IdValue, E> {
+                Ok(IdValue::Bad(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<IdValue, E> {
+                Ok(IdValue::Bad(v.to_string()))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<IdValue, E> {
+                Ok(IdValue::Bad(format!("{v:?}")))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<IdValue, E> {
+                Ok(IdValue::Bad("null".into()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<IdValue, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(IdValue::Bad("a list".into()))
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<IdValue, M::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(IdValue::Bad("an object".into()))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
+/// A token as `vocab.json` writes it: borrowed from the text unless it has escapes.
+enum Key<'a> {
+    Borrowed(&'a str),
+    Owned(String),
+}
+
+impl AsRef<str> for Key<'_> {
+    fn as_ref(&self) -> &str {
+        match self {
+            Key::Borrowed(text) => text,
+            Key::Owned(text) => text,
+        }
+    }
+}
+
+impl std::fmt::Debug for Key<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_ref().fmt(f)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a token")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key::Borrowed(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(v.to_string()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(v))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// The entries of `vocab.json` in file order, or the first bad id.
+struct Entries<'a>(Result<Vec<(Key<'a>, u32)>, String>);
+
+impl<'de> serde::Deserialize<'de> for Entries<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct EntriesVisitor;
         impl<'de> Visitor<'de> for EntriesVisitor {
-            type Value = Entries;
+            type Value = Entries<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object of token -> id")
             }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Entries, M::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
-                    entries.push(entry);
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Entries<'de>, M::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(1024));
+                let mut bad = None;
+                while let Some((token, id)) = map.next_entry::<Key<'de>, IdValue>()? {
+                    match id {
+                        IdValue::Id(id) => entries.push((token, id)),
+                        IdValue::Bad(value) if bad.is_none() => {
+                            bad = Some(format!(
+                                "token {token:?} has id {value}; ids must be integers from 0 to {MAX_ID}"
+                            ))
+                        }
+                        IdValue::Bad(_) => {}
+                    }
                 }
-                Ok(Entries(entries))
+                Ok(Entries(bad.map_or(Ok(entries), Err)))
             }
         }
         deserializer.deserialize_map(EntriesVisitor)
@@ -92,39 +206,50 @@ impl<'de> serde::Deserialize<'de> for Entries {
 }
 
 impl Vocab {
-    /// Build from (token, id) pairs; two tokens on one id is an error naming both.
-    pub fn from_entries(entries: impl IntoIterator<Item = (String, u32)>) -> Result<Self, String> {
-        let mut vocab = Vocab::default();
+    /// Build from (token, id) pairs; a repeated token keeps its last id, as a JSON object
+    /// read by Python does; two tokens on one id is an error naming both.
+    pub fn from_entries<S: AsRef<str>>(
+        entries: impl IntoIterator<Item = (S, u32)>,
+    ) -> Result<Self, String> {
+        Ok(Vocab::from_entries_noting_repeats(entries)?.0)
+    }
+
+    fn from_entries_noting_repeats<S: AsRef<str>>(
+        entries: impl IntoIterator<Item = (S, u32)>,
+    ) -> Result<(Self, Warnings), String> {
+        let entries = entries.into_iter();
+        let count = entries.size_hint().0;
+        let mut vocab = Vocab {
+            tokens: StringTable::with_capacity(count, count * 8),
+            ids: Vec::with_capacity(count),
+            by_id: FxHashMap::default(),
+        };
+        vocab.by_id.reserve(count);
+        let mut warnings = Vec::new();
         for (token, id) in entries {
-            if let Some(previous) = vocab.ids.remove(token.as_bytes()) {
-                vocab.tokens.remove(&previous);
+            let token = token.as_ref();
+            let index = vocab.tokens.intern(token);
+            if (index as usize) < vocab.ids.len() {
+                warnings.push(format!("token {token:?} appears twice; the later id wins"));
+                vocab.by_id.remove(&vocab.ids[index as usize]);
+                vocab.ids[index as usize] = id;
+            } else {
+                vocab.ids.push(id);
             }
-            if let Some(other) = vocab.tokens.get(&id) {
+            if let Some(&other) = vocab.by_id.get(&id) {
+                let other = vocab.tokens.get(other);
                 return Err(format!("tokens {other:?} and {token:?} share the id {id}"));
             }
-            vocab.ids.insert(token.as_bytes().into(), id);
-            vocab.tokens.insert(id, token.into_boxed_str());
+            vocab.by_id.insert(id, index);
         }
-        Ok(vocab)
+        Ok((vocab, warnings))
     }
 
     /// Parse the text of `vocab.json`.
     pub fn from_json(text: &str) -> Result<(Self, Warnings), String> {
         let Entries(entries) =
             serde_json::from_str(text).map_err(|error| format!("invalid JSON: {error}"))?;
-        let mut warnings = Vec::new();
-        let mut seen: FxHashMap<&str, ()> = FxHashMap::default();
-        let mut checked = Vec::with_capacity(entries.len());
-        for (token, value) in &entries {
-            let id = value.as_u64().filter(|&id| id <= MAX_ID).ok_or_else(|| {
-                format!("token {token:?} has id {value}; ids must be integers from 0 to {MAX_ID}")
-            })?;
-            if seen.insert(token, ()).is_some() {
-                warnings.push(format!("token {token:?} appears twice; the later id wins"));
-            }
-            checked.push((token.clone(), id as u32));
-        }
-        Ok((Vocab::from_entries(checked)?, warnings))
+        Vocab::from_entries_noting_repeats(entries?)
     }
 
     /// Read `vocab.json`.
@@ -139,12 +264,14 @@ impl Vocab {
     /// The id of a token (exactly as written), if it is in the vocabulary.
     #[inline]
     pub fn id(&self, token: &[u8]) -> Option<u32> {
-        self.ids.get(token).copied()
+        self.tokens
+            .find(token)
+            .map(|index| self.ids[index as usize])
     }
 
     /// The token of an id, if any.
     pub fn token(&self, id: u32) -> Option<&str> {
-        self.tokens.get(&id).map(|t| &**t)
+        self.by_id.get(&id).map(|&index| self.tokens.get(index))
     }
 
     /// Number of tokens.
@@ -159,7 +286,11 @@ impl Vocab {
 
     /// (token, id) pairs sorted by token, as `vocab.json` is saved.
     pub fn sorted(&self) -> Vec<(&str, u32)> {
-        let mut entries: Vec<(&str, u32)> = self.tokens.iter().map(|(&id, t)| (&**t, id)).collect();
+        let mut entries: Vec<(&str, u32)> = self
+            .tokens
+            .iter()
+            .map(|(index, token)| (token, self.ids[index as usize]))
+            .collect();
         entries.sort_unstable();
         entries
     }
@@ -202,6 +333,21 @@ fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
+/// The symbols of one merges line; two, nearly always.
+enum LineParts<'a> {
+    Two([&'a str; 2]),
+    Other(Vec<&'a str>),
+}
+
+impl<'a> AsRef<[&'a str]> for LineParts<'a> {
+    fn as_ref(&self) -> &[&'a str] {
+        match self {
+            LineParts::Two(parts) => parts,
+            LineParts::Other(parts) => parts,
+        }
+    }
+}
+
 /// Parse the text of `merges.txt` with the reference's quirks: the first line is dropped
 /// whatever it says, and so is the last element of the split on `"\n"` (the last merge, when
 /// the file does not end with a newline); each line is split on Python white space.
@@ -224,26 +370,27 @@ pub fn parse_merges(text: &str) -> (MergeRanks, Warnings) {
         &[][..]
     };
     let mut odd = 0;
-    let parsed: Vec<Vec<String>> = body
-        .iter()
-        .map(|line| {
-            let parts: Vec<String> = line
-                .split(|c: char| is_python_space(c as u32))
-                .filter(|part| !part.is_empty())
-                .map(String::from)
-                .collect();
-            if parts.len() != 2 {
+    let parsed = body.iter().map(|line| {
+        let mut parts = line
+            .split(|c: char| is_python_space(c as u32))
+            .filter(|part| !part.is_empty());
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(left), Some(right), None) => LineParts::Two([left, right]),
+            (first, second, third) => {
                 odd += 1;
+                let mut all: Vec<&str> = [first, second, third].into_iter().flatten().collect();
+                all.extend(parts);
+                LineParts::Other(all)
             }
-            parts
-        })
-        .collect();
+        }
+    });
+    let merges = MergeRanks::new(parsed);
     if odd > 0 {
         warnings.push(format!(
             "{odd} line(s) are not two symbols; they never match"
         ));
     }
-    (MergeRanks::new(parsed), warnings)
+    (merges, warnings)
 }
 
 /// Read `merges.txt`.
@@ -255,7 +402,7 @@ pub fn read_merges(path: &Path) -> Result<(MergeRanks, Warnings), LoadError> {
 pub fn merges_text(merges: &MergeRanks) -> String {
     let mut out = String::from(MERGES_HEADER);
     out.push('\n');
-    for (parts, _) in merges.lines() {
+    for (parts, _) in &merges.lines() {
         out.push_str(&parts.join(" "));
         out.push('\n');
     }
