@@ -73,66 +73,66 @@ impl AddedTokenTrie {
         self.nodes[0].children.is_empty()
     }
 
-    fn may_hold_a_token(&self, text: &[u8]) -> bool {
-        match (&self.ascii_starts, self.single_start) {
-            // Every special token starts with "_": one memchr over the text.
-            (_, Some(byte)) => text.contains(&byte),
-            (Some(starts), None) => text.iter().any(|&b| b < 128 && starts[b as usize]),
-            (None, None) => !self.is_empty(),
+    /// The byte offset of the first position at or after `from` where a token may start.
+    fn next_start(&self, text: &[u8], from: usize) -> usize {
+        if from >= text.len() {
+            return text.len();
         }
+        let rest = &text[from..];
+        let found = match (&self.ascii_starts, self.single_start) {
+            // Every special token starts with "_": one memchr.
+            (_, Some(byte)) => rest.iter().position(|&b| b == byte),
+            (Some(starts), None) => rest.iter().position(|&b| b < 128 && starts[b as usize]),
+            (None, None) => Some(0),
+        };
+        found.map_or(text.len(), |at| from + at)
     }
 
-    /// The byte ranges of `text` between cuts, in order, each with whether the reference's
-    /// scan matched it (a "match" need not be a token: see the module comment).
+    /// The byte ranges of `text` between the reference's cuts, in order (a cut piece need not
+    /// be a token: see the module comment).
     pub fn split(&self, text: &[u8], pieces: &mut Vec<(usize, usize)>) {
         pieces.clear();
-        if !self.may_hold_a_token(text) {
+        let first = if self.is_empty() {
+            text.len()
+        } else {
+            self.next_start(text, 0)
+        };
+        if first == text.len() {
             if !text.is_empty() {
                 pieces.push((0, text.len()));
             }
             return;
         }
-        // Character positions -> byte offsets (one past the end included).
-        let mut offsets = Vec::with_capacity(text.len() + 1);
-        let mut chars = Vec::with_capacity(text.len());
-        let mut at = 0;
-        while at < text.len() {
-            let (code, width) = decode_at(text, at);
-            offsets.push(at);
-            chars.push(code);
-            at += width;
-        }
-        offsets.push(text.len());
-        let cuts = self.cut_points(&chars);
+        let cuts = self.cut_points(text, first);
         let mut previous = 0;
-        for cut in cuts.into_iter().chain(std::iter::once(chars.len())) {
+        for cut in cuts.into_iter().chain(std::iter::once(text.len())) {
             // A cut behind the previous one is skipped, as the reference does.
             if cut > previous {
-                pieces.push((offsets[previous], offsets[cut]));
+                pieces.push((previous, cut));
                 previous = cut;
             }
         }
     }
 
-    /// The reference's cut offsets (character positions), starting with 0.
-    fn cut_points(&self, text: &[u32]) -> Vec<usize> {
+    /// The reference's cut offsets (as byte offsets), starting with 0; the scan starts at
+    /// `first`, where the first token may start (nothing happens before it).
+    fn cut_points(&self, text: &[u8], first: usize) -> Vec<usize> {
         let root = &self.nodes[0];
         let mut cuts = vec![0];
         // (start, node reached), in start order.
         let mut live: Vec<(usize, usize)> = Vec::new();
         let mut skip = 0;
         let mut failed: Vec<usize> = Vec::new();
-        for (current, &code) in text.iter().enumerate() {
-            if current < skip {
-                continue;
-            }
+        let mut current = first;
+        while current < text.len() {
+            let (code, width) = decode_at(text, current);
             let mut matched = false;
             failed.clear();
             for i in 0..live.len() {
                 let (start, node) = live[i];
                 if self.nodes[node].end {
                     let (cut_start, cut_end, new_skip) =
-                        self.longest_from(text, &live, start, current, skip);
+                        self.longest_from(text, &live, start, current, width, skip);
                     skip = new_skip;
                     cuts.push(cut_start);
                     cuts.push(cut_end);
@@ -156,6 +156,11 @@ impl AddedTokenTrie {
                     live.push((current, child));
                 }
             }
+            current += width;
+            if live.is_empty() {
+                // Nothing is under way: jump to where a token may start (past any skip).
+                current = self.next_start(text, current.max(skip));
+            }
         }
         if let Some(&(start, _)) = live.iter().find(|&&(_, node)| self.nodes[node].end) {
             cuts.push(start);
@@ -168,10 +173,11 @@ impl AddedTokenTrie {
     /// that reaches a token end, and its longest one. Returns (start, end, skip).
     fn longest_from(
         &self,
-        text: &[u32],
+        text: &[u8],
         live: &[(usize, usize)],
         start: usize,
         current: usize,
+        width: usize,
         mut skip: usize,
     ) -> (usize, usize, usize) {
         let (mut best_start, mut best_end) = (start, current);
@@ -181,7 +187,7 @@ impl AddedTokenTrie {
             }
             // Quirk: a start left of `start` is taken to have consumed `current` already.
             let mut index = if other_start < best_start {
-                current + 1
+                current + width
             } else {
                 current
             };
@@ -189,11 +195,12 @@ impl AddedTokenTrie {
                 (best_start, best_end, skip) = (other_start, index, index);
             }
             while index < text.len() {
-                let Some(&child) = self.nodes[node].children.get(&text[index]) else {
+                let (code, step) = decode_at(text, index);
+                let Some(&child) = self.nodes[node].children.get(&code) else {
                     break;
                 };
                 node = child;
-                index += 1;
+                index += step;
                 if self.nodes[node].end {
                     (best_start, best_end, skip) = (other_start, index, index);
                 }

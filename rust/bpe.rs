@@ -17,7 +17,8 @@ pub const END_OF_WORD: &str = "</w>";
 /// Below this many symbols a plain scan is faster than a heap.
 const HEAP_FROM: usize = 48;
 
-type Symbol = u32;
+/// An interned symbol.
+pub type Symbol = u32;
 const NO_SYMBOL: Symbol = u32::MAX;
 
 /// `merges.txt` compiled: ranks of symbol pairs and what they merge into.
@@ -154,20 +155,17 @@ impl MergeRanks {
         self.pairs.get(&pair_key(left, right)).copied()
     }
 
-    fn initial_symbols(&self, piece: &[u32]) -> Vec<Symbol> {
+    fn initial_symbols(&self, piece: &[u32], symbols: &mut Vec<Symbol>) {
         let last = piece.len() - 1;
-        piece
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let table = if i == last {
-                    &self.final_char_symbol
-                } else {
-                    &self.char_symbol
-                };
-                table.get(c).copied().unwrap_or(NO_SYMBOL)
-            })
-            .collect()
+        symbols.clear();
+        symbols.extend(piece.iter().enumerate().map(|(i, c)| {
+            let table = if i == last {
+                &self.final_char_symbol
+            } else {
+                &self.char_symbol
+            };
+            table.get(c).copied().unwrap_or(NO_SYMBOL)
+        }));
     }
 
     /// Split a lowercased piece into tokens: the end of each token's character range, in order.
@@ -176,19 +174,24 @@ impl MergeRanks {
     /// right without overlap, until no adjacent pair has a rank; a piece of one code point is
     /// left as it is.
     pub fn split(&self, piece: &[u32], ends: &mut Vec<usize>) {
+        self.split_with(piece, ends, &mut Vec::new());
+    }
+
+    /// `split`, with a buffer to reuse for the symbols.
+    pub fn split_with(&self, piece: &[u32], ends: &mut Vec<usize>, symbols: &mut Vec<Symbol>) {
         ends.clear();
         match piece.len() {
             0 => {}
             1 => ends.push(1),
             n if self.pairs.is_empty() => ends.extend(1..=n),
-            n if n < HEAP_FROM => self.split_by_scanning(piece, ends),
+            n if n < HEAP_FROM => self.split_by_scanning(piece, ends, symbols),
             _ => self.split_with_heap(piece, ends),
         }
     }
 
     /// The reference's loop, step for step: quadratic, and fastest on short pieces.
-    fn split_by_scanning(&self, piece: &[u32], ends: &mut Vec<usize>) {
-        let mut symbols = self.initial_symbols(piece);
+    fn split_by_scanning(&self, piece: &[u32], ends: &mut Vec<usize>, symbols: &mut Vec<Symbol>) {
+        self.initial_symbols(piece, symbols);
         ends.extend(1..=piece.len());
         loop {
             let mut best: Option<(u32, Symbol, Symbol, Symbol)> = None;
@@ -232,7 +235,8 @@ impl MergeRanks {
     /// the pair being merged (its string would have to equal one of its own halves).
     fn split_with_heap(&self, piece: &[u32], ends: &mut Vec<usize>) {
         let n = piece.len();
-        let mut symbols = self.initial_symbols(piece);
+        let mut symbols = Vec::with_capacity(n);
+        self.initial_symbols(piece, &mut symbols);
         let mut next: Vec<usize> = (1..=n).collect(); // n = none
         let mut prev: Vec<usize> = (0..n).map(|i| i.wrapping_sub(1)).collect();
         let mut end: Vec<usize> = (1..=n).collect();

@@ -7,19 +7,38 @@
 //! the word back). Changing the tokenizer (added tokens, lowercasing) gives it a new identity,
 //! and every thread's cache of the old identity is emptied on its next use.
 
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use rustc_hash::FxHasher;
 use std::cell::RefCell;
+use std::hash::Hasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
+
+/// One cached word in a single allocation: the word's length (4 bytes), the word, then its ids
+/// (4 bytes each, little-endian).
+type Entry = Box<[u8]>;
+
+#[inline]
+fn word_of(entry: &[u8]) -> &[u8] {
+    let len = u32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]) as usize;
+    &entry[4..4 + len]
+}
+
+#[inline]
+fn hash(word: &[u8]) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(word);
+    hasher.finish()
+}
 
 /// What one thread remembers, for one tokenizer at a time.
 #[derive(Default)]
 pub struct LocalCache {
     owner: u64,
     limit: usize,
-    young: FxHashMap<Box<[u8]>, Box<[u32]>>,
-    old: FxHashMap<Box<[u8]>, Box<[u32]>>,
+    young: HashTable<Entry>,
+    old: HashTable<Entry>,
 }
 
 thread_local! {
@@ -30,33 +49,55 @@ impl LocalCache {
     /// Append the cached ids of `word` to `ids`; false when it is not cached.
     #[inline]
     pub fn get_into(&mut self, word: &[u8], ids: &mut Vec<u32>) -> bool {
-        if let Some(found) = self.young.get(word) {
-            ids.extend_from_slice(found);
+        let hashed = hash(word);
+        let found = self.young.find(hashed, |entry| word_of(entry) == word);
+        if let Some(entry) = found {
+            Self::append_ids(entry, word.len(), ids);
             return true;
         }
         if self.old.is_empty() {
             return false;
         }
-        if let Some((key, found)) = self.old.remove_entry(word) {
-            ids.extend_from_slice(&found);
-            self.insert_young(key, found);
-            return true;
+        match self.old.find_entry(hashed, |entry| word_of(entry) == word) {
+            Ok(occupied) => {
+                let (entry, _) = occupied.remove();
+                Self::append_ids(&entry, word.len(), ids);
+                self.insert_young(hashed, entry);
+                true
+            }
+            Err(_) => false,
         }
-        false
+    }
+
+    #[inline]
+    fn append_ids(entry: &[u8], word_len: usize, ids: &mut Vec<u32>) {
+        ids.extend(
+            entry[4 + word_len..]
+                .chunks_exact(4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        );
     }
 
     /// Remember the ids of `word`.
     pub fn insert(&mut self, word: &[u8], ids: &[u32]) {
-        if self.limit > 0 {
-            self.insert_young(word.into(), ids.into());
+        if self.limit == 0 {
+            return;
         }
+        let mut entry = Vec::with_capacity(4 + word.len() + 4 * ids.len());
+        entry.extend_from_slice(&(word.len() as u32).to_le_bytes());
+        entry.extend_from_slice(word);
+        for id in ids {
+            entry.extend_from_slice(&id.to_le_bytes());
+        }
+        self.insert_young(hash(word), entry.into_boxed_slice());
     }
 
-    fn insert_young(&mut self, word: Box<[u8]>, ids: Box<[u32]>) {
+    fn insert_young(&mut self, hashed: u64, entry: Entry) {
         if self.young.len() >= self.limit {
             self.old = std::mem::take(&mut self.young);
         }
-        self.young.insert(word, ids);
+        self.young
+            .insert_unique(hashed, entry, |entry| hash(word_of(entry)));
     }
 
     /// Number of cached words (both generations).

@@ -9,7 +9,7 @@ use crate::vocab::{self, LoadError, Vocab};
 use crate::words::Lowercaser;
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 use rustc_hash::FxHashSet;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -74,9 +74,30 @@ fn pool(threads: usize) -> PyResult<Arc<rayon::ThreadPool>> {
 #[pyclass(frozen, module = "bbtok._native")]
 struct NativeTokenizer {
     inner: RwLock<Tokenizer>,
+    /// A Python int for every id below `INT_TABLE_SIZE`, made once: filling result lists then
+    /// costs a reference count instead of an allocation per id.
+    ints: OnceLock<Vec<Py<PyInt>>>,
 }
 
+/// Ids below this get a shared Python int (the vocabulary's ids are well below it).
+const INT_TABLE_SIZE: u32 = 1 << 17;
+
 impl NativeTokenizer {
+    /// A Python list of ids.
+    fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
+        let ints = self.ints.get_or_init(|| {
+            let size = (self.read().vocab().len() as u32 + 1024).min(INT_TABLE_SIZE);
+            (0..size).map(|id| PyInt::new(py, id).unbind()).collect()
+        });
+        PyList::new(
+            py,
+            ids.iter().map(|&id| match ints.get(id as usize) {
+                Some(int) => int.bind(py).clone().into_any(),
+                None => PyInt::new(py, id).into_any(),
+            }),
+        )
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Tokenizer> {
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -89,6 +110,7 @@ impl NativeTokenizer {
 fn wrap(tokenizer: Tokenizer) -> NativeTokenizer {
     NativeTokenizer {
         inner: RwLock::new(tokenizer),
+        ints: OnceLock::new(),
     }
 }
 
@@ -225,7 +247,7 @@ impl NativeTokenizer {
         .map_err(encode_error)?;
         let rows = encoded
             .iter()
-            .map(|ids| PyList::new(py, ids))
+            .map(|ids| self.id_list(py, ids))
             .collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, rows)
     }

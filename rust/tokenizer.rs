@@ -99,9 +99,24 @@ struct Scratch {
     origin: Vec<usize>,
     ends: Vec<usize>,
     bytes: Vec<u8>,
+    byte_ends: Vec<usize>,
     token: Vec<u8>,
     segments: Vec<(usize, usize)>,
+    pieces: Vec<PieceSource>,
+    symbols: Vec<u32>,
 }
+
+/// The newline marker's code points.
+const NEWLINE_CODES: [u32; 9] = {
+    let bytes = NEWLINE_MARKER.as_bytes();
+    let mut codes = [0u32; 9];
+    let mut i = 0;
+    while i < 9 {
+        codes[i] = bytes[i] as u32;
+        i += 1;
+    }
+    codes
+};
 
 impl Tokenizer {
     /// A tokenizer from its vocabulary and merges, with no added tokens and no unknown token.
@@ -233,39 +248,38 @@ impl Tokenizer {
             scratch.chars.push(code);
             at += width;
         }
-        let mut pieces = Vec::new();
+        let mut pieces = std::mem::take(&mut scratch.pieces);
+        pieces.clear();
         split_pieces(&scratch.chars, |piece| pieces.push(piece));
-        for piece in pieces {
-            match piece {
+        let mut result = Ok(());
+        for &piece in &pieces {
+            result = match piece {
                 PieceSource::Newline { at } => {
-                    self.piece_tokens(
-                        &NEWLINE_MARKER.chars().map(|c| c as u32).collect::<Vec<_>>(),
-                        scratch,
-                        |token, _, _| emit(token, at, at + 1),
-                    )?;
+                    self.piece_tokens(&NEWLINE_CODES, scratch, |token, _, _| {
+                        emit(token, at, at + 1)
+                    })
                 }
                 PieceSource::Text { start, end } => {
-                    scratch.lowered.clear();
-                    scratch.origin.clear();
-                    let chars = std::mem::take(&mut scratch.chars);
-                    self.lowercaser.lower(
-                        &chars[start..end],
-                        &mut scratch.lowered,
-                        &mut scratch.origin,
-                    );
-                    scratch.chars = chars;
-                    let lowered = std::mem::take(&mut scratch.lowered);
-                    let origin = std::mem::take(&mut scratch.origin);
+                    let mut lowered = std::mem::take(&mut scratch.lowered);
+                    let mut origin = std::mem::take(&mut scratch.origin);
+                    lowered.clear();
+                    origin.clear();
+                    self.lowercaser
+                        .lower(&scratch.chars[start..end], &mut lowered, &mut origin);
                     let result = self.piece_tokens(&lowered, scratch, |token, s, e| {
                         emit(token, start + origin[s], start + origin[e - 1] + 1)
                     });
                     scratch.lowered = lowered;
                     scratch.origin = origin;
-                    result?;
+                    result
                 }
+            };
+            if result.is_err() {
+                break;
             }
         }
-        Ok(())
+        scratch.pieces = pieces;
+        result
     }
 
     /// BPE tokens of one lowercased piece, with their ranges in the piece.
@@ -276,33 +290,36 @@ impl Tokenizer {
         mut emit: impl FnMut(&[u8], usize, usize) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
         let mut ends = std::mem::take(&mut scratch.ends);
-        self.merges.split(piece, &mut ends);
+        self.merges
+            .split_with(piece, &mut ends, &mut scratch.symbols);
         scratch.bytes.clear();
-        let mut byte_ends = Vec::with_capacity(piece.len());
+        scratch.byte_ends.clear();
         for &code in piece {
             encode_into(code, &mut scratch.bytes);
-            byte_ends.push(scratch.bytes.len());
+            scratch.byte_ends.push(scratch.bytes.len());
         }
+        let mut token = std::mem::take(&mut scratch.token);
         let mut start = 0;
         let last = ends.len().saturating_sub(1);
         let mut result = Ok(());
         for (i, &end) in ends.iter().enumerate() {
-            let byte_start = if start == 0 { 0 } else { byte_ends[start - 1] };
-            scratch.token.clear();
-            scratch
-                .token
-                .extend_from_slice(&scratch.bytes[byte_start..byte_ends[end - 1]]);
+            let byte_start = if start == 0 {
+                0
+            } else {
+                scratch.byte_ends[start - 1]
+            };
+            token.clear();
+            token.extend_from_slice(&scratch.bytes[byte_start..scratch.byte_ends[end - 1]]);
             if i != last {
-                scratch.token.extend_from_slice(CONTINUATION);
+                token.extend_from_slice(CONTINUATION);
             }
-            let token = std::mem::take(&mut scratch.token);
             result = emit(&token, start, end);
-            scratch.token = token;
             if result.is_err() {
                 break;
             }
             start = end;
         }
+        scratch.token = token;
         scratch.ends = ends;
         result
     }
