@@ -249,7 +249,13 @@ class TokenizerBase:
 
         self._added_tokens_decoder: dict[int, AddedToken] = {}
         for index, token in dict(kwargs.pop("added_tokens_decoder", None) or {}).items():
-            self._added_tokens_decoder[int(index)] = as_added_token(token)
+            added = as_added_token(token)
+            if not 0 <= int(index) <= files.MAX_TOKEN_ID:
+                raise ValueError(
+                    f"added token {added.content!r} has id {index!r}; ids must be integers from "
+                    f"0 to {files.MAX_TOKEN_ID}"
+                )
+            self._added_tokens_decoder[int(index)] = added
         self._added_tokens_encoder: dict[str, int] = {
             token.content: index for index, token in self._added_tokens_decoder.items()
         }
@@ -861,7 +867,10 @@ class TokenizerBase:
             )
         if options["return_offsets_mapping"]:
             self._check_offsets_options(text_pair, split_words)
-            encoded = [self._encode_with_offsets(self._text_only(item)) for item in text]
+            encoded = [
+                self._encode_with_offsets(self._text_only(item), options["split_special"])
+                for item in text
+            ]
             return self._batch_prepare(
                 [ids for ids, _ in encoded],
                 [None] * len(encoded),
@@ -912,7 +921,7 @@ class TokenizerBase:
             )
         return value
 
-    def _encode_with_offsets(self, text: str) -> tuple[list[int], Spans]:
+    def _encode_with_offsets(self, text: str, split_special: bool) -> tuple[list[int], Spans]:
         """Ids, plus each token's (start, end) character offsets and word index."""
         self._offsets_not_supported()
         raise AssertionError("unreachable")
@@ -921,7 +930,7 @@ class TokenizerBase:
         split_words = options["is_split_into_words"]
         if options["return_offsets_mapping"]:
             self._check_offsets_options(text_pair, split_words)
-            ids, spans = self._encode_with_offsets(self._text_only(text))
+            ids, spans = self._encode_with_offsets(self._text_only(text), options["split_special"])
             fields = self._prepare_fields(ids, None, spans=spans, **options)
             words = fields.pop(WORD_IDS_FIELD)
             return BatchEncoding(
@@ -1508,8 +1517,15 @@ class TokenizerBase:
             specials.update(t for t in (_token_text(x) for x in extra or []) if t)
             decoder: dict[int, AddedToken] = {}
             for token, index in added.items():
-                if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-                    raise ValueError(f"{added_path}: token {token!r} has an invalid id {index!r}")
+                if (
+                    not isinstance(index, int)
+                    or isinstance(index, bool)
+                    or not 0 <= index <= files.MAX_TOKEN_ID
+                ):
+                    raise ValueError(
+                        f"{added_path}: token {token!r} has id {index!r}; ids must be integers "
+                        f"from 0 to {files.MAX_TOKEN_ID}"
+                    )
                 is_special = token in specials
                 decoder[index] = AddedToken(token, normalized=not is_special, special=is_special)
             found["added_tokens_decoder"] = decoder

@@ -22,7 +22,7 @@ from typing import Any
 
 from . import _native, files
 from ._unicode import case_tables
-from .api import Spans, TokenizerBase
+from .api import LARGE_INTEGER, Spans, TokenizerBase
 from .encoding import BatchEncoding
 
 # Batches smaller than this are not worth waking the thread pool for.
@@ -84,9 +84,10 @@ def _load_core(vocab_file: str | os.PathLike[str], merges_file: str | os.PathLik
         # the core refused, build the core from what they read.
         vocab = files.read_vocab(vocab_file)
         ranks = files.read_merges(merges_file)
-        return _native.NativeTokenizer.from_parts(
+        core = _native.NativeTokenizer.from_parts(
             vocab, [(list(merge), rank) for merge, rank in ranks.items()]
         )
+        noticed = []
     if noticed:
         # Something the reference passes over in silence: let the pure-Python readers warn.
         files.read_vocab(vocab_file)
@@ -142,12 +143,18 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
 
     def _on_added_tokens_changed(self) -> None:
         units = [t for t in self.all_special_tokens if t not in self._added_tokens_encoder]
-        self._core.set_added_tokens(list(self._added_tokens_encoder.items()), units)
+        self._core.set_added_tokens(
+            list(self._added_tokens_encoder.items()),
+            [(index, token.content) for index, token in self._added_tokens_decoder.items()],
+            units,
+        )
+        unknown_id: int | None = None
+        message = ""
         try:
-            unknown_id: int | None = self._unknown_id()
-        except ValueError:
-            unknown_id = None
-        self._core.set_unknown(self._special_tokens["unk_token"], unknown_id)
+            unknown_id = self._unknown_id()
+        except ValueError as error:
+            message = str(error)
+        self._core.set_unknown(self._special_tokens["unk_token"], unknown_id, message)
 
     # -- the algorithm, in Rust ------------------------------------------------------------
 
@@ -176,13 +183,13 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
         ids: list[int] = self._core.encode(text)
         return ids
 
-    def _encode_with_offsets(self, text: str) -> tuple[list[int], Spans]:
-        if self._strip_rules:
+    def _encode_with_offsets(self, text: str, split_special: bool) -> tuple[list[int], Spans]:
+        if self._strip_rules and not split_special:
             raise NotImplementedError(
                 "return_offsets_mapping is not available with added tokens that have lstrip, "
                 "rstrip or single_word set"
             )
-        ids, offsets, words = self._core.encode_with_offsets(text)
+        ids, offsets, words = self._core.encode_with_offsets(text, not split_special)
         return ids, (offsets, words)
 
     def _vocab_token_to_id(self, token: str) -> int | None:
@@ -190,6 +197,8 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
         return index
 
     def _vocab_id_to_token(self, index: int) -> str | None:
+        if not 0 <= index <= files.MAX_TOKEN_ID:
+            return None
         token: str | None = self._core.vocab_token(index)
         return token
 
@@ -224,6 +233,7 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
             isinstance(text, list)
             and text
             and text_pair is None
+            and tuple(self.model_input_names) == self.default_model_input_names
             and not options["is_split_into_words"]
             and not options["split_special"]
             and not options["return_offsets_mapping"]
@@ -240,6 +250,7 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
         with _gc_paused():
             firsts: list[list[int]] = self._core.encode_batch(text, threads)
             if _is_plain_call(options):
+                self._warn_if_any_too_long(map(len, firsts))
                 # The common call, tok(texts): ids and an all-ones attention mask.
                 fields: dict[str, Any] = {"input_ids": firsts}
                 if options["return_attention_mask"] or (
@@ -262,6 +273,8 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
         lengths = np.asarray(counts, dtype=np.int64)
         starts = np.cumsum(lengths) - lengths
         max_length = options["max_length"]
+        if max_length is None:
+            self._warn_if_any_too_long(counts)
         if options["truncation_strategy"] != "do_not_truncate" and max_length:
             kept = np.minimum(lengths, max_length)
             if self.truncation_side == "left":
@@ -295,6 +308,12 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
             fields["attention_mask"] = mask
         return BatchEncoding(fields)
 
+    def _warn_if_any_too_long(self, lengths: Any) -> None:
+        if self.model_max_length <= LARGE_INTEGER and not self._warned_too_long:
+            longest = max(lengths, default=0)
+            if longest > self.model_max_length:
+                self._warn_if_too_long([0] * longest, None)
+
     def decode(
         self,
         token_ids: Any,
@@ -311,10 +330,12 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
         skip_special_tokens: bool,
         clean_up_tokenization_spaces: bool | None,
     ) -> str:
-        ids = [token_ids] if isinstance(token_ids, int) else [int(i) for i in token_ids]
+        single = isinstance(token_ids, int)
+        ids = [token_ids] if single else [int(i) for i in token_ids]
         if not all(-(2**63) <= i < 2**63 for i in ids):
             return super()._decode_one(token_ids, skip_special_tokens, clean_up_tokenization_spaces)
-        skipped = self.all_special_ids if skip_special_tokens else []
+        # As the reference: a single id is decoded even when it is a special token.
+        skipped = self.all_special_ids if skip_special_tokens and not single else []
         text: str = self._core.decode(ids, skipped)
         if clean_up_tokenization_spaces is None:
             clean_up_tokenization_spaces = self.clean_up_tokenization_spaces

@@ -111,8 +111,9 @@ impl LocalCache {
     }
 }
 
-/// The identity and bound of a tokenizer's caches.
-#[derive(Debug)]
+/// The identity and bound of a tokenizer's caches. A clone shares the caches until either
+/// changes (and takes a new identity).
+#[derive(Clone, Debug)]
 pub struct WordCache {
     owner: u64,
     capacity: usize,

@@ -25,7 +25,7 @@ pub mod unicode_tables;
 pub mod vocab;
 pub mod words;
 
-pub use tokenizer::{EncodeError, TokenSpan, Tokenizer};
+pub use tokenizer::{AddedTokenTable, EncodeError, TokenSpan, Tokenizer};
 pub use vocab::{LoadError, Vocab};
 
 /// The version of this crate, which is also the version of the Python package.

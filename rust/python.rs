@@ -4,7 +4,7 @@
 //! bytes encoded with Python's `surrogatepass`, which the core reads as it reads UTF-8.
 
 use crate::bpe::MergeRanks;
-use crate::tokenizer::{EncodeError, Tokenizer};
+use crate::tokenizer::{AddedTokenTable, EncodeError, Tokenizer};
 use crate::vocab::{self, LoadError, Vocab};
 use crate::words::Lowercaser;
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
@@ -24,10 +24,6 @@ fn load_error(error: LoadError) -> PyErr {
         LoadError::Io { .. } => PyOSError::new_err(error.to_string()),
         _ => PyValueError::new_err(error.to_string()),
     }
-}
-
-fn encode_error(error: EncodeError) -> PyErr {
-    PyValueError::new_err(error.to_string())
 }
 
 /// The text of a Python `str`: borrowed UTF-8, or `surrogatepass` bytes when it holds a lone
@@ -73,7 +69,14 @@ fn pool(threads: usize) -> PyResult<Arc<rayon::ThreadPool>> {
 /// The Rust tokenizer. The Python class `bbtok.BlenderbotSmallTokenizerFast` wraps it.
 #[pyclass(frozen, module = "bbtok._native")]
 struct NativeTokenizer {
-    inner: RwLock<Tokenizer>,
+    /// The current tokenizer. Readers take a reference and let go of the lock at once; a change
+    /// builds a new tokenizer (cheap: the big tables are shared) and swaps it in. So no lock is
+    /// ever held while waiting for the GIL, and no thread can hold the GIL while waiting for a
+    /// lock that such a thread holds (a deadlock otherwise).
+    inner: RwLock<Arc<Tokenizer>>,
+    /// The message for a token that has no id because the unknown token has none (the same
+    /// as the Python layer's).
+    unknown_message: RwLock<String>,
     /// A Python int for every id below `INT_TABLE_SIZE`, made once: filling result lists then
     /// costs a reference count instead of an allocation per id.
     ints: OnceLock<Vec<Py<PyInt>>>,
@@ -81,6 +84,15 @@ struct NativeTokenizer {
 
 /// Ids below this get a shared Python int (the vocabulary's ids are well below it).
 const INT_TABLE_SIZE: u32 = 1 << 17;
+
+fn encode_error(error: EncodeError, message: &RwLock<String>) -> PyErr {
+    match error {
+        EncodeError::NoUnknownToken => {
+            PyValueError::new_err(message.read().unwrap_or_else(|e| e.into_inner()).clone())
+        }
+        other => PyValueError::new_err(other.to_string()),
+    }
+}
 
 impl NativeTokenizer {
     /// A Python list of ids.
@@ -98,18 +110,26 @@ impl NativeTokenizer {
         )
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Tokenizer> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    fn read(&self) -> Arc<Tokenizer> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tokenizer> {
-        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    /// Apply a change to a copy of the tokenizer and swap it in.
+    fn change(&self, edit: impl FnOnce(&mut Tokenizer)) {
+        let mut changed = (*self.read()).clone();
+        edit(&mut changed);
+        *self.inner.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(changed);
+    }
+
+    fn error(&self, error: EncodeError) -> PyErr {
+        encode_error(error, &self.unknown_message)
     }
 }
 
 fn wrap(tokenizer: Tokenizer) -> NativeTokenizer {
     NativeTokenizer {
-        inner: RwLock::new(tokenizer),
+        inner: RwLock::new(Arc::new(tokenizer)),
+        unknown_message: RwLock::new(EncodeError::NoUnknownToken.to_string()),
         ints: OnceLock::new(),
     }
 }
@@ -168,8 +188,8 @@ impl NativeTokenizer {
             padded[..lowered.len()].copy_from_slice(&lowered);
             table.push((code, padded));
         }
-        self.write()
-            .set_lowercaser(Lowercaser::new(version, table, cased, case_ignorable));
+        let lowercaser = Lowercaser::new(version, table, cased, case_ignorable);
+        self.change(|t| t.set_lowercaser(lowercaser));
         Ok(())
     }
 
@@ -179,44 +199,62 @@ impl NativeTokenizer {
         self.read().lowercaser().unicode_version().to_string()
     }
 
-    /// Set the added tokens ((text, id) pairs) and the unit tokens.
+    /// Set the added tokens (token -> id and id -> token pairs) and the unit tokens.
     fn set_added_tokens(
         &self,
-        added: Vec<(Bound<'_, PyAny>, u32)>,
+        encoder: Vec<(Bound<'_, PyAny>, u32)>,
+        decoder: Vec<(u32, Bound<'_, PyAny>)>,
         units: Vec<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let added = added
-            .iter()
-            .map(|(token, id)| Ok((text_of(token)?.into_owned(), *id)))
-            .collect::<PyResult<Vec<_>>>()?;
+        let table = AddedTokenTable {
+            encoder: encoder
+                .iter()
+                .map(|(token, id)| Ok((text_of(token)?.into_owned(), *id)))
+                .collect::<PyResult<Vec<_>>>()?,
+            decoder: decoder
+                .iter()
+                .map(|(id, token)| Ok((*id, text_of(token)?.into_owned())))
+                .collect::<PyResult<Vec<_>>>()?,
+        };
         let units = units
             .iter()
             .map(|token| Ok(text_of(token)?.into_owned()))
             .collect::<PyResult<Vec<_>>>()?;
-        self.write().set_added_tokens(added, units);
+        self.change(|t| t.set_added_tokens(table, units));
         Ok(())
     }
 
-    /// Set the unknown token and its id (None for none).
-    #[pyo3(signature = (token, id))]
-    fn set_unknown(&self, token: Option<Bound<'_, PyAny>>, id: Option<u32>) -> PyResult<()> {
+    /// Set the unknown token and its id (None for none), and the message for a token that
+    /// cannot be mapped when the id is None.
+    #[pyo3(signature = (token, id, message))]
+    fn set_unknown(
+        &self,
+        token: Option<Bound<'_, PyAny>>,
+        id: Option<u32>,
+        message: String,
+    ) -> PyResult<()> {
         let token = token
             .map(|t| text_of(&t).map(Cow::into_owned))
             .transpose()?;
-        self.write().set_unknown(token, id);
+        self.change(|t| t.set_unknown(token, id));
+        *self
+            .unknown_message
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = message;
         Ok(())
     }
 
     /// Bound the word cache (0 disables it).
     fn set_cache_capacity(&self, words: usize) {
-        self.write().set_cache_capacity(words);
+        self.change(|t| t.set_cache_capacity(words));
     }
 
     /// Text -> ids (added tokens cut out first).
     fn encode(&self, py: Python<'_>, text: Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
         let text = text_of(&text)?;
         let tokenizer = self.read();
-        py.detach(|| tokenizer.encode(&text)).map_err(encode_error)
+        py.detach(|| tokenizer.encode(&text))
+            .map_err(|e| self.error(e))
     }
 
     /// Text without added tokens -> ids.
@@ -224,7 +262,7 @@ impl NativeTokenizer {
         let text = text_of(&text)?;
         let tokenizer = self.read();
         py.detach(|| tokenizer.encode_plain(&text))
-            .map_err(encode_error)
+            .map_err(|e| self.error(e))
     }
 
     /// Many texts -> lists of ids, on `threads` threads (1: this thread only).
@@ -244,7 +282,7 @@ impl NativeTokenizer {
         } else {
             py.detach(|| tokenizer.encode_batch(&slices, false))
         }
-        .map_err(encode_error)?;
+        .map_err(|e| self.error(e))?;
         let rows = encoded
             .iter()
             .map(|ids| self.id_list(py, ids))
@@ -269,7 +307,7 @@ impl NativeTokenizer {
         } else {
             py.detach(|| tokenizer.encode_batch(&slices, false))
         }
-        .map_err(encode_error)?;
+        .map_err(|e| self.error(e))?;
         let lengths: Vec<usize> = encoded.iter().map(Vec::len).collect();
         let flat: Vec<u8> = encoded
             .iter()
@@ -278,18 +316,20 @@ impl NativeTokenizer {
         Ok((PyBytes::new(py, &flat), lengths))
     }
 
-    /// Text -> (ids, (start, end) character offsets, word indices or None).
+    /// Text -> (ids, (start, end) character offsets, word indices or None); with `cut_added`
+    /// false, added tokens are not cut out.
     #[allow(clippy::type_complexity)]
     fn encode_with_offsets(
         &self,
         py: Python<'_>,
         text: Bound<'_, PyAny>,
+        cut_added: bool,
     ) -> PyResult<(Vec<u32>, Vec<(usize, usize)>, Vec<Option<usize>>)> {
         let text = text_of(&text)?;
         let tokenizer = self.read();
         let spans = py
-            .detach(|| tokenizer.encode_with_offsets(&text))
-            .map_err(encode_error)?;
+            .detach(|| tokenizer.encode_with_offsets(&text, cut_added))
+            .map_err(|e| self.error(e))?;
         Ok((
             spans.iter().map(|s| s.id).collect(),
             spans.iter().map(|s| (s.start, s.end)).collect(),
@@ -311,7 +351,7 @@ impl NativeTokenizer {
     /// Token -> id: added tokens, then the vocabulary (lowercased), then the unknown id.
     fn token_to_id(&self, token: Bound<'_, PyAny>) -> PyResult<u32> {
         let token = text_of(&token)?;
-        self.read().token_to_id(&token).map_err(encode_error)
+        self.read().token_to_id(&token).map_err(|e| self.error(e))
     }
 
     /// The vocabulary's id of a token as written, or None.
@@ -338,10 +378,10 @@ impl NativeTokenizer {
         to_str(py, &text)
     }
 
-    /// The vocabulary as a dict.
+    /// The vocabulary as a dict, in the order of the file.
     fn get_vocab<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
-        for (token, id) in self.read().vocab().sorted() {
+        for (token, id) in self.read().vocab().entries() {
             dict.set_item(token, id)?;
         }
         Ok(dict)

@@ -11,6 +11,7 @@ use crate::words::{
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The default bound of the word cache (words, not bytes).
 pub const DEFAULT_CACHE_WORDS: usize = 100_000;
@@ -48,8 +49,28 @@ pub struct TokenSpan {
     pub word: Option<usize>,
 }
 
-/// Added tokens as the Python layer keeps them: cut out of text first, and looked up before the
-/// vocabulary.
+/// The added tokens as the Python layer keeps them: token -> id (looked up before the
+/// vocabulary, and cut out of text), and id -> token (decoded before the vocabulary). The two
+/// need not mirror each other: two tokens may share an id, and an id keeps the token it was
+/// last given.
+#[derive(Clone, Debug, Default)]
+pub struct AddedTokenTable {
+    pub encoder: Vec<(Vec<u8>, u32)>,
+    pub decoder: Vec<(u32, Vec<u8>)>,
+}
+
+impl AddedTokenTable {
+    /// A table where each token has its own id.
+    pub fn from_pairs(pairs: Vec<(Vec<u8>, u32)>) -> Self {
+        let decoder = pairs.iter().map(|(t, id)| (*id, t.clone())).collect();
+        AddedTokenTable {
+            encoder: pairs,
+            decoder,
+        }
+    }
+}
+
+/// Added tokens, compiled: cut out of text first, and looked up before the vocabulary.
 #[derive(Clone, Debug)]
 struct AddedTokens {
     trie: AddedTokenTrie,
@@ -60,15 +81,17 @@ struct AddedTokens {
 }
 
 impl AddedTokens {
-    fn new(added: Vec<(Vec<u8>, u32)>, units: Vec<Vec<u8>>) -> Self {
-        let trie = AddedTokenTrie::new(added.iter().map(|(t, _)| t.as_slice()));
+    fn new(added: AddedTokenTable, units: Vec<Vec<u8>>) -> Self {
+        let trie = AddedTokenTrie::new(added.encoder.iter().map(|(t, _)| t.as_slice()));
         let ids = added
-            .iter()
-            .map(|(t, id)| (t.clone().into_boxed_slice(), *id))
+            .encoder
+            .into_iter()
+            .map(|(t, id)| (t.into_boxed_slice(), id))
             .collect();
         let tokens = added
+            .decoder
             .into_iter()
-            .map(|(t, id)| (id, t.into_boxed_slice()))
+            .map(|(id, t)| (id, t.into_boxed_slice()))
             .collect();
         let units = units.into_iter().map(Vec::into_boxed_slice).collect();
         AddedTokens {
@@ -80,11 +103,13 @@ impl AddedTokens {
     }
 }
 
-/// The BlenderBot-small tokenizer.
+/// The BlenderBot-small tokenizer. Cloning is cheap (the vocabulary, merges and tables are
+/// shared), which lets a binding swap in a changed copy instead of locking readers out.
+#[derive(Clone)]
 pub struct Tokenizer {
-    vocab: Vocab,
-    merges: MergeRanks,
-    lowercaser: Lowercaser,
+    vocab: Arc<Vocab>,
+    merges: Arc<MergeRanks>,
+    lowercaser: Arc<Lowercaser>,
     added: AddedTokens,
     unknown_id: Option<u32>,
     unknown_token: Option<Box<[u8]>>,
@@ -122,10 +147,10 @@ impl Tokenizer {
     /// A tokenizer from its vocabulary and merges, with no added tokens and no unknown token.
     pub fn new(vocab: Vocab, merges: MergeRanks) -> Self {
         Tokenizer {
-            vocab,
-            merges,
-            lowercaser: Lowercaser::default(),
-            added: AddedTokens::new(Vec::new(), Vec::new()),
+            vocab: Arc::new(vocab),
+            merges: Arc::new(merges),
+            lowercaser: Arc::new(Lowercaser::default()),
+            added: AddedTokens::new(AddedTokenTable::default(), Vec::new()),
             unknown_id: None,
             unknown_token: None,
             cache: WordCache::new(DEFAULT_CACHE_WORDS),
@@ -152,14 +177,14 @@ impl Tokenizer {
             added.push((special.as_bytes().to_vec(), id));
         }
         let unknown_id = added[2].1;
-        tokenizer.set_added_tokens(added, Vec::new());
+        tokenizer.set_added_tokens(AddedTokenTable::from_pairs(added), Vec::new());
         tokenizer.set_unknown(Some(b"__unk__".to_vec()), Some(unknown_id));
         Ok((tokenizer, warnings))
     }
 
     /// Replace the lowercasing tables (to follow another Python's Unicode version).
     pub fn set_lowercaser(&mut self, lowercaser: Lowercaser) {
-        self.lowercaser = lowercaser;
+        self.lowercaser = Arc::new(lowercaser);
         self.cache.clear();
     }
 
@@ -170,7 +195,7 @@ impl Tokenizer {
 
     /// Set the added tokens (cut out of text, looked up first) and the unit tokens (a whole
     /// segment equal to one is one token).
-    pub fn set_added_tokens(&mut self, added: Vec<(Vec<u8>, u32)>, units: Vec<Vec<u8>>) {
+    pub fn set_added_tokens(&mut self, added: AddedTokenTable, units: Vec<Vec<u8>>) {
         self.added = AddedTokens::new(added, units);
         self.cache.clear();
     }
@@ -455,11 +480,20 @@ impl Tokenizer {
     }
 
     /// Encode with each token's character span and word index.
-    pub fn encode_with_offsets(&self, text: &[u8]) -> Result<Vec<TokenSpan>, EncodeError> {
+    /// With `cut_added` false, added tokens are not cut out (as `encode_plain`).
+    pub fn encode_with_offsets(
+        &self,
+        text: &[u8],
+        cut_added: bool,
+    ) -> Result<Vec<TokenSpan>, EncodeError> {
         let mut spans = Vec::new();
         let mut scratch = Scratch::default();
         let mut segments = Vec::new();
-        self.added.trie.split(text, &mut segments);
+        if cut_added {
+            self.added.trie.split(text, &mut segments);
+        } else if !text.is_empty() {
+            segments.push((0, text.len()));
+        }
         let mut char_at = 0;
         let mut byte_at = 0;
         let mut words = 0;
@@ -479,6 +513,7 @@ impl Tokenizer {
                 n
             };
             let whole = match self.added.ids.get(segment) {
+                _ if !cut_added => None,
                 Some(&id) => Some(id),
                 None if self.added.units.contains(segment) => Some(self.token_to_id(segment)?),
                 None => None,
@@ -640,7 +675,9 @@ mod tests {
         let tokenizer = tiny();
         // "İ" lowercases to two code points, split into two tokens that both point at it.
         let text = "İ apte __null__";
-        let spans = tokenizer.encode_with_offsets(text.as_bytes()).unwrap();
+        let spans = tokenizer
+            .encode_with_offsets(text.as_bytes(), true)
+            .unwrap();
         let ranges: Vec<(usize, usize, Option<usize>)> =
             spans.iter().map(|s| (s.start, s.end, s.word)).collect();
         assert_eq!(

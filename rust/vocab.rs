@@ -284,6 +284,14 @@ impl Vocab {
         self.ids.is_empty()
     }
 
+    /// (token, id) pairs in the order of the file (a repeated token where it first stood, as a
+    /// Python dict keeps it).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.tokens
+            .iter()
+            .map(|(index, token)| (token, self.ids[index as usize]))
+    }
+
     /// (token, id) pairs sorted by token, as `vocab.json` is saved.
     pub fn sorted(&self) -> Vec<(&str, u32)> {
         let mut entries: Vec<(&str, u32)> = self
