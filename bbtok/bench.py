@@ -1,96 +1,639 @@
-"""Pure-Python bbtok vs transformers' BlenderbotSmallTokenizer: throughput, in one run.
+"""How fast is bbtok? Every contender on the same real multilingual text, in one run.
 
-Usage (from the repository root, after ``pip install ".[test]"``)::
+Usage (from the repository root, after ``pip install -e ".[test]"``)::
 
-    python -m bbtok.bench [--tokenizer fixtures/realistic] [--megabytes 2]
+    python -m bbtok.bench [--tokenizer fixtures/realistic] [--megabytes 4] [--repeats 3]
 
-The text is real and installs with Python itself (``pydoc_data``, Python's documentation),
-plus ``fixtures/multilingual.txt``; each line is one record. Both tokenizers are loaded fresh
-(empty caches) and called the way users call them, ``tok(lines)["input_ids"]``. Outputs are
-checked equal before any number is printed. Prints MB/s and the ratio bbtok / transformers.
+The text is real: Python's own documentation (``pydoc_data.topics``, one line a record),
+``fixtures/multilingual.txt``, and when they are installed the Debian fortune files under
+``/usr/share/games/fortunes*`` (one fortune a record, its lines joined by a space; English,
+German, Russian, Polish, Italian, Czech, Spanish, Portuguese), put in a fixed shuffled order and
+repeated if needed to reach the size asked for. The contenders, each called on the list of
+records the way users call them:
+
+- ``BlenderbotSmallTokenizerFast``: ``tok(lines)["input_ids"]`` with ``BBTOK_NUM_THREADS=1``,
+  then with every core this process may use (and with 2, when there are more than 2);
+- HF ``tokenizers`` built as the nearest pipeline it can express (lowercase, white-space and
+  punctuation splits, BPE with ``</w>``) from the same files: ``encode_batch(lines)`` on one
+  thread. It does not agree with the reference on every line; it is a speed yardstick only;
+- the pure-Python ``BlenderbotSmallTokenizer`` and transformers' ``BlenderbotSmallTokenizer``:
+  ``tok(lines)["input_ids"]``, on the first ``--slow-megabytes`` of the text only (they run at
+  well under 1 MB/s); every other contender is timed on that slice too, so that each ratio
+  compares two figures measured on the same text.
+
+Every timing is the best of ``--repeats`` runs, each on a tokenizer loaded just before (empty
+caches: "cold"); for the fast tokenizer a second call on the same tokenizer is timed too
+("warm"). Loading is not part of these timings; it is timed on its own, on a 55k-entry
+vocabulary trained from the text at run time. Nothing is printed before the fast, pure-Python
+and transformers tokenizers are checked to give identical ids.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import json
 import logging
+import os
+import random
+import re
+import sys
+import tempfile
+import textwrap
 import time
+import timeit
 import warnings
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 DEFAULT_TOKENIZER_DIR = Path("fixtures") / "realistic"
 MULTILINGUAL_TEXT = Path("fixtures") / "multilingual.txt"
+FORTUNE_ROOT = Path("/usr/share/games")
+FORTUNE_GLOB = "fortunes*"
+# Pictures drawn with characters, not text; and the offensive sections, as fixtures/ leaves out.
+FORTUNE_SKIPPED_FILES = {"art", "ascii-art", "asciiart", "banner"}
+FORTUNE_SKIPPED_DIRS = {"off"}
+# Old terminal overstrike: a character, a backspace, and the character printed over it.
+OVERSTRIKE = re.compile(".\x08")
+SHORT_TEXT = "How are you doing today?"
+LOAD_VOCAB_SIZE = 55_000
+SHUFFLE_SEED = 20240601
+
+# The issue's targets; the measured figures are printed next to them.
+TARGET_VS_HF = 10.0  # fast, 1 thread, >= 10x HF tokenizers on 1 thread
+TARGET_VS_PURE = 100.0  # fast, 1 thread, >= 100x the pure-Python tokenizer
+TARGET_TWO_CORES = 1.7  # fast, 2 threads, >= 1.7x fast on 1 thread
+TARGET_SHORT_US = 3.0  # tok("How are you doing today?") <= 3 us
+TARGET_LOAD_MS = 50.0  # from_pretrained of a 55k-entry vocabulary and its merges <= 50 ms
 
 
-def corpus_lines(megabytes: float) -> list[str]:
-    """About ``megabytes`` MB of real text, one record a line (repeated if needed)."""
+# -- the text ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Text:
+    """Records (one line each) and where each came from."""
+
+    lines: list[str]
+    sources: list[str]
+
+    @property
+    def megabytes(self) -> float:
+        return sum(len(line.encode("utf-8")) + 1 for line in self.lines) / 1e6
+
+    def head(self, megabytes: float) -> Text:
+        """The first records, about ``megabytes`` MB of them."""
+        size, count, target = 0, 0, megabytes * 1e6
+        while count < len(self.lines) and size < target:
+            size += len(self.lines[count].encode("utf-8")) + 1
+            count += 1
+        return Text(self.lines[:count], self.sources[:count])
+
+    def describe(self) -> str:
+        by_source: Counter[str] = Counter()
+        for line, source in zip(self.lines, self.sources):
+            by_source[source] += len(line.encode("utf-8")) + 1
+        parts = [f"{source} {size / 1e6:.2f}" for source, size in by_source.most_common()]
+        return ", ".join(parts) + " (MB)"
+
+
+def fortune_records() -> Iterator[tuple[str, str]]:
+    """(source, record) for every fortune installed, one record a line, in a fixed order."""
+    roots = sorted(FORTUNE_ROOT.glob(FORTUNE_GLOB))
+    seen: set[Path] = set()
+    for root in roots:
+        for directory, subdirs, names in os.walk(root):
+            subdirs[:] = sorted(d for d in subdirs if d not in FORTUNE_SKIPPED_DIRS)
+            relative = os.path.relpath(directory, root.parent)
+            if directory == str(root):
+                relative += "/* (en, some it, pt)"
+            for name in sorted(names):
+                path = Path(directory) / name
+                real = path.resolve()
+                if (
+                    path.is_symlink()
+                    or name.endswith((".dat", ".u8"))
+                    or name in FORTUNE_SKIPPED_FILES
+                    or real in seen
+                ):
+                    continue
+                seen.add(real)
+                try:
+                    text = OVERSTRIKE.sub("", path.read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError):
+                    continue
+                for record in re.split(r"^%\n", text, flags=re.MULTILINE):
+                    line = " ".join(part.strip() for part in record.split("\n") if part.strip())
+                    if line:
+                        yield relative, line
+
+
+def corpus(megabytes: float) -> Text:
+    """About ``megabytes`` MB of real text, one record a line, shuffled the same way each time
+    (so that any head of it is a fair sample of the whole), repeated if needed."""
     import pydoc_data.topics
 
-    base = [line for text in pydoc_data.topics.topics.values() for line in text.splitlines()]
+    pool: list[tuple[str, str]] = []
+    docs = pydoc_data.topics.topics
+    for topic in sorted(docs):
+        pool += [("Python docs", line) for line in docs[topic].splitlines() if line.strip()]
     if MULTILINGUAL_TEXT.is_file():
-        base += MULTILINGUAL_TEXT.read_text(encoding="utf-8").splitlines()
-    base = [line for line in base if line.strip()]
+        sample = MULTILINGUAL_TEXT.read_text(encoding="utf-8").splitlines()
+        pool += [(str(MULTILINGUAL_TEXT), line) for line in sample if line.strip()]
+    pool += list(fortune_records())
+    random.Random(SHUFFLE_SEED).shuffle(pool)
+
     lines: list[str] = []
-    size = 0
-    target = megabytes * 1e6
+    sources: list[str] = []
+    size, target = 0, megabytes * 1e6
     while size < target:
-        for line in base:
+        for source, line in pool:
             lines.append(line)
+            sources.append(source)
             size += len(line.encode("utf-8")) + 1
             if size >= target:
                 break
-    return lines
+    return Text(lines, sources)
 
 
-def best_time(run: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Best wall time of ``repeats`` runs of ``run`` (each on a fresh tokenizer)."""
-    best = float("inf")
-    result = None
+# -- timing -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    """Best cold and warm seconds over the repeats, and the ids of the last cold run."""
+
+    cold: float = float("inf")
+    warm: float = float("inf")
+    ids: Any = None
+
+
+def timed(run: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    """Seconds taken by ``run(*args)``, and what it returned."""
+    gc.collect()
+    start = time.perf_counter()
+    result = run(*args)
+    return time.perf_counter() - start, result
+
+
+def time_batches(
+    load: Callable[[], Any],
+    encode: Callable[[Any, list[str]], Any],
+    lines: list[str],
+    repeats: int,
+    warm: bool = False,
+) -> Timing:
+    """Best of ``repeats``: ``encode(fresh tokenizer, lines)``, and a second call when ``warm``."""
+    timing = Timing()
     for _ in range(repeats):
-        gc.collect()
+        tokenizer = load()
+        seconds, timing.ids = timed(encode, tokenizer, lines)
+        timing.cold = min(timing.cold, seconds)
+        if warm:
+            seconds, _ = timed(encode, tokenizer, lines)
+            timing.warm = min(timing.warm, seconds)
+    return timing
+
+
+def best_seconds(run: Callable[[], Any], repeats: int) -> float:
+    return min(timed(run)[0] for _ in range(repeats))
+
+
+def per_call_us(run: Callable[[], Any], repeat: int = 25, batch_seconds: float = 0.02) -> float:
+    """Microseconds per call of ``run``: the best of ``repeat`` batches of calls (caches warm)."""
+    timer = timeit.Timer(run)
+    once = min(timer.repeat(repeat=3, number=1))  # the first call also fills the caches
+    number = max(1, int(batch_seconds / max(once, 1e-7)))
+    return min(timer.repeat(repeat=repeat, number=number)) / number * 1e6
+
+
+@contextlib.contextmanager
+def bbtok_threads(count: int) -> Iterator[None]:
+    """``BBTOK_NUM_THREADS=count`` for the calls made inside (the fast tokenizer reads it at
+    each call)."""
+    before = os.environ.get("BBTOK_NUM_THREADS")
+    os.environ["BBTOK_NUM_THREADS"] = str(count)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["BBTOK_NUM_THREADS"]
+        else:
+            os.environ["BBTOK_NUM_THREADS"] = before
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# -- the HF tokenizers yardstick ----------------------------------------------------------------
+
+
+def hf_tokenizers_yardstick(directory: Path) -> Any:
+    """HF ``tokenizers`` as the nearest pipeline it can express, from our vocab.json/merges.txt.
+
+    Our vocabulary marks a continuing piece with ``@@`` and a final one with nothing, while the
+    merges mark the final symbol with ``</w>``; a ``tokenizers`` BPE with
+    ``end_of_word_suffix="</w>"`` wants the merges' form in its vocabulary too, so ``x@@``
+    becomes ``x`` and ``x`` becomes ``x</w>``, each keeping its id (so ids compare with ours).
+    It is not the reference in every corner (line breaks give no ``__newln__``, white space is
+    Rust's, merges it cannot express get ids of their own), so it is a speed yardstick only;
+    the benchmark prints on how many records it agrees with the reference.
+    """
+    from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers
+
+    from .files import MERGES_FILE, VOCAB_FILE, read_merges, read_vocab
+    from .tokenizer import CONTINUATION, END_OF_WORD
+
+    specials = ["__start__", "__end__", "__unk__", "__null__"]
+    vocab: dict[str, int] = {}
+    for token, index in read_vocab(directory / VOCAB_FILE).items():
+        if token in specials:
+            symbol = token
+        elif token.endswith(CONTINUATION):
+            symbol = token[: -len(CONTINUATION)]
+        else:
+            symbol = token + END_OF_WORD
+        vocab.setdefault(symbol, index)
+    ranks = read_merges(directory / MERGES_FILE)
+    merges = [
+        (merge[0], merge[1])
+        for merge, _ in sorted(ranks.items(), key=lambda item: item[1])
+        if len(merge) == 2
+    ]
+    # tokenizers refuses a merge whose parts or result are not in the vocabulary (ours accepts
+    # one, and gives the result the unknown id): give them ids of their own.
+    next_id = max(vocab.values(), default=-1) + 1
+    for first, second in merges:
+        for symbol in (first, second, first + second):
+            if symbol not in vocab:
+                vocab[symbol] = next_id
+                next_id += 1
+    tokenizer = Tokenizer(
+        models.BPE(vocab=vocab, merges=merges, unk_token="__unk__", end_of_word_suffix=END_OF_WORD)
+    )
+    tokenizer.normalizer = normalizers.Lowercase()
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.WhitespaceSplit(),
+            # The reference puts a space before each of . , ! ? ( ) and around each '.
+            pre_tokenizers.Split(Regex(r"[.,!?()]"), behavior="merged_with_next"),
+            pre_tokenizers.Split("'", behavior="isolated"),
+        ]
+    )
+    tokenizer.add_special_tokens([AddedToken(token, normalized=False) for token in specials])
+    return tokenizer
+
+
+# -- the 55k vocabulary -----------------------------------------------------------------------
+
+
+def big_vocabulary(text: Text, directory: str) -> tuple[int, int]:
+    """Train a vocabulary of about 55k entries on ``text`` into ``directory``; (entries, merges).
+
+    Load time depends on the sizes, not on what the entries are; training one from the text
+    gives real sizes of tokens. If the text is too small to give enough merges seen twice,
+    merges seen once are taken too.
+    """
+    from .train import train
+
+    for min_frequency in (2, 1):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            vocab_file, merges_file = train(
+                text.lines, directory, vocab_size=LOAD_VOCAB_SIZE, min_frequency=min_frequency
+            )
+        with open(vocab_file, encoding="utf-8") as handle:
+            entries = len(json.load(handle))
+        if entries >= LOAD_VOCAB_SIZE:
+            break
+    with open(merges_file, encoding="utf-8") as handle:
+        merges = handle.read().count("\n") - 1
+    return entries, merges
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+def load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # not available here
+        return 0.0
+
+
+def busy_note(before: float, after: float, cores: int) -> str:
+    """A warning when other processes were using the cores (figures are then low and noisy)."""
+    if max(before, after) < 0.25 * cores:
+        return ""
+    return (
+        f"note: the machine was busy (1-minute load average {before:.1f} before the run, "
+        f"{after:.1f} after, on {cores} cores): the figures are lower and noisier than on an "
+        "idle machine"
+    )
+
+
+def progress(message: str) -> None:
+    print(f"  ... {message}", file=sys.stderr, flush=True)
+
+
+def first_difference(a: list[list[int]], b: list[list[int]]) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Classes:
+    """The three tokenizer classes of the contest (imported late: see ``main``)."""
+
+    fast: Any
+    pure: Any
+    reference: Any
+
+
+@dataclass
+class Throughput:
+    """Every batch timing: the fast tokenizer by thread count, on the whole text and the slice."""
+
+    fast_whole: dict[int, Timing]
+    fast_part: dict[int, Timing]
+    hf_whole: Timing
+    hf_part: Timing
+    pure: Timing
+    reference: Timing
+
+
+def call(tokenizer: Any, lines: list[str]) -> Any:
+    """The public call, as users make it."""
+    return tokenizer(lines)["input_ids"]
+
+
+def hf_call(tokenizer: Any, lines: list[str]) -> Any:
+    return [encoding.ids for encoding in tokenizer.encode_batch(lines)]
+
+
+def measure_throughput(
+    classes: Classes,
+    directory: Path,
+    text: Text,
+    part: Text,
+    thread_counts: list[int],
+    repeats: int,
+) -> Throughput:
+    def load_fast() -> Any:
+        return classes.fast.from_pretrained(directory)
+
+    def load_hf() -> Any:
+        return hf_tokenizers_yardstick(directory)
+
+    progress(f"pure-Python and transformers on {part.megabytes:.2f} MB")
+    pure = time_batches(lambda: classes.pure.from_pretrained(directory), call, part.lines, repeats)
+    reference = time_batches(
+        lambda: classes.reference.from_pretrained(directory), call, part.lines, repeats
+    )
+    fast_whole: dict[int, Timing] = {}
+    fast_part: dict[int, Timing] = {}
+    for threads in thread_counts:
+        progress(f"fast, BBTOK_NUM_THREADS={threads}")
+        with bbtok_threads(threads):
+            call(load_fast(), part.lines[:1000])  # start the thread pool outside the timings
+            fast_whole[threads] = time_batches(load_fast, call, text.lines, repeats, warm=True)
+            fast_part[threads] = time_batches(load_fast, call, part.lines, repeats, warm=True)
+    progress("HF tokenizers")
+    hf_whole = time_batches(load_hf, hf_call, text.lines, repeats)
+    hf_part = time_batches(load_hf, hf_call, part.lines, repeats)
+    return Throughput(fast_whole, fast_part, hf_whole, hf_part, pure, reference)
+
+
+def check_ids(results: Throughput, text: Text, thread_counts: list[int]) -> list[str]:
+    """Stop unless fast, pure-Python and transformers agree; the lines that say they do."""
+    checks = [
+        ("pure-Python", "transformers", results.pure.ids, results.reference.ids),
+        ("fast (1 thread)", "pure-Python", results.fast_part[1].ids, results.pure.ids),
+    ]
+    for threads in thread_counts[1:]:
+        whole = results.fast_whole
+        checks.append((f"fast ({threads} threads)", "fast", whole[threads].ids, whole[1].ids))
+    for name, other, ids, other_ids in checks:
+        if ids != other_ids:
+            index = first_difference(ids, other_ids)
+            line = text.lines[index][:200] if index < len(text.lines) else ""
+            raise SystemExit(
+                f"{name} and {other} disagree on record {index} ({line!r}): no figure is printed"
+            )
+    reference_ids = results.pure.ids
+    agreeing = sum(x == y for x, y in zip(results.hf_part.ids, reference_ids))
+    counts = "/".join(map(str, thread_counts))
+    return [
+        f"check: fast, pure-Python and transformers give identical ids on the slice "
+        f"({sum(map(len, reference_ids)):,} tokens); fast on {counts} threads the same on the "
+        "whole text.",
+        f"(HF tokenizers, a yardstick only, agrees with them on "
+        f"{agreeing / max(1, len(reference_ids)):.1%} of the slice's records.)",
+    ]
+
+
+def measure_short_text(classes: Classes, directory: Path) -> list[tuple[str, float]]:
+    """Microseconds for one short text, each contender warm (as a server would call it)."""
+    progress("one short text")
+    fast = classes.fast.from_pretrained(directory)
+    hf = hf_tokenizers_yardstick(directory)
+    pure = classes.pure.from_pretrained(directory)
+    reference = classes.reference.from_pretrained(directory)
+    with bbtok_threads(1):
+        return [
+            ("bbtok fast, tok(text)", per_call_us(lambda: fast(SHORT_TEXT))),
+            ("HF tokenizers, encode(text).ids", per_call_us(lambda: hf.encode(SHORT_TEXT).ids)),
+            ("bbtok pure-Python, tok(text)", per_call_us(lambda: pure(SHORT_TEXT))),
+            ("transformers, tok(text)", per_call_us(lambda: reference(SHORT_TEXT))),
+        ]
+
+
+def measure_load(classes: Classes, text: Text, repeats: int) -> tuple[str, list[tuple[str, float]]]:
+    """Seconds to load a ~55k-entry vocabulary and its merges; and what was loaded."""
+    # Trained on at least 4 MB, so that a small --megabytes still gives 55k entries.
+    source = text if text.megabytes >= 4 else corpus(4.0)
+    progress(f"training a {LOAD_VOCAB_SIZE:,}-entry vocabulary on {source.megabytes:.1f} MB")
+    with tempfile.TemporaryDirectory(prefix="bbtok-bench-") as directory:
         start = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        entries, merges = big_vocabulary(source, directory)
+        training = time.perf_counter() - start
+        progress("load times")
+        loads = [
+            ("bbtok fast", best_seconds(lambda: classes.fast.from_pretrained(directory), 7)),
+            ("bbtok pure-Python", best_seconds(lambda: classes.pure.from_pretrained(directory), 3)),
+            (
+                "transformers",
+                best_seconds(lambda: classes.reference.from_pretrained(directory), 3),
+            ),
+        ]
+    what = (
+        f"{entries:,} entries and {merges:,} merges (trained on {source.megabytes:.1f} MB of the "
+        f"text in {training:.1f} s)"
+    )
+    if entries < LOAD_VOCAB_SIZE:
+        what += f": fewer than {LOAD_VOCAB_SIZE:,}, the text is too small"
+    return what, loads
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="pure-Python bbtok vs transformers")
-    parser.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER_DIR))
-    parser.add_argument("--megabytes", type=float, default=2.0)
-    parser.add_argument("--repeats", type=int, default=2)
-    args = parser.parse_args()
+def print_table(results: Throughput, text: Text, part: Text, thread_counts: list[int]) -> None:
+    whole_mb, part_mb = text.megabytes, part.megabytes
+    # Rows: name, MB/s on the whole text (None: not run there), MB/s on the slice.
+    rows: list[tuple[str, float | None, float]] = []
+    for threads in thread_counts:
+        label = "1 thread" if threads == 1 else f"{threads} threads"
+        if threads == thread_counts[-1] > 1:
+            label += " (all)"
+        for state in ("cold", "warm"):
+            whole = getattr(results.fast_whole[threads], state)
+            sliced = getattr(results.fast_part[threads], state)
+            rows.append((f"bbtok fast, {label}, {state}", whole_mb / whole, part_mb / sliced))
+    hf_whole, hf_part = whole_mb / results.hf_whole.cold, part_mb / results.hf_part.cold
+    pure = part_mb / results.pure.cold
+    rows.append(("HF tokenizers, 1 thread, cold", hf_whole, hf_part))
+    rows.append(("bbtok pure-Python, cold", None, pure))
+    rows.append(("transformers, cold", None, part_mb / results.reference.cold))
 
+    print()
+    print(
+        textwrap.fill(
+            f'MB/s of tok(lines)["input_ids"] (HF tokenizers: encode_batch(lines), ids taken '
+            f"out) on the whole text ({whole_mb:.2f} MB) and on its slice ({part_mb:.2f} MB). "
+            "cold: the best of fresh tokenizers' first calls; warm: their second calls. Ratios "
+            "are to the cold figures of the pure-Python tokenizer (on the slice) and of HF "
+            "tokenizers (on the whole text; on the slice for rows run only there): each "
+            "compares two runs on the same text.",
+            100,
+        )
+    )
+    header = (
+        f"{'contender':<34} {'MB/s whole':>10} {'MB/s slice':>10} {'x pure-Python':>13} "
+        f"{'x HF tokenizers':>15}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, whole, sliced in rows:
+        shown = f"{whole:10.2f}" if whole is not None else f"{'-':>10}"
+        versus_hf = whole / hf_whole if whole is not None else sliced / hf_part
+        print(f"{name:<34} {shown} {sliced:10.2f} {sliced / pure:12.1f}x {versus_hf:14.2f}x")
+
+
+def print_targets(results: Throughput, short_us: float, load_ms: float, cores: int) -> None:
+    one = results.fast_whole[1].cold
+    versus_hf = results.hf_whole.cold / one
+    versus_pure = results.pure.cold / results.fast_part[1].cold
+    targets = [
+        (f"fast 1 thread >= {TARGET_VS_HF:g}x HF tokenizers 1 thread", versus_hf, "x"),
+        (f"fast 1 thread >= {TARGET_VS_PURE:g}x pure-Python (slice)", versus_pure, "x"),
+    ]
+    passed = [versus_hf >= TARGET_VS_HF, versus_pure >= TARGET_VS_PURE]
+    if 2 in results.fast_whole:
+        two = one / results.fast_whole[2].cold
+        targets.append((f"fast 2 threads >= {TARGET_TWO_CORES:g}x 1 thread", two, "x"))
+        passed.append(two >= TARGET_TWO_CORES)
+    targets.append((f"one short text <= {TARGET_SHORT_US:g} us", short_us, " us"))
+    passed.append(short_us <= TARGET_SHORT_US)
+    targets.append(
+        (
+            f"load {LOAD_VOCAB_SIZE // 1000}k entries + merges <= {TARGET_LOAD_MS:g} ms",
+            load_ms,
+            " ms",
+        )
+    )
+    passed.append(load_ms <= TARGET_LOAD_MS)
+
+    print()
+    print("targets (the issue's; the fast tokenizer's cold figures, whole text unless said):")
+    for (goal, measured, unit), ok in zip(targets, passed):
+        print(f"  {goal:<48} {measured:9.2f}{unit:<3}  {'PASS' if ok else 'MISS'}")
+    if 2 not in results.fast_whole:
+        print(f"  fast 2 threads >= {TARGET_TWO_CORES:g}x 1 thread: not measured ({cores} core)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="bbtok fast vs pure-Python vs transformers vs HF tokenizers: MB/s and ratios"
+    )
+    parser.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER_DIR), help="a directory")
+    parser.add_argument("--megabytes", type=float, default=4.0, help="size of the text")
+    parser.add_argument(
+        "--slow-megabytes",
+        type=float,
+        default=0.5,
+        help="head of the text the pure-Python and transformers tokenizers are timed on",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="timings are the best of these")
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.megabytes <= 0 or args.slow_megabytes <= 0:
+        parser.error("--repeats, --megabytes and --slow-megabytes must be positive")
+    started = time.perf_counter()
+    cores = usable_cores()
+    load_before = load_average()
+
+    # HF tokenizers on one thread: both are read before it first uses its thread pool.
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    os.environ["RAYON_RS_NUM_CPUS"] = "1"
     warnings.simplefilter("ignore")
+    import tokenizers
     import transformers
     from transformers import BlenderbotSmallTokenizer as Reference
 
-    from bbtok import BlenderbotSmallTokenizer
+    from . import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast, __version__
 
     transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     logging.getLogger("transformers").setLevel(logging.ERROR)
+    classes = Classes(BlenderbotSmallTokenizerFast, BlenderbotSmallTokenizer, Reference)
 
-    lines = corpus_lines(args.megabytes)
-    megabytes = sum(len(line.encode("utf-8")) + 1 for line in lines) / 1e6
-    print(f"text: {len(lines):,} lines, {megabytes:.2f} MB; tokenizer: {args.tokenizer}")
-    print(f"transformers {transformers.__version__}")
+    directory = Path(args.tokenizer)
+    text = corpus(args.megabytes)
+    part = text.head(args.slow_megabytes)
+    thread_counts = sorted({1, min(2, cores), cores})
 
-    def ours() -> Any:
-        return BlenderbotSmallTokenizer.from_pretrained(args.tokenizer)(lines)["input_ids"]
+    print(
+        f"text: {text.megabytes:.2f} MB of real text, {len(text.lines):,} records (one a line), "
+        "in a fixed shuffled order"
+    )
+    print(f"  from: {text.describe()}")
+    print(
+        f"slice: its first {part.megabytes:.2f} MB ({len(part.lines):,} records), where the "
+        "pure-Python and transformers tokenizers are timed"
+    )
+    entries = len(classes.fast.from_pretrained(directory))
+    print(
+        f"tokenizer: {directory} ({entries:,} entries); {cores} usable cores; "
+        f"bbtok {__version__}, transformers {transformers.__version__}, "
+        f"tokenizers {tokenizers.__version__}, Python {sys.version.split()[0]}"
+    )
 
-    def reference() -> Any:
-        return Reference.from_pretrained(args.tokenizer)(lines)["input_ids"]
+    results = measure_throughput(classes, directory, text, part, thread_counts, args.repeats)
+    for line in check_ids(results, text, thread_counts):
+        print(line)
+    short = measure_short_text(classes, directory)
+    loaded, loads = measure_load(classes, text, args.repeats)
 
-    ours_time, ours_ids = best_time(ours, args.repeats)
-    reference_time, reference_ids = best_time(reference, args.repeats)
-    if ours_ids != reference_ids:
-        raise SystemExit("bbtok and transformers disagree on this text: no timing is reported")
-    print(f"transformers BlenderbotSmallTokenizer: {megabytes / reference_time:6.2f} MB/s")
-    print(f"bbtok BlenderbotSmallTokenizer:        {megabytes / ours_time:6.2f} MB/s")
-    print(f"ratio bbtok / transformers: {reference_time / ours_time:.2f}x (identical ids)")
+    print_table(results, text, part, thread_counts)
+    print()
+    print(f"one short text, {SHORT_TEXT!r}, best of many calls (warm):")
+    for name, microseconds in short:
+        print(f"  {name:<34} {microseconds:9.2f} us")
+    print(f"load, from_pretrained of {loaded}, best of several:")
+    for name, seconds in loads:
+        print(f"  {name:<34} {seconds * 1e3:9.1f} ms")
+    print_targets(results, short[0][1], loads[0][1] * 1e3, cores)
+
+    note = busy_note(load_before, load_average(), cores)
+    if note:
+        print(textwrap.fill(note, 100))
+    print(f"(whole run: {time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":
