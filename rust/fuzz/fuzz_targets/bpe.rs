@@ -44,7 +44,10 @@ fn line(left: u16, right: u16) -> Vec<String> {
 /// last; the adjacent pair of lowest rank merges at every occurrence, left to right without
 /// overlap, until no adjacent pair has a rank. Returns the ends of the symbols' character
 /// ranges.
-fn reference_split(ranks: &FxHashMap<String, FxHashMap<String, usize>>, piece: &[char]) -> Vec<usize> {
+fn reference_split(
+    ranks: &FxHashMap<String, FxHashMap<String, usize>>,
+    piece: &[char],
+) -> Vec<usize> {
     // (string, number of the piece's characters it covers)
     let mut symbols: Vec<(String, usize)> = piece
         .iter()
@@ -95,7 +98,11 @@ fn check(merges: &MergeRanks, ranks: &FxHashMap<String, FxHashMap<String, usize>
         ends.windows(2).all(|pair| pair[0] < pair[1]) && ends.first().is_none_or(|&e| e > 0),
         "ends {ends:?} do not increase strictly"
     );
-    assert_eq!(ends.last().copied().unwrap_or(0), piece.len(), "ends {ends:?} miss the end");
+    assert_eq!(
+        ends.last().copied().unwrap_or(0),
+        piece.len(),
+        "ends {ends:?} miss the end"
+    );
     let piece: String = piece.iter().collect();
     assert_eq!(
         ends,
@@ -113,7 +120,12 @@ fuzz_target!(|data: &[u8]| {
     let (line_bytes, piece_bytes) = rest.split_at(count * 4);
     let lines: Vec<Vec<String>> = line_bytes
         .chunks_exact(4)
-        .map(|b| line(u16::from_le_bytes([b[0], b[1]]), u16::from_le_bytes([b[2], b[3]])))
+        .map(|b| {
+            line(
+                u16::from_le_bytes([b[0], b[1]]),
+                u16::from_le_bytes([b[2], b[3]]),
+            )
+        })
         .collect();
     let piece: Vec<char> = piece_bytes
         .iter()
@@ -125,14 +137,22 @@ fuzz_target!(|data: &[u8]| {
     let mut ranks: FxHashMap<String, FxHashMap<String, usize>> = FxHashMap::default();
     for (rank, line) in lines.iter().enumerate() {
         if let [left, right] = line.as_slice() {
-            ranks.entry(left.clone()).or_default().insert(right.clone(), rank);
+            ranks
+                .entry(left.clone())
+                .or_default()
+                .insert(right.clone(), rank);
         }
     }
     let merges = MergeRanks::new(lines);
 
     check(&merges, &ranks, &piece);
     if !piece.is_empty() && piece.len() < HEAP_FROM {
-        let long: Vec<char> = piece.iter().copied().cycle().take(HEAP_FROM.max(2 * piece.len()) + piece.len() / 2).collect();
+        let long: Vec<char> = piece
+            .iter()
+            .copied()
+            .cycle()
+            .take(HEAP_FROM.max(2 * piece.len()) + piece.len() / 2)
+            .collect();
         check(&merges, &ranks, &long);
     }
 });

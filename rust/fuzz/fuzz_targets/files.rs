@@ -11,7 +11,7 @@ mod common;
 use bbtok::bpe::MergeRanks;
 use bbtok::vocab::{merges_text, parse_merges};
 use bbtok::words::validate_python_text;
-use bbtok::{Tokenizer, Vocab};
+use bbtok::{AddedTokenTable, Tokenizer, Vocab};
 use libfuzzer_sys::fuzz_target;
 
 const SPECIALS: [&str; 4] = ["__start__", "__end__", "__unk__", "__null__"];
@@ -39,13 +39,18 @@ fn build_tokenizer(vocab: Vocab, merges: MergeRanks) -> Tokenizer {
         })
         .collect();
     let unknown_id = added[2].1;
-    tokenizer.set_added_tokens(added, Vec::new());
+    tokenizer.set_added_tokens(AddedTokenTable::from_pairs(added), Vec::new());
     tokenizer.set_unknown(Some(b"__unk__".to_vec()), Some(unknown_id));
     tokenizer
 }
 
-fn merge_lines(merges: &MergeRanks) -> Vec<&[String]> {
-    merges.lines().iter().map(|(parts, _)| &parts[..]).collect()
+/// The lines in rank order, without their ranks (saving renumbers them).
+fn merge_lines(merges: &MergeRanks) -> Vec<Vec<String>> {
+    merges
+        .lines()
+        .iter()
+        .map(|(parts, _)| parts.to_vec())
+        .collect()
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -58,8 +63,15 @@ fuzz_target!(|data: &[u8]| {
     if let Some((vocab, _)) = &vocab {
         let saved = vocab.to_json();
         let (again, warnings) = Vocab::from_json(&saved).expect("a saved vocab.json reads back");
-        assert!(warnings.is_empty(), "a saved vocab.json warns: {warnings:?}");
-        assert_eq!(vocab.sorted(), again.sorted(), "vocab.json does not round-trip");
+        assert!(
+            warnings.is_empty(),
+            "a saved vocab.json warns: {warnings:?}"
+        );
+        assert_eq!(
+            vocab.sorted(),
+            again.sorted(),
+            "vocab.json does not round-trip"
+        );
         assert_eq!(saved, again.to_json(), "saving is not a fixed point");
     }
 
@@ -82,7 +94,8 @@ fuzz_target!(|data: &[u8]| {
             texts.push(text);
         }
         let specials: Vec<&[u8]> = SPECIALS.iter().map(|s| s.as_bytes()).collect();
-        common::check_laws(&tokenizer, &texts, &specials);
+        // A special token appended after a vocabulary with gaps can share an id with a token.
+        common::check_laws(&tokenizer, &texts, &specials, false);
 
         // Saved and re-read files make a tokenizer that encodes the same: only the ranks'
         // order matters, and saving keeps it.
