@@ -19,6 +19,19 @@ const HEAP_FROM: usize = 48;
 
 /// An interned symbol.
 pub type Symbol = u32;
+
+/// What an adjacent pair without a rank stores: it sorts after every ranked pair.
+const NO_PAIR: (u32, Symbol) = (u32::MAX, 0);
+
+/// Buffers the merge loop reuses from piece to piece.
+#[derive(Debug, Default)]
+pub struct BpeScratch {
+    symbols: Vec<Symbol>,
+    pairs: Vec<(u32, Symbol)>,
+    next_pairs: Vec<(u32, Symbol)>,
+    fresh: Vec<bool>,
+    source: Vec<usize>,
+}
 const NO_SYMBOL: Symbol = u32::MAX;
 
 /// `merges.txt` compiled: ranks of symbol pairs and what they merge into.
@@ -174,40 +187,53 @@ impl MergeRanks {
     /// right without overlap, until no adjacent pair has a rank; a piece of one code point is
     /// left as it is.
     pub fn split(&self, piece: &[u32], ends: &mut Vec<usize>) {
-        self.split_with(piece, ends, &mut Vec::new());
+        self.split_with(piece, ends, &mut BpeScratch::default());
     }
 
-    /// `split`, with a buffer to reuse for the symbols.
-    pub fn split_with(&self, piece: &[u32], ends: &mut Vec<usize>, symbols: &mut Vec<Symbol>) {
+    /// `split`, with buffers to reuse.
+    pub fn split_with(&self, piece: &[u32], ends: &mut Vec<usize>, work: &mut BpeScratch) {
         ends.clear();
         match piece.len() {
             0 => {}
             1 => ends.push(1),
             n if self.pairs.is_empty() => ends.extend(1..=n),
-            n if n < HEAP_FROM => self.split_by_scanning(piece, ends, symbols),
+            n if n < HEAP_FROM => self.split_by_scanning(piece, ends, work),
             _ => self.split_with_heap(piece, ends),
         }
     }
 
-    /// The reference's loop, step for step: quadratic, and fastest on short pieces.
-    fn split_by_scanning(&self, piece: &[u32], ends: &mut Vec<usize>, symbols: &mut Vec<Symbol>) {
+    /// The reference's loop: each round finds the lowest-ranked adjacent pair and merges it
+    /// everywhere, left to right. Quadratic in the worst case, and fastest on short pieces: the
+    /// ranks of adjacent pairs are kept between rounds, so only pairs next to a merge are
+    /// looked up again.
+    fn split_by_scanning(&self, piece: &[u32], ends: &mut Vec<usize>, work: &mut BpeScratch) {
+        let symbols = &mut work.symbols;
         self.initial_symbols(piece, symbols);
         ends.extend(1..=piece.len());
-        loop {
-            let mut best: Option<(u32, Symbol, Symbol, Symbol)> = None;
-            for i in 0..symbols.len() - 1 {
-                if let Some((rank, merged)) = self.lookup(symbols[i], symbols[i + 1]) {
-                    if best.is_none_or(|(best_rank, ..)| rank < best_rank) {
-                        best = Some((rank, symbols[i], symbols[i + 1], merged));
-                    }
-                }
-            }
-            let Some((_, left, right, merged)) = best else {
+        let pairs = &mut work.pairs;
+        pairs.clear();
+        pairs.extend(
+            symbols
+                .windows(2)
+                .map(|w| self.lookup(w[0], w[1]).unwrap_or(NO_PAIR)),
+        );
+        while let Some((best, &(rank, merged))) =
+            pairs.iter().enumerate().min_by_key(|(_, &(rank, _))| rank)
+        {
+            if rank == NO_PAIR.0 {
                 break;
-            };
+            }
+            let (left, right) = (symbols[best], symbols[best + 1]);
+            // Merge every occurrence, remembering where each new symbol came from.
+            work.fresh.clear();
+            work.source.clear();
             let (mut read, mut write) = (0, 0);
             while read < symbols.len() {
-                if read + 1 < symbols.len() && symbols[read] == left && symbols[read + 1] == right {
+                let merges =
+                    read + 1 < symbols.len() && symbols[read] == left && symbols[read + 1] == right;
+                work.fresh.push(merges);
+                work.source.push(read);
+                if merges {
                     symbols[write] = merged;
                     ends[write] = ends[read + 1];
                     read += 2;
@@ -220,9 +246,16 @@ impl MergeRanks {
             }
             symbols.truncate(write);
             ends.truncate(write);
-            if symbols.len() == 1 {
-                break;
+            // A pair of two untouched symbols keeps its rank; others are looked up.
+            work.next_pairs.clear();
+            for w in 0..write.saturating_sub(1) {
+                work.next_pairs.push(if work.fresh[w] || work.fresh[w + 1] {
+                    self.lookup(symbols[w], symbols[w + 1]).unwrap_or(NO_PAIR)
+                } else {
+                    pairs[work.source[w]]
+                });
             }
+            std::mem::swap(pairs, &mut work.next_pairs);
         }
     }
 

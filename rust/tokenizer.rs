@@ -1,7 +1,7 @@
 //! The tokenizer: added tokens, encode (single and batch), decode.
 
 use crate::added::AddedTokenTrie;
-use crate::bpe::MergeRanks;
+use crate::bpe::{BpeScratch, MergeRanks};
 use crate::cache::{LocalCache, WordCache};
 use crate::vocab::{self, LoadError, Vocab, Warnings};
 use crate::words::{
@@ -128,7 +128,7 @@ struct Scratch {
     token: Vec<u8>,
     segments: Vec<(usize, usize)>,
     pieces: Vec<PieceSource>,
-    symbols: Vec<u32>,
+    bpe: BpeScratch,
 }
 
 /// The newline marker's code points.
@@ -315,8 +315,7 @@ impl Tokenizer {
         mut emit: impl FnMut(&[u8], usize, usize) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
         let mut ends = std::mem::take(&mut scratch.ends);
-        self.merges
-            .split_with(piece, &mut ends, &mut scratch.symbols);
+        self.merges.split_with(piece, &mut ends, &mut scratch.bpe);
         scratch.bytes.clear();
         scratch.byte_ends.clear();
         for &code in piece {
