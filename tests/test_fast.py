@@ -971,7 +971,7 @@ def test_one_instance_is_safe_to_share_between_threads() -> None:
     assert concurrent == sequential
 
 
-def test_adding_tokens_while_another_thread_encodes_does_not_deadlock() -> None:
+def test_adding_tokens_while_another_thread_encodes_does_not_deadlock(tmp_path: Path) -> None:
     # One thread encodes (the core works with the GIL released); the main thread adds a token
     # meanwhile. Run in a child process, which faulthandler ends if it hangs: a deadlock would
     # hold the GIL and stop this process too. The time limit only tells a hang from a finish.
@@ -990,8 +990,13 @@ def test_adding_tokens_while_another_thread_encodes_does_not_deadlock() -> None:
         print("finished")
         """
     )
+    # Run outside the source tree, so that the child imports the installed package (with its
+    # extension) and not the sources in the current directory.
     child = subprocess.run(
-        [sys.executable, "-c", script, str(REALISTIC_DIR)], capture_output=True, text=True
+        [sys.executable, "-c", script, str(REALISTIC_DIR)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert (child.returncode, child.stdout.strip()) == (0, "finished"), child.stderr[-3000:]
 
