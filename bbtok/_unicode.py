@@ -68,7 +68,12 @@ def case_tables() -> CaseTables:
     return CaseTables(unicodedata.unidata_version, lowercase, tuple(cased), tuple(ignorable))
 
 
-def _ranges(codes: tuple[int, ...]) -> list[tuple[int, int]]:
+def code_ranges(codes: tuple[int, ...]) -> list[tuple[int, int]]:
+    """Sorted code points as inclusive (first, last) ranges.
+
+    >>> code_ranges((65, 66, 67, 97))
+    [(65, 67), (97, 97)]
+    """
     ranges: list[tuple[int, int]] = []
     for code in codes:
         if ranges and ranges[-1][1] == code - 1:
@@ -103,7 +108,7 @@ def rust_source(tables: CaseTables) -> str:
     for name, doc, codes in sets:
         lines += ["", f"/// {doc} Inclusive ranges, sorted."]
         lines.append(f"pub static {name}: &[(u32, u32)] = &[")
-        lines += [f"    (0x{start:X}, 0x{end:X})," for start, end in _ranges(codes)]
+        lines += [f"    (0x{start:X}, 0x{end:X})," for start, end in code_ranges(codes)]
         lines.append("];")
     return "\n".join(lines) + "\n"
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import _native, files
-from ._unicode import case_tables
+from ._unicode import case_tables, code_ranges
 from .api import LARGE_INTEGER, Spans, TokenizerBase
 from .encoding import BatchEncoding
 
@@ -64,16 +64,6 @@ def _gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _ranges(codes: tuple[int, ...]) -> list[tuple[int, int]]:
-    ranges: list[tuple[int, int]] = []
-    for code in codes:
-        if ranges and ranges[-1][1] == code - 1:
-            ranges[-1] = (ranges[-1][0], code)
-        else:
-            ranges.append((code, code))
-    return ranges
-
-
 def _load_core(vocab_file: str | os.PathLike[str], merges_file: str | os.PathLike[str]) -> Any:
     try:
         core, noticed = _native.NativeTokenizer.from_files(
@@ -102,8 +92,8 @@ def _use_running_pythons_lowercase(core: Any) -> None:
     core.set_lowercase_tables(
         tables.unicode_version,
         [(code, [ord(c) for c in lowered]) for code, lowered in tables.lowercase.items()],
-        _ranges(tables.cased),
-        _ranges(tables.case_ignorable),
+        code_ranges(tables.cased),
+        code_ranges(tables.case_ignorable),
     )
 
 

@@ -95,6 +95,26 @@ fn encode_error(error: EncodeError, message: &RwLock<String>) -> PyErr {
 }
 
 impl NativeTokenizer {
+    /// Encode a list of texts with the GIL released, on `threads` threads (1: this one).
+    fn encode_texts(
+        &self,
+        py: Python<'_>,
+        texts: &Bound<'_, PyList>,
+        threads: usize,
+    ) -> PyResult<Vec<Vec<u32>>> {
+        let items: Vec<Bound<'_, PyAny>> = texts.iter().collect();
+        let texts = items.iter().map(text_of).collect::<PyResult<Vec<_>>>()?;
+        let slices: Vec<&[u8]> = texts.iter().map(|t| &**t).collect();
+        let tokenizer = self.read();
+        if threads > 1 {
+            let pool = pool(threads)?;
+            py.detach(|| pool.install(|| tokenizer.encode_batch(&slices, true)))
+        } else {
+            py.detach(|| tokenizer.encode_batch(&slices, false))
+        }
+        .map_err(|e| self.error(e))
+    }
+
     /// A Python list of ids.
     fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
         let ints = self.ints.get_or_init(|| {
@@ -272,17 +292,7 @@ impl NativeTokenizer {
         texts: Bound<'py, PyList>,
         threads: usize,
     ) -> PyResult<Bound<'py, PyList>> {
-        let items: Vec<Bound<'py, PyAny>> = texts.iter().collect();
-        let texts = items.iter().map(text_of).collect::<PyResult<Vec<_>>>()?;
-        let slices: Vec<&[u8]> = texts.iter().map(|t| &**t).collect();
-        let tokenizer = self.read();
-        let encoded = if threads > 1 {
-            let pool = pool(threads)?;
-            py.detach(|| pool.install(|| tokenizer.encode_batch(&slices, true)))
-        } else {
-            py.detach(|| tokenizer.encode_batch(&slices, false))
-        }
-        .map_err(|e| self.error(e))?;
+        let encoded = self.encode_texts(py, &texts, threads)?;
         let rows = encoded
             .iter()
             .map(|ids| self.id_list(py, ids))
@@ -297,17 +307,7 @@ impl NativeTokenizer {
         texts: Bound<'py, PyList>,
         threads: usize,
     ) -> PyResult<(Bound<'py, PyBytes>, Vec<usize>)> {
-        let items: Vec<Bound<'py, PyAny>> = texts.iter().collect();
-        let texts = items.iter().map(text_of).collect::<PyResult<Vec<_>>>()?;
-        let slices: Vec<&[u8]> = texts.iter().map(|t| &**t).collect();
-        let tokenizer = self.read();
-        let encoded = if threads > 1 {
-            let pool = pool(threads)?;
-            py.detach(|| pool.install(|| tokenizer.encode_batch(&slices, true)))
-        } else {
-            py.detach(|| tokenizer.encode_batch(&slices, false))
-        }
-        .map_err(|e| self.error(e))?;
+        let encoded = self.encode_texts(py, &texts, threads)?;
         let lengths: Vec<usize> = encoded.iter().map(Vec::len).collect();
         let flat: Vec<u8> = encoded
             .iter()
