@@ -339,19 +339,9 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
         self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None
     ) -> tuple[str, str]:
         """Write ``vocab.json`` and ``merges.txt`` byte-for-byte as the reference does."""
-        save_directory = os.fspath(save_directory)
-        if not os.path.isdir(save_directory):
-            raise NotADirectoryError(
-                20, "Vocabulary path should be an existing directory", save_directory
-            )
-        prefix = f"{filename_prefix}-" if filename_prefix else ""
-        vocab_path = os.path.join(save_directory, prefix + files.VOCAB_FILE)
-        merges_path = os.path.join(save_directory, prefix + files.MERGES_FILE)
-        vocab_bytes = files.encode_utf8(self._core.vocab_json(), "the vocabulary")
-        merges_bytes = files.encode_utf8(self._core.merges_text(), "the merges")
-        files.write_atomic(vocab_path, vocab_bytes)
-        files.write_atomic(merges_path, merges_bytes)
-        return vocab_path, merges_path
+        return files.save_vocab_texts(
+            save_directory, self._core.vocab_json(), self._core.merges_text(), filename_prefix
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

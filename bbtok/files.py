@@ -236,10 +236,20 @@ def save_vocab_files(
     ranks: Mapping[Merge, int],
     filename_prefix: str | None = None,
 ) -> tuple[str, str]:
-    """Write ``[PREFIX-]vocab.json`` and ``[PREFIX-]merges.txt`` into ``directory``.
+    """Write ``[PREFIX-]vocab.json`` and ``[PREFIX-]merges.txt`` into ``directory``."""
+    return save_vocab_texts(directory, vocab_json(vocab), merges_text(ranks), filename_prefix)
 
-    Both files are serialized before either is written, so an unencodable token leaves the
-    directory untouched.
+
+def save_vocab_texts(
+    directory: str | os.PathLike[str],
+    vocab_text: str,
+    merges: str,
+    filename_prefix: str | None = None,
+) -> tuple[str, str]:
+    """Write the texts of ``vocab.json`` and ``merges.txt`` into ``directory``.
+
+    Both are encoded before either is written, so an unencodable token leaves the directory
+    untouched.
     """
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
@@ -247,8 +257,8 @@ def save_vocab_files(
     prefix = f"{filename_prefix}-" if filename_prefix else ""
     vocab_path = os.path.join(directory, prefix + VOCAB_FILE)
     merges_path = os.path.join(directory, prefix + MERGES_FILE)
-    vocab_bytes = encode_utf8(vocab_json(vocab), "the vocabulary")
-    merges_bytes = encode_utf8(merges_text(ranks), "the merges")
+    vocab_bytes = encode_utf8(vocab_text, "the vocabulary")
+    merges_bytes = encode_utf8(merges, "the merges")
     write_atomic(vocab_path, vocab_bytes)
     write_atomic(merges_path, merges_bytes)
     return vocab_path, merges_path
