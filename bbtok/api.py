@@ -1312,7 +1312,10 @@ class TokenizerBase:
         tokens = self.convert_ids_to_tokens(token_ids, skip_special_tokens=skip_special_tokens)
         if isinstance(tokens, str):
             tokens = [tokens]
-        text = self.convert_tokens_to_string(tokens)
+        return self._cleaned(self.convert_tokens_to_string(tokens), clean_up_tokenization_spaces)
+
+    def _cleaned(self, text: str, clean_up_tokenization_spaces: bool | None) -> str:
+        """Decoded text after the optional clean-up (the tokenizer's default when None)."""
         if clean_up_tokenization_spaces is None:
             clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
         if clean_up_tokenization_spaces:

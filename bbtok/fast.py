@@ -304,16 +304,6 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
             if longest > self.model_max_length:
                 self._warn_if_too_long([0] * longest, None)
 
-    def decode(
-        self,
-        token_ids: Any,
-        skip_special_tokens: bool = False,
-        clean_up_tokenization_spaces: bool | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Ids -> text (a batch gives a list of texts), decoded in Rust."""
-        return super().decode(token_ids, skip_special_tokens, clean_up_tokenization_spaces)
-
     def _decode_one(
         self,
         token_ids: Any,
@@ -326,12 +316,7 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
             return super()._decode_one(token_ids, skip_special_tokens, clean_up_tokenization_spaces)
         # As the reference: a single id is decoded even when it is a special token.
         skipped = self.all_special_ids if skip_special_tokens and not single else []
-        text: str = self._core.decode(ids, skipped)
-        if clean_up_tokenization_spaces is None:
-            clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
-        if clean_up_tokenization_spaces:
-            text = self.clean_up_tokenization(text)
-        return text
+        return self._cleaned(self._core.decode(ids, skipped), clean_up_tokenization_spaces)
 
     # -- files and pickling -----------------------------------------------------------------
 
