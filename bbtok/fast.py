@@ -154,6 +154,19 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
         size: int = self._core.vocab_size
         return size
 
+    @property
+    def cache_words(self) -> int:
+        """The bound of the word cache: at most this many words are remembered per thread
+        (each word about 50 bytes); 0 turns the cache off. Setting it empties the cache."""
+        words: int = self._core.cache_capacity
+        return words
+
+    @cache_words.setter
+    def cache_words(self, words: int) -> None:
+        if not isinstance(words, int) or isinstance(words, bool) or words < 0:
+            raise ValueError(f"cache_words must be an int >= 0, got {words!r}")
+        self._core.set_cache_capacity(words)
+
     def _tokenize_plain(self, text: str) -> list[str]:
         tokens: list[str] = self._core.tokenize_plain(text)
         return tokens
@@ -331,13 +344,14 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         core = state.pop("_core")
-        state["_core_parts"] = (core.get_vocab(), core.merge_ranks())
+        state["_core_parts"] = (core.get_vocab(), core.merge_ranks(), core.cache_capacity)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        vocab, merges = state.pop("_core_parts")
+        vocab, merges, cache_words = state.pop("_core_parts")
         self.__dict__.update(state)
         self._core = _native.NativeTokenizer.from_parts(vocab, merges)
+        self._core.set_cache_capacity(cache_words)
         if unicodedata.unidata_version != _native.UNICODE_VERSION:
             _use_running_pythons_lowercase(self._core)
         with warnings.catch_warnings():

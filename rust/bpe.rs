@@ -23,7 +23,8 @@ pub type Symbol = u32;
 /// What an adjacent pair without a rank stores: it sorts after every ranked pair.
 const NO_PAIR: (u32, Symbol) = (u32::MAX, 0);
 
-/// Buffers the merge loop reuses from piece to piece.
+/// Buffers the merge loop reuses from piece to piece. After a split, `symbols()` holds the
+/// symbol of each token (`NO_SYMBOL` for a code point that appears in no merge).
 #[derive(Debug, Default)]
 pub struct BpeScratch {
     symbols: Vec<Symbol>,
@@ -32,7 +33,17 @@ pub struct BpeScratch {
     fresh: Vec<bool>,
     source: Vec<usize>,
 }
-const NO_SYMBOL: Symbol = u32::MAX;
+
+impl BpeScratch {
+    /// The symbols of the last split's tokens, in order.
+    #[inline]
+    pub fn symbols(&self) -> &[Symbol] {
+        &self.symbols
+    }
+}
+
+/// The symbol of a code point that appears in no merge: it never merges.
+pub const NO_SYMBOL: Symbol = u32::MAX;
 
 /// `merges.txt` compiled: ranks of symbol pairs and what they merge into.
 #[derive(Clone, Debug, Default)]
@@ -130,6 +141,11 @@ impl MergeRanks {
         builder.finish()
     }
 
+    /// Every symbol's text (code points, a last one suffixed `</w>`), by symbol.
+    pub fn symbols(&self) -> &StringTable {
+        &self.symbols
+    }
+
     /// The distinct lines with their ranks, in rank order (what `save_vocabulary` writes).
     pub fn lines(&self) -> Vec<(Vec<String>, u32)> {
         let mut lines: Vec<(Vec<String>, u32)> = self
@@ -169,7 +185,7 @@ impl MergeRanks {
     }
 
     fn initial_symbols(&self, piece: &[u32], symbols: &mut Vec<Symbol>) {
-        let last = piece.len() - 1;
+        let last = piece.len().wrapping_sub(1);
         symbols.clear();
         symbols.extend(piece.iter().enumerate().map(|(i, c)| {
             let table = if i == last {
@@ -190,15 +206,16 @@ impl MergeRanks {
         self.split_with(piece, ends, &mut BpeScratch::default());
     }
 
-    /// `split`, with buffers to reuse.
+    /// `split`, with buffers to reuse; the tokens' symbols are left in `work.symbols()`.
     pub fn split_with(&self, piece: &[u32], ends: &mut Vec<usize>, work: &mut BpeScratch) {
         ends.clear();
         match piece.len() {
-            0 => {}
-            1 => ends.push(1),
-            n if self.pairs.is_empty() => ends.extend(1..=n),
+            n if n < 2 || self.pairs.is_empty() => {
+                self.initial_symbols(piece, &mut work.symbols);
+                ends.extend(1..=n);
+            }
             n if n < HEAP_FROM => self.split_by_scanning(piece, ends, work),
-            _ => self.split_with_heap(piece, ends),
+            _ => self.split_with_heap(piece, ends, &mut work.symbols),
         }
     }
 
@@ -266,7 +283,7 @@ impl MergeRanks {
     /// stale by an earlier merge: the reference merges every occurrence of a pair before it
     /// looks at the pairs those merges create. A merge can never create another occurrence of
     /// the pair being merged (its string would have to equal one of its own halves).
-    fn split_with_heap(&self, piece: &[u32], ends: &mut Vec<usize>) {
+    fn split_with_heap(&self, piece: &[u32], ends: &mut Vec<usize>, kept: &mut Vec<Symbol>) {
         let n = piece.len();
         let mut symbols = Vec::with_capacity(n);
         self.initial_symbols(piece, &mut symbols);
@@ -324,9 +341,11 @@ impl MergeRanks {
                 }
             }
         }
+        kept.clear();
         let mut node = 0;
         while node < n {
             ends.push(end[node]);
+            kept.push(symbols[node]);
             node = next[node];
         }
     }
@@ -346,20 +365,34 @@ mod tests {
 
     fn tokens(merges: &MergeRanks, piece: &str, heap: bool) -> Vec<String> {
         let chars: Vec<u32> = piece.chars().map(|c| c as u32).collect();
-        let mut ends = Vec::new();
+        let (mut ends, mut work) = (Vec::new(), BpeScratch::default());
         if heap {
-            merges.split_with_heap(&chars, &mut ends);
+            merges.split_with_heap(&chars, &mut ends, &mut work.symbols);
         } else {
-            merges.split(&chars, &mut ends);
+            merges.split_with(&chars, &mut ends, &mut work);
         }
         let mut start = 0;
-        ends.iter()
+        let tokens: Vec<String> = ends
+            .iter()
             .map(|&e| {
                 let t: String = piece.chars().skip(start).take(e - start).collect();
                 start = e;
                 t
             })
-            .collect()
+            .collect();
+        // Each token's symbol is the token's text (the last one's with `</w>`).
+        assert_eq!(work.symbols().len(), tokens.len());
+        for (i, (&symbol, token)) in work.symbols().iter().zip(&tokens).enumerate() {
+            if symbol != NO_SYMBOL {
+                let suffix = if i + 1 == tokens.len() {
+                    END_OF_WORD
+                } else {
+                    ""
+                };
+                assert_eq!(merges.symbols().get(symbol), format!("{token}{suffix}"));
+            }
+        }
+        tokens
     }
 
     #[test]

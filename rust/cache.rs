@@ -128,6 +128,11 @@ impl WordCache {
         }
     }
 
+    /// The bound, in words.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Forget everything (every thread's cache of this tokenizer).
     pub fn clear(&mut self) {
         self.owner = NEXT_OWNER.fetch_add(1, Ordering::Relaxed);

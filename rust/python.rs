@@ -269,6 +269,12 @@ impl NativeTokenizer {
         self.change(|t| t.set_cache_capacity(words));
     }
 
+    /// The bound of the word cache, in words.
+    #[getter]
+    fn cache_capacity(&self) -> usize {
+        self.read().cache_capacity()
+    }
+
     /// Text -> ids (added tokens cut out first).
     fn encode(&self, py: Python<'_>, text: Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
         let text = text_of(&text)?;

@@ -1,7 +1,7 @@
 //! The tokenizer: added tokens, encode (single and batch), decode.
 
 use crate::added::AddedTokenTrie;
-use crate::bpe::{BpeScratch, MergeRanks};
+use crate::bpe::{BpeScratch, MergeRanks, Symbol, END_OF_WORD, NO_SYMBOL};
 use crate::cache::{LocalCache, WordCache};
 use crate::vocab::{self, LoadError, Vocab, Warnings};
 use crate::words::{
@@ -11,10 +11,12 @@ use crate::words::{
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-/// The default bound of the word cache (words, not bytes).
-pub const DEFAULT_CACHE_WORDS: usize = 100_000;
+/// The default bound of the word cache (words, not bytes): about 12 MB a thread when full. A few
+/// MB of varied text hold well over 100,000 distinct words; a smaller cache would forget words
+/// it meets again a little later.
+pub const DEFAULT_CACHE_WORDS: usize = 1 << 18;
 const CONTINUATION: &[u8] = b"@@";
 
 /// Why a text could not be encoded.
@@ -103,6 +105,72 @@ impl AddedTokens {
     }
 }
 
+/// A token as BPE cut it from a piece: its text (with `@@` unless it ends the piece), its
+/// merge symbol, and whether it ends the piece.
+struct PieceToken<'a> {
+    text: &'a [u8],
+    symbol: Symbol,
+    last: bool,
+}
+
+/// What `SymbolIds` stores for a token in neither the added tokens nor the vocabulary.
+const MISSING: u32 = u32::MAX;
+
+/// The id of every merge symbol's two tokens, so that encoding hashes no token strings: `middle`
+/// is the id of the symbol's text + `@@` (a token followed by another), `last` the id of its
+/// text without `</w>` (a piece's last token). Added tokens come first, as in `token_id`.
+#[derive(Debug, Default)]
+struct SymbolIds {
+    middle: Vec<u32>,
+    last: Vec<u32>,
+}
+
+impl SymbolIds {
+    /// From the vocabulary alone.
+    fn of_vocab(vocab: &Vocab, merges: &MergeRanks) -> Self {
+        let symbols = merges.symbols();
+        let mut ids = SymbolIds {
+            middle: Vec::with_capacity(symbols.len()),
+            last: Vec::with_capacity(symbols.len()),
+        };
+        let mut token = Vec::new();
+        for (_, text) in symbols.iter() {
+            token.clear();
+            token.extend_from_slice(text.as_bytes());
+            token.extend_from_slice(CONTINUATION);
+            ids.middle.push(vocab.id(&token).unwrap_or(MISSING));
+            let stem = text.strip_suffix(END_OF_WORD);
+            ids.last
+                .push(stem.and_then(|t| vocab.id(t.as_bytes())).unwrap_or(MISSING));
+        }
+        ids
+    }
+
+    /// `base` with the added tokens put before the vocabulary.
+    fn with_added(base: &SymbolIds, merges: &MergeRanks, added: &AddedTokens) -> Self {
+        let mut ids = SymbolIds {
+            middle: base.middle.clone(),
+            last: base.last.clone(),
+        };
+        let symbols = merges.symbols();
+        let mut text = Vec::new();
+        for (token, &id) in &added.ids {
+            if let Some(stem) = token.strip_suffix(CONTINUATION) {
+                if let Some(symbol) = symbols.find(stem) {
+                    ids.middle[symbol as usize] = id;
+                }
+            }
+            text.clear();
+            text.extend_from_slice(token);
+            text.extend_from_slice(END_OF_WORD.as_bytes());
+            if let Some(symbol) = symbols.find(&text) {
+                ids.last[symbol as usize] = id;
+            }
+        }
+        ids
+    }
+}
+
 /// The BlenderBot-small tokenizer. Cloning is cheap (the vocabulary, merges and tables are
 /// shared), which lets a binding swap in a changed copy instead of locking readers out.
 #[derive(Clone)]
@@ -114,6 +182,10 @@ pub struct Tokenizer {
     unknown_id: Option<u32>,
     unknown_token: Option<Box<[u8]>>,
     cache: WordCache,
+    /// Symbol ids from the vocabulary (made on first use, shared by clones), and with the
+    /// added tokens over them (made again when they change).
+    vocab_symbol_ids: Arc<OnceLock<SymbolIds>>,
+    symbol_ids: Arc<OnceLock<SymbolIds>>,
 }
 
 /// Scratch buffers reused across words.
@@ -154,6 +226,8 @@ impl Tokenizer {
             unknown_id: None,
             unknown_token: None,
             cache: WordCache::new(DEFAULT_CACHE_WORDS),
+            vocab_symbol_ids: Arc::default(),
+            symbol_ids: Arc::default(),
         }
     }
 
@@ -197,6 +271,7 @@ impl Tokenizer {
     /// segment equal to one is one token).
     pub fn set_added_tokens(&mut self, added: AddedTokenTable, units: Vec<Vec<u8>>) {
         self.added = AddedTokens::new(added, units);
+        self.symbol_ids = Arc::default();
         self.cache.clear();
     }
 
@@ -210,6 +285,11 @@ impl Tokenizer {
     /// Bound the word cache to `words` entries (0 disables it).
     pub fn set_cache_capacity(&mut self, words: usize) {
         self.cache = WordCache::new(words);
+    }
+
+    /// The bound of the word cache.
+    pub fn cache_capacity(&self) -> usize {
+        self.cache.capacity()
     }
 
     /// The vocabulary.
@@ -233,6 +313,25 @@ impl Tokenizer {
             .id(token)
             .or(self.unknown_id)
             .ok_or(EncodeError::NoUnknownToken)
+    }
+
+    /// The id of a token BPE cut from a piece: as `token_id`, through the symbol tables.
+    #[inline]
+    fn piece_token_id(&self, token: &PieceToken<'_>) -> Result<u32, EncodeError> {
+        if token.symbol == NO_SYMBOL {
+            return self.token_id(token.text);
+        }
+        let ids = self.symbol_ids.get_or_init(|| {
+            let base = self
+                .vocab_symbol_ids
+                .get_or_init(|| SymbolIds::of_vocab(&self.vocab, &self.merges));
+            SymbolIds::with_added(base, &self.merges, &self.added)
+        });
+        let table = if token.last { &ids.last } else { &ids.middle };
+        match table[token.symbol as usize] {
+            MISSING => self.unknown_id.ok_or(EncodeError::NoUnknownToken),
+            id => Ok(id),
+        }
     }
 
     /// Token -> id for any token: as `token_id`, but the vocabulary is looked up with the token
@@ -264,7 +363,7 @@ impl Tokenizer {
         &self,
         word: &[u8],
         scratch: &mut Scratch,
-        mut emit: impl FnMut(&[u8], usize, usize) -> Result<(), EncodeError>,
+        mut emit: impl FnMut(&PieceToken<'_>, usize, usize) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
         scratch.chars.clear();
         let mut at = 0;
@@ -312,7 +411,7 @@ impl Tokenizer {
         &self,
         piece: &[u32],
         scratch: &mut Scratch,
-        mut emit: impl FnMut(&[u8], usize, usize) -> Result<(), EncodeError>,
+        mut emit: impl FnMut(&PieceToken<'_>, usize, usize) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
         let mut ends = std::mem::take(&mut scratch.ends);
         self.merges.split_with(piece, &mut ends, &mut scratch.bpe);
@@ -337,7 +436,12 @@ impl Tokenizer {
             if i != last {
                 token.extend_from_slice(CONTINUATION);
             }
-            result = emit(&token, start, end);
+            let piece_token = PieceToken {
+                text: &token,
+                symbol: scratch.bpe.symbols()[i],
+                last: i == last,
+            };
+            result = emit(&piece_token, start, end);
             if result.is_err() {
                 break;
             }
@@ -360,7 +464,7 @@ impl Tokenizer {
         }
         let before = ids.len();
         self.word_tokens(word, scratch, |token, _, _| {
-            ids.push(self.token_id(token)?);
+            ids.push(self.piece_token_id(token)?);
             Ok(())
         })?;
         cache.insert(word, &ids[before..]);
@@ -471,7 +575,7 @@ impl Tokenizer {
         let mut scratch = Scratch::default();
         for_each_word(text, |word| {
             let _ = self.word_tokens(&text[word.start..word.end], &mut scratch, |token, _, _| {
-                tokens.push(token.to_vec());
+                tokens.push(token.text.to_vec());
                 Ok(())
             });
         });
@@ -536,7 +640,7 @@ impl Tokenizer {
                         &mut scratch,
                         |token, s, e| {
                             spans.push(TokenSpan {
-                                id: self.token_id(token)?,
+                                id: self.piece_token_id(token)?,
                                 start: base + s,
                                 end: base + e,
                                 word: Some(words),

@@ -947,6 +947,42 @@ def test_pickle_round_trip_after_add_tokens() -> None:
     assert_same_outputs(pickle.loads(pickle.dumps(pure)), restored, texts)
 
 
+def test_the_word_cache_bound_is_a_setting_kept_by_pickle(realistic: tuple[Pure, Fast]) -> None:
+    pure = realistic[0]
+    fast = Fast.from_pretrained(REALISTIC_DIR)
+    assert fast.cache_words == 1 << 18
+    texts = [*PICKLE_TEXTS, " ".join(PICKLE_TEXTS)]
+    for words in (0, 1, 7, 100_000):
+        fast.cache_words = words
+        assert fast.cache_words == words
+        assert [fast(t)["input_ids"] for t in texts] == [pure(t)["input_ids"] for t in texts]
+        assert fast(texts)["input_ids"] == pure(texts)["input_ids"]
+    assert pickle.loads(pickle.dumps(fast)).cache_words == 100_000
+    for bad in (-1, 1.5, "10", True, None):
+        with pytest.raises(ValueError, match="cache_words must be an int >= 0"):
+            fast.cache_words = bad  # type: ignore[assignment]
+    assert fast.cache_words == 100_000
+
+
+def test_added_tokens_that_bpe_also_makes_take_their_added_ids() -> None:
+    """An added token equal to a piece BPE cuts from a word (``ab@@``, or a word's last piece)
+    is looked up before the vocabulary, as in the reference: a piece that was unknown takes the
+    added id. Upper case keeps the added (lowercase) tokens from being cut out of the text."""
+    text = "ADAPT APTE ACT ADAPTER APT"
+    pure, fast = Pure.from_pretrained(TINY_DIR), Fast.from_pretrained(TINY_DIR)
+    tokens = pure.tokenize(text)
+    assert tokens == ["adapt", "ap@@", "te", "act", "ad@@", "ap@@", "t@@", "e@@", "r", "apt"]
+    assert fast(text)["input_ids"] == [1, 3, 4, 2, 6, 3, 6, 6, 6, 6]
+    for tok in (pure, fast):
+        tok.add_tokens(["ad@@", "r", "te"])  # "te" is in the vocabulary: it keeps its id
+        tok.add_special_tokens({"extra_special_tokens": ["apt", "e@@"]})
+    added = pure.get_added_vocab()
+    assert [added[t] for t in ["__null__", "ad@@", "r", "te", "apt", "e@@"]] == [7, 8, 9, 4, 10, 11]
+    assert fast.tokenize(text) == pure.tokenize(text) == tokens
+    assert fast(text)["input_ids"] == pure(text)["input_ids"] == [1, 3, 4, 2, 8, 3, 6, 11, 9, 10]
+    assert_same_outputs(pure, fast, [text, text.lower(), *PICKLE_TEXTS])
+
+
 def test_one_instance_is_safe_to_share_between_threads() -> None:
     fast = Fast.from_pretrained(REALISTIC_DIR)
     texts = [random_text(random.Random(seed), 20) for seed in range(300)]
