@@ -62,6 +62,15 @@ class BatchEncoding(dict[str, Any]):
         self._word_ids = word_ids
         self.convert_to_tensors(tensor_type, prepend_batch_axis=prepend_batch_axis)
 
+    @classmethod
+    def of_lists(cls, fields: dict[str, Any]) -> BatchEncoding:
+        """``BatchEncoding(fields)`` for fields that stay Python lists, made without the
+        general constructor's steps (a third of the time of ``tok("a short text")``)."""
+        encoding = cls.__new__(cls)
+        dict.update(encoding, fields)
+        encoding._word_ids = None
+        return encoding
+
     def __getattr__(self, name: str) -> Any:
         try:
             return self[name]

@@ -157,7 +157,8 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
     @property
     def cache_words(self) -> int:
         """The bound of the word cache: at most this many words are remembered per thread
-        (each word about 50 bytes); 0 turns the cache off. Setting it empties the cache."""
+        (in at most 70 bytes a word: about 25 typically); 0 turns the cache off. Words longer
+        than 255 bytes are not kept. Setting it empties the cache."""
         words: int = self._core.cache_capacity
         return words
 
@@ -228,7 +229,7 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
             # tok("a text"): the call people make most, without the general machinery.
             ids: list[int] = self._core.encode(text)
             if len(ids) <= self.model_max_length:
-                return BatchEncoding({"input_ids": ids, "attention_mask": [1] * len(ids)})
+                return BatchEncoding.of_lists({"input_ids": ids, "attention_mask": [1] * len(ids)})
         return super().__call__(text, text_pair, *args, **kwargs)
 
     def _encode_any(self, text: Any, text_pair: Any, **options: Any) -> BatchEncoding:
@@ -261,7 +262,7 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
                     and "attention_mask" in self.model_input_names
                 ):
                     fields["attention_mask"] = [[1] * len(ids) for ids in firsts]
-                return BatchEncoding(fields)
+                return BatchEncoding.of_lists(fields)
             return self._batch_prepare(firsts, [None] * len(firsts), **options)
 
     def _numpy_batch(

@@ -2,10 +2,14 @@
 //!
 //! Each thread keeps its own cache (a batch runs on rayon's threads, each warm with the words
 //! it has seen). Memory stays flat under a stream of unique words: a cache holds two
-//! generations of at most `capacity / 2` words; when the young one is full it becomes the old
-//! one and the old one is dropped, so words in use survive (a hit in the old generation moves
-//! the word back). Changing the tokenizer (added tokens, lowercasing) gives it a new identity,
-//! and every thread's cache of the old identity is emptied on its next use.
+//! generations of at most `capacity / 2` words (and `GENERATION_BYTES_PER_WORD` bytes a word
+//! on average); when the young one is full it becomes the old one and the old one is dropped,
+//! so words in use survive (a hit in the old generation copies the word back). Changing the
+//! tokenizer (added tokens, lowercasing) gives it a new identity, and every thread's cache of
+//! the old identity is emptied on its next use.
+//!
+//! A generation stores its entries one after another in one buffer and indexes them by
+//! offset: no allocation per word, and words cached together sit together in memory.
 
 use hashbrown::HashTable;
 use rustc_hash::FxHasher;
@@ -15,15 +19,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
 
-/// One cached word in a single allocation: the word's length (4 bytes), the word, then its ids
-/// (4 bytes each, little-endian).
-type Entry = Box<[u8]>;
-
-#[inline]
-fn word_of(entry: &[u8]) -> &[u8] {
-    let len = u32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]) as usize;
-    &entry[4..4 + len]
-}
+/// Longer words are not cached: they are rare, and each would take much of the byte budget.
+const MAX_CACHED_WORD_BYTES: usize = 255;
+/// A generation is full at this many bytes of entries per word of its bound, on average.
+const GENERATION_BYTES_PER_WORD: usize = 64;
+/// An entry's head: the word's length (one byte) and its number of ids (two: lowercasing and
+/// the newline marker can give a word more tokens than bytes).
+const HEAD: usize = 3;
 
 #[inline]
 fn hash(word: &[u8]) -> u64 {
@@ -32,13 +34,137 @@ fn hash(word: &[u8]) -> u64 {
     hasher.finish()
 }
 
+/// Words and their ids, one entry after another: `[word length: u8][id count: u16 LE][word]
+/// [ids: u32 LE each]`.
+#[derive(Default)]
+struct Generation {
+    index: HashTable<u32>,
+    entries: Vec<u8>,
+}
+
+impl Generation {
+    #[inline]
+    fn word_at(entries: &[u8], at: u32) -> &[u8] {
+        let at = at as usize;
+        &entries[at + HEAD..at + HEAD + entries[at] as usize]
+    }
+
+    /// The ids bytes of the entry at `at`.
+    #[inline]
+    fn ids_at(&self, at: u32) -> &[u8] {
+        let at = at as usize;
+        let e = &self.entries;
+        let count = u16::from_le_bytes([e[at + 1], e[at + 2]]) as usize;
+        let start = at + HEAD + e[at] as usize;
+        &e[start..start + 4 * count]
+    }
+
+    #[inline]
+    fn find(&self, hashed: u64, word: &[u8]) -> Option<u32> {
+        let entries = &self.entries;
+        self.index
+            .find(hashed, |&at| Self::word_at(entries, at) == word)
+            .copied()
+    }
+
+    fn push(&mut self, hashed: u64, word: &[u8], ids: &[u32]) {
+        let at = self.entries.len() as u32;
+        self.entries.push(word.len() as u8);
+        self.entries
+            .extend_from_slice(&(ids.len() as u16).to_le_bytes());
+        self.entries.extend_from_slice(word);
+        for id in ids {
+            self.entries.extend_from_slice(&id.to_le_bytes());
+        }
+        let entries = &self.entries;
+        self.index
+            .insert_unique(hashed, at, |&at| hash(Self::word_at(entries, at)));
+    }
+
+    fn len(&self) -> usize {
+        self.index.len()
+    }
+}
+
+#[inline]
+fn append_ids(bytes: &[u8], ids: &mut Vec<u32>) {
+    ids.extend(
+        bytes
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+    );
+}
+
+/// A young and an old generation.
+#[derive(Default)]
+struct Generations {
+    /// Words per generation.
+    limit: usize,
+    young: Generation,
+    old: Generation,
+}
+
+impl Generations {
+    fn new(limit: usize) -> Self {
+        Generations {
+            limit,
+            ..Generations::default()
+        }
+    }
+
+    #[inline]
+    fn get_into(&mut self, hashed: u64, word: &[u8], ids: &mut Vec<u32>) -> bool {
+        if let Some(at) = self.young.find(hashed, word) {
+            append_ids(self.young.ids_at(at), ids);
+            return true;
+        }
+        if self.old.len() == 0 {
+            return false;
+        }
+        match self.old.find(hashed, word) {
+            Some(at) => {
+                let before = ids.len();
+                append_ids(self.old.ids_at(at), ids);
+                // Still in use: copy it to the young generation (the old one goes next).
+                self.insert(hashed, word, &ids[before..]);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn insert(&mut self, hashed: u64, word: &[u8], ids: &[u32]) {
+        if self.limit == 0 {
+            return;
+        }
+        let young = &self.young;
+        if young.len() >= self.limit
+            || young.entries.len() >= self.limit * GENERATION_BYTES_PER_WORD
+        {
+            self.old = std::mem::take(&mut self.young);
+        }
+        if self.young.index.capacity() == 0 {
+            self.young.index.reserve(self.limit, |_| 0); // empty: nothing to rehash
+        }
+        self.young.push(hashed, word, ids);
+    }
+
+    fn len(&self) -> usize {
+        self.young.len() + self.old.len()
+    }
+}
+
+/// Whether a word is worth keeping.
+#[inline]
+fn cacheable(word: &[u8], ids: &[u32]) -> bool {
+    word.len() <= MAX_CACHED_WORD_BYTES && ids.len() <= u16::MAX as usize
+}
+
 /// What one thread remembers, for one tokenizer at a time.
 #[derive(Default)]
 pub struct LocalCache {
     owner: u64,
-    limit: usize,
-    young: HashTable<Entry>,
-    old: HashTable<Entry>,
+    words: Generations,
 }
 
 thread_local! {
@@ -49,65 +175,30 @@ impl LocalCache {
     /// Append the cached ids of `word` to `ids`; false when it is not cached.
     #[inline]
     pub fn get_into(&mut self, word: &[u8], ids: &mut Vec<u32>) -> bool {
-        let hashed = hash(word);
-        let found = self.young.find(hashed, |entry| word_of(entry) == word);
-        if let Some(entry) = found {
-            Self::append_ids(entry, word.len(), ids);
-            return true;
-        }
-        if self.old.is_empty() {
-            return false;
-        }
-        match self.old.find_entry(hashed, |entry| word_of(entry) == word) {
-            Ok(occupied) => {
-                let (entry, _) = occupied.remove();
-                Self::append_ids(&entry, word.len(), ids);
-                self.insert_young(hashed, entry);
-                true
-            }
-            Err(_) => false,
-        }
+        self.words.get_into(hash(word), word, ids)
     }
 
-    #[inline]
-    fn append_ids(entry: &[u8], word_len: usize, ids: &mut Vec<u32>) {
-        ids.extend(
-            entry[4 + word_len..]
-                .chunks_exact(4)
-                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-        );
-    }
-
-    /// Remember the ids of `word`.
+    /// Remember the ids of `word` (unless the cache is off or the word too long to keep).
     pub fn insert(&mut self, word: &[u8], ids: &[u32]) {
-        if self.limit == 0 {
+        if !cacheable(word, ids) {
             return;
         }
-        let mut entry = Vec::with_capacity(4 + word.len() + 4 * ids.len());
-        entry.extend_from_slice(&(word.len() as u32).to_le_bytes());
-        entry.extend_from_slice(word);
-        for id in ids {
-            entry.extend_from_slice(&id.to_le_bytes());
-        }
-        self.insert_young(hash(word), entry.into_boxed_slice());
-    }
-
-    fn insert_young(&mut self, hashed: u64, entry: Entry) {
-        if self.young.len() >= self.limit {
-            self.old = std::mem::take(&mut self.young);
-        }
-        self.young
-            .insert_unique(hashed, entry, |entry| hash(word_of(entry)));
+        self.words.insert(hash(word), word, ids);
     }
 
     /// Number of cached words (both generations).
     pub fn len(&self) -> usize {
-        self.young.len() + self.old.len()
+        self.words.len()
     }
 
     /// Whether nothing is cached.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Bytes held by the entries of both generations.
+    pub fn entry_bytes(&self) -> usize {
+        self.words.young.entries.len() + self.words.old.entries.len()
     }
 }
 
@@ -135,7 +226,7 @@ impl WordCache {
 
     /// Forget everything (every thread's cache of this tokenizer).
     pub fn clear(&mut self) {
-        self.owner = NEXT_OWNER.fetch_add(1, Ordering::Relaxed);
+        *self = WordCache::new(self.capacity);
     }
 
     /// Run `work` with this thread's cache for this tokenizer.
@@ -146,8 +237,7 @@ impl WordCache {
             if local.owner != self.owner {
                 *local = LocalCache {
                     owner: self.owner,
-                    limit: self.capacity.div_ceil(2),
-                    ..LocalCache::default()
+                    words: Generations::new(self.capacity.div_ceil(2)),
                 };
             }
             work(&mut local)
@@ -171,6 +261,54 @@ mod tests {
             assert!(local.get_into(b"word99999", &mut ids));
             assert_eq!(ids, vec![99_999]);
             assert!(!local.get_into(b"word0", &mut ids));
+        });
+    }
+
+    #[test]
+    fn memory_stays_bounded_under_long_unique_words() {
+        let cache = WordCache::new(1_000);
+        cache.with(|local| {
+            for i in 0..20_000u32 {
+                let word = format!("{i:0>200}");
+                let ids: Vec<u32> = (0..200).collect();
+                local.insert(word.as_bytes(), &ids);
+            }
+            // Two generations of at most 500 words and 500 * 64 bytes (plus the last entry).
+            assert!(local.entry_bytes() <= 2 * (500 * 64 + 3 + 200 + 800));
+        });
+    }
+
+    #[test]
+    fn entries_keep_their_ids_and_words_too_long_are_not_kept() {
+        let cache = WordCache::new(100);
+        cache.with(|local| {
+            let many: Vec<u32> = (0..3_000).map(|i| i * 65_537).collect();
+            local.insert(b"many", &many);
+            local.insert(b"", &[]);
+            local.insert(&[b'x'; 255], &[7]);
+            local.insert(&[b'x'; 256], &[8]);
+            let mut ids = Vec::new();
+            assert!(local.get_into(b"many", &mut ids));
+            assert_eq!(ids, many);
+            ids.clear();
+            assert!(local.get_into(b"", &mut ids) && ids.is_empty());
+            assert!(local.get_into(&[b'x'; 255], &mut ids));
+            assert_eq!(ids, vec![7]);
+            assert!(!local.get_into(&[b'x'; 256], &mut ids));
+        });
+    }
+
+    #[test]
+    fn a_word_in_use_survives_generations() {
+        let cache = WordCache::new(10);
+        cache.with(|local| {
+            local.insert(b"kept", &[1, 2]);
+            for i in 0..1_000u32 {
+                local.insert(format!("w{i}").as_bytes(), &[i]);
+                let mut ids = Vec::new();
+                assert!(local.get_into(b"kept", &mut ids), "lost after {i} words");
+                assert_eq!(ids, vec![1, 2]);
+            }
         });
     }
 

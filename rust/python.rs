@@ -82,6 +82,19 @@ struct NativeTokenizer {
     ints: OnceLock<Vec<Py<PyInt>>>,
 }
 
+/// A text shorter than this (in bytes) is encoded without letting go of the GIL: releasing and
+/// taking it back costs more than encoding such a text.
+const DETACH_FROM_BYTES: usize = 4096;
+
+/// Run `work` with the GIL released when `bytes` of text make it worth it.
+fn detach_for<T: Send>(py: Python<'_>, bytes: usize, work: impl Send + FnOnce() -> T) -> T {
+    if bytes >= DETACH_FROM_BYTES {
+        py.detach(work)
+    } else {
+        work()
+    }
+}
+
 /// Ids below this get a shared Python int (the vocabulary's ids are well below it).
 const INT_TABLE_SIZE: u32 = 1 << 17;
 
@@ -276,19 +289,29 @@ impl NativeTokenizer {
     }
 
     /// Text -> ids (added tokens cut out first).
-    fn encode(&self, py: Python<'_>, text: Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
+    fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        text: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let text = text_of(&text)?;
         let tokenizer = self.read();
-        py.detach(|| tokenizer.encode(&text))
-            .map_err(|e| self.error(e))
+        let ids =
+            detach_for(py, text.len(), || tokenizer.encode(&text)).map_err(|e| self.error(e))?;
+        self.id_list(py, &ids)
     }
 
     /// Text without added tokens -> ids.
-    fn encode_plain(&self, py: Python<'_>, text: Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
+    fn encode_plain<'py>(
+        &self,
+        py: Python<'py>,
+        text: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let text = text_of(&text)?;
         let tokenizer = self.read();
-        py.detach(|| tokenizer.encode_plain(&text))
-            .map_err(|e| self.error(e))
+        let ids = detach_for(py, text.len(), || tokenizer.encode_plain(&text))
+            .map_err(|e| self.error(e))?;
+        self.id_list(py, &ids)
     }
 
     /// Many texts -> lists of ids, on `threads` threads (1: this thread only).

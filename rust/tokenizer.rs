@@ -10,12 +10,13 @@ use crate::words::{
 };
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::cell::RefCell;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-/// The default bound of the word cache (words, not bytes): about 12 MB a thread when full. A few
-/// MB of varied text hold well over 100,000 distinct words; a smaller cache would forget words
-/// it meets again a little later.
+/// The default bound of the word cache (words; the bytes are bounded too, see `cache`): at most
+/// about 18 MB a thread, typically 7 MB when full. A few MB of varied text hold well over
+/// 100,000 distinct words; a smaller cache would forget words it meets again a little later.
 pub const DEFAULT_CACHE_WORDS: usize = 1 << 18;
 const CONTINUATION: &[u8] = b"@@";
 
@@ -201,6 +202,30 @@ struct Scratch {
     segments: Vec<(usize, usize)>,
     pieces: Vec<PieceSource>,
     bpe: BpeScratch,
+}
+
+impl Scratch {
+    /// Buffers longer than this are let go after use instead of kept for the next text.
+    const KEPT_CHARS: usize = 1 << 16;
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Run `work` with this thread's scratch buffers (one text's worth of allocations saved per
+/// call, which matters for short texts).
+fn with_scratch<R>(work: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            let result = work(&mut scratch);
+            if scratch.chars.capacity() > Scratch::KEPT_CHARS {
+                *scratch = Scratch::default(); // after a huge word
+            }
+            result
+        }
+        Err(_) => work(&mut Scratch::default()),
+    })
 }
 
 /// The newline marker's code points.
@@ -531,16 +556,17 @@ impl Tokenizer {
     /// `surrogatepass` does).
     pub fn encode(&self, text: &[u8]) -> Result<Vec<u32>, EncodeError> {
         let mut ids = Vec::new();
-        self.encode_into(text, &mut Scratch::default(), &mut ids)?;
+        with_scratch(|scratch| self.encode_into(text, scratch, &mut ids))?;
         Ok(ids)
     }
 
     /// Encode text that holds no added tokens (they are not cut out).
     pub fn encode_plain(&self, text: &[u8]) -> Result<Vec<u32>, EncodeError> {
         let mut ids = Vec::new();
-        let mut scratch = Scratch::default();
-        self.cache
-            .with(|cache| self.encode_plain_into(text, &mut scratch, cache, &mut ids))?;
+        with_scratch(|scratch| {
+            self.cache
+                .with(|cache| self.encode_plain_into(text, scratch, cache, &mut ids))
+        })?;
         Ok(ids)
     }
 
@@ -550,23 +576,15 @@ impl Tokenizer {
         texts: &[&[u8]],
         parallel: bool,
     ) -> Result<Vec<Vec<u32>>, EncodeError> {
-        if !parallel || texts.len() < 2 {
-            let mut scratch = Scratch::default();
-            return texts
-                .iter()
-                .map(|text| {
-                    let mut ids = Vec::new();
-                    self.encode_into(text, &mut scratch, &mut ids).map(|_| ids)
-                })
-                .collect();
+        let encode_one = |text: &&[u8]| {
+            let mut ids = Vec::new();
+            with_scratch(|scratch| self.encode_into(text, scratch, &mut ids)).map(|_| ids)
+        };
+        if parallel && texts.len() > 1 {
+            texts.par_iter().map(encode_one).collect()
+        } else {
+            texts.iter().map(encode_one).collect()
         }
-        texts
-            .par_iter()
-            .map_init(Scratch::default, |scratch, text| {
-                let mut ids = Vec::new();
-                self.encode_into(text, scratch, &mut ids).map(|_| ids)
-            })
-            .collect()
     }
 
     /// The tokens (as Python text) of a text that holds no added tokens.
