@@ -8,6 +8,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from .api import AddedToken
+from .config import BlenderbotSmallConfig
 from .encoding import BatchEncoding
 from .fast import BlenderbotSmallTokenizerFast
 from .tokenizer import BlenderbotSmallTokenizer
@@ -20,6 +21,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 __all__ = [
     "AddedToken",
     "BatchEncoding",
+    "BlenderbotSmallConfig",
     "BlenderbotSmallTokenizer",
     "BlenderbotSmallTokenizerFast",
     "__version__",

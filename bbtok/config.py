@@ -1,0 +1,202 @@
+"""``BlenderbotSmallConfig``: a checkpoint's ``config.json`` (and ``generation_config.json``),
+read as transformers reads them.
+
+Missing keys take transformers' defaults for BlenderbotSmall (those of ``facebook/blenderbot_small-
+90M``'s architecture); keys transformers does not define are kept as attributes, as transformers
+keeps them (older checkpoints put generation settings such as ``num_beams`` in ``config.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from . import files
+
+CONFIG_FILE = "config.json"
+GENERATION_CONFIG_FILE = "generation_config.json"
+MODEL_TYPE = "blenderbot-small"
+
+# transformers' BlenderbotSmallConfig defaults.
+DEFAULTS: dict[str, Any] = {
+    "vocab_size": 50265,
+    "max_position_embeddings": 512,
+    "encoder_layers": 8,
+    "encoder_ffn_dim": 2048,
+    "encoder_attention_heads": 16,
+    "decoder_layers": 8,
+    "decoder_ffn_dim": 2048,
+    "decoder_attention_heads": 16,
+    "encoder_layerdrop": 0.0,
+    "decoder_layerdrop": 0.0,
+    "use_cache": True,
+    "is_encoder_decoder": True,
+    "activation_function": "gelu",
+    "d_model": 512,
+    "dropout": 0.1,
+    "attention_dropout": 0.0,
+    "activation_dropout": 0.0,
+    "init_std": 0.02,
+    "decoder_start_token_id": 1,
+    "scale_embedding": False,
+    "pad_token_id": 0,
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+    "forced_eos_token_id": 2,
+    "is_decoder": False,
+    "tie_word_embeddings": True,
+}
+# Other names transformers accepts for some of them.
+ALIASES = {
+    "num_attention_heads": "encoder_attention_heads",
+    "hidden_size": "d_model",
+    "num_hidden_layers": "encoder_layers",
+}
+ACTIVATIONS = ("gelu", "relu", "silu", "swish", "gelu_new")
+_POSITIVE_INTS = (
+    "vocab_size",
+    "max_position_embeddings",
+    "encoder_layers",
+    "encoder_ffn_dim",
+    "encoder_attention_heads",
+    "decoder_layers",
+    "decoder_ffn_dim",
+    "decoder_attention_heads",
+    "d_model",
+)
+
+
+class BlenderbotSmallConfig:
+    """The architecture and token ids of a BlenderbotSmall checkpoint.
+
+    >>> config = BlenderbotSmallConfig(d_model=16, encoder_attention_heads=4)
+    >>> config.d_model, config.decoder_layers, config.to_diff_dict()["d_model"]
+    (16, 8, 16)
+    """
+
+    model_type = MODEL_TYPE
+
+    vocab_size: int
+    max_position_embeddings: int
+    encoder_layers: int
+    encoder_ffn_dim: int
+    encoder_attention_heads: int
+    decoder_layers: int
+    decoder_ffn_dim: int
+    decoder_attention_heads: int
+    activation_function: str
+    d_model: int
+    scale_embedding: bool
+    decoder_start_token_id: int | None
+    pad_token_id: int | None
+    bos_token_id: int | None
+    eos_token_id: int | list[int] | None
+    forced_eos_token_id: int | list[int] | None
+    tie_word_embeddings: bool
+
+    def __init__(self, source: str = "<arguments>", **values: Any) -> None:
+        """Build from keyword values (missing ones take transformers' defaults). ``source`` names
+        where the values come from, for error messages."""
+        self._given: dict[str, Any] = {}
+        for key, value in values.items():
+            self._given[ALIASES.get(key, key)] = value
+        self._given.pop("model_type", None)
+        for key, value in {**DEFAULTS, **self._given}.items():
+            setattr(self, key, value)
+        self._check(source)
+        # generation_config.json's values, when read from a directory that has one.
+        self.generation_config: dict[str, Any] | None = None
+
+    def _check(self, source: str) -> None:
+        for key in _POSITIVE_INTS:
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{source}: {key} must be a positive int, got {value!r}")
+        for prefix in ("encoder", "decoder"):
+            heads = getattr(self, f"{prefix}_attention_heads")
+            if self.d_model % heads:
+                raise ValueError(
+                    f"{source}: d_model ({self.d_model}) must be divisible by "
+                    f"{prefix}_attention_heads ({heads})"
+                )
+        if self.activation_function not in ACTIVATIONS:
+            raise ValueError(
+                f"{source}: activation_function {self.activation_function!r} is not supported "
+                f"(supported: {', '.join(ACTIVATIONS)})"
+            )
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "<dict>") -> BlenderbotSmallConfig:
+        return cls(source=source, **values)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike[str]) -> BlenderbotSmallConfig:
+        """Read ``config.json`` from a checkpoint directory, and ``generation_config.json`` when
+        it is there."""
+        path = Path(directory)
+        if not path.is_dir():
+            raise OSError(
+                f"{str(directory)!r} is not a directory: bbtok loads models from a local "
+                "directory only (downloading from a model hub is not supported)"
+            )
+        values = _read_object(path / CONFIG_FILE)
+        model_type = values.get("model_type", MODEL_TYPE)
+        if model_type != MODEL_TYPE:
+            raise ValueError(
+                f"{path / CONFIG_FILE}: model_type is {model_type!r}, not {MODEL_TYPE!r}"
+            )
+        config = cls(source=str(path / CONFIG_FILE), **values)
+        generation = path / GENERATION_CONFIG_FILE
+        if generation.is_file():
+            config.generation_config = _read_object(generation)
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting, defaults included, with ``model_type``."""
+        values = {key: getattr(self, key) for key in {**DEFAULTS, **self._given}}
+        return {"model_type": MODEL_TYPE, **values}
+
+    def to_diff_dict(self) -> dict[str, Any]:
+        """The settings that differ from transformers' defaults, with ``model_type`` (what
+        transformers writes to ``config.json``)."""
+        values = self.to_dict()
+        return {
+            key: value
+            for key, value in values.items()
+            if key == "model_type" or key not in DEFAULTS or DEFAULTS[key] != value
+        }
+
+    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``config.json`` (the differences from the defaults) into ``directory``."""
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        target = path / CONFIG_FILE
+        text = json.dumps(self.to_diff_dict(), indent=2, sort_keys=True, ensure_ascii=False)
+        files.write_atomic(target, (text + "\n").encode("utf-8"))
+        return target
+
+    @property
+    def encoder_head_dim(self) -> int:
+        return self.d_model // self.encoder_attention_heads
+
+    @property
+    def decoder_head_dim(self) -> int:
+        return self.d_model // self.decoder_attention_heads
+
+    def __repr__(self) -> str:
+        return f"BlenderbotSmallConfig({json.dumps(self.to_diff_dict(), sort_keys=True)})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BlenderbotSmallConfig) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like transformers' configs
+
+
+def _read_object(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``, with errors naming the file (and line, for bad JSON)."""
+    values = files.read_json(path)
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(values).__name__}")
+    return values
