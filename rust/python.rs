@@ -48,11 +48,20 @@ fn to_str<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyString>> 
     }
 }
 
-/// Thread pools by size, made on first use.
+/// Thread pools by size, made on first use in each process. A child made by `fork()` (Python's
+/// multiprocessing, `datasets.map(num_proc=...)`) inherits the parent's pools but none of their
+/// threads: work sent to one would wait forever, so a new process makes its own pools.
 fn pool(threads: usize) -> PyResult<Arc<rayon::ThreadPool>> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
-    let pools = POOLS.get_or_init(Default::default);
-    let mut pools = pools.lock().unwrap_or_else(|e| e.into_inner());
+    type Pools = (u32, HashMap<usize, Arc<rayon::ThreadPool>>);
+    static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
+    let pools = POOLS.get_or_init(|| Mutex::new((std::process::id(), HashMap::new())));
+    let mut guard = pools.lock().unwrap_or_else(|e| e.into_inner());
+    let (owner, pools) = &mut *guard;
+    if *owner != std::process::id() {
+        // The parent's pools: dropping one would signal threads that do not exist here.
+        std::mem::forget(std::mem::take(pools));
+        *owner = std::process::id();
+    }
     if let Some(pool) = pools.get(&threads) {
         return Ok(pool.clone());
     }
