@@ -1,14 +1,18 @@
-"""The ``bbtok`` command line: ``demo``, ``train``, ``generate`` and ``chat``."""
+"""The ``bbtok`` command line: ``demo``, ``encode``, ``tokenize``, ``decode``, ``train``,
+``generate``, ``chat`` and ``bench``."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from .fast import BlenderbotSmallTokenizerFast
+from . import encode
+from .fast import BlenderbotSmallTokenizerFast, thread_count
 from .tokenizer import BlenderbotSmallTokenizer
 
 DEFAULT_TOKENIZER_DIR = os.path.join("fixtures", "realistic")
@@ -22,6 +26,8 @@ RANDOM_WEIGHTS_NOTE = (
 # __newln__ token: the way BlenderBot-small's training data separated them.
 TURN_SEPARATOR = "\n"
 QUIT_WORDS = {"quit", "exit"}
+# The exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
 DEMO_TEXTS = (
     "Hello! How are you doing today?",
     "I'm fine, thanks (mostly).\nAnd you?",
@@ -164,6 +170,117 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_encode(args: argparse.Namespace) -> int:
+    """Tokenize text files into a .jsonl or .parquet file of ids, streaming."""
+    _check_directory(args.tokenizer)
+    sources = [encode.Source(path, encode.input_format(path, args.format)) for path in args.inputs]
+    if sum(source.path == encode.STDIN for source in sources) > 1:
+        raise ValueError("standard input ('-') can be read only once")
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(args.tokenizer)
+    show_progress = not args.quiet and sys.stderr.isatty()
+    try:
+        summary = encode.encode_files(
+            sources,
+            args.output,
+            tok,
+            threads=args.workers if args.workers is not None else thread_count(),
+            batch_size=args.batch_size,
+            max_length=args.max_length,
+            field=args.field,
+            on_error=args.on_error,
+            progress=sys.stderr if show_progress else None,
+        )
+    except KeyboardInterrupt:
+        print(f"bbtok: interrupted; {args.output} was not written", file=sys.stderr)
+        return INTERRUPTED
+    skipped = summary.skipped
+    if skipped.count:
+        # Shown even with --quiet: records are missing from the output.
+        print(f"bbtok: skipped {skipped.count:,} records (first: {skipped.first})", file=sys.stderr)
+    if not args.quiet:
+        print(summary.line(), file=sys.stderr)
+    return 0
+
+
+def run_tokenize(args: argparse.Namespace) -> int:
+    """Show each token of each text with its id and (start, end) character offsets."""
+    _check_directory(args.tokenizer)
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(args.tokenizer)
+    for number, text in enumerate(args.text):
+        if number:
+            print()
+        encoded = tok(text, return_offsets_mapping=True)
+        ids: list[int] = encoded["input_ids"]
+        offsets: list[tuple[int, int]] = encoded["offset_mapping"]
+        # tokenize() gives the pieces behind the ids, one each (an id of __unk__ shows which
+        # piece was unknown).
+        tokens = tok.tokenize(text)
+        if len(tokens) != len(ids):
+            tokens = tok.convert_ids_to_tokens(ids)
+        rows = [
+            (_shown(token), str(index), str(start), str(end), _shown(text[start:end]))
+            for token, index, (start, end) in zip(tokens, ids, offsets)
+        ]
+        header = ("token", "id", "start", "end", "text")
+        widths = [max(map(_width, column)) for column in zip(header, *rows)]
+        print(f"text: {_shown(text)} ({len(ids)} tokens)")
+        for row in [header, *rows]:
+            cells = []
+            for column, (cell, width) in enumerate(zip(row, widths)):
+                padding = " " * (width - _width(cell))
+                cells.append(padding + cell if column in (1, 2, 3) else cell + padding)
+            print("  ".join(cells).rstrip())
+    return 0
+
+
+def _shown(text: str) -> str:
+    """``repr(text)`` with combining marks escaped too: alone in a cell (the second token of
+    a lowercased İ is U+0307) one would sit on the quote before it and shift the columns."""
+    return "".join(
+        f"\\u{ord(char):04x}" if unicodedata.category(char).startswith("M") else char
+        for char in repr(text)
+    )
+
+
+def _width(cell: str) -> int:
+    """Terminal columns of ``cell``: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in cell)
+
+
+def parse_ids(words: Sequence[str]) -> list[int]:
+    """Token ids from the command line: whole numbers, separated by spaces or commas, with or
+    without the brackets of a list (so that a list printed by ``bbtok encode`` pastes in)."""
+    ids: list[int] = []
+    for word in words:
+        for item in re.split(r"[\s,\[\]]+", word):
+            if not item:
+                continue
+            try:
+                ids.append(int(item))
+            except ValueError:
+                raise ValueError(f"not a token id: {item!r} (ids are whole numbers)") from None
+    if not ids:
+        raise ValueError("no token id given")
+    return ids
+
+
+def run_decode(args: argparse.Namespace) -> int:
+    """Print the text of token ids."""
+    ids = parse_ids(args.ids)
+    _check_directory(args.tokenizer)
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(args.tokenizer)
+    print(tok.decode(ids, skip_special_tokens=args.skip_special_tokens))
+    return 0
+
+
+def run_bench(arguments: Sequence[str]) -> int:
+    """The throughput benchmark (``python -m bbtok.bench``) with its own arguments."""
+    from . import bench
+
+    bench.main(list(arguments))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``bbtok`` command."""
     parser = argparse.ArgumentParser(
@@ -204,6 +321,90 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("text", nargs="+", help="texts to reply to")
         command.set_defaults(run=run)
 
+    encoder = commands.add_parser(
+        "encode",
+        help="tokenize text files into a .jsonl or .parquet file of ids",
+        description=(
+            "Tokenize every record of the inputs, in order, into OUTPUT: .jsonl (one "
+            '{"input_ids":[...]} line per record) or .parquet (columns input_ids, list<int32>, '
+            "and record, the record's 0-based number over all inputs; needs pyarrow). A .txt "
+            "input has one record a line (split on \\n only; a \\r before it is dropped), a "
+            ".jsonl input one JSON object a line with the text in --field; '-' reads standard "
+            "input. The inputs are streamed in batches, and OUTPUT is written to a temporary "
+            "file renamed at the end: after an error or Ctrl-C it is left as it was."
+        ),
+    )
+    _add_tokenizer_option(encoder)
+    encoder.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt, .jsonl, or - (stdin)")
+    encoder.add_argument("-o", "--output", required=True, help="a .jsonl or .parquet file")
+    encoder.add_argument(
+        "--format",
+        choices=("txt", "jsonl"),
+        help="format of every input (default: by extension; txt for stdin)",
+    )
+    encoder.add_argument(
+        "--field", default="text", help="field of a JSON record holding the text (default: text)"
+    )
+    encoder.add_argument(
+        "--max-length",
+        type=_positive_int,
+        metavar="N",
+        help="keep the first N ids of each record (as truncation=True, max_length=N)",
+    )
+    encoder.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="threads tokenizing each batch (default: BBTOK_NUM_THREADS, else all cores)",
+    )
+    encoder.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=encode.DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help="records per batch; a batch also ends after 4 MiB of text (default: %(default)s)",
+    )
+    encoder.add_argument(
+        "--on-error",
+        choices=("fail", "skip"),
+        default="fail",
+        help="a bad record (invalid UTF-8, invalid JSON, no text field): stop with an error "
+        "naming FILE:LINE and write nothing (fail, the default), or leave the record out and "
+        "count it (skip: a .jsonl output then has no line for it, and the record column of a "
+        ".parquet output keeps the input's numbering)",
+    )
+    encoder.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress line and no summary line (skipped records are still counted)",
+    )
+    encoder.set_defaults(run=run_encode)
+
+    tokenize = commands.add_parser(
+        "tokenize", help="show the tokens of a text with their ids and character offsets"
+    )
+    _add_tokenizer_option(tokenize)
+    tokenize.add_argument("text", nargs="+", help="text to tokenize")
+    tokenize.set_defaults(run=run_tokenize)
+
+    decode = commands.add_parser("decode", help="print the text of token ids")
+    _add_tokenizer_option(decode)
+    decode.add_argument(
+        "--skip-special-tokens", action="store_true", help="leave out special tokens"
+    )
+    decode.add_argument(
+        "ids", nargs="+", metavar="ID", help="token ids (also '1,2,3' or '[1, 2, 3]')"
+    )
+    decode.set_defaults(run=run_decode)
+
+    # Only listed here: main() hands every argument after "bench" to the benchmark's own parser.
+    commands.add_parser(
+        "bench",
+        help="run the throughput benchmark (python -m bbtok.bench; bbtok bench -h for options)",
+        add_help=False,
+    )
+
     train = commands.add_parser("train", help="learn a vocabulary in this tokenizer's format")
     train.add_argument("files", nargs="+", help="UTF-8 text files to learn from")
     train.add_argument("-o", "--output", required=True, help="directory to write to")
@@ -214,14 +415,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _add_tokenizer_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--tokenizer",
+        default=DEFAULT_TOKENIZER_DIR,
+        help="directory with vocab.json and merges.txt (default: %(default)s)",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bbtok`` command."""
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
+        if arguments[:1] == ["bench"]:
+            # argparse would take the benchmark's options (--megabytes ...) for bbtok's own.
+            return run_bench(arguments[1:])
+        args = build_parser().parse_args(arguments)
         code: int = args.run(args)
     except (OSError, ValueError) as error:
         print(f"bbtok: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("bbtok: interrupted", file=sys.stderr)
+        return INTERRUPTED
     return code
 
 

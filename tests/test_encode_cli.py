@@ -1,0 +1,581 @@
+"""``bbtok encode``, ``tokenize``, ``decode`` and ``bench``: run in-process through
+``bbtok.cli.main`` (and once as ``python -m bbtok``), checked against ``tok(records)``."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from array import array
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bbtok import AddedToken, BlenderbotSmallTokenizerFast, bench, cli, encode
+
+from conftest import MULTILINGUAL_TEXT, REALISTIC_DIR
+
+TOKENIZER = ["--tokenizer", str(REALISTIC_DIR)]
+REPO_ROOT = REALISTIC_DIR.parent.parent
+
+# Records that a careless reader would cut, merge or change: line separators other than "\n"
+# inside a record, white space only, special tokens, an empty record, a long one.
+EDGE_RECORDS = [
+    "",
+    "   ",
+    "next\x85line inside one record",
+    "paragraph\u2029and line\u2028separators stay",
+    "file\x1cgroup\x1drecord\x1eunit\x1fseparators",
+    "vertical\x0btab and form\x0cfeed",
+    "a lone \r inside",
+    "__start__ Hello__null__there __end__",
+    "",
+    "İstanbul ΟΔΟΣ Straße 日本語 😀",
+    "word " * 2000,
+]
+
+
+@pytest.fixture(scope="module")
+def tok() -> BlenderbotSmallTokenizerFast:
+    return BlenderbotSmallTokenizerFast.from_pretrained(REALISTIC_DIR)
+
+
+@pytest.fixture(scope="module")
+def records() -> list[str]:
+    lines = MULTILINGUAL_TEXT.read_text(encoding="utf-8").split("\n")[:300]
+    return lines[:150] + EDGE_RECORDS + lines[150:]
+
+
+def expected_ids(tok: BlenderbotSmallTokenizerFast, texts: list[str], **options: Any) -> Any:
+    return [tok(text, **options)["input_ids"] for text in texts] if texts else []
+
+
+def write_txt(path: Path, texts: list[str], newline: str = "\n", final: bool = True) -> Path:
+    data = newline.join(texts) + (newline if final else "")
+    path.write_bytes(data.encode("utf-8"))
+    return path
+
+
+def write_jsonl(path: Path, texts: list[str], field: str = "text") -> Path:
+    lines = [json.dumps({"id": number, field: text}) for number, text in enumerate(texts)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def read_jsonl_ids(path: Path) -> list[list[int]]:
+    lines = path.read_text(encoding="ascii").split("\n")
+    assert lines.pop() == ""
+    rows = [json.loads(line) for line in lines]
+    assert all(list(row) == ["input_ids"] for row in rows)
+    return [row["input_ids"] for row in rows]
+
+
+def run(*arguments: str | Path) -> int:
+    return cli.main([str(argument) for argument in arguments])
+
+
+def leftovers(directory: Path) -> list[str]:
+    """Temporary files left in ``directory``."""
+    return sorted(name for name in os.listdir(directory) if name.endswith(".tmp"))
+
+
+# -- outputs match the API ----------------------------------------------------------------------
+
+
+def test_txt_to_jsonl_gives_the_ids_of_the_api(
+    tmp_path: Path, tok: BlenderbotSmallTokenizerFast, records: list[str]
+) -> None:
+    source = write_txt(tmp_path / "in.txt", records)
+    output = tmp_path / "out.jsonl"
+    assert run("encode", *TOKENIZER, source, "-o", output, "--quiet") == 0
+    assert read_jsonl_ids(output) == tok(records)["input_ids"]
+    assert read_jsonl_ids(output) == expected_ids(tok, records)
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(("batch_size", "read_bytes", "workers"), [(1, 5, 1), (7, 300, 2)])
+def test_batches_and_blocks_do_not_change_the_ids(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tok: BlenderbotSmallTokenizerFast,
+    records: list[str],
+    batch_size: int,
+    read_bytes: int,
+    workers: int,
+) -> None:
+    # Tiny read blocks: lines longer than a block, blocks of several lines, batches that cut
+    # blocks and blocks that cut batches.
+    monkeypatch.setattr(encode, "READ_BYTES", read_bytes)
+    source = write_txt(tmp_path / "in.txt", records[:80] + EDGE_RECORDS, final=False)
+    output = tmp_path / "out.jsonl"
+    arguments = ["--batch-size", str(batch_size), "--workers", str(workers), "--quiet"]
+    assert run("encode", *TOKENIZER, source, "-o", output, *arguments) == 0
+    assert read_jsonl_ids(output) == expected_ids(tok, records[:80] + EDGE_RECORDS)
+
+
+def test_line_ends(tmp_path: Path, tok: BlenderbotSmallTokenizerFast) -> None:
+    texts = ["first line", "", "a\rb", "ends in two\r", "last"]
+    # "\r\n" ends a line; any other "\r" is text; the last line may have no line end.
+    source = write_txt(tmp_path / "in.txt", texts, newline="\r\n", final=False)
+    output = tmp_path / "out.jsonl"
+    assert run("encode", *TOKENIZER, source, "-o", output, "--quiet") == 0
+    assert read_jsonl_ids(output) == expected_ids(tok, texts)
+
+    # "\n" only: a file ending in "\n" has no extra empty record; "\n\n" ends with one.
+    for data, expected in [
+        (b"", []),
+        (b"\n", [""]),
+        (b"a\n\n", ["a", ""]),
+        (b"a\nb", ["a", "b"]),
+        (b"\xef\xbb\xbfa\nb\n", ["a", "b"]),  # a byte order mark is not text
+        (b"\xef\xbb\xbf", []),
+    ]:
+        source.write_bytes(data)
+        assert run("encode", *TOKENIZER, source, "-o", output, "--quiet") == 0
+        assert read_jsonl_ids(output) == expected_ids(tok, expected), data
+
+
+def test_jsonl_input_and_field(
+    tmp_path: Path, tok: BlenderbotSmallTokenizerFast, records: list[str]
+) -> None:
+    texts = records[:50] + EDGE_RECORDS
+    source = write_jsonl(tmp_path / "in.jsonl", texts, field="content")
+    output = tmp_path / "out.jsonl"
+    assert run("encode", *TOKENIZER, source, "--field", "content", "-o", output, "-q") == 0
+    assert read_jsonl_ids(output) == expected_ids(tok, texts)
+    # JSON escapes: a lone surrogate cannot be in a UTF-8 file, but it can be in JSON.
+    source.write_text('{"text": "x\\ud800y"}\r\n{"text": "\\u2028"}\n', encoding="utf-8")
+    assert run("encode", *TOKENIZER, source, "-o", output, "-q") == 0
+    assert read_jsonl_ids(output) == expected_ids(tok, ["x\ud800y", "\u2028"])
+
+
+def test_several_inputs_are_read_in_order(
+    tmp_path: Path, tok: BlenderbotSmallTokenizerFast, records: list[str]
+) -> None:
+    first = write_txt(tmp_path / "a.txt", records[:30])
+    second = write_jsonl(tmp_path / "b.jsonl", records[30:60])
+    third = write_txt(tmp_path / "c.TXT", records[60:70], final=False)
+    output = tmp_path / "out.jsonl"
+    arguments = [first, second, third, first, "-o", output, "--batch-size", "8", "-q"]
+    assert run("encode", *TOKENIZER, *arguments) == 0
+    assert read_jsonl_ids(output) == expected_ids(tok, records[:70] + records[:30])
+
+
+def test_stdin(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tok: BlenderbotSmallTokenizerFast,
+    records: list[str],
+) -> None:
+    texts = records[:40] + EDGE_RECORDS
+    data = "\n".join(texts).encode("utf-8")
+    output = tmp_path / "out.jsonl"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert run("encode", *TOKENIZER, "-", "-o", output, "-q") == 0
+    assert read_jsonl_ids(output) == expected_ids(tok, texts)
+
+    data = "\n".join(json.dumps({"text": text}) for text in texts).encode("utf-8")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert run("encode", *TOKENIZER, "--format", "jsonl", "-", "-o", output, "-q") == 0
+    assert read_jsonl_ids(output) == expected_ids(tok, texts)
+
+
+def test_max_length(tmp_path: Path, tok: BlenderbotSmallTokenizerFast, records: list[str]) -> None:
+    source = write_txt(tmp_path / "in.txt", records)
+    output = tmp_path / "out.jsonl"
+    assert run("encode", *TOKENIZER, source, "-o", output, "--max-length", "5", "-q") == 0
+    assert read_jsonl_ids(output) == tok(records, truncation=True, max_length=5)["input_ids"]
+    assert max(map(len, read_jsonl_ids(output))) == 5
+
+
+def test_truncate_from_the_left() -> None:
+    ids = bytes(array("I", [1, 2, 3, 4, 5, 6]))  # records [1, 2, 3], [], [4, 5, 6]
+    kept, lengths = encode.truncate(ids, [3, 0, 3], 2, from_left=True)
+    assert (list(array("I", kept)), lengths) == ([2, 3, 5, 6], [2, 0, 2])
+    kept, lengths = encode.truncate(ids, [3, 0, 3], 2)
+    assert (list(array("I", kept)), lengths) == ([1, 2, 4, 5], [2, 0, 2])
+    assert encode.truncate(ids, [3, 0, 3], 3) == (ids, [3, 0, 3])
+
+
+def test_tokenizers_with_strip_rules_take_the_shared_path(
+    tok: BlenderbotSmallTokenizerFast, records: list[str]
+) -> None:
+    stripping = BlenderbotSmallTokenizerFast.from_pretrained(REALISTIC_DIR)
+    stripping.add_tokens([AddedToken("<l>", lstrip=True)])
+    texts = [*records[:20], "a <l> b", "<l>x", "  <l>  "]
+    for tokenizer in (tok, stripping):
+        ids, lengths = encode.tokenize_batch(tokenizer, texts, 2)
+        flat = list(array("I", ids))
+        rows = [flat[sum(lengths[:i]) : sum(lengths[: i + 1])] for i in range(len(texts))]
+        assert rows == tokenizer(texts)["input_ids"]
+
+
+def test_parquet_output(
+    tmp_path: Path, tok: BlenderbotSmallTokenizerFast, records: list[str]
+) -> None:
+    parquet = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    source = write_txt(tmp_path / "in.txt", records)
+    output = tmp_path / "out.parquet"
+    assert run("encode", *TOKENIZER, source, source, "-o", output, "--batch-size", "64") == 0
+    table = parquet.read_table(output)
+    assert table.schema.field("input_ids").type == pa.list_(pa.int32())
+    assert table.schema.field("record").type == pa.int64()
+    assert table.column("input_ids").to_pylist() == expected_ids(tok, records * 2)
+    assert table.column("record").to_pylist() == list(range(2 * len(records)))
+
+    assert run("encode", *TOKENIZER, source, "-o", output, "--max-length", "3", "-q") == 0
+    truncated = parquet.read_table(output).column("input_ids").to_pylist()
+    assert truncated == expected_ids(tok, records, truncation=True, max_length=3)
+    assert leftovers(tmp_path) == []
+
+
+def test_parquet_row_groups_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, records: list[str]
+) -> None:
+    parquet = pytest.importorskip("pyarrow.parquet")
+    monkeypatch.setattr(encode, "ROW_GROUP_ROWS", 100)
+    source = write_txt(tmp_path / "in.txt", records)
+    output = tmp_path / "out.parquet"
+    assert run("encode", *TOKENIZER, source, "-o", output, "--batch-size", "30", "-q") == 0
+    metadata = parquet.ParquetFile(output).metadata
+    assert metadata.num_rows == len(records)
+    assert metadata.num_row_groups == -(-len(records) // 120)  # 4 batches of 30 per group
+
+
+def test_missing_pyarrow_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    source = write_txt(tmp_path / "in.txt", ["hello"])
+    assert run("encode", *TOKENIZER, source, "-o", tmp_path / "out.parquet") == 1
+    assert "pip install pyarrow" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path)) == ["in.txt"]
+
+
+# -- bad input ------------------------------------------------------------------------------
+
+
+def test_invalid_utf8_names_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], records: list[str]
+) -> None:
+    lines = [text.encode("utf-8") for text in records[:30]]
+    lines[16] = b"caf\xe9 latin-1"
+    source = tmp_path / "bad.txt"
+    source.write_bytes(b"\n".join(lines))
+    output = tmp_path / "out.jsonl"
+    assert run("encode", *TOKENIZER, source, "-o", output) == 1
+    error = capsys.readouterr().err
+    assert error == f"bbtok: error: {source}:17: invalid UTF-8: byte 0xe9 at byte 4 of the line\n"
+    assert sorted(os.listdir(tmp_path)) == ["bad.txt"]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"text": "unclosed}', "invalid JSON: Unterminated string starting at (column 10)"),
+        ("", "invalid JSON: empty line"),
+        ('{"text": "a"} {"text": "b"}', "invalid JSON: Extra data (column 15)"),
+        ('["text"]', "expected a JSON object, got an array"),
+        ('{"title": "x"}', "no field 'text'"),
+        ('{"text": 17}', "field 'text' is a number, not a string"),
+        ('{"text": null}', "field 'text' is null, not a string"),
+    ],
+)
+def test_bad_json_names_file_and_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    line: str,
+    reason: str,
+) -> None:
+    lines = [json.dumps({"text": f"record {number}"}) for number in range(30)]
+    lines[16] = line
+    Path(tmp_path / "data.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert run("encode", *TOKENIZER, "data.jsonl", "-o", "out.jsonl") == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"bbtok: error: data.jsonl:17: {reason}"), error
+    assert error.count("\n") == 1
+    assert sorted(os.listdir(tmp_path)) == ["data.jsonl"]
+
+
+def test_the_first_problem_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Bad JSON on line 3, bad UTF-8 on line 5 of the same block: line 3 is the one named.
+    source = tmp_path / "data.jsonl"
+    source.write_bytes(b'{"text": "a"}\n{"text": "b"}\n{oops\n{"text": "d"}\n{"text": "\xff"}\n')
+    assert run("encode", *TOKENIZER, source, "-o", tmp_path / "out.jsonl") == 1
+    assert f"{source}:3: invalid JSON" in capsys.readouterr().err
+
+
+def test_on_error_skip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tok: BlenderbotSmallTokenizerFast
+) -> None:
+    texts = [f"record number {number}" for number in range(40)]
+    lines = [json.dumps({"text": text}).encode("utf-8") for text in texts]
+    bad = {5: b'{"text": 5}', 6: b"not json", 20: b'{"text": "\xc3("}', 39: b""}
+    for index, line in bad.items():
+        lines[index] = line
+    source = tmp_path / "data.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    kept = [text for index, text in enumerate(texts) if index not in bad]
+    numbers = [index for index in range(len(texts)) if index not in bad]
+
+    output = tmp_path / "out.jsonl"
+    assert run("encode", *TOKENIZER, source, "-o", output, "--on-error", "skip", "-q") == 0
+    assert read_jsonl_ids(output) == expected_ids(tok, kept)
+    error = capsys.readouterr().err
+    assert error == (
+        f"bbtok: skipped 4 records (first: {source}:6: field 'text' is a number, not a string)\n"
+    )
+
+    # Without --quiet: the count, then the summary of what was written.
+    assert run("encode", *TOKENIZER, source, source, "-o", output, "--on-error", "skip") == 0
+    lines_out = capsys.readouterr().err.splitlines()
+    assert lines_out[0].startswith("bbtok: skipped 8 records (first: ")
+    assert lines_out[1].startswith(f"bbtok: {2 * len(kept)} records, ")
+
+    pytest.importorskip("pyarrow")
+    parquet = pytest.importorskip("pyarrow.parquet")
+    table_path = tmp_path / "out.parquet"
+    arguments = ["--on-error", "skip", "--batch-size", "3", "-q"]
+    assert run("encode", *TOKENIZER, source, source, "-o", table_path, *arguments) == 0
+    table = parquet.read_table(table_path)
+    # Skipped records keep their numbers: the column still points into the input.
+    assert table.column("record").to_pylist() == numbers + [n + len(texts) for n in numbers]
+    assert table.column("input_ids").to_pylist() == expected_ids(tok, kept * 2)
+
+
+def test_an_existing_output_is_untouched_by_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, records: list[str]
+) -> None:
+    monkeypatch.setattr(encode, "READ_BYTES", 256)  # so that the bad line is read late
+    lines = [text.encode("utf-8") for text in records]
+    lines[-5] = b"\xff"
+    source = tmp_path / "in.txt"
+    source.write_bytes(b"\n".join(lines))
+    output = tmp_path / "out.jsonl"
+    output.write_text("precious\n")
+    assert run("encode", *TOKENIZER, source, "-o", output, "--batch-size", "10", "-q") == 1
+    assert output.read_text() == "precious\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_write_error_leaves_no_output(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    records: list[str],
+) -> None:
+    real_write = encode.JsonlSink.write
+    calls = []
+
+    def failing_write(self: encode.JsonlSink, encoded: encode.Encoded) -> None:
+        calls.append(len(encoded.lengths))
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        real_write(self, encoded)
+
+    monkeypatch.setattr(encode.JsonlSink, "write", failing_write)
+    source = write_txt(tmp_path / "in.txt", records)
+    output = tmp_path / "out.jsonl"
+    assert run("encode", *TOKENIZER, source, "-o", output, "--batch-size", "10") == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path)) == ["in.txt"]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_ctrl_c_leaves_no_output(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    records: list[str],
+    suffix: str,
+) -> None:
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+    real_tokenize = encode.tokenize_batch
+    calls = []
+
+    def interrupted(tokenizer: Any, texts: list[str], threads: int) -> tuple[bytes, list[int]]:
+        calls.append(len(texts))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_tokenize(tokenizer, texts, threads)
+
+    monkeypatch.setattr(encode, "tokenize_batch", interrupted)
+    source = write_txt(tmp_path / "in.txt", records)
+    output = tmp_path / f"out{suffix}"
+    assert run("encode", *TOKENIZER, source, "-o", output, "--batch-size", "50") == 130
+    assert capsys.readouterr().err == f"bbtok: interrupted; {output} was not written\n"
+    assert sorted(os.listdir(tmp_path)) == ["in.txt"]
+
+    output.write_bytes(b"the old output")
+    calls.clear()
+    assert run("encode", *TOKENIZER, source, "-o", output, "--batch-size", "50") == 130
+    assert output.read_bytes() == b"the old output"
+    assert leftovers(tmp_path) == []
+
+
+def test_paths_are_checked_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_txt(tmp_path / "in.txt", ["hello"])
+    cases = [
+        ([source, "-o", tmp_path / "out.csv"], "the output must end in .jsonl or .parquet"),
+        ([tmp_path / "in.csv", "-o", tmp_path / "o.jsonl"], "cannot tell its format"),
+        ([tmp_path / "none.txt", "-o", tmp_path / "o.jsonl"], "no such input file"),
+        ([source, "-o", tmp_path / "no" / "o.jsonl"], "no directory"),
+        (["-", "-", "-o", tmp_path / "o.jsonl"], "standard input ('-') can be read only once"),
+    ]
+    for arguments, message in cases:
+        assert run("encode", *TOKENIZER, *arguments) == 1
+        assert message in capsys.readouterr().err
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text('{"text": "x"}\n')
+    assert run("encode", *TOKENIZER, source, jsonl, "-o", jsonl) == 1
+    assert "is also an input" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "in.txt"]
+    with pytest.raises(SystemExit):
+        run("encode", *TOKENIZER, source, "-o", tmp_path / "o.jsonl", "--max-length", "0")
+
+
+def test_default_tokenizer_is_the_shipped_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tok: BlenderbotSmallTokenizerFast
+) -> None:
+    source = write_txt(tmp_path / "in.txt", ["Hello there!"])
+    output = tmp_path / "out.jsonl"
+    monkeypatch.chdir(REPO_ROOT)
+    assert run("encode", source, "-o", output, "-q") == 0
+    assert read_jsonl_ids(output) == [tok("Hello there!")["input_ids"]]
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match="no tokenizer directory at 'fixtures/realistic'"):
+        run("encode", source, "-o", output)
+
+
+# -- what is shown ------------------------------------------------------------------------------
+
+
+def test_summary_and_no_progress_when_not_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], records: list[str]
+) -> None:
+    source = write_txt(tmp_path / "in.txt", records)
+    output = tmp_path / "out.jsonl"
+    assert run("encode", *TOKENIZER, source, "-o", output, "--batch-size", "20") == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "\r" not in captured.err and "encoding:" not in captured.err
+    assert captured.err.startswith(f"bbtok: {len(records)} records, ")
+    assert captured.err.endswith(f" MB/s) -> {output}\n")
+    assert captured.err.count("\n") == 1
+
+    assert run("encode", *TOKENIZER, source, "-o", output, "--quiet") == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_progress_text() -> None:
+    counters = encode.Counters(records=12_000, tokens=0, bytes=3_000_000)
+    assert encode.progress_text(counters, 2.0, None) == (
+        "encoding: 12,000 records  6,000 records/s  1.5 MB/s"
+    )
+    assert encode.progress_text(counters, 2.0, 12_000_000) == (
+        "encoding:  25%  12,000 records  6,000 records/s  1.5 MB/s  ETA 0:06"
+    )
+    counters.bytes = 30_000
+    assert encode.progress_text(counters, 2.0, 12_000_000_000).endswith("0.0 MB/s  ETA 222:13:18")
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_line_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, records: list[str]
+) -> None:
+    monkeypatch.setattr(encode, "PROGRESS_SECONDS", 0.001)
+    real_tokenize = encode.tokenize_batch
+
+    def slow(tokenizer: Any, texts: list[str], threads: int) -> tuple[bytes, list[int]]:
+        encode.time.sleep(0.01)  # time for the progress line to be drawn
+        return real_tokenize(tokenizer, texts, threads)
+
+    monkeypatch.setattr(encode, "tokenize_batch", slow)
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    source = write_txt(tmp_path / "in.txt", records)
+    assert run("encode", *TOKENIZER, source, "-o", tmp_path / "o.jsonl", "--batch-size", "20") == 0
+    shown = terminal.getvalue()
+    assert "\rencoding: " in shown and "%" in shown and "ETA" in shown
+    progress, summary = shown.rsplit("\r\x1b[K", 1)  # the line is erased before the summary
+    assert "\n" not in progress
+    assert summary.startswith(f"bbtok: {len(records)} records") and summary.count("\n") == 1
+
+    terminal.seek(0)
+    terminal.truncate()
+    assert run("encode", *TOKENIZER, source, "-o", tmp_path / "o.jsonl", "--quiet") == 0
+    assert terminal.getvalue() == ""
+
+
+def test_python_m_bbtok_encode(tmp_path: Path, tok: BlenderbotSmallTokenizerFast) -> None:
+    texts = ["Hello there!", "", "How are you?\u2028Fine."]
+    output = tmp_path / "out.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "bbtok", "encode", "-", "-o", str(output)],
+        input="\r\n".join(texts).encode("utf-8"),
+        capture_output=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().startswith("bbtok: 3 records, ")
+    assert read_jsonl_ids(output) == expected_ids(tok, texts)
+
+
+# -- tokenize, decode, bench ----------------------------------------------------------------
+
+
+def test_tokenize_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("tokenize", *TOKENIZER, "Hello, World!", "İx\nzzqx") == 0
+    out = capsys.readouterr().out
+    first, second = out.split("\n\n")
+    assert first.splitlines() == [
+        "text: 'Hello, World!' (4 tokens)",
+        "token       id  start  end  text",
+        "'hello'  10770      0    5  'Hello'",
+        "','         21      5    6  ','",
+        "'world'   2748      7   12  'World'",
+        "'!'         10     12   13  '!'",
+    ]
+    rows = [line.split() for line in second.splitlines()[2:]]
+    # Both pieces of a lowercased İ point at it; the unknown piece "zz@@" keeps its name.
+    assert rows[0][2:] == ["0", "1", "'İ'"] and rows[1][2:] == ["0", "1", "'İ'"]
+    assert ["'__newln__'", "4", "2", "3", "'\\n'"] in rows
+
+
+def test_decode_command(
+    capsys: pytest.CaptureFixture[str], tok: BlenderbotSmallTokenizerFast
+) -> None:
+    ids = tok("__start__ Hello there, friend! __end__")["input_ids"]
+    assert run("decode", *TOKENIZER, *map(str, ids)) == 0
+    assert capsys.readouterr().out == tok.decode(ids) + "\n"
+    assert run("decode", *TOKENIZER, "--skip-special-tokens", json.dumps(ids)) == 0
+    assert capsys.readouterr().out == tok.decode(ids, skip_special_tokens=True) + "\n"
+    assert run("decode", *TOKENIZER, "12,", "x7", "3") == 1
+    assert capsys.readouterr().err == "bbtok: error: not a token id: 'x7' (ids are whole numbers)\n"
+
+
+def test_bench_gets_its_own_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    received: list[list[str] | None] = []
+    monkeypatch.setattr(bench, "main", received.append)
+    assert run("bench", "--megabytes", "0.5", "--repeats", "1") == 0
+    assert received == [["--megabytes", "0.5", "--repeats", "1"]]
+
+
+def test_existing_commands_still_parse() -> None:
+    parser = cli.build_parser()
+    assert parser.parse_args(["train", "a.txt", "-o", "out"]).run is cli.run_train
+    assert parser.parse_args(["demo"]).run is cli.run_demo
+    assert parser.parse_args(["generate", "hi"]).run is cli.run_generate
