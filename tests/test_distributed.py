@@ -36,11 +36,15 @@ class CountingTokenizer(BlenderbotSmallTokenizerFast):
 
 
 @pytest.fixture(scope="module")
-def ray() -> Iterator[Any]:
+def ray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A Ray cluster of this machine alone, for this module (starting one takes seconds)."""
     module = pytest.importorskip("ray")
     pytest.importorskip("ray.data")
     cloudpickle = pytest.importorskip("ray.cloudpickle")
+    # Ray's workers start in the driver's working directory and import from it: outside the
+    # source tree, they import the installed bbtok (with its built extension), not the sources.
+    before = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("ray-workers"))
     # address="local": a new cluster even when RAY_ADDRESS points at a real one.
     module.init(
         address="local",
@@ -57,6 +61,7 @@ def ray() -> Iterator[Any]:
     finally:
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
         module.shutdown()
+        os.chdir(before)
 
 
 @pytest.fixture(scope="module")
