@@ -301,40 +301,18 @@ class BlenderbotSmallForConditionalGeneration:
         self.decoder_positions = tensor("decoder.embed_positions.weight", positions)
         self.encoder_embedding_norm = self._layer_norm(tensor, "encoder.layernorm_embedding")
         self.decoder_embedding_norm = self._layer_norm(tensor, "decoder.layernorm_embedding")
-        activation = ACTIVATIONS[config.activation_function]
         self.encoder_layers = [
-            EncoderLayer(
-                self_attn=self._attention(
-                    tensor, f"encoder.layers.{i}.self_attn", config.encoder_attention_heads
-                ),
-                self_attn_layer_norm=self._layer_norm(
-                    tensor, f"encoder.layers.{i}.self_attn_layer_norm"
-                ),
-                fc1=self._linear(tensor, f"encoder.layers.{i}.fc1", config.encoder_ffn_dim, width),
-                fc2=self._linear(tensor, f"encoder.layers.{i}.fc2", width, config.encoder_ffn_dim),
-                final_layer_norm=self._layer_norm(tensor, f"encoder.layers.{i}.final_layer_norm"),
-                activation=activation,
-            )
+            EncoderLayer(**self._layer_parts(tensor, f"encoder.layers.{i}", "encoder"))
             for i in range(config.encoder_layers)
         ]
+        heads = config.decoder_attention_heads
         self.decoder_layers = [
             DecoderLayer(
-                self_attn=self._attention(
-                    tensor, f"decoder.layers.{i}.self_attn", config.decoder_attention_heads
-                ),
-                self_attn_layer_norm=self._layer_norm(
-                    tensor, f"decoder.layers.{i}.self_attn_layer_norm"
-                ),
-                encoder_attn=self._attention(
-                    tensor, f"decoder.layers.{i}.encoder_attn", config.decoder_attention_heads
-                ),
+                **self._layer_parts(tensor, f"decoder.layers.{i}", "decoder"),
+                encoder_attn=self._attention(tensor, f"decoder.layers.{i}.encoder_attn", heads),
                 encoder_attn_layer_norm=self._layer_norm(
                     tensor, f"decoder.layers.{i}.encoder_attn_layer_norm"
                 ),
-                fc1=self._linear(tensor, f"decoder.layers.{i}.fc1", config.decoder_ffn_dim, width),
-                fc2=self._linear(tensor, f"decoder.layers.{i}.fc2", width, config.decoder_ffn_dim),
-                final_layer_norm=self._layer_norm(tensor, f"decoder.layers.{i}.final_layer_norm"),
-                activation=activation,
             )
             for i in range(config.decoder_layers)
         ]
@@ -344,6 +322,20 @@ class BlenderbotSmallForConditionalGeneration:
                 f"{weights.path}: {len(unused)} tensors the configuration has no place for, "
                 f"e.g. {unused[:3]} (is config.json the one of this checkpoint?)"
             )
+
+    def _layer_parts(self, tensor: Any, name: str, side: str) -> dict[str, Any]:
+        """What encoder and decoder layers share: self-attention, the feed-forward block, their
+        layer norms and the activation."""
+        width, config = self.config.d_model, self.config
+        heads, ffn = getattr(config, f"{side}_attention_heads"), getattr(config, f"{side}_ffn_dim")
+        return {
+            "self_attn": self._attention(tensor, f"{name}.self_attn", heads),
+            "self_attn_layer_norm": self._layer_norm(tensor, f"{name}.self_attn_layer_norm"),
+            "fc1": self._linear(tensor, f"{name}.fc1", ffn, width),
+            "fc2": self._linear(tensor, f"{name}.fc2", width, ffn),
+            "final_layer_norm": self._layer_norm(tensor, f"{name}.final_layer_norm"),
+            "activation": ACTIVATIONS[config.activation_function],
+        }
 
     def _linear(self, tensor: Any, name: str, out: int, inputs: int) -> Linear:
         return Linear(tensor(f"{name}.weight", (out, inputs)), tensor(f"{name}.bias", (out,)))
