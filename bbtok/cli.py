@@ -90,6 +90,8 @@ def _load_model(directory: str, dtype: str) -> tuple[Any, BlenderbotSmallTokeniz
             "and merges.txt)"
         )
     model = BlenderbotSmallForConditionalGeneration.from_pretrained(directory, dtype=dtype)
+    if os.path.abspath(directory) == os.path.abspath(DEFAULT_MODEL_DIR):
+        print(RANDOM_WEIGHTS_NOTE)
     return model, BlenderbotSmallTokenizerFast.from_pretrained(directory)
 
 
@@ -97,8 +99,6 @@ def _generate_and_show(
     directory: str, texts: list[str], settings: dict[str, Any], dtype: str
 ) -> list[str]:
     model, tok = _load_model(directory, dtype)
-    if os.path.abspath(directory) == os.path.abspath(DEFAULT_MODEL_DIR):
-        print(RANDOM_WEIGHTS_NOTE)
     batch = tok(texts, padding=True, return_tensors="np")
     output = model.generate(batch["input_ids"], batch["attention_mask"], **settings)
     replies = tok.batch_decode(output, skip_special_tokens=True)
@@ -125,8 +125,6 @@ def run_chat(args: argparse.Namespace) -> int:
     """A conversation: each reply sees the turns so far, cut from the left to what the model's
     positions hold."""
     model, tok = _load_model(args.model, args.dtype)
-    if os.path.abspath(args.model) == os.path.abspath(DEFAULT_MODEL_DIR):
-        print(RANDOM_WEIGHTS_NOTE)
     print("type a message; 'quit' or end of input (Ctrl-D) ends the chat")
     tok.truncation_side = "left"  # a long history keeps its latest turns
     history: list[str] = []

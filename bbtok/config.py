@@ -178,10 +178,6 @@ class BlenderbotSmallConfig:
         return target
 
     @property
-    def encoder_head_dim(self) -> int:
-        return self.d_model // self.encoder_attention_heads
-
-    @property
     def decoder_head_dim(self) -> int:
         return self.d_model // self.decoder_attention_heads
 

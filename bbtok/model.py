@@ -75,8 +75,9 @@ def _erf_float32(z: Array) -> Array:
 
 def gelu(x: Array) -> Array:
     """x * Phi(x) with the exact erf (torch's default gelu)."""
-    erf = _erf_series(x * (1 / math.sqrt(2))) if x.dtype == np.float64 else None
-    if erf is None:
+    if x.dtype == np.float64:
+        erf = _erf_series(x * (1 / math.sqrt(2)))
+    else:
         erf = _erf_float32(x * np.float32(1 / math.sqrt(2)))
     return (x * 0.5 * (1.0 + erf)).astype(x.dtype)
 

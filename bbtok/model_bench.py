@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .bench import best_seconds
+
 SHAPE: dict[str, Any] = {
     "vocab_size": 54944,
     "d_model": 512,
@@ -104,7 +106,7 @@ def bench_bbtok(directory: Path, prompt: Any, new_tokens: int, repeats: int) -> 
     model = BlenderbotSmallForConditionalGeneration.from_pretrained(directory)
     settings = {**SETTINGS, "max_new_tokens": new_tokens, "min_new_tokens": new_tokens}
     model.generate(prompt, **settings)  # pages the weights in
-    best = min(_timed(lambda: model.generate(prompt, **settings)) for _ in range(repeats))
+    best = best_seconds(lambda: model.generate(prompt, **settings), repeats)
     # One step at a given position: decode up to it, then time single steps there.
     mask = np.ones(prompt.shape, dtype=bool)
     encoded = model.encode(prompt, mask)
@@ -135,14 +137,8 @@ def bench_transformers(
     settings = {**SETTINGS, "max_new_tokens": new_tokens, "min_new_tokens": new_tokens}
     with torch.inference_mode():
         model.generate(ids, **settings)
-        best = min(_timed(lambda: model.generate(ids, **settings)) for _ in range(repeats))
+        best = best_seconds(lambda: model.generate(ids, **settings), repeats)
     return {"tokens/s": new_tokens / best}
-
-
-def _timed(run: Any) -> float:
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
 
 
 # Peak RSS from /proc (VmHWM): getrusage's ru_maxrss survives exec on Linux, so a child

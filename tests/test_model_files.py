@@ -31,6 +31,7 @@ def test_config_defaults_are_transformers_ones() -> None:
     assert (config.d_model, config.encoder_layers, config.vocab_size) == (512, 8, 50265)
     assert config.to_diff_dict() == {"model_type": "blenderbot-small"}
     assert config.to_dict()["forced_eos_token_id"] == 2
+    assert BlenderbotSmallConfig.from_dict(config.to_dict()) == config
     aliased = BlenderbotSmallConfig(hidden_size=64, num_attention_heads=4)
     assert (aliased.d_model, aliased.encoder_attention_heads) == (64, 4)
 
