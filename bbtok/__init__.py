@@ -1,17 +1,26 @@
 """bbtok: the BlenderBot-small tokenizer, exactly as transformers runs it.
 
 >>> from bbtok import BlenderbotSmallTokenizer
->>> tok = BlenderbotSmallTokenizer.from_pretrained("fixtures/realistic")  # doctest: +SKIP
->>> tok("Hello there!")["input_ids"]  # doctest: +SKIP
+>>> from bbtok.data import SAMPLE_CHECKPOINT
+>>> BlenderbotSmallTokenizer.from_pretrained(SAMPLE_CHECKPOINT)("Hello there!")["input_ids"]
+[10770, 1742, 10]
 """
 
+from __future__ import annotations
+
+import os
+import sys
+from importlib.machinery import EXTENSION_SUFFIXES
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from .api import AddedToken
 from .config import BlenderbotSmallConfig
 from .encoding import BatchEncoding
-from .fast import BlenderbotSmallTokenizerFast
 from .tokenizer import BlenderbotSmallTokenizer
+
+if TYPE_CHECKING:
+    from .fast import BlenderbotSmallTokenizerFast
 
 try:
     __version__ = version("bbtok")
@@ -26,3 +35,38 @@ __all__ = [
     "BlenderbotSmallTokenizerFast",
     "__version__",
 ]
+
+
+def _has_extension(directory: str) -> bool:
+    return any(
+        os.path.isfile(os.path.join(directory, "_native" + suffix)) for suffix in EXTENSION_SUFFIXES
+    )
+
+
+def _borrow_an_installed_extension() -> None:
+    """Python started in a source checkout imports its ``bbtok/`` folder, which has no built
+    Rust extension unless it was installed in place (``pip install -e .``). When ``pip install .``
+    put a built copy of bbtok elsewhere on the path, let this package find its ``_native`` there:
+    every other module still comes from the folder imported first, as Python's package
+    ``__path__`` lookup goes in order."""
+    here = os.path.realpath(os.path.dirname(__file__))
+    if _has_extension(here):
+        return
+    for entry in sys.path:
+        candidate = os.path.realpath(os.path.join(entry or os.curdir, "bbtok"))
+        if candidate != here and _has_extension(candidate):
+            __path__.append(candidate)
+            return
+
+
+_borrow_an_installed_extension()
+
+
+def __getattr__(name: str) -> Any:
+    # The fast tokenizer loads the Rust extension: imported on first use, so that the pure-Python
+    # tokenizer works where the extension is not built.
+    if name == "BlenderbotSmallTokenizerFast":
+        from .fast import BlenderbotSmallTokenizerFast
+
+        return BlenderbotSmallTokenizerFast
+    raise AttributeError(f"module 'bbtok' has no attribute {name!r}")

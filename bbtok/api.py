@@ -1443,7 +1443,7 @@ class TokenizerBase:
         """Load a local directory as transformers writes it (``vocab.json``, ``merges.txt``,
         ``tokenizer_config.json``, ``special_tokens_map.json``, ``added_tokens.json``).
 
-        >>> tok = BlenderbotSmallTokenizer.from_pretrained("fixtures/realistic")  # doctest: +SKIP
+        >>> tok = BlenderbotSmallTokenizer.from_pretrained("path/to/tokenizer")  # doctest: +SKIP
         """
         directory = os.fspath(pretrained_model_name_or_path)
         if not os.path.isdir(directory):

@@ -2,7 +2,7 @@
 
 Usage (from the repository root, after ``pip install -e ".[test]"``)::
 
-    python -m bbtok.bench [--tokenizer fixtures/realistic] [--megabytes 4] [--repeats 3]
+    python -m bbtok.bench [--tokenizer DIR] [--megabytes 4] [--repeats 3]
 
 The text is real: Python's own documentation (``pydoc_data.topics``, one line a record),
 ``fixtures/multilingual.txt``, and when they are installed the Debian fortune files under
@@ -50,7 +50,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_TOKENIZER_DIR = Path("fixtures") / "realistic"
+from .data import SAMPLE_CHECKPOINT
+
+DEFAULT_TOKENIZER_DIR = SAMPLE_CHECKPOINT
 MULTILINGUAL_TEXT = Path("fixtures") / "multilingual.txt"
 FORTUNE_ROOT = Path("/usr/share/games")
 FORTUNE_GLOB = "fortunes*"
@@ -589,7 +591,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from . import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast, __version__
 
-    transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    transformers.logging.set_verbosity_error()
     logging.getLogger("transformers").setLevel(logging.ERROR)
     classes = Classes(BlenderbotSmallTokenizerFast, BlenderbotSmallTokenizer, Reference)
 

@@ -12,15 +12,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import encode
+from .data import SAMPLE_CHECKPOINT
 from .fast import BlenderbotSmallTokenizerFast, thread_count
 from .tokenizer import BlenderbotSmallTokenizer
 
-DEFAULT_TOKENIZER_DIR = os.path.join("fixtures", "realistic")
-DEFAULT_MODEL_DIR = os.path.join("fixtures", "tiny-model")
+# The checkpoint shipped in the package: the commands work from any directory out of the box.
+DEFAULT_TOKENIZER_DIR = str(SAMPLE_CHECKPOINT)
+DEFAULT_MODEL_DIR = str(SAMPLE_CHECKPOINT)
 RANDOM_WEIGHTS_NOTE = (
-    "note: fixtures/tiny-model has random weights, so its replies are nonsense; point --model at "
-    "a real BlenderbotSmall checkpoint directory (config.json, model.safetensors, vocab.json, "
-    "merges.txt) for real ones"
+    "bbtok: note: the sample checkpoint shipped with bbtok has random weights, so its replies are "
+    "nonsense; point --model at a real BlenderbotSmall checkpoint directory (config.json, "
+    "model.safetensors, vocab.json, merges.txt) for real ones"
 )
 # Turns of a conversation are joined with a line break, which the tokenizer turns into the
 # __newln__ token: the way BlenderBot-small's training data separated them.
@@ -38,8 +40,8 @@ DEMO_TEXTS = (
 def _check_directory(directory: str) -> None:
     if not os.path.isdir(directory):
         raise SystemExit(
-            f"bbtok: no tokenizer directory at {directory!r}; run from the repository root or "
-            "pass --tokenizer DIR (a directory with vocab.json and merges.txt)"
+            f"bbtok: no tokenizer directory at {directory!r}; pass --tokenizer DIR (a directory "
+            "with vocab.json and merges.txt), or leave it out for the sample vocabulary"
         )
 
 
@@ -85,13 +87,13 @@ def _load_model(directory: str, dtype: str) -> tuple[Any, BlenderbotSmallTokeniz
 
     if not os.path.isdir(directory):
         raise SystemExit(
-            f"bbtok: no model directory at {directory!r}; run from the repository root or pass "
-            "--model DIR (a checkpoint directory with config.json, model.safetensors, vocab.json "
-            "and merges.txt)"
+            f"bbtok: no model directory at {directory!r}; pass --model DIR (a checkpoint "
+            "directory with config.json, model.safetensors, vocab.json and merges.txt), or leave "
+            "it out for the sample checkpoint"
         )
     model = BlenderbotSmallForConditionalGeneration.from_pretrained(directory, dtype=dtype)
     if os.path.abspath(directory) == os.path.abspath(DEFAULT_MODEL_DIR):
-        print(RANDOM_WEIGHTS_NOTE)
+        print(RANDOM_WEIGHTS_NOTE, file=sys.stderr)
     return model, BlenderbotSmallTokenizerFast.from_pretrained(directory)
 
 
@@ -290,12 +292,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--tokenizer",
         default=DEFAULT_TOKENIZER_DIR,
-        help="directory with vocab.json and merges.txt (default: %(default)s)",
+        help="directory with vocab.json and merges.txt (default: the sample vocabulary)",
     )
     demo.add_argument(
         "--model",
         default=DEFAULT_MODEL_DIR,
-        help="checkpoint to run the tokenized text through ('' to skip; default: %(default)s)",
+        help="checkpoint to run the tokenized text through ('' to skip; default: the sample)",
     )
     demo.add_argument("text", nargs="*", help="text to tokenize (default: built-in samples)")
     demo.set_defaults(run=run_demo)
@@ -308,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--model",
             default=DEFAULT_MODEL_DIR,
-            help="checkpoint directory with its tokenizer files (default: %(default)s)",
+            help="checkpoint directory with its tokenizer files (default: the sample checkpoint)",
         )
         command.add_argument("--dtype", choices=("float32", "float64"), default="float32")
         command.add_argument("--max-new-tokens", type=int, help="(default: the checkpoint's)")
@@ -427,7 +429,7 @@ def _add_tokenizer_option(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--tokenizer",
         default=DEFAULT_TOKENIZER_DIR,
-        help="directory with vocab.json and merges.txt (default: %(default)s)",
+        help="directory with vocab.json and merges.txt (default: the sample vocabulary)",
     )
 
 

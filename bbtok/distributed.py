@@ -5,10 +5,11 @@ Ray is imported only when :func:`tokenize_dataset` is called, so this module imp
 (``pip install "ray[data]"`` to use it)::
 
     import ray
+    from bbtok.data import SAMPLE_CHECKPOINT
     from bbtok.distributed import tokenize_dataset
 
     ds = ray.data.read_text("corpus.txt")  # a "text" column, one record a line
-    tokenize_dataset(ds, "fixtures/realistic", max_length=512).write_parquet("ids/")
+    tokenize_dataset(ds, SAMPLE_CHECKPOINT, max_length=512).write_parquet("ids/")
 """
 
 from __future__ import annotations

@@ -20,7 +20,17 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from . import _native, files
+from . import files
+
+try:
+    from . import _native
+except ImportError as error:
+    raise ImportError(
+        f"bbtok's Rust extension (bbtok._native) is not built in {os.path.dirname(__file__)!r} "
+        "and no installed bbtok has it: install bbtok with `pip install .` from the repository "
+        "root (`pip install -e .` to work on its code). The pure-Python BlenderbotSmallTokenizer "
+        "works without it."
+    ) from error
 from ._unicode import case_tables, code_ranges
 from .api import LARGE_INTEGER, Spans, TokenizerBase
 from .encoding import BatchEncoding
@@ -101,7 +111,7 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
     """The BlenderBot-small tokenizer in Rust: identical output to
     :class:`bbtok.BlenderbotSmallTokenizer` (and so to transformers), much faster.
 
-    >>> tok = BlenderbotSmallTokenizerFast.from_pretrained("fixtures/realistic")  # doctest: +SKIP
+    >>> tok = BlenderbotSmallTokenizerFast.from_pretrained("path/to/tokenizer")  # doctest: +SKIP
     >>> tok(["Hello there!", "How are you?"], padding=True)["input_ids"]  # doctest: +SKIP
     """
 

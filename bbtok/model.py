@@ -229,7 +229,8 @@ def _additive(allowed: Array, dtype: type[np.floating]) -> Array:
 class BlenderbotSmallForConditionalGeneration:
     """A BlenderbotSmall checkpoint in numpy.
 
-    >>> model = BlenderbotSmallForConditionalGeneration.from_pretrained("fixtures/tiny-model")
+    >>> from bbtok.data import SAMPLE_CHECKPOINT
+    >>> model = BlenderbotSmallForConditionalGeneration.from_pretrained(SAMPLE_CHECKPOINT)
     >>> ids = model.generate(np.array([[5, 6, 7, 2]]), max_new_tokens=5)  # doctest: +SKIP
     """
 

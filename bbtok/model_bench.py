@@ -132,7 +132,7 @@ def bench_transformers(
     from transformers import BlenderbotSmallForConditionalGeneration
 
     model = BlenderbotSmallForConditionalGeneration.from_pretrained(directory, dtype=torch.float32)
-    model.eval()  # type: ignore[no-untyped-call]
+    model.eval()
     ids = torch.tensor(prompt)
     settings = {**SETTINGS, "max_new_tokens": new_tokens, "min_new_tokens": new_tokens}
     with torch.inference_mode():

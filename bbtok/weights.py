@@ -33,7 +33,7 @@ STORED_DTYPES: dict[str, np.dtype[np.generic]] = {
 class SafetensorsFile:
     """The tensors of one ``.safetensors`` file, read on demand as arrays of one dtype.
 
-    >>> weights = SafetensorsFile("fixtures/tiny-model/model.safetensors")  # doctest: +SKIP
+    >>> weights = SafetensorsFile("path/to/model.safetensors")  # doctest: +SKIP
     >>> weights.get("model.shared.weight", np.float32).shape  # doctest: +SKIP
     (16388, 16)
     """

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from bbtok import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast
+from bbtok.data import SAMPLE_CHECKPOINT
 
 # "ci": no example database (a fresh clone has none to learn from), no deadline (a shared
 # 2-core machine has noisy timings); select with HYPOTHESIS_PROFILE=ci (.ci/run does).
@@ -23,7 +24,10 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TINY_DIR = FIXTURES / "tiny"
-REALISTIC_DIR = FIXTURES / "realistic"
+# The realistic vocabulary is the tokenizer of the sample checkpoint shipped in the package.
+REALISTIC_DIR = SAMPLE_CHECKPOINT
+# transformers' outputs for the sample checkpoint's random model (fixtures/make_model_goldens.py).
+MODEL_GOLDENS = FIXTURES / "sample_checkpoint_goldens.json"
 MULTILINGUAL_TEXT = FIXTURES / "multilingual.txt"
 TOKENIZER_DIRS = {"tiny": TINY_DIR, "realistic": REALISTIC_DIR}
 # Both tokenizers answer to the same tests: the pure-Python one and the Rust one.

@@ -19,7 +19,6 @@ from bbtok import AddedToken, BlenderbotSmallTokenizerFast, bench, cli, encode
 from conftest import MULTILINGUAL_TEXT, REALISTIC_DIR
 
 TOKENIZER = ["--tokenizer", str(REALISTIC_DIR)]
-REPO_ROOT = REALISTIC_DIR.parent.parent
 
 # Records that a careless reader would cut, merge or change: line separators other than "\n"
 # inside a record, white space only, special tokens, an empty record, a long one.
@@ -441,17 +440,16 @@ def test_paths_are_checked_first(tmp_path: Path, capsys: pytest.CaptureFixture[s
         run("encode", *TOKENIZER, source, "-o", tmp_path / "o.jsonl", "--max-length", "0")
 
 
-def test_default_tokenizer_is_the_shipped_one(
+def test_default_tokenizer_is_the_shipped_one_from_any_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tok: BlenderbotSmallTokenizerFast
 ) -> None:
     source = write_txt(tmp_path / "in.txt", ["Hello there!"])
     output = tmp_path / "out.jsonl"
-    monkeypatch.chdir(REPO_ROOT)
+    monkeypatch.chdir(tmp_path)
     assert run("encode", source, "-o", output, "-q") == 0
     assert read_jsonl_ids(output) == [tok("Hello there!")["input_ids"]]
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit, match="no tokenizer directory at 'fixtures/realistic'"):
-        run("encode", source, "-o", output)
+    with pytest.raises(SystemExit, match="no tokenizer directory at 'missing'"):
+        run("encode", "--tokenizer", "missing", source, "-o", output)
 
 
 # -- what is shown ------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.generation import (
     GenerationSettings,
     _heap_select,
@@ -36,7 +37,7 @@ from bbtok.generation import (
     generate,
 )
 
-TINY_MODEL = Path(__file__).resolve().parent.parent / "fixtures" / "tiny-model"
+TINY_MODEL = SAMPLE_CHECKPOINT
 
 IntArray = npt.NDArray[np.int64]
 
@@ -758,8 +759,6 @@ def test_live_settings_from_the_fixture_files(with_generation_config: bool, tmp_
     # from_pretrained reads generation_config.json when there is one, else config.json's
     # generation keys; resolve must read the same files the same way.
     torch, transformers = live_modules()
-    if not (TINY_MODEL / "model.safetensors").exists():
-        pytest.skip("fixtures/tiny-model is not there")
     folder = tmp_path / "model"
     folder.mkdir()
     for name in ("config.json", "model.safetensors"):

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 from bbtok.config import DEFAULTS, BlenderbotSmallConfig
+from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.model import BlenderbotSmallForConditionalGeneration
 from bbtok.weights import SafetensorsFile
 
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
-TINY_MODEL = Path(__file__).resolve().parent.parent / "fixtures" / "tiny-model"
+TINY_MODEL = SAMPLE_CHECKPOINT
 Model = BlenderbotSmallForConditionalGeneration
 
 

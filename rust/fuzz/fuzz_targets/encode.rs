@@ -44,9 +44,9 @@ struct Tokenizers {
 }
 
 fn realistic() -> Tokenizer {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/realistic");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bbtok/data/sample_checkpoint");
     Tokenizer::from_files(&dir.join("vocab.json"), &dir.join("merges.txt"))
-        .expect("fixtures/realistic loads")
+        .expect("the sample vocabulary loads")
         .0
 }
 
