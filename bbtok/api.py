@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from . import files
 from .added import AddedTokenTrie
-from .encoding import BatchEncoding, to_python
+from .encoding import BatchEncoding, as_token_id, to_python
 
 logger = logging.getLogger("bbtok")
 
@@ -559,10 +559,10 @@ class TokenizerBase:
     def convert_ids_to_tokens(self, ids: Any, skip_special_tokens: bool = False) -> Any:
         """Id(s) -> token(s); an id outside the vocabulary becomes the unknown token."""
         ids = to_python(ids)
-        if isinstance(ids, int):
-            return self._id_to_token(ids)
+        if not isinstance(ids, (list, tuple)):
+            return self._id_to_token(as_token_id(ids))
         skipped = set(self.all_special_ids) if skip_special_tokens else set()
-        return [self._id_to_token(int(i)) for i in ids if int(i) not in skipped]
+        return [self._id_to_token(i) for i in map(as_token_id, ids) if i not in skipped]
 
     def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
         """Join tokens with spaces and glue ``@@`` continuations: ``["ap@@", "te"]`` -> "apte"."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from typing import Any
 
@@ -140,6 +141,17 @@ def to_python(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_python(item) for item in value] if _needs_conversion(value) else value
     return value
+
+
+def as_token_id(value: Any) -> int:
+    """An id as an int. ints, numpy integers and 0-d integer arrays are ids; anything else is a
+    TypeError naming it (``int()`` would silently truncate a float to an id)."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(
+            f"token ids must be integers, got {value!r} ({type(value).__name__})"
+        ) from None
 
 
 def _needs_conversion(values: Iterable[Any]) -> bool:

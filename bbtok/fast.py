@@ -33,7 +33,7 @@ except ImportError as error:
     ) from error
 from ._unicode import case_tables, code_ranges
 from .api import LARGE_INTEGER, Spans, TokenizerBase
-from .encoding import BatchEncoding
+from .encoding import BatchEncoding, as_token_id
 
 # Batches smaller than this are not worth waking the thread pool for.
 PARALLEL_FROM = 64
@@ -334,8 +334,8 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
         skip_special_tokens: bool,
         clean_up_tokenization_spaces: bool | None,
     ) -> str:
-        single = isinstance(token_ids, int)
-        ids = [token_ids] if single else [int(i) for i in token_ids]
+        single = not isinstance(token_ids, (list, tuple))
+        ids = [as_token_id(token_ids)] if single else [as_token_id(i) for i in token_ids]
         if not all(-(2**63) <= i < 2**63 for i in ids):
             return super()._decode_one(token_ids, skip_special_tokens, clean_up_tokenization_spaces)
         # As the reference: a single id is decoded even when it is a special token.

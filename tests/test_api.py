@@ -497,6 +497,28 @@ def test_batch_decode_matches_the_reference(ours: Any, ref: Any) -> None:
     assert ours.batch_decode(list(array)) == ref.batch_decode(list(array))
 
 
+@pytest.mark.parametrize("bad", [[1.5, 2.5], 1.5, ["hello"], [None], np.array([1.0, 2.0])])
+def test_decode_refuses_an_id_that_is_not_an_integer(
+    words_dir: Path, implementation: type[Any], bad: Any
+) -> None:
+    # Deliberate difference: the reference truncates 1.5 to the id 1; a float is never an id.
+    tok = implementation.from_pretrained(words_dir)
+    with pytest.raises(TypeError, match="token ids must be integers, got"):
+        tok.decode(bad)
+    with pytest.raises(TypeError, match="token ids must be integers, got"):
+        tok.convert_ids_to_tokens(bad)
+
+
+def test_decode_takes_ints_numpy_integers_and_zero_dimensional_integer_arrays(
+    words_dir: Path, implementation: type[Any], ref: Any
+) -> None:
+    tok = implementation.from_pretrained(words_dir)
+    hello = ref.convert_tokens_to_ids("hello")
+    for index in (hello, np.int32(hello), np.uint16(hello), np.array(hello)):
+        assert tok.decode(index) == "hello"
+        assert tok.decode([index, index]) == "hello hello"
+
+
 # -- tokens <-> ids and the vocabulary ------------------------------------------------------
 
 
