@@ -561,9 +561,11 @@ def print_targets(results: Throughput, short_us: float, load_ms: float, cores: i
         print(f"  fast 2 threads >= {TARGET_TWO_CORES:g}x 1 thread: not measured ({cores} core)")
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    """``python -m bbtok.bench``; ``prog``: the name its usage shows (``bbtok bench``)."""
     parser = argparse.ArgumentParser(
-        description="bbtok fast vs pure-Python vs transformers vs HF tokenizers: MB/s and ratios"
+        prog=prog,
+        description="bbtok fast vs pure-Python vs transformers vs HF tokenizers: MB/s and ratios",
     )
     parser.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER_DIR), help="a directory")
     parser.add_argument("--megabytes", type=float, default=4.0, help="size of the text")

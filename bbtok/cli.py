@@ -4,14 +4,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import re
+import signal
 import sys
+import threading
 import unicodedata
-from collections.abc import Sequence
-from typing import Any
+import warnings
+from collections.abc import Iterator, Sequence
+from types import FrameType
+from typing import Any, TextIO
 
-from . import encode
+from . import __version__, encode
 from .data import SAMPLE_CHECKPOINT
 from .fast import BlenderbotSmallTokenizerFast, thread_count
 from .tokenizer import BlenderbotSmallTokenizer
@@ -28,8 +34,18 @@ RANDOM_WEIGHTS_NOTE = (
 # __newln__ token: the way BlenderBot-small's training data separated them.
 TURN_SEPARATOR = "\n"
 QUIT_WORDS = {"quit", "exit"}
+# A text argument that stands for all of standard input.
+STANDARD_INPUT = "-"
 # The exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
 INTERRUPTED = 130
+# Standard output closed early (`bbtok encode ... -o - | head`): quietly, with the status of a
+# process killed by SIGPIPE, as the other programs of a pipeline end.
+BROKEN_PIPE = 128 + 13
+# Signals that ask the command to end: turned into an exception while it runs, so that it
+# cleans up (an unfinished output file) as it does on Ctrl-C, and exits with 128 + the signal.
+ENDING_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 DEMO_TEXTS = (
     "Hello! How are you doing today?",
     "I'm fine, thanks (mostly).\nAnd you?",
@@ -37,11 +53,24 @@ DEMO_TEXTS = (
 )
 
 
+class Terminated(BaseException):
+    """A signal asked the command to end (SIGTERM, SIGHUP). A BaseException, as
+    KeyboardInterrupt is: code that handles errors must not swallow it."""
+
+    def __init__(self, signal_number: int) -> None:
+        self.signal_number = signal_number
+        super().__init__(signal.Signals(signal_number).name)
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signal_number
+
+
 def _check_directory(directory: str) -> None:
     if not os.path.isdir(directory):
         raise SystemExit(
-            f"bbtok: no tokenizer directory at {directory!r}; pass --tokenizer DIR (a directory "
-            "with vocab.json and merges.txt), or leave it out for the sample vocabulary"
+            f"bbtok: error: no tokenizer directory at {directory!r}; pass --tokenizer DIR (a "
+            "directory with vocab.json and merges.txt), or leave it out for the sample vocabulary"
         )
 
 
@@ -52,7 +81,7 @@ def run_demo(args: argparse.Namespace) -> int:
     fast = BlenderbotSmallTokenizerFast.from_pretrained(args.tokenizer)
     pure = BlenderbotSmallTokenizer.from_pretrained(args.tokenizer)
     texts = args.text or list(DEMO_TEXTS)
-    print(f"tokenizer: {args.tokenizer} ({len(fast)} tokens)")
+    print(f"tokenizer: {args.tokenizer} ({encode.plural(len(fast), 'token')})")
     for text in texts:
         encoded = fast(text, return_offsets_mapping=True)
         ids = encoded["input_ids"]
@@ -77,30 +106,44 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_model(directory: str, dtype: str) -> tuple[Any, BlenderbotSmallTokenizerFast]:
+def _model_tokenizer(directory: str) -> BlenderbotSmallTokenizerFast:
+    """The tokenizer of the checkpoint in ``directory``, checked to be there first."""
+    if not os.path.isdir(directory):
+        raise SystemExit(
+            f"bbtok: error: no model directory at {directory!r}; pass --model DIR (a checkpoint "
+            "directory with config.json, model.safetensors, vocab.json and merges.txt), or leave "
+            "it out for the sample checkpoint"
+        )
+    return BlenderbotSmallTokenizerFast.from_pretrained(directory)
+
+
+def _load_model(directory: str, dtype: str) -> Any:
     try:
         from .model import BlenderbotSmallForConditionalGeneration
     except ImportError as error:
         raise SystemExit(
-            f"bbtok: the model runner needs numpy ({error}); pip install 'bbtok[model]'"
+            f"bbtok: error: the model runner needs numpy ({error}); pip install 'bbtok[model]'"
         ) from None
-
-    if not os.path.isdir(directory):
-        raise SystemExit(
-            f"bbtok: no model directory at {directory!r}; pass --model DIR (a checkpoint "
-            "directory with config.json, model.safetensors, vocab.json and merges.txt), or leave "
-            "it out for the sample checkpoint"
-        )
     model = BlenderbotSmallForConditionalGeneration.from_pretrained(directory, dtype=dtype)
     if os.path.abspath(directory) == os.path.abspath(DEFAULT_MODEL_DIR):
         print(RANDOM_WEIGHTS_NOTE, file=sys.stderr)
-    return model, BlenderbotSmallTokenizerFast.from_pretrained(directory)
+    return model
+
+
+def _check_texts(tok: BlenderbotSmallTokenizerFast, texts: list[str]) -> None:
+    """A text without a token would reach the model as an input of length 0: name it instead."""
+    for number, (text, ids) in enumerate(zip(texts, tok(texts)["input_ids"]), 1):
+        if not ids:
+            what = "empty" if not text else "only white space"
+            raise ValueError(f"text {number} is {what}: there is nothing to reply to")
 
 
 def _generate_and_show(
     directory: str, texts: list[str], settings: dict[str, Any], dtype: str
 ) -> list[str]:
-    model, tok = _load_model(directory, dtype)
+    tok = _model_tokenizer(directory)
+    _check_texts(tok, texts)
+    model = _load_model(directory, dtype)
     batch = tok(texts, padding=True, return_tensors="np")
     output = model.generate(batch["input_ids"], batch["attention_mask"], **settings)
     replies = tok.batch_decode(output, skip_special_tokens=True)
@@ -125,16 +168,23 @@ def run_generate(args: argparse.Namespace) -> int:
 
 def run_chat(args: argparse.Namespace) -> int:
     """A conversation: each reply sees the turns so far, cut from the left to what the model's
-    positions hold."""
-    model, tok = _load_model(args.model, args.dtype)
-    print("type a message; 'quit' or end of input (Ctrl-D) ends the chat")
+    positions hold. Only the replies (``bot> ...``) are results, on standard output; the
+    greeting and the prompts are shown, on standard error, when the input is a terminal."""
+    tok = _model_tokenizer(args.model)
+    model = _load_model(args.model, args.dtype)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(
+            "bbtok: type a message; 'quit' or end of input (Ctrl-D) ends the chat", file=sys.stderr
+        )
     tok.truncation_side = "left"  # a long history keeps its latest turns
     history: list[str] = []
     while True:
         try:
-            message = input("you> ")
+            message = _read_message(interactive)
         except EOFError:
-            print()
+            if interactive:
+                print(file=sys.stderr)  # off the prompt's line
             break
         if message.strip().lower() in QUIT_WORDS:
             break
@@ -149,9 +199,21 @@ def run_chat(args: argparse.Namespace) -> int:
         )
         output = model.generate(context["input_ids"], context["attention_mask"], **_settings(args))
         reply = tok.decode(output[0], skip_special_tokens=True)
-        print(f"bot> {reply}")
+        print(f"bot> {reply}", flush=True)
         history.append(reply)
     return 0
+
+
+def _read_message(interactive: bool) -> str:
+    """The next line of input, after a ``you>`` prompt when a person is typing it."""
+    if not interactive:
+        return input()
+    if sys.stdout.isatty():
+        return input("you> ")  # input() draws its prompt itself, for line editing
+    # Standard output goes to a file or a pipe: the prompt is for the person, not the results.
+    sys.stderr.write("you> ")
+    sys.stderr.flush()
+    return input()
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -166,16 +228,19 @@ def run_train(args: argparse.Namespace) -> int:
         show_progress=not args.quiet and sys.stderr.isatty(),
         files=True,
     )
-    print(f"wrote {vocab_path} and {merges_path}")
+    if not args.quiet:
+        print(f"bbtok: wrote {vocab_path} and {merges_path}", file=sys.stderr)
     return 0
 
 
 def run_encode(args: argparse.Namespace) -> int:
     """Tokenize text files into a .jsonl or .parquet file of ids, streaming."""
-    _check_directory(args.tokenizer)
+    for path in args.inputs:
+        encode.check_input(path)  # "no such file" before "cannot tell its format"
     sources = [encode.Source(path, encode.input_format(path, args.format)) for path in args.inputs]
     if sum(source.path == encode.STDIN for source in sources) > 1:
         raise ValueError("standard input ('-') can be read only once")
+    _check_directory(args.tokenizer)
     tok = BlenderbotSmallTokenizerFast.from_pretrained(args.tokenizer)
     show_progress = not args.quiet and sys.stderr.isatty()
     try:
@@ -188,15 +253,28 @@ def run_encode(args: argparse.Namespace) -> int:
             max_length=args.max_length,
             field=args.field,
             on_error=args.on_error,
+            output_format=args.output_format,
+            max_record_bytes=args.max_record_bytes,
             progress=sys.stderr if show_progress else None,
         )
-    except KeyboardInterrupt:
-        print(f"bbtok: interrupted; {args.output} was not written", file=sys.stderr)
-        return INTERRUPTED
+    except (KeyboardInterrupt, Terminated) as stop:
+        if isinstance(stop, Terminated):
+            what, status = f"terminated ({stop})", stop.exit_status
+        else:
+            what, status = "interrupted", INTERRUPTED
+        if encode.is_stream(args.output):
+            outcome = f"the output to {encode.output_name(args.output)} is incomplete"
+        else:
+            outcome = f"{args.output} was not written"
+        print(f"bbtok: {what}; {outcome}", file=sys.stderr)
+        return status
     skipped = summary.skipped
     if skipped.count:
         # Shown even with --quiet: records are missing from the output.
-        print(f"bbtok: skipped {skipped.count:,} records (first: {skipped.first})", file=sys.stderr)
+        print(
+            f"bbtok: skipped {encode.plural(skipped.count, 'record')} (first: {skipped.first})",
+            file=sys.stderr,
+        )
     if not args.quiet:
         print(summary.line(), file=sys.stderr)
     return 0
@@ -204,9 +282,12 @@ def run_encode(args: argparse.Namespace) -> int:
 
 def run_tokenize(args: argparse.Namespace) -> int:
     """Show each token of each text with its id and (start, end) character offsets."""
+    if args.text.count(STANDARD_INPUT) > 1:
+        raise ValueError("standard input ('-') can be read only once")
     _check_directory(args.tokenizer)
     tok = BlenderbotSmallTokenizerFast.from_pretrained(args.tokenizer)
-    for number, text in enumerate(args.text):
+    texts = [_read_standard_input() if text == STANDARD_INPUT else text for text in args.text]
+    for number, text in enumerate(texts):
         if number:
             print()
         encoded = tok(text, return_offsets_mapping=True)
@@ -223,7 +304,7 @@ def run_tokenize(args: argparse.Namespace) -> int:
         ]
         header = ("token", "id", "start", "end", "text")
         widths = [max(map(_width, column)) for column in zip(header, *rows)]
-        print(f"text: {_shown(text)} ({len(ids)} tokens)")
+        print(f"text: {_shown(text)} ({encode.plural(len(ids), 'token')})")
         for row in [header, *rows]:
             cells = []
             for column, (cell, width) in enumerate(zip(row, widths)):
@@ -231,6 +312,18 @@ def run_tokenize(args: argparse.Namespace) -> int:
                 cells.append(padding + cell if column in (1, 2, 3) else cell + padding)
             print("  ".join(cells).rstrip())
     return 0
+
+
+def _read_standard_input() -> str:
+    """All of standard input, as UTF-8 text (its line ends included: they are tokens too)."""
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"standard input: invalid UTF-8: byte 0x{data[error.start]:02x} at byte "
+            f"{error.start + 1}"
+        ) from None
 
 
 def _shown(text: str) -> str:
@@ -277,7 +370,7 @@ def run_bench(arguments: Sequence[str]) -> int:
     """The throughput benchmark (``python -m bbtok.bench``) with its own arguments."""
     from . import bench
 
-    bench.main(list(arguments))
+    bench.main(list(arguments), prog="bbtok bench")
     return 0
 
 
@@ -286,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bbtok", description="The BlenderBot-small tokenizer, exactly."
     )
+    parser.add_argument("--version", action="version", version=f"bbtok {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="tokenize sample text and show the steps")
@@ -319,6 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--no-repeat-ngram-size", type=int, help="(default: the checkpoint's)")
         if name == "generate":
             command.add_argument("text", nargs="+", help="texts to reply to")
+        else:
+            command.description = (
+                "Talk with a checkpoint: one message a line; each reply sees the turns so far. "
+                "The replies ('bot> ...') go to standard output; on a terminal, a greeting and "
+                "'you>' prompts go to standard error."
+            )
         command.set_defaults(run=run)
 
     encoder = commands.add_parser(
@@ -329,18 +429,31 @@ def build_parser() -> argparse.ArgumentParser:
             '{"input_ids":[...]} line per record) or .parquet (columns input_ids, list<int32>, '
             "and record, the record's 0-based number over all inputs; needs pyarrow). A .txt "
             "input has one record a line (split on \\n only; a \\r before it is dropped), a "
-            ".jsonl input one JSON object a line with the text in --field; '-' reads standard "
-            "input. The inputs are streamed in batches, and OUTPUT is written to a temporary "
-            "file renamed at the end: after an error or Ctrl-C it is left as it was."
+            ".jsonl input one JSON object a line with the text in --field (blank lines are no "
+            "records); '-' reads standard input. The inputs are streamed in batches, and OUTPUT "
+            "is written to a temporary file renamed at the end: after an error, Ctrl-C or "
+            "SIGTERM it is left as it was. '-o -' writes JSON lines to standard output; "
+            "/dev/stdout, /dev/fd/N, a FIFO or a device are written to straight as well (an "
+            "error then leaves what was already written)."
         ),
     )
     _add_tokenizer_option(encoder)
     encoder.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt, .jsonl, or - (stdin)")
-    encoder.add_argument("-o", "--output", required=True, help="a .jsonl or .parquet file")
+    encoder.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="a .jsonl or .parquet file, or - for JSON lines on standard output",
+    )
     encoder.add_argument(
         "--format",
-        choices=("txt", "jsonl"),
+        choices=encode.INPUT_FORMATS,
         help="format of every input (default: by extension; txt for stdin)",
+    )
+    encoder.add_argument(
+        "--output-format",
+        choices=sorted(set(encode.OUTPUT_FORMATS.values())),
+        help="format of OUTPUT (default: by extension; jsonl for - and /dev/stdout)",
     )
     encoder.add_argument(
         "--field", default="text", help="field of a JSON record holding the text (default: text)"
@@ -350,6 +463,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         metavar="N",
         help="keep the first N ids of each record (as truncation=True, max_length=N)",
+    )
+    encoder.add_argument(
+        "--max-record-bytes",
+        type=_positive_int,
+        default=encode.DEFAULT_MAX_RECORD_BYTES,
+        metavar="N",
+        help="a longer line (its \\n not counted) is a bad record, read past without being held "
+        f"in memory (default: {encode.DEFAULT_MAX_RECORD_BYTES}, 64 MiB)",
     )
     encoder.add_argument(
         "--workers",
@@ -368,16 +489,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--on-error",
         choices=("fail", "skip"),
         default="fail",
-        help="a bad record (invalid UTF-8, invalid JSON, no text field): stop with an error "
-        "naming FILE:LINE and write nothing (fail, the default), or leave the record out and "
-        "count it (skip: a .jsonl output then has no line for it, and the record column of a "
-        ".parquet output keeps the input's numbering)",
+        help="a bad record (invalid UTF-8, invalid JSON, no text field, too long): stop with an "
+        "error naming FILE:LINE, an output file left as it was (fail, the default), or leave the "
+        "record out and count it (skip: a .jsonl output then has no line for it, and the record "
+        "column of a .parquet output keeps the input's numbering)",
     )
     encoder.add_argument(
         "-q",
         "--quiet",
         action="store_true",
-        help="no progress line and no summary line (skipped records are still counted)",
+        help="no progress line (shown when standard error is a terminal) and no summary line "
+        "(shown at the end, to standard error); skipped records are still reported",
     )
     encoder.set_defaults(run=run_encode)
 
@@ -385,7 +507,12 @@ def build_parser() -> argparse.ArgumentParser:
         "tokenize", help="show the tokens of a text with their ids and character offsets"
     )
     _add_tokenizer_option(tokenize)
-    tokenize.add_argument("text", nargs="+", help="text to tokenize")
+    tokenize.add_argument(
+        "text",
+        nargs="+",
+        help="text to tokenize; - reads all of standard input as one text, line ends included "
+        "(to tokenize a lone '-': printf - | bbtok tokenize -)",
+    )
     tokenize.set_defaults(run=run_tokenize)
 
     decode = commands.add_parser("decode", help="print the text of token ids")
@@ -410,7 +537,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("-o", "--output", required=True, help="directory to write to")
     train.add_argument("--vocab-size", type=int, default=16384, help="(default: %(default)s)")
     train.add_argument("--min-frequency", type=int, default=2, help="(default: %(default)s)")
-    train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar and no 'wrote ...' line"
+    )
     train.set_defaults(run=run_train)
     return parser
 
@@ -434,21 +563,102 @@ def _add_tokenizer_option(command: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``bbtok`` command."""
+    """Entry point of the ``bbtok`` command: its exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    try:
-        if arguments[:1] == ["bench"]:
-            # argparse would take the benchmark's options (--megabytes ...) for bbtok's own.
-            return run_bench(arguments[1:])
-        args = build_parser().parse_args(arguments)
-        code: int = args.run(args)
-    except (OSError, ValueError) as error:
-        print(f"bbtok: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bbtok: interrupted", file=sys.stderr)
-        return INTERRUPTED
+    with _messages_for_the_command_line(), _ending_signals_raise():
+        try:
+            if arguments[:1] == ["bench"]:
+                # argparse would take the benchmark's options (--megabytes ...) for bbtok's own.
+                return run_bench(arguments[1:])
+            args = build_parser().parse_args(arguments)
+            code: int = args.run(args)
+        except BrokenPipeError:
+            _silence_standard_output()
+            return BROKEN_PIPE
+        except (OSError, ValueError) as error:
+            print(f"bbtok: error: {error}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("bbtok: interrupted", file=sys.stderr)
+            return INTERRUPTED
+        except Terminated as stop:
+            print(f"bbtok: terminated ({stop})", file=sys.stderr)
+            return stop.exit_status
     return code
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """warnings.showwarning for the command line: the message, not the library's source line."""
+    with contextlib.suppress(OSError, ValueError):  # as warnings' own: a closed stderr is no error
+        (sys.stderr if file is None else file).write(f"bbtok: warning: {message}\n")
+
+
+class _CommandLineLogHandler(logging.Handler):
+    """bbtok's log messages (a too-long sequence, ...) as ``bbtok: warning: ...``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(f"bbtok: {record.levelname.lower()}: {record.getMessage()}\n")
+        except Exception:
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def _messages_for_the_command_line() -> Iterator[None]:
+    """Python warnings and bbtok's log read as the command's other messages while it runs; a
+    library user's settings are back as they were afterwards."""
+    show_warning = warnings.showwarning
+    logger = logging.getLogger("bbtok")
+    handler = _CommandLineLogHandler()
+    propagate = logger.propagate
+    warnings.showwarning = _show_warning
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        warnings.showwarning = show_warning
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def _raise_terminated(signal_number: int, frame: FrameType | None) -> None:
+    raise Terminated(signal_number)
+
+
+@contextlib.contextmanager
+def _ending_signals_raise() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise :class:`Terminated` in the main thread while the command runs,
+    so that it cleans up as on Ctrl-C. Not when called off the main thread (Python allows signal
+    handlers only there), and not for a signal ignored by whoever started us (nohup)."""
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for number in ENDING_SIGNALS:
+            if signal.getsignal(number) is not signal.SIG_IGN:
+                previous[number] = signal.signal(number, _raise_terminated)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            # None: a handler not set from Python, which leaves the default one.
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+
+
+def _silence_standard_output() -> None:
+    """Point standard output at /dev/null: its reader is gone, and Python's flush of it at exit
+    would otherwise fail again, with a message."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        descriptor = sys.stdout.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, descriptor)
+        os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -3,16 +3,21 @@
 One thread reads the inputs and cuts them into batches of records, the calling thread tokenizes
 each batch with the Rust core (which releases the GIL and runs on ``threads`` cores), and one
 thread formats and writes the ids. Bounded queues link the three, so reading, tokenizing and
-writing overlap, records keep their order, and memory stays flat whatever the size of the input.
-The output is written to a temporary file beside the output and renamed over it only when every
-record has been written: an error or Ctrl-C leaves the output as it was.
+writing overlap, records keep their order, and memory stays flat whatever the size of the input:
+a line longer than ``max_record_bytes`` is a bad record, read past without being held.
+A file output is written to a temporary file beside it and renamed over it only when every
+record has been written: an error or an interruption (any exception: KeyboardInterrupt, the
+command line's SIGTERM) leaves the output as it was. Standard
+output (``"-"``), a descriptor (``/dev/stdout``, ``/dev/fd/3``) and anything that is not a
+regular file (a FIFO, ``/dev/null``) cannot be renamed over: they are written straight to.
 
 Records: a ``txt`` input has one record a line (split on ``"\\n"`` only, so ``"\\x85"`` or
 ``"\\u2028"`` stay inside their record; a ``"\\r"`` before the ``"\\n"`` is dropped too); a
-``jsonl`` input has one JSON object a line, the text in one of its fields. A UTF-8 byte order
-mark at the start of an input is not part of its first record. Records are numbered from 0 over
-all the inputs in order; a skipped record (``on_error="skip"``) keeps its number, so the parquet
-output's ``record`` column still points at the input.
+``jsonl`` input has one JSON object a line, the text in one of its fields, and its blank lines
+(JSON white space only) are no records at all. A UTF-8 byte order mark at the start of an input
+is not part of its first record. Records are numbered from 0 over all the inputs in order; a
+skipped record (``on_error="skip"``) keeps its number, so the parquet output's ``record`` column
+still points at the input's records (and, with none skipped, at the output's rows).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import itertools
 import json
 import os
 import queue
+import re
 import stat
 import sys
 import tempfile
@@ -35,8 +41,14 @@ from types import ModuleType
 from typing import IO, Any, Generic, Literal, TypeVar
 
 STDIN = "-"
+STDOUT = "-"
 INPUT_FORMATS = ("txt", "jsonl")
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".parquet": "parquet"}
+# Paths that name an open descriptor of this process rather than a file: a temporary file
+# cannot be put beside them and renamed over them, so they are written to as they are.
+DESCRIPTOR_PATH = re.compile(r"/dev/(stdout|stderr|fd/\d+)|/proc/(self|\d+)/fd/\d+")
+# White space of JSON: a .jsonl line of only these is blank, and no record.
+JSON_WHITE_SPACE = " \t\r"
 OnError = Literal["fail", "skip"]
 
 # Records per batch: enough for the core's threads to share the work evenly and for the
@@ -46,6 +58,9 @@ DEFAULT_BATCH_SIZE = 5000
 BATCH_BYTES = 4 << 20
 # Inputs are read in blocks of about this size, cut at the last line end.
 READ_BYTES = 1 << 20
+# The longest line kept as a record: far beyond any real text record, and a bound on the memory
+# a run needs (a few times this) when an input has no line ends at all (/dev/zero, a binary).
+DEFAULT_MAX_RECORD_BYTES = 64 << 20
 # Batches waiting between two threads: one being worked on and one ready is enough to keep
 # every thread busy; more would only hold more memory.
 QUEUE_BATCHES = 2
@@ -136,17 +151,60 @@ class Summary:
     skipped: Skipped = field(default_factory=Skipped)
 
     def line(self) -> str:
-        megabytes = self.bytes / 1e6
-        rate = megabytes / self.seconds if self.seconds > 0 else 0.0
-        # Small inputs (tests, trials) get enough digits not to read "0.0 MB".
-        size = f"{megabytes:,.1f}" if megabytes >= 10 else f"{megabytes:.3f}"
+        """``bbtok: 1,200 records, 35,117 tokens, 181.4 kB in 0.21 s (863.8 kB/s) -> ids.jsonl``.
+
+        >>> Summary("ids.jsonl", records=1, tokens=1, bytes=6, seconds=0.004).line()
+        'bbtok: 1 record, 1 token, 6 bytes in 0.00 s -> ids.jsonl'
+        """
+        # The speed of a run shorter than this would be mostly start-up and timer noise.
+        rate = f" ({byte_size(self.bytes / self.seconds)}/s)" if self.seconds >= 0.1 else ""
         return (
-            f"bbtok: {self.records:,} records, {self.tokens:,} tokens, {size} MB in "
-            f"{self.seconds:.1f} s ({rate:.1f} MB/s) -> {self.output}"
+            f"bbtok: {plural(self.records, 'record')}, {plural(self.tokens, 'token')}, "
+            f"{byte_size(self.bytes)} in {_seconds(self.seconds)}{rate} -> {self.output}"
         )
 
 
+def plural(count: int, noun: str) -> str:
+    """``count`` and ``noun``, in the plural unless ``count`` is 1.
+
+    >>> plural(1, "record"), plural(12000, "record")
+    ('1 record', '12,000 records')
+    """
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def byte_size(count: float) -> str:
+    """A number of bytes, in the decimal unit that keeps it readable (as MB/s is 10**6 B/s).
+
+    >>> byte_size(1), byte_size(999), byte_size(1234), byte_size(56_700_000), byte_size(2e12)
+    ('1 byte', '999 bytes', '1.2 kB', '56.7 MB', '2,000.0 GB')
+    """
+    if round(count) < 1000:
+        return plural(round(count), "byte")
+    for unit, scale in (("kB", 1e3), ("MB", 1e6)):
+        if round(count / scale, 1) < 1000:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count / 1e9:,.1f} GB"
+
+
+def _seconds(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    return f"{seconds:.1f} s" if seconds < 60 else _duration(seconds)
+
+
 # -- reading ----------------------------------------------------------------------------------
+
+
+def check_input(path: str) -> None:
+    """Raise the error a run would meet opening input ``path`` (``"-"``: standard input), before
+    anything is read or written."""
+    if path == STDIN:
+        return
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such input file: {path}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a directory, not a text file")
 
 
 def input_format(path: str, forced: str | None) -> str:
@@ -165,26 +223,87 @@ def input_format(path: str, forced: str | None) -> str:
     )
 
 
-def _blocks(handle: IO[bytes]) -> Iterator[bytes]:
+def is_stream(path: str) -> bool:
+    """Whether output ``path`` is written to as it is, without a temporary file renamed over it:
+    standard output (``"-"``), a descriptor (``/dev/stdout``, ``/dev/fd/N``), or an existing
+    file that is not a regular one (a FIFO, a device such as ``/dev/null``)."""
+    if path == STDOUT or DESCRIPTOR_PATH.fullmatch(os.path.abspath(path)):
+        return True
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return False
+
+
+def output_format(path: str, forced: str | None) -> str:
+    """The format of output ``path``: ``forced`` if given, else by its extension; JSON lines for
+    a stream without one (``"-"``, ``/dev/stdout``)."""
+    if forced is not None:
+        if forced not in OUTPUT_FORMATS.values():
+            raise ValueError(f"unknown output format {forced!r} (jsonl or parquet)")
+        return forced
+    by_extension = OUTPUT_FORMATS.get(os.path.splitext(path)[1].lower())
+    if by_extension is not None:
+        return by_extension
+    if is_stream(path):
+        return "jsonl"
+    raise ValueError(
+        f"{path}: cannot tell the output format from its name: name it .jsonl or .parquet, or "
+        "pass --output-format"
+    )
+
+
+def output_name(path: str) -> str:
+    return "<stdout>" if path == STDOUT else path
+
+
+@dataclass(frozen=True)
+class _LongLine:
+    """Bytes of a line longer than the limit, read past without being kept: the first part of
+    such a line (``starts``: it counts as a line) as soon as it is seen, then each further part."""
+
+    size: int
+    starts: bool
+
+
+def _blocks(handle: IO[bytes], max_line_bytes: int) -> Iterator[bytes | _LongLine]:
     """The bytes of ``handle`` in blocks of whole lines of about READ_BYTES (the last block may
-    end without a line end)."""
-    pending: list[bytes] = []
-    while True:
-        chunk = handle.read(READ_BYTES)
-        if not chunk:
-            break
-        cut = chunk.rfind(b"\n") + 1
-        if cut == 0:
-            # Part of a line longer than a block: collected in a list, joined once, so that a
-            # huge line costs linear time.
-            pending.append(chunk)
-            continue
-        pending.append(chunk[:cut])
+    end without a line end), and :class:`_LongLine` parts in place of a line that does not fit in
+    ``max_line_bytes``: memory stays bounded on an input without line ends (a caller that stops
+    at the first _LongLine stops reading there). Lines inside one read, shorter than READ_BYTES,
+    are left to the caller to measure."""
+    pending: list[bytes] = []  # the start of a line that began in an earlier read
+    pending_size = 0
+    in_long_line = False
+    while chunk := handle.read(READ_BYTES):
+        while chunk:
+            end = chunk.find(b"\n")
+            if in_long_line:
+                if end < 0:
+                    yield _LongLine(len(chunk), starts=False)
+                    break
+                yield _LongLine(end + 1, starts=False)
+                in_long_line = False
+                chunk = chunk[end + 1 :]
+                continue
+            if pending_size + (len(chunk) if end < 0 else end) > max_line_bytes:
+                yield _LongLine(pending_size, starts=True)
+                in_long_line = True  # and this chunk is read again as its next part
+                pending, pending_size = [], 0
+                continue
+            if end < 0:
+                # Part of a line longer than a read: collected in a list, joined once, so that
+                # a long line costs linear time.
+                pending.append(chunk)
+                pending_size += len(chunk)
+                break
+            cut = chunk.rfind(b"\n") + 1
+            pending.append(chunk[:cut])
+            yield b"".join(pending)
+            pending, pending_size = [], 0
+            chunk = chunk[cut:]
+    if pending:
         yield b"".join(pending)
-        pending = [chunk[cut:]] if cut < len(chunk) else []
-    rest = b"".join(pending)
-    if rest:
-        yield rest
 
 
 @contextlib.contextmanager
@@ -230,12 +349,14 @@ class RecordReader:
         on_error: OnError = "fail",
         batch_size: int = DEFAULT_BATCH_SIZE,
         batch_bytes: int = BATCH_BYTES,
+        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     ) -> None:
         self.sources = list(sources)
         self.field = field
         self.on_error = on_error
         self.batch_size = batch_size
         self.batch_bytes = batch_bytes
+        self.max_record_bytes = max_record_bytes
         self.skipped = Skipped()
         self._next_record = 0
 
@@ -262,28 +383,44 @@ class RecordReader:
         """(records, their numbers, bytes) of each block of ``source``."""
         with _open_input(source) as handle:
             lines_before = 0
-            for block in _blocks(handle):
+            for block in _blocks(handle, self.max_record_bytes):
+                if isinstance(block, _LongLine):
+                    if block.starts:
+                        lines_before += 1
+                        self._next_record += 1
+                        self._bad(source, lines_before, self._too_long)
+                    yield [], [], block.size
+                    continue
                 size = len(block)
                 if lines_before == 0 and block.startswith(UTF8_BOM):
                     block = block[len(UTF8_BOM) :]
                     if not block:  # a file of nothing but the mark has no record
                         yield [], [], size
                         continue
-                count = block.count(b"\n") + (not block.endswith(b"\n"))
+                texts, positions, count = self._records(source, block, lines_before)
                 first = self._next_record
                 self._next_record += count
-                texts, kept = self._records(source, block, lines_before)
-                numbers = list(range(first, first + count))
-                if kept is not None:
-                    numbers = [numbers[index] for index in kept]
-                lines_before += count
+                if positions is None:
+                    numbers = list(range(first, first + count))
+                else:
+                    numbers = [first + position for position in positions]
+                lines_before += block.count(b"\n") + (not block.endswith(b"\n"))
                 yield texts, numbers, size
+
+    @property
+    def _too_long(self) -> str:
+        return f"record longer than {self.max_record_bytes:,} bytes"
 
     def _records(
         self, source: Source, block: bytes, lines_before: int
-    ) -> tuple[list[str], list[int] | None]:
-        """The records of a block of whole lines, and the indices of the lines they come from
-        (None: every line gave a record)."""
+    ) -> tuple[list[str], list[int] | None, int]:
+        """The records of a block of whole lines; the position of each among the block's records
+        (None: all of them, in order); and the number of records in the block, bad ones
+        included (every line of a txt input, the lines of a jsonl input that are not blank)."""
+        if len(block) > self.max_record_bytes and any(
+            len(line) > self.max_record_bytes for line in block.split(b"\n")
+        ):
+            return self._records_line_by_line(source, block, lines_before)
         try:
             text = block.decode("utf-8")
         except UnicodeDecodeError:
@@ -295,33 +432,43 @@ class RecordReader:
             lines = text.split("\n")
             if text.endswith("\n"):
                 lines.pop()
-            return lines, None
+            return lines, None, len(lines)
         lines = text.split("\n")
         if text.endswith("\n"):
             lines.pop()
         texts: list[str] = []
-        kept: list[int] = []
+        positions: list[int] = []
+        count = 0
         for index, line in enumerate(lines):
+            if not line.strip(JSON_WHITE_SPACE):
+                continue
             try:
                 texts.append(self._json_text(line))
-                kept.append(index)
+                positions.append(count)
             except _BadRecord as problem:
                 self._bad(source, lines_before + index + 1, str(problem))
-        return texts, (None if len(kept) == len(lines) else kept)
+            count += 1
+        return texts, (None if len(texts) == len(lines) else positions), count
 
     def _records_line_by_line(
         self, source: Source, block: bytes, lines_before: int
-    ) -> tuple[list[str], list[int]]:
-        """As :meth:`_records`, for a block with invalid UTF-8: each line on its own, so that
-        the first problem in the file is the one reported, wherever it is."""
+    ) -> tuple[list[str], list[int], int]:
+        """As :meth:`_records`, for a block with invalid UTF-8 or an over-long line: each line on
+        its own, so that the first problem in the file is the one reported, wherever it is."""
         raw_lines = block.split(b"\n")
         terminated = len(raw_lines) - 1
         if block.endswith(b"\n"):
             raw_lines.pop()
         texts: list[str] = []
-        kept: list[int] = []
+        positions: list[int] = []
+        count = 0
         for index, raw in enumerate(raw_lines):
+            if source.format == "jsonl" and not raw.strip(JSON_WHITE_SPACE.encode("ascii")):
+                continue
+            count += 1
             try:
+                if len(raw) > self.max_record_bytes:
+                    raise _BadRecord(self._too_long)
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as error:
@@ -337,16 +484,17 @@ class RecordReader:
                 self._bad(source, lines_before + index + 1, str(problem))
                 continue
             texts.append(line)
-            kept.append(index)
-        return texts, kept
+            positions.append(count - 1)
+        return texts, positions, count
 
     def _json_text(self, line: str) -> str:
-        if not line.strip():
-            raise _BadRecord("invalid JSON: empty line")
         try:
             value = json.loads(line)
         except json.JSONDecodeError as error:
             raise _BadRecord(f"invalid JSON: {error.msg} (column {error.colno})") from None
+        except RecursionError:
+            # Python's JSON parser recurses once per level of nesting.
+            raise _BadRecord("JSON nested too deeply") from None
         if not isinstance(value, dict):
             raise _BadRecord(f"expected a JSON object, got {_json_kind(value)}")
         if self.field not in value:
@@ -408,11 +556,23 @@ def truncate(
 
 
 class JsonlSink:
-    """Writes one ``{"input_ids":[...]}`` line per record."""
+    """Writes one ``{"input_ids":[...]}`` line per record: to a new file, or with ``stream``
+    straight to standard output (``"-"``) or a path that is not a regular file, each batch
+    flushed as it comes so that a reader at the other end of a pipe sees it."""
 
-    def __init__(self, path: str, largest_id: int) -> None:
+    def __init__(self, path: str, largest_id: int, *, stream: bool = False) -> None:
         self._table = [str(index) for index in range(min(largest_id + 1, ID_TABLE_LIMIT))]
-        self._file = open(path, "wb")  # noqa: SIM115 - closed by close() or discard()
+        self._stream = stream
+        self._owned = path != STDOUT
+        self._file: IO[bytes]
+        if not self._owned:
+            sys.stdout.flush()  # anything printed before goes first
+            self._file = sys.stdout.buffer
+        else:
+            # A stream is opened to append: /dev/stdout or /dev/fd/N may be a regular file the
+            # shell opened (and truncated, or not: >>) for us, whose content must stay.
+            mode = "ab" if stream else "wb"
+            self._file = open(path, mode)  # noqa: SIM115 - closed by close() or discard()
 
     def write(self, encoded: Encoded) -> None:
         view = memoryview(encoded.ids).cast("I")
@@ -427,14 +587,19 @@ class JsonlSink:
             lines.append('{"input_ids":[' + ",".join(strings[start:end]) + "]}\n")
             start = end
         self._file.write("".join(lines).encode("ascii"))
+        if self._stream:
+            self._file.flush()
 
     def close(self) -> None:
         self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        if not self._stream:
+            os.fsync(self._file.fileno())  # a pipe or a terminal cannot be synced
+        if self._owned:
+            self._file.close()
 
     def discard(self) -> None:
-        self._file.close()
+        if self._owned:
+            self._file.close()
 
 
 def load_pyarrow() -> tuple[ModuleType, ModuleType]:
@@ -611,21 +776,24 @@ def _input_size(sources: Sequence[Source]) -> int | None:
     return total
 
 
-def _check_paths(sources: Sequence[Source], output: str) -> str:
+def _check_paths(sources: Sequence[Source], output: str, forced_format: str | None) -> str:
     """The output's format, once the inputs and output are known to make sense."""
-    output_format = OUTPUT_FORMATS.get(os.path.splitext(output)[1].lower())
-    if output_format is None:
-        raise ValueError(f"{output}: the output must end in .jsonl or .parquet")
     for source in sources:
-        if source.path == STDIN:
-            continue
-        if not os.path.exists(source.path):
-            raise FileNotFoundError(f"no such input file: {source.path}")
-        if os.path.isdir(source.path):
-            raise IsADirectoryError(f"{source.path} is a directory, not a text file")
-        if os.path.exists(output) and os.path.samefile(source.path, output):
-            raise ValueError(f"{output} is also an input: write to another file")
-    return output_format
+        check_input(source.path)
+    fmt = output_format(output, forced_format)
+    if fmt == "parquet" and is_stream(output):
+        raise ValueError(
+            f"{output_name(output)}: parquet cannot be written to standard output, a pipe or a "
+            "device (a parquet file ends with its index, which readers seek to): write it to a "
+            "file, or write JSON lines"
+        )
+    if os.path.isdir(output):
+        raise IsADirectoryError(f"{output} is a directory: name a file to write")
+    if output != STDOUT and os.path.exists(output):
+        for source in sources:
+            if source.path != STDIN and os.path.samefile(source.path, output):
+                raise ValueError(f"{output} is also an input: write to another file")
+    return fmt
 
 
 def encode_files(
@@ -638,14 +806,31 @@ def encode_files(
     max_length: int | None = None,
     field: str = "text",
     on_error: OnError = "fail",
+    output_format: str | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     progress: IO[str] | None = None,
 ) -> Summary:
-    """Tokenize every record of ``sources`` into ``output`` (.jsonl or .parquet).
+    """Tokenize every record of ``sources`` into ``output`` (.jsonl or .parquet; ``"-"``:
+    JSON lines on standard output).
 
-    ``progress``: a terminal to show a progress line on while the run goes on (None: none).
-    Raises :class:`InputError` for a bad record (with ``on_error="fail"``), ``OSError`` for a
-    file that cannot be read or written; then, as on KeyboardInterrupt, ``output`` is left as
-    it was.
+    ``output_format``: ``"jsonl"`` or ``"parquet"`` (None: by the output's extension).
+    ``max_record_bytes``: a longer line is a bad record. ``progress``: a terminal to show a
+    progress line on while the run goes on (None: none). Raises :class:`InputError` for a bad
+    record (with ``on_error="fail"``), ``OSError`` for a file that cannot be read or written;
+    then, as on KeyboardInterrupt or any other exception, an output file is left as it was (a
+    stream, see :func:`is_stream`, keeps what was written to it).
+
+    >>> import pathlib, tempfile
+    >>> from bbtok import BlenderbotSmallTokenizerFast
+    >>> from bbtok.data import SAMPLE_CHECKPOINT
+    >>> tok = BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_CHECKPOINT)
+    >>> directory = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (directory / "in.txt").write_text("Hello there!\\n")
+    >>> sources = [Source(str(directory / "in.txt"), "txt")]
+    >>> encode_files(sources, str(directory / "ids.jsonl"), tok, threads=1).records
+    1
+    >>> (directory / "ids.jsonl").read_text()
+    '{"input_ids":[10770,1742,10]}\\n'
     """
     if batch_size < 1:
         raise ValueError(f"the batch size must be at least 1, got {batch_size}")
@@ -653,24 +838,37 @@ def encode_files(
         raise ValueError(f"the number of workers must be at least 1, got {threads}")
     if max_length is not None and max_length < 1:
         raise ValueError(f"the maximum length must be at least 1, got {max_length}")
-    output_format = _check_paths(sources, output)
-    if output_format == "parquet":
+    if max_record_bytes < 1:
+        raise ValueError(f"the maximum record size must be at least 1, got {max_record_bytes}")
+    fmt = _check_paths(sources, output, output_format)
+    if fmt == "parquet":
         load_pyarrow()  # before anything is written
+    streamed = is_stream(output)
     started = time.perf_counter()
     total_bytes = _input_size(sources)
-    reader = RecordReader(sources, field=field, on_error=on_error, batch_size=batch_size)
+    reader = RecordReader(
+        sources,
+        field=field,
+        on_error=on_error,
+        batch_size=batch_size,
+        max_record_bytes=max_record_bytes,
+    )
     from_left = tokenizer.truncation_side == "left"
     counters = Counters()
-    temporary = _temporary_beside(output)
+    temporary: str | None = None
     sink: Sink | None = None
     batches: _Channel[Batch] = _Channel(QUEUE_BATCHES)
     encoded_batches: _Channel[Encoded] = _Channel(QUEUE_BATCHES)
     workers: list[_Worker] = []
     display = _ProgressLine(progress, counters, total_bytes) if progress is not None else None
     try:
-        if output_format == "jsonl":
-            sink = JsonlSink(temporary, max(tokenizer.get_vocab().values(), default=0))
+        if not streamed:
+            temporary = _temporary_beside(output)
+        if fmt == "jsonl":
+            largest_id = max(tokenizer.get_vocab().values(), default=0)
+            sink = JsonlSink(temporary or output, largest_id, stream=streamed)
         else:
+            assert temporary is not None  # parquet is never streamed (checked above)
             sink = ParquetSink(temporary)
         reading = _Worker(READER_NAME, lambda: _produce(reader, batches))
         writing = _Worker("bbtok-write", lambda: _consume(sink, encoded_batches, counters))
@@ -694,25 +892,32 @@ def encode_files(
         if writing.error is not None:
             raise writing.error
         sink.close()
-        _finish_file(temporary, output)
+        if temporary is not None:
+            _finish_file(temporary, output)
     except BaseException:
-        batches.abandon()
-        encoded_batches.abandon()
-        for worker in workers:
-            # Both stop within POLL_SECONDS, but a reader blocked on a terminal or a pipe stays
-            # blocked: it is a daemon thread, left behind. The writer is always waited for, so
-            # that no write goes on while its file is closed and removed.
-            worker.join(timeout=5 * POLL_SECONDS if worker.name == READER_NAME else None)
-        if sink is not None:
-            sink.discard()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+        # In a finally: a second Ctrl-C or signal while the threads stop must not leave the
+        # temporary file behind.
+        try:
+            batches.abandon()
+            encoded_batches.abandon()
+            for worker in workers:
+                # Both stop within POLL_SECONDS, but a reader blocked on a terminal or a pipe
+                # stays blocked: it is a daemon thread, left behind. The writer is always waited
+                # for, so that no write goes on while its file is closed and removed.
+                worker.join(timeout=5 * POLL_SECONDS if worker.name == READER_NAME else None)
+        finally:
+            if sink is not None:
+                with contextlib.suppress(Exception):  # the error being raised says more
+                    sink.discard()
+            if temporary is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temporary)
         raise
     finally:
         if display is not None:
             display.stop()
     return Summary(
-        output=output,
+        output=output_name(output),
         records=counters.records,
         tokens=counters.tokens,
         bytes=counters.bytes,
@@ -735,7 +940,7 @@ def progress_text(counters: Counters, seconds: float, total_bytes: int | None) -
     seconds = max(seconds, 1e-9)
     byte_rate = counters.bytes / seconds
     parts = [
-        f"{counters.records:,} records",
+        plural(counters.records, "record"),
         f"{counters.records / seconds:,.0f} records/s",
         f"{byte_rate / 1e6:.1f} MB/s",
     ]

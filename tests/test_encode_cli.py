@@ -6,8 +6,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from array import array
 from pathlib import Path
 from typing import Any
@@ -276,12 +279,14 @@ def test_invalid_utf8_names_file_and_line(
     ("line", "reason"),
     [
         ('{"text": "unclosed}', "invalid JSON: Unterminated string starting at (column 10)"),
-        ("", "invalid JSON: empty line"),
         ('{"text": "a"} {"text": "b"}', "invalid JSON: Extra data (column 15)"),
         ('["text"]', "expected a JSON object, got an array"),
         ('{"title": "x"}', "no field 'text'"),
         ('{"text": 17}', "field 'text' is a number, not a string"),
         ('{"text": null}', "field 'text' is null, not a string"),
+        # Hostile: Python's JSON parser recurses once per level.
+        ("[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
+        ('{"text": ' * 100_000, "JSON nested too deeply"),
     ],
 )
 def test_bad_json_names_file_and_line(
@@ -315,7 +320,7 @@ def test_on_error_skip(
 ) -> None:
     texts = [f"record number {number}" for number in range(40)]
     lines = [json.dumps({"text": text}).encode("utf-8") for text in texts]
-    bad = {5: b'{"text": 5}', 6: b"not json", 20: b'{"text": "\xc3("}', 39: b""}
+    bad = {5: b'{"text": 5}', 6: b"not json", 20: b'{"text": "\xc3("}', 39: b"[" * 100_000}
     for index, line in bad.items():
         lines[index] = line
     source = tmp_path / "data.jsonl"
@@ -346,6 +351,91 @@ def test_on_error_skip(
     # Skipped records keep their numbers: the column still points into the input.
     assert table.column("record").to_pylist() == numbers + [n + len(texts) for n in numbers]
     assert table.column("input_ids").to_pylist() == expected_ids(tok, kept * 2)
+
+
+def test_blank_lines_of_a_jsonl_input_are_no_records(
+    tmp_path: Path, tok: BlenderbotSmallTokenizerFast
+) -> None:
+    source = tmp_path / "data.jsonl"
+    source.write_bytes(b'\n{"text": "a"}\n \t\r\n\r\n{"text": "b"}\n\n')
+    output = tmp_path / "out.jsonl"
+    assert run("encode", *TOKENIZER, source, "-o", output, "-q") == 0
+    assert read_jsonl_ids(output) == expected_ids(tok, ["a", "b"])
+
+
+def test_blank_lines_take_no_record_number(tmp_path: Path) -> None:
+    parquet = pytest.importorskip("pyarrow.parquet")
+    source = tmp_path / "data.jsonl"
+    # A bad record keeps its number; a blank line gets none; invalid UTF-8 sends the block
+    # through the line-by-line reader, which must number the same way.
+    source.write_bytes(b'{"text": "a"}\n\n{"text": 1}\n  \n{"text": "b"}\n\xff\n\n{"text": "c"}\n')
+    output = tmp_path / "out.parquet"
+    assert run("encode", *TOKENIZER, source, "-o", output, "--on-error", "skip", "-q") == 0
+    assert parquet.read_table(output).column("record").to_pylist() == [0, 2, 4]
+
+
+def test_a_line_of_white_space_is_still_a_txt_record(
+    tmp_path: Path, tok: BlenderbotSmallTokenizerFast
+) -> None:
+    source = write_txt(tmp_path / "in.txt", ["a", " ", "", "b"])
+    output = tmp_path / "out.jsonl"
+    assert run("encode", *TOKENIZER, source, "-o", output, "-q") == 0
+    assert read_jsonl_ids(output) == expected_ids(tok, ["a", " ", "", "b"])
+
+
+@pytest.mark.parametrize("read_bytes", [4, encode.READ_BYTES])  # across reads, within one
+def test_a_record_longer_than_the_limit_names_file_and_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    read_bytes: int,
+) -> None:
+    monkeypatch.setattr(encode, "READ_BYTES", read_bytes)
+    source = write_txt(tmp_path / "in.txt", ["short", "ten bytes!", "eleven byte", "short"])
+    output = tmp_path / "out.jsonl"
+    assert run("encode", *TOKENIZER, source, "-o", output, "--max-record-bytes", "10") == 1
+    assert capsys.readouterr().err == (f"bbtok: error: {source}:3: record longer than 10 bytes\n")
+    assert sorted(os.listdir(tmp_path)) == ["in.txt"]
+
+
+@pytest.mark.parametrize("read_bytes", [4, encode.READ_BYTES])
+@pytest.mark.parametrize("input_format", ["txt", "jsonl"])
+def test_a_record_longer_than_the_limit_can_be_skipped(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tok: BlenderbotSmallTokenizerFast,
+    read_bytes: int,
+    input_format: str,
+) -> None:
+    pyarrow_parquet = pytest.importorskip("pyarrow.parquet")
+    monkeypatch.setattr(encode, "READ_BYTES", read_bytes)
+    texts = ["first", "x" * 200, "third", "y" * 50, "fifth"]
+    if input_format == "txt":
+        source = write_txt(tmp_path / "in.txt", texts, final=False)
+    else:
+        source = write_jsonl(tmp_path / "in.jsonl", texts)
+    output = tmp_path / "out.parquet"
+    arguments = ["--max-record-bytes", "40", "--on-error", "skip", "-q"]
+    assert run("encode", *TOKENIZER, source, "-o", output, *arguments) == 0
+    table = pyarrow_parquet.read_table(output)
+    assert table.column("input_ids").to_pylist() == expected_ids(tok, ["first", "third", "fifth"])
+    assert table.column("record").to_pylist() == [0, 2, 4]
+    assert capsys.readouterr().err == (
+        f"bbtok: skipped 2 records (first: {source}:2: record longer than 40 bytes)\n"
+    )
+
+
+def test_a_line_without_an_end_longer_than_the_limit_is_one_skipped_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tok: BlenderbotSmallTokenizerFast
+) -> None:
+    source = tmp_path / "in.txt"
+    source.write_bytes(b"ok\n" + b"z" * 5000)
+    output = tmp_path / "out.jsonl"
+    arguments = ["--max-record-bytes", "100", "--on-error", "skip", "-q"]
+    assert run("encode", *TOKENIZER, source, "-o", output, *arguments) == 0
+    assert read_jsonl_ids(output) == expected_ids(tok, ["ok"])
+    assert capsys.readouterr().err.startswith("bbtok: skipped 1 record (first: ")
 
 
 def test_an_existing_output_is_untouched_by_a_failure(
@@ -421,11 +511,13 @@ def test_ctrl_c_leaves_no_output(
 
 def test_paths_are_checked_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = write_txt(tmp_path / "in.txt", ["hello"])
+    csv = write_txt(tmp_path / "in.csv", ["hello"])
     cases = [
-        ([source, "-o", tmp_path / "out.csv"], "the output must end in .jsonl or .parquet"),
-        ([tmp_path / "in.csv", "-o", tmp_path / "o.jsonl"], "cannot tell its format"),
+        ([source, "-o", tmp_path / "out.csv"], "cannot tell the output format from its name"),
+        ([csv, "-o", tmp_path / "o.jsonl"], "cannot tell its format"),
         ([tmp_path / "none.txt", "-o", tmp_path / "o.jsonl"], "no such input file"),
         ([source, "-o", tmp_path / "no" / "o.jsonl"], "no directory"),
+        ([source, "-o", tmp_path], "is a directory: name a file to write"),
         (["-", "-", "-o", tmp_path / "o.jsonl"], "standard input ('-') can be read only once"),
     ]
     for arguments, message in cases:
@@ -435,7 +527,17 @@ def test_paths_are_checked_first(tmp_path: Path, capsys: pytest.CaptureFixture[s
     jsonl.write_text('{"text": "x"}\n')
     assert run("encode", *TOKENIZER, source, jsonl, "-o", jsonl) == 1
     assert "is also an input" in capsys.readouterr().err
-    assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "in.txt"]
+    assert sorted(os.listdir(tmp_path)) == ["in.csv", "in.jsonl", "in.txt"]
+
+
+def test_a_missing_input_is_named_before_its_format_is_guessed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_txt(tmp_path / "in.txt", ["hello"])
+    missing = tmp_path / "corpus.csv"
+    assert run("encode", *TOKENIZER, source, missing, "-o", tmp_path / "o.jsonl") == 1
+    assert capsys.readouterr().err == f"bbtok: error: no such input file: {missing}\n"
+    assert sorted(os.listdir(tmp_path)) == ["in.txt"]
     with pytest.raises(SystemExit):
         run("encode", *TOKENIZER, source, "-o", tmp_path / "o.jsonl", "--max-length", "0")
 
@@ -452,6 +554,81 @@ def test_default_tokenizer_is_the_shipped_one_from_any_directory(
         run("encode", "--tokenizer", "missing", source, "-o", output)
 
 
+# -- outputs that are streams ------------------------------------------------------------------
+
+
+def test_output_dash_writes_json_lines_to_standard_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tok: BlenderbotSmallTokenizerFast
+) -> None:
+    source = write_txt(tmp_path / "in.txt", ["Hello there!", "", "Fine."])
+    assert run("encode", *TOKENIZER, source, "-o", "-") == 0
+    captured = capsys.readouterr()
+    rows = [json.loads(line)["input_ids"] for line in captured.out.splitlines()]
+    assert rows == expected_ids(tok, ["Hello there!", "", "Fine."])
+    assert captured.err.startswith("bbtok: 3 records, ")  # the summary stays off the results
+    assert captured.err.endswith(" -> <stdout>\n")
+    assert sorted(os.listdir(tmp_path)) == ["in.txt"]
+
+
+def test_parquet_to_standard_output_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_txt(tmp_path / "in.txt", ["hello"])
+    assert run("encode", *TOKENIZER, source, "-o", "-", "--output-format", "parquet") == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(
+        "bbtok: error: <stdout>: parquet cannot be written to standard output, a pipe or a device"
+    )
+
+
+def test_output_format_overrides_the_extension(
+    tmp_path: Path, tok: BlenderbotSmallTokenizerFast
+) -> None:
+    source = write_txt(tmp_path / "in.txt", ["hello"])
+    output = tmp_path / "ids.out"
+    assert run("encode", *TOKENIZER, source, "-o", output, "--output-format", "jsonl", "-q") == 0
+    assert read_jsonl_ids(output) == expected_ids(tok, ["hello"])
+
+
+def test_a_fifo_output_is_written_straight_to(
+    tmp_path: Path, tok: BlenderbotSmallTokenizerFast
+) -> None:
+    source = write_txt(tmp_path / "in.txt", ["Hello there!", "Fine."])
+    fifo = tmp_path / "ids.jsonl"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    # Opening a FIFO to write waits for a reader: one in a thread, which ends at the end.
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    assert run("encode", *TOKENIZER, source, "-o", fifo, "-q") == 0
+    reader.join(timeout=60)
+    rows = [json.loads(line)["input_ids"] for line in received[0].decode().splitlines()]
+    assert rows == expected_ids(tok, ["Hello there!", "Fine."])
+    assert sorted(os.listdir(tmp_path)) == ["ids.jsonl", "in.txt"]  # no temporary file
+
+
+def test_dev_stdout_is_appended_to_where_the_shell_points_it(
+    tmp_path: Path, tok: BlenderbotSmallTokenizerFast
+) -> None:
+    source = write_txt(tmp_path / "in.txt", ["hello"])
+    results = tmp_path / "results.jsonl"
+    results.write_bytes(b"earlier line\n")
+    with results.open("ab") as standard_output:  # as `>> results.jsonl`
+        finished = subprocess.run(
+            [sys.executable, "-m", "bbtok", "encode", *TOKENIZER, str(source), "-o", "/dev/stdout"],
+            stdout=standard_output,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
+    assert finished.returncode == 0, finished.stderr
+    earlier, line = results.read_text().splitlines()
+    assert (earlier, json.loads(line)["input_ids"]) == ("earlier line", tok("hello")["input_ids"])
+    assert leftovers(tmp_path) == []
+
+
 # -- what is shown ------------------------------------------------------------------------------
 
 
@@ -465,11 +642,58 @@ def test_summary_and_no_progress_when_not_a_terminal(
     assert captured.out == ""
     assert "\r" not in captured.err and "encoding:" not in captured.err
     assert captured.err.startswith(f"bbtok: {len(records)} records, ")
-    assert captured.err.endswith(f" MB/s) -> {output}\n")
+    assert captured.err.endswith(f" -> {output}\n")
     assert captured.err.count("\n") == 1
 
     assert run("encode", *TOKENIZER, source, "-o", output, "--quiet") == 0
     assert capsys.readouterr() == ("", "")
+
+
+def test_the_summary_counts_one_record_and_one_token_in_the_singular() -> None:
+    summary = encode.Summary("ids.jsonl", records=1, tokens=1, bytes=2_000_000, seconds=1.0)
+    assert summary.line().startswith("bbtok: 1 record, 1 token, ")
+
+
+def test_the_summary_counts_many_records_and_tokens_in_the_plural() -> None:
+    summary = encode.Summary("ids.jsonl", records=0, tokens=12_345, bytes=0, seconds=1.0)
+    assert summary.line().startswith("bbtok: 0 records, 12,345 tokens, ")
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [
+        (0, "0 bytes"),
+        (1, "1 byte"),
+        (999, "999 bytes"),
+        (1000, "1.0 kB"),
+        (181_400, "181.4 kB"),
+        (999_960, "1.0 MB"),
+        (56_700_000, "56.7 MB"),
+        (1_100_000_000_000, "1,100.0 GB"),
+    ],
+)
+def test_sizes_are_shown_in_a_unit_that_suits_them(size: int, shown: str) -> None:
+    assert encode.byte_size(size) == shown
+
+
+def test_the_summary_shows_the_speed_of_a_run_long_enough_to_time() -> None:
+    summary = encode.Summary("ids.jsonl", records=9, tokens=90, bytes=3_000_000, seconds=2.0)
+    assert summary.line().endswith(" 3.0 MB in 2.00 s (1.5 MB/s) -> ids.jsonl")
+
+
+def test_the_summary_leaves_out_the_speed_of_a_run_too_short_to_time() -> None:
+    summary = encode.Summary("ids.jsonl", records=1, tokens=1, bytes=6, seconds=0.0)
+    assert summary.line() == "bbtok: 1 record, 1 token, 6 bytes in 0.00 s -> ids.jsonl"
+
+
+def test_one_skipped_record_is_reported_in_the_singular(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "data.jsonl"
+    source.write_text('{"text": "a"}\n{"text": 1}\n', encoding="utf-8")
+    arguments = ["-o", tmp_path / "out.jsonl", "--on-error", "skip", "-q"]
+    assert run("encode", *TOKENIZER, source, *arguments) == 0
+    assert capsys.readouterr().err.startswith("bbtok: skipped 1 record (first: ")
 
 
 def test_progress_text() -> None:
@@ -534,6 +758,115 @@ def test_python_m_bbtok_encode(tmp_path: Path, tok: BlenderbotSmallTokenizerFast
     assert read_jsonl_ids(output) == expected_ids(tok, texts)
 
 
+# -- hostile use, each in a process of its own ---------------------------------------------------
+
+# Starts `python -m bbtok ARGS...` with its address space limited to LIMIT bytes: a run whose
+# memory grows without bound dies of MemoryError instead of taking the machine with it.
+LIMITED_BBTOK = (
+    "import os, resource, sys; limit = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_AS, (limit, limit)); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'bbtok', *sys.argv[2:]])"
+)
+ADDRESS_SPACE_LIMIT = 768 << 20
+
+
+def limited_bbtok(*arguments: str) -> list[str]:
+    """The command line of ``bbtok ARGUMENTS...`` in ADDRESS_SPACE_LIMIT bytes."""
+    return [sys.executable, "-c", LIMITED_BBTOK, str(ADDRESS_SPACE_LIMIT), *arguments]
+
+
+# Few threads and malloc arenas: their reserved (not used) address space would otherwise grow
+# with the cores of the machine running the tests.
+FEW_THREADS = {**os.environ, "BBTOK_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
+
+
+def test_reading_dev_zero_stops_at_the_record_limit(tmp_path: Path) -> None:
+    finished = subprocess.run(
+        limited_bbtok("encode", *TOKENIZER, "--format", "txt", "/dev/zero", "-o", "ids.jsonl"),
+        capture_output=True,
+        cwd=tmp_path,
+        env=FEW_THREADS,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 1
+    limit = f"{encode.DEFAULT_MAX_RECORD_BYTES:,}"
+    assert finished.stderr.decode() == (
+        f"bbtok: error: /dev/zero:1: record longer than {limit} bytes\n"
+    )
+    assert os.listdir(tmp_path) == []
+
+
+def test_skipping_a_huge_line_does_not_hold_it(tmp_path: Path) -> None:
+    # 512 MiB without a line end, then a record: held and joined, the line would not fit.
+    skipping_at_one_mebibyte = ["--max-record-bytes", "1048576", "--on-error", "skip"]
+    producer = subprocess.Popen(
+        ["sh", "-c", "head -c 536870912 /dev/zero; printf '\\nHello there!\\n'"],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        finished = subprocess.run(
+            limited_bbtok("encode", *TOKENIZER, "-", "-o", "-", *skipping_at_one_mebibyte),
+            stdin=producer.stdout,
+            capture_output=True,
+            cwd=tmp_path,
+            env=FEW_THREADS,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        assert producer.stdout is not None
+        producer.stdout.close()
+        producer.kill()
+        producer.wait()
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout == b'{"input_ids":[10770,1742,10]}\n'
+    assert finished.stderr.decode().startswith(
+        "bbtok: skipped 1 record (first: <stdin>:1: record longer than 1,048,576 bytes)\n"
+    )
+
+
+def test_sigterm_leaves_neither_output_nor_temporary_file(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "bbtok", "encode", *TOKENIZER, "-", "-o", "out.jsonl"]
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=FEW_THREADS
+    )
+    try:
+        assert process.stdin is not None
+        process.stdin.write(b"a first record\n")
+        process.stdin.flush()
+        deadline = time.monotonic() + 60
+        while not leftovers(tmp_path):  # the run has begun once its temporary file is there
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no temporary file appeared"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)  # while it waits for more of standard input
+        returncode = process.wait(timeout=60)
+    finally:
+        process.kill()
+        _, error = process.communicate()
+    assert returncode == 128 + signal.SIGTERM
+    assert error.decode() == "bbtok: terminated (SIGTERM); out.jsonl was not written\n"
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_closed_standard_output_ends_the_run_quietly(tmp_path: Path) -> None:
+    source = write_txt(tmp_path / "in.txt", ["some words to write"] * 100_000)
+    command = [sys.executable, "-m", "bbtok", "encode", *TOKENIZER, str(source), "-o", "-"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=FEW_THREADS
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.read(10) == b'{"input_id'
+        process.stdout.close()  # as `| head` does
+        returncode = process.wait(timeout=60)
+    finally:
+        process.kill()
+        _, error = process.communicate()
+    assert (returncode, error) == (128 + signal.SIGPIPE, b"")
+
+
 # -- tokenize, decode, bench ----------------------------------------------------------------
 
 
@@ -569,7 +902,11 @@ def test_decode_command(
 
 def test_bench_gets_its_own_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
     received: list[list[str] | None] = []
-    monkeypatch.setattr(bench, "main", received.append)
+
+    def fake_main(argv: list[str] | None = None, prog: str | None = None) -> None:
+        received.append(argv)
+
+    monkeypatch.setattr(bench, "main", fake_main)
     assert run("bench", "--megabytes", "0.5", "--repeats", "1") == 0
     assert received == [["--megabytes", "0.5", "--repeats", "1"]]
 

@@ -1,0 +1,187 @@
+"""The ``bbtok`` command as a whole: its options, what goes to standard output (results) and to
+standard error (notes, warnings, summaries), and how it reports Python's warnings and log."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import shutil
+import signal
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from bbtok import __version__, cli
+
+from conftest import REALISTIC_DIR
+
+TOKENIZER = ["--tokenizer", str(REALISTIC_DIR)]
+
+
+def run(*arguments: str | Path) -> int:
+    return cli.main([str(argument) for argument in arguments])
+
+
+def standard_input(monkeypatch: pytest.MonkeyPatch, data: bytes, terminal: bool = False) -> None:
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+    if terminal:
+        monkeypatch.setattr(stream, "isatty", lambda: True)
+    monkeypatch.setattr(sys, "stdin", stream)
+
+
+# -- options ------------------------------------------------------------------------------------
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        run("--version")
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out == f"bbtok {__version__}\n"
+
+
+def test_bench_help_shows_the_usage_of_bbtok_bench(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        run("bench", "--help")
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: bbtok bench [-h]")
+
+
+# -- tokenize -----------------------------------------------------------------------------------
+
+
+def test_tokenize_dash_reads_all_of_standard_input_as_one_text(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    standard_input(monkeypatch, b"Hello\nWorld")
+    assert run("tokenize", *TOKENIZER, "-") == 0
+    assert capsys.readouterr().out.startswith("text: 'Hello\\nWorld' (3 tokens)\n")
+
+
+def test_tokenize_reads_standard_input_only_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    standard_input(monkeypatch, b"Hello")
+    assert run("tokenize", *TOKENIZER, "-", "-") == 1
+    assert capsys.readouterr().err == "bbtok: error: standard input ('-') can be read only once\n"
+
+
+def test_tokenize_names_invalid_utf8_on_standard_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    standard_input(monkeypatch, b"caf\xe9")
+    assert run("tokenize", *TOKENIZER, "-") == 1
+    assert capsys.readouterr().err == (
+        "bbtok: error: standard input: invalid UTF-8: byte 0xe9 at byte 4\n"
+    )
+
+
+def test_tokenize_counts_one_token_in_the_singular(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("tokenize", *TOKENIZER, "x") == 0
+    assert capsys.readouterr().out.startswith("text: 'x' (1 token)\n")
+
+
+# -- warnings and log messages ------------------------------------------------------------------
+
+
+@pytest.fixture
+def tokenizer_losing_a_merge(tmp_path: Path) -> Path:
+    """A tokenizer directory whose merges.txt lacks its final newline: loading it warns."""
+    shutil.copy(REALISTIC_DIR / "vocab.json", tmp_path / "vocab.json")
+    merges = (REALISTIC_DIR / "merges.txt").read_bytes()
+    (tmp_path / "merges.txt").write_bytes(merges.rstrip(b"\n"))
+    return tmp_path
+
+
+def test_python_warnings_read_as_bbtok_warnings(
+    tokenizer_losing_a_merge: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("tokenize", "--tokenizer", tokenizer_losing_a_merge, "hi") == 0
+    error = capsys.readouterr().err
+    assert error.startswith(f"bbtok: warning: {tokenizer_losing_a_merge / 'merges.txt'}: ")
+    assert error.count("\n") == 1  # no "UserWarning", no line of bbtok's source
+
+
+def test_warnings_are_shown_as_before_once_the_command_returns(
+    tokenizer_losing_a_merge: Path,
+) -> None:
+    shown_before = warnings.showwarning
+    assert run("tokenize", "--tokenizer", tokenizer_losing_a_merge, "hi") == 0
+    assert warnings.showwarning is shown_before
+
+
+def test_log_warnings_read_as_bbtok_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("vocab.json", "merges.txt"):
+        shutil.copy(REALISTIC_DIR / name, tmp_path / name)
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 4}))
+    assert run("tokenize", "--tokenizer", tmp_path, "one two three four five") == 0
+    assert capsys.readouterr().err.startswith(
+        "bbtok: warning: Token indices sequence length is longer than the specified maximum"
+    )
+
+
+def test_the_log_goes_where_it_went_once_the_command_returns() -> None:
+    logger = logging.getLogger("bbtok")
+    handlers, propagate = list(logger.handlers), logger.propagate
+    assert run("decode", *TOKENIZER, "10") == 0
+    assert (logger.handlers, logger.propagate) == (handlers, propagate)
+
+
+def test_signal_handlers_are_restored_once_the_command_returns() -> None:
+    handler = signal.getsignal(signal.SIGTERM)
+    assert run("decode", *TOKENIZER, "10") == 0
+    assert signal.getsignal(signal.SIGTERM) is handler
+
+
+# -- generate and chat --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "what"), [("", "empty"), (" \n ", "only white space")])
+def test_generate_names_a_text_without_tokens(
+    capsys: pytest.CaptureFixture[str], text: str, what: str
+) -> None:
+    assert run("generate", "Hello!", text) == 1
+    # Before the model is loaded: no note about its weights.
+    assert capsys.readouterr().err == (
+        f"bbtok: error: text 2 is {what}: there is nothing to reply to\n"
+    )
+
+
+def test_chat_with_piped_input_writes_only_replies_to_standard_output(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    standard_input(monkeypatch, b"Hello!\n\nHow are you?\n")
+    assert run("chat", "--max-new-tokens", "3") == 0
+    captured = capsys.readouterr()
+    replies = captured.out.splitlines()
+    assert len(replies) == 2 and all(reply.startswith("bot> ") for reply in replies)
+    assert captured.err == cli.RANDOM_WEIGHTS_NOTE + "\n"
+
+
+def test_chat_on_a_terminal_prompts_on_standard_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    standard_input(monkeypatch, b"Hello!\n", terminal=True)
+    assert run("chat", "--max-new-tokens", "3") == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("bot> ") and captured.out.count("\n") == 1
+    assert captured.err.endswith("\nyou> you> \n")  # a prompt for each line, the last at Ctrl-D
+
+
+# -- train --------------------------------------------------------------------------------------
+
+
+def test_train_reports_what_it_wrote_on_standard_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("hello there friend\nhow are you doing\n", encoding="utf-8")
+    output = tmp_path / "vocab"
+    assert run("train", corpus, "-o", output, "--vocab-size", "100", "--min-frequency", "1") == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"bbtok: wrote {output / 'vocab.json'} and {output / 'merges.txt'}\n"
