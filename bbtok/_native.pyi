@@ -2,14 +2,16 @@
 
 __version__: str
 UNICODE_VERSION: str
+MAX_CACHE_WORDS: int
+
+def max_threads() -> int:
+    """The most threads a batch may run on: 4 times the cores this process may use."""
 
 class NativeTokenizer:
     """The Rust tokenizer core. Texts may hold lone surrogates."""
 
     @staticmethod
     def from_files(vocab_path: str, merges_path: str) -> tuple[NativeTokenizer, list[str]]: ...
-    @staticmethod
-    def from_texts(vocab_json: str, merges_text: str) -> NativeTokenizer: ...
     @staticmethod
     def from_parts(
         vocab: dict[str, int], merges: list[tuple[list[str], int]]
@@ -27,13 +29,16 @@ class NativeTokenizer:
         self, encoder: list[tuple[str, int]], decoder: list[tuple[int, str]], units: list[str]
     ) -> None: ...
     def set_unknown(self, token: str | None, id: int | None, message: str) -> None: ...
-    def set_cache_capacity(self, words: int) -> None: ...
+    def set_cache_capacity(self, words: int) -> None:
+        """ValueError unless 0 <= words <= MAX_CACHE_WORDS."""
     @property
     def cache_capacity(self) -> int: ...
     def encode(self, text: str) -> list[int]: ...
     def encode_plain(self, text: str) -> list[int]: ...
-    def encode_batch(self, texts: list[str], threads: int) -> list[list[int]]: ...
-    def encode_batch_flat(self, texts: list[str], threads: int) -> tuple[bytes, list[int]]: ...
+    def encode_batch(self, texts: list[str], threads: int) -> list[list[int]]:
+        """ValueError when threads > max_threads()."""
+    def encode_batch_flat(self, texts: list[str], threads: int) -> tuple[bytes, list[int]]:
+        """ValueError when threads > max_threads()."""
     def encode_with_offsets(
         self, text: str, cut_added: bool
     ) -> tuple[list[int], list[tuple[int, int]], list[int | None]]: ...

@@ -8,6 +8,7 @@
 
 use crate::words::decode_at;
 use rustc_hash::FxHashMap;
+use std::collections::TryReserveError;
 
 #[derive(Clone, Debug, Default)]
 struct Node {
@@ -89,8 +90,12 @@ impl AddedTokenTrie {
     }
 
     /// The byte ranges of `text` between the reference's cuts, in order (a cut piece need not
-    /// be a token: see the module comment).
-    pub fn split(&self, text: &[u8], pieces: &mut Vec<(usize, usize)>) {
+    /// be a token: see the module comment). Fails only when memory runs out.
+    pub fn split(
+        &self,
+        text: &[u8],
+        pieces: &mut Vec<(usize, usize)>,
+    ) -> Result<(), TryReserveError> {
         pieces.clear();
         let first = if self.is_empty() {
             text.len()
@@ -99,24 +104,27 @@ impl AddedTokenTrie {
         };
         if first == text.len() {
             if !text.is_empty() {
+                pieces.try_reserve(1)?;
                 pieces.push((0, text.len()));
             }
-            return;
+            return Ok(());
         }
-        let cuts = self.cut_points(text, first);
+        let cuts = self.cut_points(text, first)?;
         let mut previous = 0;
         for cut in cuts.into_iter().chain(std::iter::once(text.len())) {
             // A cut behind the previous one is skipped, as the reference does.
             if cut > previous {
+                pieces.try_reserve(1)?;
                 pieces.push((previous, cut));
                 previous = cut;
             }
         }
+        Ok(())
     }
 
     /// The reference's cut offsets (as byte offsets), starting with 0; the scan starts at
     /// `first`, where the first token may start (nothing happens before it).
-    fn cut_points(&self, text: &[u8], first: usize) -> Vec<usize> {
+    fn cut_points(&self, text: &[u8], first: usize) -> Result<Vec<usize>, TryReserveError> {
         let root = &self.nodes[0];
         let mut cuts = vec![0];
         // (start, node reached), in start order.
@@ -134,6 +142,7 @@ impl AddedTokenTrie {
                     let (cut_start, cut_end, new_skip) =
                         self.longest_from(text, &live, start, current, width, skip);
                     skip = new_skip;
+                    cuts.try_reserve(2)?;
                     cuts.push(cut_start);
                     cuts.push(cut_end);
                     matched = true;
@@ -163,10 +172,11 @@ impl AddedTokenTrie {
             }
         }
         if let Some(&(start, _)) = live.iter().find(|&&(_, node)| self.nodes[node].end) {
+            cuts.try_reserve(2)?;
             cuts.push(start);
             cuts.push(text.len());
         }
-        cuts
+        Ok(cuts)
     }
 
     /// A token ended just before `current` (it started at `start`): the leftmost live start
@@ -217,7 +227,7 @@ mod tests {
     fn split(tokens: &[&str], text: &str) -> Vec<String> {
         let trie = AddedTokenTrie::new(tokens.iter().map(|t| t.as_bytes()));
         let mut pieces = Vec::new();
-        trie.split(text.as_bytes(), &mut pieces);
+        trie.split(text.as_bytes(), &mut pieces).unwrap();
         pieces
             .iter()
             .map(|&(s, e)| text[s..e].to_string())

@@ -9,7 +9,10 @@
 //! the old identity is emptied on its next use.
 //!
 //! A generation stores its entries one after another in one buffer and indexes them by
-//! offset: no allocation per word, and words cached together sit together in memory.
+//! offset: no allocation per word, and words cached together sit together in memory. Nothing
+//! is sized from the bound up front: a generation grows as it fills (and the two generations
+//! trade buffers when they turn over), so a large bound costs memory only once that many words
+//! were seen; when memory runs out a word is simply not cached.
 
 use hashbrown::HashTable;
 use rustc_hash::FxHasher;
@@ -18,6 +21,32 @@ use std::hash::Hasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
+
+/// The default bound of the word cache (words; the bytes are bounded too, see above): at most
+/// about 18 MB a thread, typically 7 MB when full. A few MB of varied text hold well over
+/// 100,000 distinct words; a smaller cache would forget words it meets again a little later.
+pub const DEFAULT_CACHE_WORDS: usize = 1 << 18;
+
+/// The largest bound a word cache takes, in words: 16 times the default. A full cache holds
+/// at most about 72 bytes a word (25 typically) in each thread that encodes, so at most about
+/// 300 MB a thread at this bound.
+pub const MAX_CACHE_WORDS: usize = 1 << 22;
+
+/// A bound over `MAX_CACHE_WORDS` (the bound asked for).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheTooLarge(pub usize);
+
+impl std::fmt::Display for CacheTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a word cache holds at most {MAX_CACHE_WORDS} words, not {}",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for CacheTooLarge {}
 
 /// Longer words are not cached: they are rare, and each would take much of the byte budget.
 const MAX_CACHED_WORD_BYTES: usize = 255;
@@ -67,7 +96,19 @@ impl Generation {
             .copied()
     }
 
-    fn push(&mut self, hashed: u64, word: &[u8], ids: &[u32]) {
+    /// Add an entry, with the entries' buffer grown to at most `budget` bytes (or by the
+    /// entry, if it does not fit); `None` when memory ran out.
+    fn push(&mut self, hashed: u64, word: &[u8], ids: &[u32], budget: usize) -> Option<()> {
+        let size = HEAD + word.len() + 4 * ids.len();
+        let (len, capacity) = (self.entries.len(), self.entries.capacity());
+        if capacity - len < size {
+            let target = (2 * capacity).min(budget).max(len + size);
+            self.entries.try_reserve_exact(target - len).ok()?;
+        }
+        let entries = &self.entries;
+        self.index
+            .try_reserve(1, |&at| hash(Self::word_at(entries, at)))
+            .ok()?;
         let at = self.entries.len() as u32;
         self.entries.push(word.len() as u8);
         self.entries
@@ -79,10 +120,20 @@ impl Generation {
         let entries = &self.entries;
         self.index
             .insert_unique(hashed, at, |&at| hash(Self::word_at(entries, at)));
+        Some(())
     }
 
     fn len(&self) -> usize {
         self.index.len()
+    }
+
+    fn clear(&mut self) {
+        self.index.clear();
+        self.entries.clear();
+    }
+
+    fn held_bytes(&self) -> usize {
+        self.entries.capacity() + self.index.capacity() * (4 + 1)
     }
 }
 
@@ -137,16 +188,15 @@ impl Generations {
         if self.limit == 0 {
             return;
         }
+        let budget = self.limit.saturating_mul(GENERATION_BYTES_PER_WORD);
         let young = &self.young;
-        if young.len() >= self.limit
-            || young.entries.len() >= self.limit * GENERATION_BYTES_PER_WORD
-        {
-            self.old = std::mem::take(&mut self.young);
+        if young.len() >= self.limit || young.entries.len() >= budget {
+            // The old generation goes; its buffers, already grown, serve the new young one.
+            std::mem::swap(&mut self.old, &mut self.young);
+            self.young.clear();
         }
-        if self.young.index.capacity() == 0 {
-            self.young.index.reserve(self.limit, |_| 0); // empty: nothing to rehash
-        }
-        self.young.push(hashed, word, ids);
+        // Out of memory: the word is not cached, and the young generation is left as it was.
+        let _ = self.young.push(hashed, word, ids, budget);
     }
 
     fn len(&self) -> usize {
@@ -200,6 +250,11 @@ impl LocalCache {
     pub fn entry_bytes(&self) -> usize {
         self.words.young.entries.len() + self.words.old.entries.len()
     }
+
+    /// Bytes allocated for both generations (entries and index).
+    pub fn held_bytes(&self) -> usize {
+        self.words.young.held_bytes() + self.words.old.held_bytes()
+    }
 }
 
 /// The identity and bound of a tokenizer's caches. A clone shares the caches until either
@@ -210,13 +265,27 @@ pub struct WordCache {
     capacity: usize,
 }
 
-impl WordCache {
-    /// Caches of at most about `capacity` words per thread (0 disables them).
-    pub fn new(capacity: usize) -> Self {
+impl Default for WordCache {
+    /// Caches of `DEFAULT_CACHE_WORDS`.
+    fn default() -> Self {
         WordCache {
             owner: NEXT_OWNER.fetch_add(1, Ordering::Relaxed),
-            capacity,
+            capacity: DEFAULT_CACHE_WORDS,
         }
+    }
+}
+
+impl WordCache {
+    /// Caches of at most about `capacity` words per thread (0 disables them), up to
+    /// `MAX_CACHE_WORDS`.
+    pub fn new(capacity: usize) -> Result<Self, CacheTooLarge> {
+        if capacity > MAX_CACHE_WORDS {
+            return Err(CacheTooLarge(capacity));
+        }
+        Ok(WordCache {
+            owner: NEXT_OWNER.fetch_add(1, Ordering::Relaxed),
+            capacity,
+        })
     }
 
     /// The bound, in words.
@@ -226,7 +295,7 @@ impl WordCache {
 
     /// Forget everything (every thread's cache of this tokenizer).
     pub fn clear(&mut self) {
-        *self = WordCache::new(self.capacity);
+        self.owner = NEXT_OWNER.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Run `work` with this thread's cache for this tokenizer.
@@ -251,7 +320,7 @@ mod tests {
 
     #[test]
     fn memory_stays_bounded_under_unique_words() {
-        let cache = WordCache::new(1_000);
+        let cache = WordCache::new(1_000).unwrap();
         cache.with(|local| {
             for i in 0..100_000u32 {
                 local.insert(format!("word{i}").as_bytes(), &[i]);
@@ -266,7 +335,7 @@ mod tests {
 
     #[test]
     fn memory_stays_bounded_under_long_unique_words() {
-        let cache = WordCache::new(1_000);
+        let cache = WordCache::new(1_000).unwrap();
         cache.with(|local| {
             for i in 0..20_000u32 {
                 let word = format!("{i:0>200}");
@@ -280,7 +349,7 @@ mod tests {
 
     #[test]
     fn entries_keep_their_ids_and_words_too_long_are_not_kept() {
-        let cache = WordCache::new(100);
+        let cache = WordCache::new(100).unwrap();
         cache.with(|local| {
             let many: Vec<u32> = (0..3_000).map(|i| i * 65_537).collect();
             local.insert(b"many", &many);
@@ -300,7 +369,7 @@ mod tests {
 
     #[test]
     fn a_word_in_use_survives_generations() {
-        let cache = WordCache::new(10);
+        let cache = WordCache::new(10).unwrap();
         cache.with(|local| {
             local.insert(b"kept", &[1, 2]);
             for i in 0..1_000u32 {
@@ -313,8 +382,46 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_bound_allocates_only_what_is_cached() {
+        let cache = WordCache::new(MAX_CACHE_WORDS).unwrap();
+        cache.with(|local| {
+            local.insert(b"word", &[1, 2]);
+            assert!(local.held_bytes() < 1_024, "{}", local.held_bytes());
+            for i in 0..10_000u32 {
+                local.insert(format!("w{i}").as_bytes(), &[i]);
+            }
+            assert!(local.held_bytes() < 10_000 * 72, "{}", local.held_bytes());
+        });
+    }
+
+    #[test]
+    fn a_bound_over_the_largest_is_refused() {
+        assert_eq!(
+            WordCache::new(MAX_CACHE_WORDS + 1).err(),
+            Some(CacheTooLarge(MAX_CACHE_WORDS + 1))
+        );
+        assert!(WordCache::new(usize::MAX).is_err());
+    }
+
+    #[test]
+    fn turning_over_keeps_memory_within_two_generations() {
+        let cache = WordCache::new(1_000).unwrap();
+        cache.with(|local| {
+            for i in 0..50_000u32 {
+                local.insert(format!("{i:0>20}").as_bytes(), &[i, i]);
+            }
+            // Two generations of 500 words of 31 bytes, their buffers and their indexes.
+            assert!(
+                local.held_bytes() <= 2 * (500 * 64 + 1_024 * 5),
+                "{}",
+                local.held_bytes()
+            );
+        });
+    }
+
+    #[test]
     fn clearing_empties_the_threads_cache() {
-        let mut cache = WordCache::new(10);
+        let mut cache = WordCache::new(10).unwrap();
         cache.with(|local| local.insert(b"a", &[1]));
         cache.clear();
         cache.with(|local| assert!(local.is_empty()));

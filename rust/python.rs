@@ -2,17 +2,22 @@
 //!
 //! Python `str` may hold lone surrogates, which a Rust `&str` cannot: such a text crosses as
 //! bytes encoded with Python's `surrogatepass`, which the core reads as it reads UTF-8.
+//!
+//! Memory sized by the input is reserved fallibly, here and in the core, so that running out
+//! raises `MemoryError` instead of aborting the process (Rust aborts when an infallible
+//! allocation fails, and PyO3's plain constructors panic when Python's do).
 
 use crate::bpe::MergeRanks;
+use crate::cache::MAX_CACHE_WORDS;
 use crate::tokenizer::{AddedTokenTable, EncodeError, Tokenizer};
 use crate::vocab::{self, LoadError, Vocab};
 use crate::words::Lowercaser;
-use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
+use pyo3::exceptions::{PyFileNotFoundError, PyMemoryError, PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyMemoryView, PyString};
 use rustc_hash::FxHashSet;
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, TryReserveError};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -26,6 +31,10 @@ fn load_error(error: LoadError) -> PyErr {
     }
 }
 
+fn out_of_memory(_: TryReserveError) -> PyErr {
+    PyMemoryError::new_err("out of memory")
+}
+
 /// The text of a Python `str`: borrowed UTF-8, or `surrogatepass` bytes when it holds a lone
 /// surrogate.
 fn text_of<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
@@ -34,36 +43,111 @@ fn text_of<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
         Ok(text) => Ok(Cow::Borrowed(text.as_bytes())),
         Err(_) => {
             let encoded = string.call_method1("encode", ("utf-8", "surrogatepass"))?;
-            Ok(Cow::Owned(encoded.cast::<PyBytes>()?.as_bytes().to_vec()))
+            let encoded = encoded.cast::<PyBytes>()?.as_bytes();
+            let mut owned = Vec::new();
+            owned
+                .try_reserve_exact(encoded.len())
+                .map_err(out_of_memory)?;
+            owned.extend_from_slice(encoded);
+            Ok(Cow::Owned(owned))
         }
     }
 }
 
 fn to_str<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyString>> {
     match std::str::from_utf8(bytes) {
-        Ok(text) => Ok(PyString::new(py, text)),
-        Err(_) => Ok(PyBytes::new(py, bytes)
-            .call_method1("decode", ("utf-8", "surrogatepass"))?
-            .cast_into::<PyString>()?),
+        Ok(_) => PyString::from_bytes(py, bytes),
+        Err(_) => Ok(PyBytes::new_with(py, bytes.len(), |buffer| {
+            buffer.copy_from_slice(bytes);
+            Ok(())
+        })?
+        .call_method1("decode", ("utf-8", "surrogatepass"))?
+        .cast_into::<PyString>()?),
     }
 }
 
-/// Thread pools by size, made on first use in each process. A child made by `fork()` (Python's
-/// multiprocessing, `datasets.map(num_proc=...)`) inherits the parent's pools but none of their
-/// threads: work sent to one would wait forever, so a new process makes its own pools.
+/// Outputs at least this long are made so that running out of memory raises `MemoryError`.
+/// PyO3's plain constructors of lists, ints and tuples panic instead, and a panic while memory
+/// is exhausted can abort, or hang while it prints a backtrace. Shorter ones the quicker way.
+const CHECKED_FROM: usize = 1 << 14;
+
+/// A list of `items`.
+fn list_of<'py>(
+    py: Python<'py>,
+    items: impl ExactSizeIterator<Item = Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let len = items.len();
+    if len < CHECKED_FROM {
+        return PyList::new(py, items);
+    }
+    // `[None] * len`, then filled: both raise MemoryError.
+    let list = PyList::new(py, [py.None()])?
+        .as_sequence()
+        .repeat(len)?
+        .cast_into::<PyList>()?;
+    for (index, item) in items.enumerate() {
+        list.set_item(index, item)?;
+    }
+    Ok(list)
+}
+
+/// A list of Python ints, made by Python from a buffer of the values
+/// (`memoryview(buffer).cast("Q").tolist()`), so that running out of memory raises MemoryError.
+fn int_list<'py>(
+    py: Python<'py>,
+    values: impl ExactSizeIterator<Item = u64>,
+) -> PyResult<Bound<'py, PyList>> {
+    let bytes = PyBytes::new_with(py, values.len() * 8, |buffer| {
+        for (slot, value) in buffer.chunks_exact_mut(8).zip(values) {
+            slot.copy_from_slice(&value.to_ne_bytes());
+        }
+        Ok(())
+    })?;
+    Ok(PyMemoryView::from(&bytes)?
+        .call_method1("cast", ("Q",))?
+        .call_method0("tolist")?
+        .cast_into::<PyList>()?)
+}
+
+/// The most threads a batch may run on: four times the cores this process may use (as Rust's
+/// `available_parallelism` counts them: CPU affinity and cgroup quota). Threads beyond the
+/// cores only take turns on them, while each holds a stack and may get a malloc arena of its
+/// own: `BBTOK_NUM_THREADS=3000` used to start 3,000 threads and tens of GB of address space.
+/// Four times leaves room to oversubscribe a little (a core shared with other work).
+#[pyfunction]
+fn max_threads() -> usize {
+    4 * std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// The thread pool for `threads` threads (at most `max_threads()`). Only the pool of the most
+/// recent count is kept: asking for another count lets the previous pool go, and its threads
+/// end once the batches still running on it finish. A pool is made on first use in each
+/// process: a child made by `fork()` (Python's multiprocessing, `datasets.map(num_proc=...)`)
+/// inherits the parent's pool but none of its threads, and work sent to it would wait forever.
+/// The lock is held only to find or make the pool, never while waiting for the GIL or for a
+/// batch, so it cannot take part in a deadlock.
 fn pool(threads: usize) -> PyResult<Arc<rayon::ThreadPool>> {
-    type Pools = (u32, HashMap<usize, Arc<rayon::ThreadPool>>);
-    static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
-    let pools = POOLS.get_or_init(|| Mutex::new((std::process::id(), HashMap::new())));
-    let mut guard = pools.lock().unwrap_or_else(|e| e.into_inner());
-    let (owner, pools) = &mut *guard;
+    type Latest = Option<(usize, Arc<rayon::ThreadPool>)>;
+    /// The process that made the pool, and the pool.
+    static POOL: Mutex<(u32, Latest)> = Mutex::new((0, None));
+    let limit = max_threads();
+    if threads > limit {
+        return Err(PyValueError::new_err(format!(
+            "threads={threads} is more than the {limit} threads allowed (4 times the cores this \
+             process may use)"
+        )));
+    }
+    let mut guard = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    let (owner, latest) = &mut *guard;
     if *owner != std::process::id() {
-        // The parent's pools: dropping one would signal threads that do not exist here.
-        std::mem::forget(std::mem::take(pools));
+        // The parent's pool: dropping it would signal threads that do not exist here.
+        std::mem::forget(latest.take());
         *owner = std::process::id();
     }
-    if let Some(pool) = pools.get(&threads) {
-        return Ok(pool.clone());
+    if let Some((count, pool)) = latest {
+        if *count == threads {
+            return Ok(pool.clone());
+        }
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -71,7 +155,10 @@ fn pool(threads: usize) -> PyResult<Arc<rayon::ThreadPool>> {
         .build()
         .map_err(|e| PyOSError::new_err(format!("cannot start {threads} threads: {e}")))?;
     let pool = Arc::new(pool);
-    pools.insert(threads, pool.clone());
+    let previous = latest.replace((threads, pool.clone()));
+    drop(guard);
+    // Dropping a pool only tells its threads to end (it does not wait for them).
+    drop(previous);
     Ok(pool)
 }
 
@@ -112,7 +199,10 @@ fn encode_error(error: EncodeError, message: &RwLock<String>) -> PyErr {
         EncodeError::NoUnknownToken => {
             PyValueError::new_err(message.read().unwrap_or_else(|e| e.into_inner()).clone())
         }
-        other => PyValueError::new_err(other.to_string()),
+        EncodeError::OutOfMemory => PyMemoryError::new_err(error.to_string()),
+        EncodeError::NotText(_) | EncodeError::PieceTooLong(_) => {
+            PyValueError::new_err(error.to_string())
+        }
     }
 }
 
@@ -143,13 +233,34 @@ impl NativeTokenizer {
             let size = (self.read().vocab().len() as u32 + 1024).min(INT_TABLE_SIZE);
             (0..size).map(|id| PyInt::new(py, id).unbind()).collect()
         });
-        PyList::new(
-            py,
-            ids.iter().map(|&id| match ints.get(id as usize) {
-                Some(int) => int.bind(py).clone().into_any(),
-                None => PyInt::new(py, id).into_any(),
-            }),
-        )
+        if ids.len() < CHECKED_FROM {
+            return PyList::new(
+                py,
+                ids.iter().map(|&id| match ints.get(id as usize) {
+                    Some(int) => int.bind(py).clone().into_any(),
+                    None => PyInt::new(py, id).into_any(),
+                }),
+            );
+        }
+        let list = list_of(py, ids.iter().map(|_| py.None().into_bound(py)))?;
+        // Ids past the table (added tokens far from the vocabulary) are made all at once.
+        let mut beyond = Vec::new();
+        for (index, &id) in ids.iter().enumerate() {
+            match ints.get(id as usize) {
+                Some(int) => list.set_item(index, int.bind(py))?,
+                None => {
+                    beyond.try_reserve(1).map_err(out_of_memory)?;
+                    beyond.push((index, id));
+                }
+            }
+        }
+        if !beyond.is_empty() {
+            let made = int_list(py, beyond.iter().map(|&(_, id)| u64::from(id)))?;
+            for (&(index, _), int) in beyond.iter().zip(made.iter()) {
+                list.set_item(index, int)?;
+            }
+        }
+        Ok(list)
     }
 
     fn read(&self) -> Arc<Tokenizer> {
@@ -193,14 +304,6 @@ impl NativeTokenizer {
         });
         let (tokenizer, warnings) = loaded.map_err(load_error)?;
         Ok((wrap(tokenizer), warnings))
-    }
-
-    /// Build from the texts of `vocab.json` and `merges.txt` (already read).
-    #[staticmethod]
-    fn from_texts(vocab_json: &str, merges_text: &str) -> PyResult<NativeTokenizer> {
-        let (vocab, _) = Vocab::from_json(vocab_json).map_err(PyValueError::new_err)?;
-        let (merges, _) = vocab::parse_merges(merges_text);
-        Ok(wrap(Tokenizer::new(vocab, merges)))
     }
 
     /// Build from a parsed vocabulary and ranked merge lines ((symbols, rank) pairs).
@@ -286,9 +389,22 @@ impl NativeTokenizer {
         Ok(())
     }
 
-    /// Bound the word cache (0 disables it).
-    fn set_cache_capacity(&self, words: usize) {
-        self.change(|t| t.set_cache_capacity(words));
+    /// Bound the word cache (0 disables it; at most `MAX_CACHE_WORDS`). Anything else raises
+    /// ValueError, as `cache_words` does: this is also how a pickled bound comes back.
+    fn set_cache_capacity(&self, words: &Bound<'_, PyAny>) -> PyResult<()> {
+        let refused = || {
+            PyValueError::new_err(format!(
+                "cache_words must be an int >= 0 and at most {MAX_CACHE_WORDS}, got {}",
+                words.repr().map_or_else(|_| "?".into(), |r| r.to_string())
+            ))
+        };
+        let count: usize = match words.cast::<PyInt>() {
+            Ok(int) => int.extract().map_err(|_| refused())?,
+            Err(_) => return Err(refused()),
+        };
+        let mut result = Ok(());
+        self.change(|t| result = t.set_cache_capacity(count));
+        result.map_err(|_| refused())
     }
 
     /// The bound of the word cache, in words.
@@ -347,32 +463,53 @@ impl NativeTokenizer {
     ) -> PyResult<(Bound<'py, PyBytes>, Vec<usize>)> {
         let encoded = self.encode_texts(py, &texts, threads)?;
         let lengths: Vec<usize> = encoded.iter().map(Vec::len).collect();
-        let flat: Vec<u8> = encoded
-            .iter()
-            .flat_map(|ids| ids.iter().flat_map(|id| id.to_ne_bytes()))
-            .collect();
-        Ok((PyBytes::new(py, &flat), lengths))
+        let size = lengths.iter().sum::<usize>() * 4;
+        let flat = PyBytes::new_with(py, size, |buffer| {
+            for (slot, id) in buffer.chunks_exact_mut(4).zip(encoded.iter().flatten()) {
+                slot.copy_from_slice(&id.to_ne_bytes());
+            }
+            Ok(())
+        })?;
+        Ok((flat, lengths))
     }
 
     /// Text -> (ids, (start, end) character offsets, word indices or None); with `cut_added`
     /// false, added tokens are not cut out.
     #[allow(clippy::type_complexity)]
-    fn encode_with_offsets(
+    fn encode_with_offsets<'py>(
         &self,
-        py: Python<'_>,
-        text: Bound<'_, PyAny>,
+        py: Python<'py>,
+        text: Bound<'py, PyAny>,
         cut_added: bool,
-    ) -> PyResult<(Vec<u32>, Vec<(usize, usize)>, Vec<Option<usize>>)> {
+    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>, Bound<'py, PyList>)> {
         let text = text_of(&text)?;
         let tokenizer = self.read();
         let spans = py
             .detach(|| tokenizer.encode_with_offsets(&text, cut_added))
             .map_err(|e| self.error(e))?;
-        Ok((
-            spans.iter().map(|s| s.id).collect(),
-            spans.iter().map(|s| (s.start, s.end)).collect(),
-            spans.iter().map(|s| s.word).collect(),
-        ))
+        let mut ids = Vec::new();
+        ids.try_reserve_exact(spans.len()).map_err(out_of_memory)?;
+        ids.extend(spans.iter().map(|s| s.id));
+        let ids = self.id_list(py, &ids)?;
+        if spans.len() < CHECKED_FROM {
+            let offsets = PyList::new(py, spans.iter().map(|s| (s.start, s.end)))?;
+            let words = PyList::new(py, spans.iter().map(|s| s.word))?;
+            return Ok((ids, offsets, words));
+        }
+        let starts = int_list(py, spans.iter().map(|s| s.start as u64))?;
+        let ends = int_list(py, spans.iter().map(|s| s.end as u64))?;
+        let builtins = py.import("builtins")?;
+        let offsets = builtins
+            .getattr("list")?
+            .call1((builtins.getattr("zip")?.call1((starts, ends))?,))?
+            .cast_into::<PyList>()?;
+        let words = int_list(py, spans.iter().map(|s| s.word.unwrap_or(0) as u64))?;
+        for (index, span) in spans.iter().enumerate() {
+            if span.word.is_none() {
+                words.set_item(index, py.None())?;
+            }
+        }
+        Ok((ids, offsets, words))
     }
 
     /// Text without added tokens -> tokens.
@@ -380,10 +517,19 @@ impl NativeTokenizer {
         &self,
         py: Python<'py>,
         text: Bound<'py, PyAny>,
-    ) -> PyResult<Vec<Bound<'py, PyString>>> {
+    ) -> PyResult<Bound<'py, PyList>> {
         let text = text_of(&text)?;
-        let tokens = self.read().tokenize_plain(&text);
-        tokens.iter().map(|t| to_str(py, t)).collect()
+        let tokenizer = self.read();
+        let tokens = detach_for(py, text.len(), || tokenizer.tokenize_plain(&text))
+            .map_err(|e| self.error(e))?;
+        let mut strings = Vec::new();
+        strings
+            .try_reserve_exact(tokens.len())
+            .map_err(out_of_memory)?;
+        for token in &tokens {
+            strings.push(to_str(py, token)?.into_any());
+        }
+        list_of(py, strings.into_iter())
     }
 
     /// Token -> id: added tokens, then the vocabulary (lowercased), then the unknown id.
@@ -412,7 +558,9 @@ impl NativeTokenizer {
         skip: Vec<i64>,
     ) -> PyResult<Bound<'py, PyString>> {
         let skip: FxHashSet<i64> = skip.into_iter().collect();
-        let text = self.read().decode(&ids, &skip);
+        let tokenizer = self.read();
+        let text = detach_for(py, ids.len() * 8, || tokenizer.decode(&ids, &skip))
+            .map_err(out_of_memory)?;
         to_str(py, &text)
     }
 
@@ -451,6 +599,8 @@ impl NativeTokenizer {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", crate::VERSION)?;
     m.add("UNICODE_VERSION", crate::unicode_tables::UNICODE_VERSION)?;
+    m.add("MAX_CACHE_WORDS", MAX_CACHE_WORDS)?;
+    m.add_function(wrap_pyfunction!(max_threads, m)?)?;
     m.add_class::<NativeTokenizer>()?;
     Ok(())
 }

@@ -1,23 +1,21 @@
 //! The tokenizer: added tokens, encode (single and batch), decode.
 
 use crate::added::AddedTokenTrie;
-use crate::bpe::{BpeScratch, MergeRanks, Symbol, END_OF_WORD, NO_SYMBOL};
-use crate::cache::{LocalCache, WordCache};
+use crate::bpe::{BpeScratch, MergeRanks, SplitError, Symbol, END_OF_WORD, NO_SYMBOL};
+use crate::cache::{CacheTooLarge, LocalCache, WordCache};
 use crate::vocab::{self, LoadError, Vocab, Warnings};
 use crate::words::{
-    decode_at, encode_into, for_each_word, is_python_space, split_pieces, Lowercaser, PieceSource,
-    NEWLINE_MARKER,
+    char_count, decode_at, encode_into, for_each_word, is_python_space, split_pieces,
+    validate_python_text, Lowercaser, PieceSource, NEWLINE_MARKER,
 };
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::cell::RefCell;
+use std::collections::TryReserveError;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-/// The default bound of the word cache (words; the bytes are bounded too, see `cache`): at most
-/// about 18 MB a thread, typically 7 MB when full. A few MB of varied text hold well over
-/// 100,000 distinct words; a smaller cache would forget words it meets again a little later.
-pub const DEFAULT_CACHE_WORDS: usize = 1 << 18;
+pub use crate::cache::{DEFAULT_CACHE_WORDS, MAX_CACHE_WORDS};
 const CONTINUATION: &[u8] = b"@@";
 
 /// Why a text could not be encoded.
@@ -27,6 +25,10 @@ pub enum EncodeError {
     NoUnknownToken,
     /// The input is not Python text (byte offset of the first bad byte).
     NotText(usize),
+    /// A piece of a word has this many code points, `bpe::MAX_PIECE_CHARS` or more.
+    PieceTooLong(usize),
+    /// Memory for the work ran out (a long word needs about 25 bytes a byte).
+    OutOfMemory,
 }
 
 impl std::fmt::Display for EncodeError {
@@ -36,11 +38,37 @@ impl std::fmt::Display for EncodeError {
                 f.write_str("this tokenizer has no unk_token to map unknown tokens to")
             }
             EncodeError::NotText(at) => write!(f, "invalid UTF-8 at byte offset {at}"),
+            EncodeError::PieceTooLong(chars) => write!(
+                f,
+                "a word piece of {chars} characters is too long to tokenize (the limit is {})",
+                crate::bpe::MAX_PIECE_CHARS - 1
+            ),
+            EncodeError::OutOfMemory => f.write_str("out of memory while tokenizing"),
         }
     }
 }
 
 impl std::error::Error for EncodeError {}
+
+impl From<TryReserveError> for EncodeError {
+    fn from(_: TryReserveError) -> Self {
+        EncodeError::OutOfMemory
+    }
+}
+
+impl From<SplitError> for EncodeError {
+    fn from(error: SplitError) -> Self {
+        match error {
+            SplitError::TooLong(chars) => EncodeError::PieceTooLong(chars),
+            SplitError::OutOfMemory => EncodeError::OutOfMemory,
+        }
+    }
+}
+
+/// Every public entry point checks its text first: the rest of the pipeline may assume it.
+fn check_text(text: &[u8]) -> Result<(), EncodeError> {
+    validate_python_text(text).map_err(EncodeError::NotText)
+}
 
 /// One token of an encoding with offsets: its id, its character span in the text, and the
 /// index of the word it comes from (`None` for added and special tokens).
@@ -195,18 +223,23 @@ struct Scratch {
     chars: Vec<u32>,
     lowered: Vec<u32>,
     origin: Vec<usize>,
-    ends: Vec<usize>,
-    bytes: Vec<u8>,
-    byte_ends: Vec<usize>,
+    ends: Vec<u32>,
     token: Vec<u8>,
     segments: Vec<(usize, usize)>,
-    pieces: Vec<PieceSource>,
     bpe: BpeScratch,
 }
 
 impl Scratch {
-    /// Buffers longer than this are let go after use instead of kept for the next text.
-    const KEPT_CHARS: usize = 1 << 16;
+    /// Buffers holding more than this are let go after use instead of kept for the next text.
+    const KEPT_BYTES: usize = 1 << 20;
+
+    fn held_bytes(&self) -> usize {
+        (self.chars.capacity() + self.lowered.capacity() + self.ends.capacity()) * 4
+            + self.origin.capacity() * 8
+            + self.token.capacity()
+            + self.segments.capacity() * 16
+            + self.bpe.held_bytes()
+    }
 }
 
 thread_local! {
@@ -219,7 +252,7 @@ fn with_scratch<R>(work: impl FnOnce(&mut Scratch) -> R) -> R {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut scratch) => {
             let result = work(&mut scratch);
-            if scratch.chars.capacity() > Scratch::KEPT_CHARS {
+            if scratch.held_bytes() > Scratch::KEPT_BYTES {
                 *scratch = Scratch::default(); // after a huge word
             }
             result
@@ -250,7 +283,7 @@ impl Tokenizer {
             added: AddedTokens::new(AddedTokenTable::default(), Vec::new()),
             unknown_id: None,
             unknown_token: None,
-            cache: WordCache::new(DEFAULT_CACHE_WORDS),
+            cache: WordCache::default(),
             vocab_symbol_ids: Arc::default(),
             symbol_ids: Arc::default(),
         }
@@ -307,9 +340,11 @@ impl Tokenizer {
         self.cache.clear();
     }
 
-    /// Bound the word cache to `words` entries (0 disables it).
-    pub fn set_cache_capacity(&mut self, words: usize) {
-        self.cache = WordCache::new(words);
+    /// Bound the word cache to `words` entries (0 disables it; at most
+    /// `cache::MAX_CACHE_WORDS`).
+    pub fn set_cache_capacity(&mut self, words: usize) -> Result<(), CacheTooLarge> {
+        self.cache = WordCache::new(words)?;
+        Ok(())
     }
 
     /// The bound of the word cache.
@@ -362,18 +397,21 @@ impl Tokenizer {
     /// Token -> id for any token: as `token_id`, but the vocabulary is looked up with the token
     /// lowercased, as the reference does.
     pub fn token_to_id(&self, token: &[u8]) -> Result<u32, EncodeError> {
+        check_text(token)?;
         if let Some(&id) = self.added.ids.get(token) {
             return Ok(id);
         }
         let mut chars = Vec::new();
+        chars.try_reserve_exact(char_count(token))?;
         let mut at = 0;
         while at < token.len() {
             let (code, width) = decode_at(token, at);
             chars.push(code);
             at += width;
         }
-        let (mut lowered, mut origin, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
-        self.lowercaser.lower(&chars, &mut lowered, &mut origin);
+        let (mut lowered, mut bytes) = (Vec::new(), Vec::new());
+        self.lowercaser.lower(&chars, &mut lowered, None)?;
+        bytes.try_reserve_exact(token.len() * 3)?;
         for code in lowered {
             encode_into(code, &mut bytes);
         }
@@ -383,51 +421,77 @@ impl Tokenizer {
             .ok_or(EncodeError::NoUnknownToken)
     }
 
-    /// The tokens (with their character ranges in `word`) of one word, fed to `emit`.
+    /// The tokens of one word, fed to `emit` with their character ranges in the word when
+    /// `offsets` is set (else with `0..0`: the ranges cost a `usize` a character to keep).
     fn word_tokens(
         &self,
         word: &[u8],
         scratch: &mut Scratch,
+        offsets: bool,
         mut emit: impl FnMut(&PieceToken<'_>, usize, usize) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
-        scratch.chars.clear();
-        let mut at = 0;
-        while at < word.len() {
-            let (code, width) = decode_at(word, at);
-            scratch.chars.push(code);
-            at += width;
-        }
-        let mut pieces = std::mem::take(&mut scratch.pieces);
-        pieces.clear();
-        split_pieces(&scratch.chars, |piece| pieces.push(piece));
-        let mut result = Ok(());
-        for &piece in &pieces {
-            result = match piece {
-                PieceSource::Newline { at } => {
-                    self.piece_tokens(&NEWLINE_CODES, scratch, |token, _, _| {
-                        emit(token, at, at + 1)
-                    })
-                }
-                PieceSource::Text { start, end } => {
-                    let mut lowered = std::mem::take(&mut scratch.lowered);
-                    let mut origin = std::mem::take(&mut scratch.origin);
-                    lowered.clear();
-                    origin.clear();
-                    self.lowercaser
-                        .lower(&scratch.chars[start..end], &mut lowered, &mut origin);
-                    let result = self.piece_tokens(&lowered, scratch, |token, s, e| {
-                        emit(token, start + origin[s], start + origin[e - 1] + 1)
-                    });
-                    scratch.lowered = lowered;
-                    scratch.origin = origin;
-                    result
-                }
-            };
-            if result.is_err() {
-                break;
+        let mut chars = std::mem::take(&mut scratch.chars);
+        chars.clear();
+        let mut result = chars
+            .try_reserve(char_count(word))
+            .map_err(EncodeError::from);
+        if result.is_ok() {
+            let mut at = 0;
+            while at < word.len() {
+                let (code, width) = decode_at(word, at);
+                chars.push(code);
+                at += width;
             }
+            split_pieces(&chars, |piece| {
+                if result.is_ok() {
+                    result = self.piece_of_word(&chars, piece, scratch, offsets, &mut emit);
+                }
+            });
         }
-        scratch.pieces = pieces;
+        scratch.chars = chars;
+        result
+    }
+
+    /// The tokens of one piece of a word (`chars`), as `word_tokens`.
+    fn piece_of_word(
+        &self,
+        chars: &[u32],
+        piece: PieceSource,
+        scratch: &mut Scratch,
+        offsets: bool,
+        mut emit: impl FnMut(&PieceToken<'_>, usize, usize) -> Result<(), EncodeError>,
+    ) -> Result<(), EncodeError> {
+        let (start, end) = match piece {
+            PieceSource::Newline { at } => {
+                return self.piece_tokens(&NEWLINE_CODES, scratch, |token, _, _| {
+                    emit(token, at, at + 1)
+                })
+            }
+            PieceSource::Text { start, end } => (start, end),
+        };
+        let mut lowered = std::mem::take(&mut scratch.lowered);
+        let mut origin = std::mem::take(&mut scratch.origin);
+        lowered.clear();
+        origin.clear();
+        let result = self
+            .lowercaser
+            .lower(
+                &chars[start..end],
+                &mut lowered,
+                offsets.then_some(&mut origin),
+            )
+            .map_err(EncodeError::from)
+            .and_then(|()| {
+                self.piece_tokens(&lowered, scratch, |token, s, e| {
+                    if offsets {
+                        emit(token, start + origin[s], start + origin[e - 1] + 1)
+                    } else {
+                        emit(token, 0, 0)
+                    }
+                })
+            });
+        scratch.lowered = lowered;
+        scratch.origin = origin;
         result
     }
 
@@ -439,39 +503,35 @@ impl Tokenizer {
         mut emit: impl FnMut(&PieceToken<'_>, usize, usize) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
         let mut ends = std::mem::take(&mut scratch.ends);
-        self.merges.split_with(piece, &mut ends, &mut scratch.bpe);
-        scratch.bytes.clear();
-        scratch.byte_ends.clear();
-        for &code in piece {
-            encode_into(code, &mut scratch.bytes);
-            scratch.byte_ends.push(scratch.bytes.len());
-        }
         let mut token = std::mem::take(&mut scratch.token);
-        let mut start = 0;
-        let last = ends.len().saturating_sub(1);
-        let mut result = Ok(());
-        for (i, &end) in ends.iter().enumerate() {
-            let byte_start = if start == 0 {
-                0
-            } else {
-                scratch.byte_ends[start - 1]
-            };
-            token.clear();
-            token.extend_from_slice(&scratch.bytes[byte_start..scratch.byte_ends[end - 1]]);
-            if i != last {
-                token.extend_from_slice(CONTINUATION);
-            }
-            let piece_token = PieceToken {
-                text: &token,
-                symbol: scratch.bpe.symbols()[i],
-                last: i == last,
-            };
-            result = emit(&piece_token, start, end);
-            if result.is_err() {
-                break;
-            }
-            start = end;
-        }
+        let bpe = &mut scratch.bpe;
+        let result = self
+            .merges
+            .split_with(piece, &mut ends, bpe)
+            .map_err(EncodeError::from)
+            .and_then(|()| {
+                let last = ends.len().saturating_sub(1);
+                let mut start = 0;
+                for (i, &end) in ends.iter().enumerate() {
+                    let end = end as usize;
+                    token.clear();
+                    token.try_reserve(4 * (end - start) + CONTINUATION.len())?;
+                    for &code in &piece[start..end] {
+                        encode_into(code, &mut token);
+                    }
+                    if i != last {
+                        token.extend_from_slice(CONTINUATION);
+                    }
+                    let piece_token = PieceToken {
+                        text: &token,
+                        symbol: bpe.symbols()[i],
+                        last: i == last,
+                    };
+                    emit(&piece_token, start, end)?;
+                    start = end;
+                }
+                Ok(())
+            });
         scratch.token = token;
         scratch.ends = ends;
         result
@@ -488,9 +548,8 @@ impl Tokenizer {
             return Ok(());
         }
         let before = ids.len();
-        self.word_tokens(word, scratch, |token, _, _| {
-            ids.push(self.piece_token_id(token)?);
-            Ok(())
+        self.word_tokens(word, scratch, false, |token, _, _| {
+            push_id(ids, self.piece_token_id(token)?)
         })?;
         cache.insert(word, &ids[before..]);
         Ok(())
@@ -530,23 +589,23 @@ impl Tokenizer {
         ids: &mut Vec<u32>,
     ) -> Result<(), EncodeError> {
         let mut segments = std::mem::take(&mut scratch.segments);
-        self.added.trie.split(text, &mut segments);
-        let mut result = Ok(());
+        let mut result = self
+            .added
+            .trie
+            .split(text, &mut segments)
+            .map_err(EncodeError::from);
         for &(start, end) in &segments {
-            let segment = &text[start..end];
-            result = match self.added.ids.get(segment) {
-                Some(&id) => {
-                    ids.push(id);
-                    Ok(())
-                }
-                None if self.added.units.contains(segment) => {
-                    self.token_to_id(segment).map(|id| ids.push(id))
-                }
-                None => self.encode_plain_into(segment, scratch, cache, ids),
-            };
             if result.is_err() {
                 break;
             }
+            let segment = &text[start..end];
+            result = match self.added.ids.get(segment) {
+                Some(&id) => push_id(ids, id),
+                None if self.added.units.contains(segment) => {
+                    self.token_to_id(segment).and_then(|id| push_id(ids, id))
+                }
+                None => self.encode_plain_into(segment, scratch, cache, ids),
+            };
         }
         scratch.segments = segments;
         result
@@ -555,6 +614,7 @@ impl Tokenizer {
     /// Encode Python text (a `&str`, or UTF-8 with lone surrogates encoded as Python's
     /// `surrogatepass` does).
     pub fn encode(&self, text: &[u8]) -> Result<Vec<u32>, EncodeError> {
+        check_text(text)?;
         let mut ids = Vec::new();
         with_scratch(|scratch| self.encode_into(text, scratch, &mut ids))?;
         Ok(ids)
@@ -562,6 +622,7 @@ impl Tokenizer {
 
     /// Encode text that holds no added tokens (they are not cut out).
     pub fn encode_plain(&self, text: &[u8]) -> Result<Vec<u32>, EncodeError> {
+        check_text(text)?;
         let mut ids = Vec::new();
         with_scratch(|scratch| {
             self.cache
@@ -577,6 +638,7 @@ impl Tokenizer {
         parallel: bool,
     ) -> Result<Vec<Vec<u32>>, EncodeError> {
         let encode_one = |text: &&[u8]| {
+            check_text(text)?;
             let mut ids = Vec::new();
             with_scratch(|scratch| self.encode_into(text, scratch, &mut ids)).map(|_| ids)
         };
@@ -588,16 +650,27 @@ impl Tokenizer {
     }
 
     /// The tokens (as Python text) of a text that holds no added tokens.
-    pub fn tokenize_plain(&self, text: &[u8]) -> Vec<Vec<u8>> {
+    pub fn tokenize_plain(&self, text: &[u8]) -> Result<Vec<Vec<u8>>, EncodeError> {
+        check_text(text)?;
         let mut tokens = Vec::new();
-        let mut scratch = Scratch::default();
-        for_each_word(text, |word| {
-            let _ = self.word_tokens(&text[word.start..word.end], &mut scratch, |token, _, _| {
-                tokens.push(token.text.to_vec());
-                Ok(())
-            });
+        let mut result = Ok(());
+        with_scratch(|scratch| {
+            for_each_word(text, |word| {
+                if result.is_err() {
+                    return;
+                }
+                let word = &text[word.start..word.end];
+                result = self.word_tokens(word, scratch, false, |token, _, _| {
+                    let mut owned = Vec::new();
+                    owned.try_reserve_exact(token.text.len())?;
+                    owned.extend_from_slice(token.text);
+                    tokens.try_reserve(1)?;
+                    tokens.push(owned);
+                    Ok(())
+                });
+            })
         });
-        tokens
+        result.map(|()| tokens)
     }
 
     /// Encode with each token's character span and word index.
@@ -607,11 +680,12 @@ impl Tokenizer {
         text: &[u8],
         cut_added: bool,
     ) -> Result<Vec<TokenSpan>, EncodeError> {
+        check_text(text)?;
         let mut spans = Vec::new();
         let mut scratch = Scratch::default();
         let mut segments = Vec::new();
         if cut_added {
-            self.added.trie.split(text, &mut segments);
+            self.added.trie.split(text, &mut segments)?;
         } else if !text.is_empty() {
             segments.push((0, text.len()));
         }
@@ -640,6 +714,7 @@ impl Tokenizer {
                 None => None,
             };
             if let Some(id) = whole {
+                spans.try_reserve(1)?;
                 spans.push(TokenSpan {
                     id,
                     start: char_at,
@@ -656,17 +731,24 @@ impl Tokenizer {
                     result = self.word_tokens(
                         &segment[word.start..word.end],
                         &mut scratch,
+                        true,
                         |token, s, e| {
+                            let id = self.piece_token_id(token)?;
+                            spans.try_reserve(1)?;
                             spans.push(TokenSpan {
-                                id: self.piece_token_id(token)?,
+                                id,
                                 start: base + s,
                                 end: base + e,
                                 word: Some(words),
                             });
+                            // A word, as Hugging Face fast tokenizers count them, is one unit
+                            // of the pre-tokenizer's output: here a piece, the text BPE runs on.
+                            if token.last {
+                                words += 1;
+                            }
                             Ok(())
                         },
                     );
-                    words += 1;
                 });
                 result?;
             }
@@ -690,36 +772,51 @@ impl Tokenizer {
     }
 
     /// The reference's decode: ids -> tokens (skipping `skip`), joined with spaces, `"@@ "`
-    /// removed, Python white space stripped.
-    pub fn decode(&self, ids: &[i64], skip: &FxHashSet<i64>) -> Vec<u8> {
-        let mut joined: Vec<u8> = Vec::new();
+    /// removed, Python white space stripped. Fails only when memory runs out.
+    pub fn decode(&self, ids: &[i64], skip: &FxHashSet<i64>) -> Result<Vec<u8>, TryReserveError> {
+        let mut text: Vec<u8> = Vec::new();
         let mut first = true;
         for &id in ids {
             if skip.contains(&id) {
                 continue;
             }
+            let token = self.id_to_token(id);
+            text.try_reserve(token.len() + 1)?;
             if !first {
-                joined.push(b' ');
+                text.push(b' ');
             }
             first = false;
-            joined.extend_from_slice(self.id_to_token(id));
+            text.extend_from_slice(token);
         }
-        let mut out = Vec::with_capacity(joined.len());
-        let mut i = 0;
-        while i < joined.len() {
-            if joined[i..].starts_with(b"@@ ") {
-                i += 3;
+        // Remove each "@@ ", left to right, in place.
+        let (mut read, mut write) = (0, 0);
+        while read < text.len() {
+            if text[read..].starts_with(b"@@ ") {
+                read += 3;
             } else {
-                out.push(joined[i]);
-                i += 1;
+                text[write] = text[read];
+                write += 1;
+                read += 1;
             }
         }
-        strip_python_space(&out).to_vec()
+        text.truncate(write);
+        let (start, end) = strip_python_space(&text);
+        text.truncate(end);
+        text.drain(..start);
+        Ok(text)
     }
 }
 
-/// `str.strip()` on Python text.
-fn strip_python_space(text: &[u8]) -> &[u8] {
+/// Push one id, failing instead of aborting when memory runs out.
+#[inline]
+fn push_id(ids: &mut Vec<u32>, id: u32) -> Result<(), EncodeError> {
+    ids.try_reserve(1)?;
+    ids.push(id);
+    Ok(())
+}
+
+/// `str.strip()` on Python text: the byte range that is kept.
+fn strip_python_space(text: &[u8]) -> (usize, usize) {
     let mut start = 0;
     while start < text.len() {
         let (code, width) = decode_at(text, start);
@@ -740,7 +837,7 @@ fn strip_python_space(text: &[u8]) -> &[u8] {
         }
         end = at;
     }
-    &text[start..end]
+    (start, end)
 }
 
 #[cfg(test)]
@@ -757,6 +854,7 @@ mod tests {
     fn tokens(tokenizer: &Tokenizer, text: &str) -> Vec<String> {
         tokenizer
             .tokenize_plain(text.as_bytes())
+            .unwrap()
             .into_iter()
             .map(|t| String::from_utf8(t).unwrap())
             .collect()
@@ -782,11 +880,13 @@ mod tests {
         let tokenizer = tiny();
         let skip: FxHashSet<i64> = [0, 5, 6, 7].into_iter().collect();
         assert_eq!(
-            tokenizer.decode(&[0, 1, 3, 4, 99, 5], &FxHashSet::default()),
+            tokenizer
+                .decode(&[0, 1, 3, 4, 99, 5], &FxHashSet::default())
+                .unwrap(),
             b"__start__ adapt apte __unk__ __end__"
         );
         assert_eq!(
-            tokenizer.decode(&[0, 1, 3, 4, 99, 5], &skip),
+            tokenizer.decode(&[0, 1, 3, 4, 99, 5], &skip).unwrap(),
             b"adapt apte __unk__"
         );
     }
@@ -821,6 +921,129 @@ mod tests {
             texts.iter().map(|t| tokenizer.encode(t).unwrap()).collect();
         assert_eq!(tokenizer.encode_batch(&texts, true).unwrap(), one_by_one);
         assert_eq!(tokenizer.encode_batch(&texts, false).unwrap(), one_by_one);
+    }
+
+    /// Bytes from a seeded generator, biased towards what trips decoders: lead bytes without
+    /// their continuations, lone continuations, 0xFF, surrogates, spaces and punctuation.
+    fn hostile_bytes(seed: &mut u64, len: usize) -> Vec<u8> {
+        const PARTS: [&[u8]; 14] = [
+            b"a",
+            b"A",
+            b" ",
+            b"\n",
+            b"'",
+            b".",
+            b"\xc3",
+            b"\xa9",
+            b"\xe2\x82",
+            b"\xf0\x9f\x98",
+            b"\xff",
+            b"\xed\xa0\x80",
+            "\u{130}".as_bytes(),
+            "\u{3a3}".as_bytes(),
+        ];
+        let mut bytes = Vec::new();
+        while bytes.len() < len {
+            *seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            bytes.extend_from_slice(PARTS[(*seed >> 33) as usize % PARTS.len()]);
+        }
+        bytes
+    }
+
+    #[test]
+    fn bytes_that_are_not_text_are_refused_not_a_panic() {
+        let mut tokenizer = tiny();
+        tokenizer.set_added_tokens(
+            AddedTokenTable::from_pairs(vec![
+                (b"ap".to_vec(), 8),
+                ("\u{e9}".as_bytes().to_vec(), 9),
+            ]),
+            vec![b"act".to_vec()],
+        );
+        assert_eq!(tokenizer.encode(b"ab\xff"), Err(EncodeError::NotText(2)));
+        let mut seed = 3u64;
+        for round in 0..2_000 {
+            let bytes = hostile_bytes(&mut seed, round % 40);
+            let expected = match validate_python_text(&bytes) {
+                Ok(()) => None,
+                Err(at) => Some(EncodeError::NotText(at)),
+            };
+            let refused = |result: Result<(), EncodeError>| match (&expected, result) {
+                (Some(expected), Err(error)) => assert_eq!(&error, expected, "{bytes:?}"),
+                (Some(_), Ok(())) => panic!("{bytes:?} is not text, yet encoded"),
+                (None, _) => {}
+            };
+            refused(tokenizer.encode(&bytes).map(drop));
+            refused(tokenizer.encode_plain(&bytes).map(drop));
+            refused(tokenizer.encode_with_offsets(&bytes, true).map(drop));
+            refused(tokenizer.encode_with_offsets(&bytes, false).map(drop));
+            refused(tokenizer.tokenize_plain(&bytes).map(drop));
+            refused(tokenizer.token_to_id(&bytes).map(drop));
+            for parallel in [false, true] {
+                let texts: [&[u8]; 2] = [b"adapt", &bytes];
+                refused(tokenizer.encode_batch(&texts, parallel).map(drop));
+            }
+        }
+    }
+
+    #[test]
+    fn added_tokens_that_are_not_text_do_not_panic() {
+        let mut tokenizer = tiny();
+        let broken: [&[u8]; 4] = [b"\xe2\x82", b"\xf0", b"  \xc3", b"\xa9 @@"];
+        let pairs = broken
+            .iter()
+            .zip(20..)
+            .map(|(t, id)| (t.to_vec(), id))
+            .collect();
+        tokenizer.set_added_tokens(AddedTokenTable::from_pairs(pairs), vec![b"\xff".to_vec()]);
+        tokenizer.set_unknown(Some(b"\xe2".to_vec()), None);
+        for ids in [
+            vec![20, 21, 22, 23],
+            vec![23, 22, 21, 20, 999],
+            vec![-1, 21],
+        ] {
+            tokenizer.decode(&ids, &FxHashSet::default()).unwrap();
+        }
+        let mut seed = 9u64;
+        for round in 0..500 {
+            let bytes = hostile_bytes(&mut seed, round % 30);
+            if validate_python_text(&bytes).is_ok() {
+                let _ = tokenizer.encode(&bytes);
+                let _ = tokenizer.encode_with_offsets(&bytes, true);
+            }
+        }
+    }
+
+    #[test]
+    fn long_words_take_the_heap_and_agree_with_the_scan_piece_by_piece() {
+        // Words of thousands of characters, cut into pieces by punctuation and newlines, encode
+        // as the same text with every piece its own word.
+        let tokenizer = tiny();
+        let mut seed = 5u64;
+        for _ in 0..20 {
+            let mut word = String::new();
+            let mut spaced = String::new();
+            for _ in 0..40 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let piece = ["ap", "ad", "act", "te", "x"][(seed >> 33) as usize % 5]
+                    .repeat(1 + (seed >> 40) as usize % 60);
+                let mark = [".", ",", "'", "!"][(seed >> 50) as usize % 4];
+                word.push_str(&piece);
+                word.push_str(mark);
+                spaced.push_str(&format!("{piece} {mark} "));
+            }
+            let mut ids = tokenizer.encode(word.as_bytes()).unwrap();
+            let apostrophes = tokenizer.encode(b"'").unwrap();
+            // A piece before "'" ends there, as it ends before a space.
+            ids.retain(|id| !apostrophes.contains(id));
+            let mut expected = tokenizer.encode(spaced.as_bytes()).unwrap();
+            expected.retain(|id| !apostrophes.contains(id));
+            assert_eq!(ids, expected, "{word}");
+        }
     }
 
     #[test]

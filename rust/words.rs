@@ -7,6 +7,7 @@
 
 use crate::unicode_tables;
 use rustc_hash::FxHashMap;
+use std::collections::TryReserveError;
 
 /// The reference's words are `\S+\n?` with the `regex` package's `\s`: Unicode White_Space.
 /// (Python's `str.isspace` also counts U+001C..U+001F; `regex` does not.)
@@ -34,15 +35,17 @@ pub fn is_python_space(code: u32) -> bool {
     is_regex_space(code) || (0x1C..=0x1F).contains(&code)
 }
 
-/// Decode the code point at `bytes[at..]`; `bytes` must be Python text.
+/// Decode the code point at `bytes[at..]` (`at` must be inside `bytes`). On Python text this is
+/// exact; on other bytes it still returns a code point and a width that stays inside `bytes`
+/// (missing continuation bytes read as zero bits), so a scan never panics on bad input.
 #[inline(always)]
 pub fn decode_at(bytes: &[u8], at: usize) -> (u32, usize) {
     let first = bytes[at];
     if first < 0x80 {
         return (first as u32, 1);
     }
-    let continuation = |i: usize| (bytes[at + i] & 0x3F) as u32;
-    if first < 0xE0 {
+    let continuation = |i: usize| (bytes.get(at + i).copied().unwrap_or(0) & 0x3F) as u32;
+    let (code, width) = if first < 0xE0 {
         (((first & 0x1F) as u32) << 6 | continuation(1), 2)
     } else if first < 0xF0 {
         (
@@ -57,7 +60,8 @@ pub fn decode_at(bytes: &[u8], at: usize) -> (u32, usize) {
                 | continuation(3),
             4,
         )
-    }
+    };
+    (code, width.min(bytes.len() - at))
 }
 
 /// Append the Python-text encoding of `code` to `out`.
@@ -85,7 +89,11 @@ pub fn encode_into(code: u32, out: &mut Vec<u8>) {
 
 /// Check that `bytes` is Python text; on failure, the byte offset of the first bad byte.
 pub fn validate_python_text(bytes: &[u8]) -> Result<(), usize> {
-    let mut at = 0;
+    // Almost every text is UTF-8: the standard library checks that fastest.
+    let mut at = match std::str::from_utf8(bytes) {
+        Ok(_) => return Ok(()),
+        Err(error) => error.valid_up_to(),
+    };
     while at < bytes.len() {
         let first = bytes[at];
         let (len, min) = match first {
@@ -105,6 +113,12 @@ pub fn validate_python_text(bytes: &[u8]) -> Result<(), usize> {
         at += len;
     }
     Ok(())
+}
+
+/// The number of code points of Python text (every byte that is not a continuation byte
+/// starts one).
+pub fn char_count(text: &[u8]) -> usize {
+    text.iter().filter(|&&b| b & 0xC0 != 0x80).count()
 }
 
 /// One word of the text: `\S+\n?`, as byte and character positions.
@@ -328,26 +342,42 @@ impl Lowercaser {
         }
     }
 
-    /// Lowercase `chars` into `out`; `origin` gets, for each code point written, the index in
-    /// `chars` it comes from (a code point can lowercase to several: `İ` -> `i` U+0307).
-    pub fn lower(&self, chars: &[u32], out: &mut Vec<u32>, origin: &mut Vec<usize>) {
+    /// Lowercase `chars` into `out`; `origin`, when given, gets for each code point written the
+    /// index in `chars` it comes from (a code point can lowercase to several: `İ` -> `i`
+    /// U+0307). Fails, leaving `out` partly written, only when memory runs out.
+    pub fn lower(
+        &self,
+        chars: &[u32],
+        out: &mut Vec<u32>,
+        mut origin: Option<&mut Vec<usize>>,
+    ) -> Result<(), TryReserveError> {
+        out.try_reserve(chars.len())?;
+        if let Some(origin) = origin.as_deref_mut() {
+            origin.try_reserve(chars.len())?;
+        }
         for (i, &code) in chars.iter().enumerate() {
-            if code < 128 {
-                out.push(self.ascii[code as usize] as u32);
-                origin.push(i);
+            let (lowered, count) = if code < 128 {
+                ([self.ascii[code as usize] as u32, 0, 0], 1)
             } else if code == CAPITAL_SIGMA {
-                out.push(self.sigma(chars, i));
-                origin.push(i);
-            } else if let Some(mapped) = self.mapping.get(&code) {
-                for &lowered in mapped.iter().take_while(|&&c| c != 0) {
-                    out.push(lowered);
-                    origin.push(i);
-                }
+                ([self.sigma(chars, i), 0, 0], 1)
+            } else if let Some(&mapped) = self.mapping.get(&code) {
+                // One to three code points, padded with 0 (`İ` -> `i` U+0307).
+                (mapped, mapped.iter().take_while(|&&c| c != 0).count())
             } else {
-                out.push(code);
-                origin.push(i);
+                ([code, 0, 0], 1)
+            };
+            if count > 1 {
+                out.try_reserve(count)?;
+            }
+            out.extend_from_slice(&lowered[..count]);
+            if let Some(origin) = origin.as_deref_mut() {
+                if count > 1 {
+                    origin.try_reserve(count)?;
+                }
+                origin.extend(std::iter::repeat_n(i, count));
             }
         }
+        Ok(())
     }
 }
 
@@ -381,7 +411,10 @@ mod tests {
 
     fn lower(text: &str) -> String {
         let (mut out, mut origin) = (Vec::new(), Vec::new());
-        Lowercaser::default().lower(&chars(text), &mut out, &mut origin);
+        Lowercaser::default()
+            .lower(&chars(text), &mut out, Some(&mut origin))
+            .unwrap();
+        assert_eq!(origin.len(), out.len());
         out.iter().map(|&c| char::from_u32(c).unwrap()).collect()
     }
 
@@ -424,5 +457,26 @@ mod tests {
         assert_eq!(decode_at(&bytes, 1), (0xD800, 3));
         assert_eq!(validate_python_text(b"a\xffb"), Err(1));
         assert_eq!(validate_python_text(b"\xe2\x82"), Err(0));
+        assert_eq!(validate_python_text("a\u{e9}".as_bytes()), Ok(()));
+        assert_eq!(validate_python_text(b"\xc3\xa9\xed\xa0\x80\xc3"), Err(5));
+    }
+
+    #[test]
+    fn decoding_bytes_that_are_not_text_stays_inside_them() {
+        for bytes in [
+            &b"\xe2\x82"[..],
+            b"\xf0",
+            b"\xf0\x9f\x98",
+            b"\xff\xff",
+            b"\xc3 a",
+        ] {
+            let mut at = 0;
+            while at < bytes.len() {
+                let (_, width) = decode_at(bytes, at);
+                assert!(width >= 1 && at + width <= bytes.len(), "{bytes:?} at {at}");
+                at += width;
+            }
+            for_each_word(bytes, |word| assert!(word.end <= bytes.len()));
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! `MergeRanks::split` against a plain re-statement of the reference's merge loop, on short
-//! pieces (the scan) and on long ones (the heap, from 48 code points).
+//! pieces (the scan) and on long ones (the heap, from 48 code points, up to some 400).
 //!
 //! Input: one byte for the number of merge lines, four bytes per line (two 16-bit symbols),
 //! then one byte per code point of the piece. Symbols and pieces use a small alphabet that
@@ -16,6 +16,8 @@ const MAX_LINES: usize = 32;
 const MAX_PIECE: usize = 64;
 /// Where `MergeRanks::split` switches from the scan to the heap.
 const HEAP_FROM: usize = 48;
+/// About the length of the longest pieces checked.
+const LONGER_PIECE: usize = 400;
 
 /// A symbol from 16 bits: bits 0-1 its length less one, bit 2 whether `</w>` ends it, then
 /// three bits per character.
@@ -93,7 +95,10 @@ fn reference_split(
 fn check(merges: &MergeRanks, ranks: &FxHashMap<String, FxHashMap<String, usize>>, piece: &[char]) {
     let codes: Vec<u32> = piece.iter().map(|&c| c as u32).collect();
     let mut ends = Vec::new();
-    merges.split(&codes, &mut ends);
+    merges
+        .split(&codes, &mut ends)
+        .expect("a short piece splits");
+    let ends: Vec<usize> = ends.iter().map(|&end| end as usize).collect();
     assert!(
         ends.windows(2).all(|pair| pair[0] < pair[1]) && ends.first().is_none_or(|&e| e > 0),
         "ends {ends:?} do not increase strictly"
@@ -154,5 +159,15 @@ fuzz_target!(|data: &[u8]| {
             .take(HEAP_FROM.max(2 * piece.len()) + piece.len() / 2)
             .collect();
         check(&merges, &ranks, &long);
+    }
+    if !piece.is_empty() {
+        // Hundreds of code points: the heap fills with stale entries and is compacted.
+        let longer: Vec<char> = piece
+            .iter()
+            .copied()
+            .cycle()
+            .take(LONGER_PIECE + piece.len() / 3)
+            .collect();
+        check(&merges, &ranks, &longer);
     }
 });

@@ -4,14 +4,15 @@
 //! that are Python text are encoded one by one and as a batch, by tokenizers with the
 //! reference's special tokens and with overlapping added tokens; a tokenizer whose word cache is
 //! off must encode exactly as the same one with a warm cache. The input read as 16-bit ids,
-//! negative and unknown ones included, is decoded too.
+//! negative and unknown ones included, is decoded too. Texts that are not Python text are refused
+//! by every entry point with the offset of their first bad byte, never with a panic.
 
 #![no_main]
 
 mod common;
 
 use bbtok::words::validate_python_text;
-use bbtok::{AddedTokenTable, Tokenizer};
+use bbtok::{AddedTokenTable, EncodeError, Tokenizer};
 use libfuzzer_sys::fuzz_target;
 use rustc_hash::FxHashSet;
 use std::path::Path;
@@ -75,9 +76,13 @@ fn tokenizers() -> &'static Tokenizers {
     static TOKENIZERS: OnceLock<Tokenizers> = OnceLock::new();
     TOKENIZERS.get_or_init(|| {
         let mut specials_uncached = realistic();
-        specials_uncached.set_cache_capacity(0);
+        specials_uncached
+            .set_cache_capacity(0)
+            .expect("0 turns the cache off");
         let mut added_uncached = with_added(true);
-        added_uncached.set_cache_capacity(0);
+        added_uncached
+            .set_cache_capacity(0)
+            .expect("0 turns the cache off");
         let strict = with_added(false);
         Tokenizers {
             specials: realistic(),
@@ -89,12 +94,55 @@ fn tokenizers() -> &'static Tokenizers {
     })
 }
 
+/// Every entry point that takes text refuses `bytes`, which are not Python text, with
+/// `NotText` at the first bad byte.
+fn check_refused(tokenizer: &Tokenizer, bytes: &[u8], at: usize) {
+    let refused = Err(EncodeError::NotText(at));
+    assert_eq!(tokenizer.encode(bytes).map(drop), refused, "encode");
+    assert_eq!(
+        tokenizer.encode_plain(bytes).map(drop),
+        refused,
+        "encode_plain"
+    );
+    for cut_added in [false, true] {
+        assert_eq!(
+            tokenizer.encode_with_offsets(bytes, cut_added).map(drop),
+            refused,
+            "encode_with_offsets"
+        );
+    }
+    assert_eq!(
+        tokenizer.tokenize_plain(bytes).map(drop),
+        refused,
+        "tokenize_plain"
+    );
+    assert_eq!(
+        tokenizer.token_to_id(bytes).map(drop),
+        refused,
+        "token_to_id"
+    );
+    for parallel in [false, true] {
+        let texts: [&[u8]; 2] = [b"hello", bytes];
+        assert_eq!(
+            tokenizer.encode_batch(&texts, parallel).map(drop),
+            refused,
+            "encode_batch"
+        );
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let tokenizers = tokenizers();
     let texts: Vec<&[u8]> = data
         .split(|&b| b == 0xFF)
         .filter(|text| validate_python_text(text).is_ok())
         .collect();
+    // The input itself, whole: 0xFF (or any other bad byte) makes it not text.
+    if let Err(at) = validate_python_text(data) {
+        for tokenizer in [&tokenizers.specials, &tokenizers.added, &tokenizers.strict] {
+            check_refused(tokenizer, data, at);
+        }
+    }
 
     // Each thread caches words for one tokenizer at a time, so the uncached encodings come
     // first: the laws then run on a cache that stays warm across the input's texts, and the
@@ -134,6 +182,6 @@ fuzz_target!(|data: &[u8]| {
         .map(|pair| i64::from(i16::from_le_bytes([pair[0], pair[1]])))
         .collect();
     for tokenizer in [&tokenizers.specials, &tokenizers.added, &tokenizers.strict] {
-        common::check_decoded(&tokenizer.decode(&ids, &FxHashSet::default()));
+        common::check_decoded(&common::decode(tokenizer, &ids, &FxHashSet::default()));
     }
 });
