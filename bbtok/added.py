@@ -1,21 +1,384 @@
-"""Cutting added tokens out of text, exactly where the reference cuts them.
+"""Special and added tokens: what a tokenizer has, and cutting them out of text.
 
-The reference scans text with a trie of the added tokens' strings. Mostly this finds the
-leftmost match, longest first, but it has one quirk we reproduce: when a token is found, the
-scan tries to extend every match that started further left as if that match had consumed the
-current character too, even one that has just failed on it. So after adding ``"abd"`` and
-``"b"``, the text ``"abxd"`` is cut as one piece ``"abxd"`` (the scan "extends" ``"ab"`` by
-``"d"``). That piece is not an added token, so it is tokenized as ordinary text and the ``"b"``
-inside it is not cut out. With only the default special tokens (none contains another) the quirk
-cannot happen.
+**The registry.** A tokenizer's named special tokens, extra special tokens and added tokens
+live in one :class:`TokenRegistry`, which never changes once made. A change (``add_tokens``,
+``add_special_tokens``, setting ``bos_token``, ...) builds a new registry beside the current
+one and publishes it with a single assignment, under a lock that only changes take. So a reader
+on another thread (encoding, ``len``, ``get_vocab``, saving) takes the registry once, without
+locking, and sees one whole state: the one before a change or the one after, never half of one.
+
+**Cutting.** The reference scans text with a trie of the added tokens' strings. Mostly this
+finds the leftmost match, longest first, but it has one quirk we reproduce: when a token is
+found, the scan tries to extend every match that started further left as if that match had
+consumed the current character too, even one that has just failed on it. So after adding
+``"abd"`` and ``"b"``, the text ``"abxd"`` is cut as one piece ``"abxd"`` (the scan "extends"
+``"ab"`` by ``"d"``). That piece is not an added token, so it is tokenized as ordinary text and
+the ``"b"`` inside it is not cut out. With only the default special tokens (none contains
+another) the quirk cannot happen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import regex
+
+SPECIAL_TOKEN_NAMES = (
+    "bos_token",
+    "eos_token",
+    "unk_token",
+    "sep_token",
+    "pad_token",
+    "cls_token",
+    "mask_token",
+)
+
+# The vocabulary's id of a token as written, or None (the vocabulary itself never changes).
+VocabId = Callable[[str], "int | None"]
+
+
+@dataclass
+class AddedToken:
+    """A token added to the vocabulary, cut out of text before the algorithm runs.
+
+    Mirrors ``tokenizers.AddedToken`` (which is accepted wherever this is).
+    """
+
+    content: str
+    single_word: bool = False
+    lstrip: bool = False
+    rstrip: bool = False
+    normalized: bool = True
+    special: bool = False
+
+    def __str__(self) -> str:
+        return self.content
+
+    def to_dict(self) -> dict[str, Any]:
+        """The form transformers stores in ``tokenizer_config.json``."""
+        return asdict(self)
+
+
+def as_added_token(value: object, *, special: bool | None = None) -> AddedToken:
+    """Accept a ``str``, our ``AddedToken``, ``tokenizers.AddedToken`` or their dict form.
+
+    The result is always a new object: a registry owns its tokens, nobody else changes them.
+    """
+    if isinstance(value, AddedToken):
+        token = copy.copy(value)
+    elif isinstance(value, str):
+        is_special = bool(special)
+        token = AddedToken(value, normalized=not is_special, special=is_special)
+        return token
+    elif isinstance(value, Mapping):
+        fields = {k: v for k, v in value.items() if k != "__type"}
+        if not isinstance(fields.get("content"), str):
+            raise TypeError(f"an added token needs a string 'content', got {value!r}")
+        token = AddedToken(**fields)
+    elif isinstance(getattr(value, "content", None), str):
+        token = AddedToken(
+            content=value.content,  # type: ignore[attr-defined]
+            single_word=bool(getattr(value, "single_word", False)),
+            lstrip=bool(getattr(value, "lstrip", False)),
+            rstrip=bool(getattr(value, "rstrip", False)),
+            normalized=bool(getattr(value, "normalized", True)),
+            special=bool(getattr(value, "special", False)),
+        )
+    else:
+        raise TypeError(f"Token {value!r} is not a string but a {type(value).__name__}.")
+    if special:
+        token.special = True
+    return token
+
+
+def token_text(value: object) -> str | None:
+    """The string of a special-token setting (str, AddedToken or its dict form)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return as_added_token(value).content
+
+
+# eq=False: a registry is one published state, told apart from the next by identity.
+@dataclass(frozen=True, slots=True, eq=False)
+class TokenRegistry:
+    """The special and added tokens of a tokenizer, in one state that never changes.
+
+    Make the first with :meth:`create`; every change is a method that returns a new registry
+    and leaves this one as it is (other threads may be reading it). The mappings are never
+    changed after the registry is made; the parts that only grow (the trie, the count of tokens
+    beyond the vocabulary) are extended from the previous registry rather than made again, so
+    adding tokens one at a time stays cheap.
+
+    >>> tokens = TokenRegistry.create({"unk_token": "<unk>"}, [], {}, {}.get)
+    >>> tokens, added = tokens.with_added_tokens(["<unk>", "<3"], False, {}.get, vocab_size=10)
+    >>> added, dict(tokens.added_tokens_encoder), tokens.unknown_id
+    (2, {'<unk>': 10, '<3': 11}, 10)
+    """
+
+    # Named special token -> its text (None when not set), for every SPECIAL_TOKEN_NAMES.
+    special_tokens: Mapping[str, str | None]
+    extra_special_tokens: tuple[str, ...]
+    added_tokens_decoder: Mapping[int, AddedToken]
+    # Kept apart from the decoder: the reference lets the two disagree (two tokens on one id).
+    added_tokens_encoder: Mapping[str, int]
+    # Added tokens that are not in the vocabulary: len(tokenizer) - vocab_size.
+    beyond_vocab: int
+    # Named special tokens in attribute order, then the extra ones, without repeats.
+    all_special_tokens: tuple[str, ...]
+    # The id an unknown token maps to; None, with the reason in unknown_error, when there is none.
+    unknown_id: int | None
+    unknown_error: str
+    trie: AddedTokenTrie | None
+    # Whether some added token has lstrip, rstrip or single_word set.
+    strip_rules: bool
+    # A whole segment equal to one of these is one token.
+    unit_tokens: frozenset[str]
+
+    @classmethod
+    def create(
+        cls,
+        special_tokens: Mapping[str, str | None],
+        extra_special_tokens: Sequence[str],
+        added_tokens_decoder: Mapping[int, AddedToken],
+        vocab_id: VocabId,
+    ) -> TokenRegistry:
+        """A registry of these tokens; ``vocab_id`` looks tokens up in the vocabulary."""
+        named = {name: special_tokens.get(name) for name in SPECIAL_TOKEN_NAMES}
+        encoder = {token.content: index for index, token in added_tokens_decoder.items()}
+        return _registry(
+            named, tuple(extra_special_tokens), dict(added_tokens_decoder), encoder, vocab_id
+        )
+
+    def with_special_token(self, name: str, text: str | None, vocab_id: VocabId) -> TokenRegistry:
+        """This registry with the named special token ``name`` set to ``text`` (not added:
+        as in transformers, setting a special token does not add it to the vocabulary)."""
+        special = dict(self.special_tokens)
+        special[name] = text
+        return self._replaced(vocab_id, special_tokens=special)
+
+    def with_extra_special_tokens(self, texts: Sequence[str], vocab_id: VocabId) -> TokenRegistry:
+        """This registry with ``extra_special_tokens`` replaced (not added)."""
+        return self._replaced(vocab_id, extra_special_tokens=tuple(texts))
+
+    def with_added_tokens(
+        self,
+        new_tokens: Sequence[str | AddedToken],
+        special_tokens: bool,
+        vocab_id: VocabId,
+        vocab_size: int,
+    ) -> tuple[TokenRegistry, int]:
+        """This registry with ``new_tokens`` added, and how many of them got a new id.
+
+        A ``str`` is special when ``special_tokens`` is set or it is a special token already;
+        an ``AddedToken`` as it says (``special_tokens`` makes it special). The registry keeps
+        the ``AddedToken`` objects it is given: pass ones nobody else holds (from
+        :func:`as_added_token`).
+        """
+        decoder = dict(self.added_tokens_decoder)
+        encoder = dict(self.added_tokens_encoder)
+        extra = list(self.extra_special_tokens)
+        specials = set(self.all_special_tokens)
+        joined: list[AddedToken] = []
+        added = 0
+        # Quirk: new ids start at the number of distinct tokens, so a vocabulary with holes
+        # in its ids can hand out an id that is already taken, exactly as the reference does.
+        next_id = vocab_size + self.beyond_vocab
+        for value in new_tokens:
+            if isinstance(value, str):
+                if value == "" or value in encoder:
+                    continue
+                is_special = special_tokens or value in specials
+                token = AddedToken(value, normalized=not is_special, special=is_special)
+            else:
+                token = value
+                if special_tokens and not token.special:
+                    token = copy.copy(token)
+                    token.special = True
+                if token.content == "":
+                    continue
+            # An added token of that text wins over the vocabulary, as in get_vocab().
+            existing = encoder.get(token.content)
+            if existing is None:
+                existing = vocab_id(token.content)
+            if existing is not None:
+                index = existing
+            else:
+                index = next_id + added
+                added += 1
+            if token.special and token.content not in specials:
+                extra.append(token.content)
+                specials.add(token.content)
+            decoder[index] = token
+            encoder[token.content] = index
+            joined.append(token)
+        changed = self._replaced(
+            vocab_id,
+            extra_special_tokens=tuple(extra),
+            added_tokens_decoder=decoder,
+            added_tokens_encoder=encoder,
+            joined=joined,
+        )
+        return changed, added
+
+    def with_special_tokens(
+        self,
+        assignments: Sequence[tuple[str, list[AddedToken]]],
+        replace_extra_special_tokens: bool,
+        vocab_id: VocabId,
+        vocab_size: int,
+    ) -> tuple[TokenRegistry, int]:
+        """``add_special_tokens``: each (name, [token]) sets a named special token, each
+        ("extra_special_tokens", tokens) replaces or extends the extra ones, in order; then all
+        of them are added as special tokens. Returns the registry and how many got a new id."""
+        special = dict(self.special_tokens)
+        extra = list(self.extra_special_tokens)
+        to_add: list[str | AddedToken] = []
+        for key, tokens in assignments:
+            if key == "extra_special_tokens":
+                if not replace_extra_special_tokens:
+                    tokens = [t for t in tokens if t.content not in extra]
+                if replace_extra_special_tokens and tokens:
+                    extra = [t.content for t in tokens]
+                else:
+                    extra.extend(t.content for t in tokens)
+                to_add.extend(tokens)
+            else:
+                special[key] = tokens[0].content
+                to_add.append(tokens[0])
+        named = self._replaced(vocab_id, special_tokens=special, extra_special_tokens=tuple(extra))
+        return named.with_added_tokens(to_add, True, vocab_id, vocab_size)
+
+    def _replaced(
+        self,
+        vocab_id: VocabId,
+        *,
+        special_tokens: Mapping[str, str | None] | None = None,
+        extra_special_tokens: tuple[str, ...] | None = None,
+        added_tokens_decoder: Mapping[int, AddedToken] | None = None,
+        added_tokens_encoder: Mapping[str, int] | None = None,
+        joined: Sequence[AddedToken] = (),
+    ) -> TokenRegistry:
+        return _registry(
+            self.special_tokens if special_tokens is None else special_tokens,
+            self.extra_special_tokens if extra_special_tokens is None else extra_special_tokens,
+            self.added_tokens_decoder if added_tokens_decoder is None else added_tokens_decoder,
+            self.added_tokens_encoder if added_tokens_encoder is None else added_tokens_encoder,
+            vocab_id,
+            previous=self,
+            joined=joined,
+        )
+
+    def split(self, text: str) -> list[tuple[str, bool]]:
+        """Cut added tokens out of ``text``: (segment, is_added) pairs, empty ones dropped."""
+        if self.trie is None:
+            return [(text, False)] if text else []
+        parts = self.trie.split(text)
+        if self.strip_rules:
+            parts = self._apply_strip_rules(parts)
+        units = self.unit_tokens
+        return [(part, part in units) for part in parts if part]
+
+    def _apply_strip_rules(self, parts: list[str]) -> list[str]:
+        # The reference's lstrip/rstrip/single_word handling, step for step: it edits the
+        # neighbouring segments in place, and a single_word token glued to a word becomes
+        # ordinary text of that word.
+        encoder = self.added_tokens_encoder
+        for i, part in enumerate(parts):
+            if part not in encoder:
+                continue
+            token = self.added_tokens_decoder[encoder[part]]
+            left = parts[i - 1] if i > 0 else None
+            right = parts[i + 1] if i < len(parts) - 1 else None
+            if token.rstrip and right:
+                parts[i + 1] = right.lstrip()
+            if token.lstrip and left:
+                parts[i - 1] = left.rstrip()
+            if token.single_word:
+                if left and left[-1] != " ":
+                    parts[i - 1] += part
+                    parts[i] = ""
+                elif right and right[0] != " ":
+                    parts[i + 1] = part + parts[i + 1]
+                    parts[i] = ""
+        return parts
+
+
+def _registry(
+    special_tokens: Mapping[str, str | None],
+    extra_special_tokens: tuple[str, ...],
+    decoder: Mapping[int, AddedToken],
+    encoder: Mapping[str, int],
+    vocab_id: VocabId,
+    previous: TokenRegistry | None = None,
+    joined: Sequence[AddedToken] = (),
+) -> TokenRegistry:
+    """A registry of these tokens, with everything that follows from them worked out.
+
+    With ``previous``, the decoder and encoder are ``previous``'s plus the ``joined`` tokens
+    (written over the decoder's entries of their ids). Tokens only ever join, so what depends
+    on them alone is extended from ``previous`` instead of being made again: the trie, the
+    count beyond the vocabulary, whether any token has strip rules (unless ``previous`` had
+    some: a joined token may have replaced the only one).
+    """
+    if previous is None:
+        new_contents = list(encoder)
+        beyond_vocab = 0
+        trie = None
+        strip_rules = any(map(_has_strip_rules, decoder.values()))
+    else:
+        known = previous.added_tokens_encoder
+        new_contents = [t for t in dict.fromkeys(t.content for t in joined) if t not in known]
+        beyond_vocab = previous.beyond_vocab
+        trie = previous.trie
+        if not joined or not previous.strip_rules:
+            strip_rules = previous.strip_rules or any(map(_has_strip_rules, joined))
+        else:
+            strip_rules = any(map(_has_strip_rules, decoder.values()))
+    beyond_vocab += sum(1 for content in new_contents if vocab_id(content) is None)
+    if new_contents:
+        trie = AddedTokenTrie(new_contents) if trie is None else trie.with_tokens(new_contents)
+    named = [text for text in special_tokens.values() if text is not None]
+    all_special = tuple(dict.fromkeys([*named, *extra_special_tokens]))
+    unknown_id, unknown_error = _unknown(special_tokens.get("unk_token"), encoder, vocab_id)
+    return TokenRegistry(
+        special_tokens=special_tokens,
+        extra_special_tokens=extra_special_tokens,
+        added_tokens_decoder=decoder,
+        added_tokens_encoder=encoder,
+        beyond_vocab=beyond_vocab,
+        all_special_tokens=all_special,
+        unknown_id=unknown_id,
+        unknown_error=unknown_error,
+        trie=trie,
+        strip_rules=strip_rules,
+        unit_tokens=frozenset(encoder).union(all_special),
+    )
+
+
+def _has_strip_rules(token: AddedToken) -> bool:
+    return token.lstrip or token.rstrip or token.single_word
+
+
+def _unknown(
+    unknown_token: str | None, encoder: Mapping[str, int], vocab_id: VocabId
+) -> tuple[int | None, str]:
+    """The id unknown tokens map to, or None and why there is none."""
+    if unknown_token is None:
+        return None, "this tokenizer has no unk_token to map unknown tokens to"
+    index = vocab_id(unknown_token)
+    if index is None:
+        # The reference returns None here and fails later; the unknown token always has an
+        # added id (appended after the vocabulary), so we use that.
+        index = encoder.get(unknown_token)
+    if index is None:
+        return None, f"the unknown token {unknown_token!r} has no id"
+    return index, ""
+
 
 _END = ""  # marks a node where a token ends; no character is the empty string
 
@@ -23,26 +386,31 @@ Node = dict[str, Any]
 
 
 class AddedTokenTrie:
-    """Splits text around added tokens.
+    """Splits text around added tokens. A trie never changes once made: :meth:`with_tokens`
+    makes a new one (readers on other threads may be scanning this one).
 
     >>> AddedTokenTrie(["__null__"]).split("x__null__y")
     ['x', '__null__', 'y']
     >>> AddedTokenTrie(["abd", "b"]).split("abxd")
     ['abxd']
+    >>> AddedTokenTrie(["abd"]).with_tokens(["b"]).split("abxd")
+    ['abxd']
     """
 
     def __init__(self, tokens: Iterable[str]) -> None:
         self._root: Node = {}
-        for token in tokens:
-            if not token:
-                continue
-            node = self._root
-            for char in token:
-                node = node.setdefault(char, {})
-            node[_END] = True
-        starts = "".join(sorted(self._root))
-        # Scanning can jump straight to the next character that starts some token.
-        self._next_start = regex.compile("[" + regex.escape(starts) + "]") if starts else None
+        _add_paths(self._root, tokens, {id(self._root)})
+        self._next_start = _start_pattern(self._root)
+
+    def with_tokens(self, tokens: Iterable[str]) -> AddedTokenTrie:
+        """A trie of this one's tokens and ``tokens``. Only the nodes on the new tokens' paths
+        are copied; the rest are shared with this trie, which is left as it is."""
+        trie = AddedTokenTrie(())
+        trie._root = dict(self._root)
+        _add_paths(trie._root, tokens, {id(trie._root)})
+        same_starts = trie._root.keys() == self._root.keys()
+        trie._next_start = self._next_start if same_starts else _start_pattern(trie._root)
+        return trie
 
     def cut_points(self, text: str) -> list[int]:
         """Start and end of every match, in order (the reference's cut offsets)."""
@@ -117,3 +485,26 @@ class AddedTokenTrie:
                 pieces.append(text[previous:cut])
                 previous = cut
         return pieces
+
+
+def _add_paths(root: Node, tokens: Iterable[str], own: set[int]) -> None:
+    """Add ``tokens`` to the trie at ``root``. A node whose id is not in ``own`` may belong to
+    another trie too, so it is copied before it is changed (``root`` itself must be own)."""
+    for token in tokens:
+        if not token:
+            continue
+        node = root
+        for char in token:
+            child = node.get(char)
+            if child is None or id(child) not in own:
+                child = {} if child is None else dict(child)
+                own.add(id(child))
+                node[char] = child
+            node = child
+        node[_END] = True
+
+
+def _start_pattern(root: Node) -> regex.Pattern[str] | None:
+    """Scanning can jump straight to the next character that starts some token."""
+    starts = "".join(sorted(root))
+    return regex.compile("[" + regex.escape(starts) + "]") if starts else None

@@ -14,32 +14,26 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import threading
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from . import files
-from .added import AddedTokenTrie
+from .added import SPECIAL_TOKEN_NAMES, TokenRegistry, as_added_token, token_text
+from .added import AddedToken as AddedToken  # re-exported: bbtok imports it from here
 from .encoding import BatchEncoding, as_token_id, to_python
 
 logger = logging.getLogger("bbtok")
 
-SPECIAL_TOKEN_NAMES = (
-    "bos_token",
-    "eos_token",
-    "unk_token",
-    "sep_token",
-    "pad_token",
-    "cls_token",
-    "mask_token",
-)
 # transformers' "no limit" model_max_length, and the bound above which it means "no limit".
 VERY_LARGE_INTEGER = int(1e30)
 LARGE_INTEGER = int(1e20)
 PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
 TRUNCATION_STRATEGIES = ("only_first", "only_second", "longest_first", "do_not_truncate")
 SIDES = ("left", "right")
+# Where the errors of an unpickled tokenizer say its vocabulary came from.
+UNPICKLED = "unpickled tokenizer"
 # Keys of tokenizer_config.json that describe where or how a directory was loaded, not the
 # tokenizer itself (transformers writes some of them back; we do not).
 _TRANSIENT_CONFIG_KEYS = frozenset(
@@ -73,66 +67,6 @@ _CLEAN_UP_REPLACEMENTS = (
     (" 've", "'ve"),
     (" 're", "'re"),
 )
-
-
-@dataclass
-class AddedToken:
-    """A token added to the vocabulary, cut out of text before the algorithm runs.
-
-    Mirrors ``tokenizers.AddedToken`` (which is accepted wherever this is).
-    """
-
-    content: str
-    single_word: bool = False
-    lstrip: bool = False
-    rstrip: bool = False
-    normalized: bool = True
-    special: bool = False
-
-    def __str__(self) -> str:
-        return self.content
-
-    def to_dict(self) -> dict[str, Any]:
-        """The form transformers stores in ``tokenizer_config.json``."""
-        return asdict(self)
-
-
-def as_added_token(value: object, *, special: bool | None = None) -> AddedToken:
-    """Accept a ``str``, our ``AddedToken``, ``tokenizers.AddedToken`` or their dict form."""
-    if isinstance(value, AddedToken):
-        token = copy.copy(value)
-    elif isinstance(value, str):
-        is_special = bool(special)
-        token = AddedToken(value, normalized=not is_special, special=is_special)
-        return token
-    elif isinstance(value, Mapping):
-        fields = {k: v for k, v in value.items() if k != "__type"}
-        if not isinstance(fields.get("content"), str):
-            raise TypeError(f"an added token needs a string 'content', got {value!r}")
-        token = AddedToken(**fields)
-    elif isinstance(getattr(value, "content", None), str):
-        token = AddedToken(
-            content=value.content,  # type: ignore[attr-defined]
-            single_word=bool(getattr(value, "single_word", False)),
-            lstrip=bool(getattr(value, "lstrip", False)),
-            rstrip=bool(getattr(value, "rstrip", False)),
-            normalized=bool(getattr(value, "normalized", True)),
-            special=bool(getattr(value, "special", False)),
-        )
-    else:
-        raise TypeError(f"Token {value!r} is not a string but a {type(value).__name__}.")
-    if special:
-        token.special = True
-    return token
-
-
-def _token_text(value: object) -> str | None:
-    """The string of a special-token setting (str, AddedToken or its dict form)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    return as_added_token(value).content
 
 
 def _padding_strategy(padding: object) -> str:
@@ -175,6 +109,7 @@ def _check_length(name: str, value: object) -> None:
 
 TokenizerT = TypeVar("TokenizerT", bound="TokenizerBase")
 Item = TypeVar("Item")
+Result = TypeVar("Result")
 # Offsets ((start, end) character positions) and word indices of a sequence's tokens.
 Spans = tuple[list[tuple[int, int]], list[int | None]]
 # Where word indices travel through truncation and padding; never returned as a field.
@@ -187,6 +122,11 @@ class TokenizerBase:
     Subclasses implement ``_tokenize_plain`` (text without added tokens -> tokens),
     ``_encode_plain`` (-> ids), the vocabulary look-ups, ``vocab_size``, ``_base_vocab`` and
     ``_merge_ranks``.
+
+    One instance may be shared between threads, also while tokens are added: the special and
+    added tokens are one :class:`~bbtok.added.TokenRegistry` in ``_tokens``, replaced whole
+    by each change (see :mod:`bbtok.added`). A method that reads it more than once takes it
+    once and passes it on, so that the whole call sees one state.
     """
 
     default_model_input_names: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask")
@@ -214,18 +154,17 @@ class TokenizerBase:
     def __init__(self, **kwargs: Any) -> None:
         kwargs = dict(kwargs)
         self.name_or_path: str = str(kwargs.pop("name_or_path", ""))
-        self._special_tokens: dict[str, str | None] = dict.fromkeys(SPECIAL_TOKEN_NAMES)
-        for name in SPECIAL_TOKEN_NAMES:
-            if name in kwargs:
-                self._special_tokens[name] = _token_text(kwargs.pop(name))
+        special_tokens = {
+            name: token_text(kwargs.pop(name)) for name in SPECIAL_TOKEN_NAMES if name in kwargs
+        }
         extra = kwargs.pop("extra_special_tokens", None)
         legacy_extra = kwargs.pop("additional_special_tokens", None)
         if extra is None:
             extra = legacy_extra
         if extra is not None and not isinstance(extra, (list, tuple)):
             raise TypeError("extra_special_tokens must be a list of tokens")
-        self._extra_special_tokens: list[str] = [
-            text for text in (_token_text(t) for t in extra or []) if text is not None
+        extra_special_tokens = [
+            text for text in (token_text(t) for t in extra or []) if text is not None
         ]
         model_max_length = kwargs.pop("model_max_length", kwargs.pop("max_len", None))
         _check_length("model_max_length", model_max_length)
@@ -247,7 +186,7 @@ class TokenizerBase:
         self.verbose: bool = bool(kwargs.pop("verbose", False))
         self._warned_too_long = False
 
-        self._added_tokens_decoder: dict[int, AddedToken] = {}
+        added_tokens_decoder: dict[int, AddedToken] = {}
         for index, token in dict(kwargs.pop("added_tokens_decoder", None) or {}).items():
             added = as_added_token(token)
             if not 0 <= int(index) <= files.MAX_TOKEN_ID:
@@ -255,22 +194,25 @@ class TokenizerBase:
                     f"added token {added.content!r} has id {index!r}; ids must be integers from "
                     f"0 to {files.MAX_TOKEN_ID}"
                 )
-            self._added_tokens_decoder[int(index)] = added
-        self._added_tokens_encoder: dict[str, int] = {
-            token.content: index for index, token in self._added_tokens_decoder.items()
-        }
+            added_tokens_decoder[int(index)] = added
         # What else the configuration said, kept so that save_pretrained loses nothing.
         self.init_kwargs: dict[str, Any] = {
             key: value for key, value in kwargs.items() if key not in _TRANSIENT_CONFIG_KEYS
         }
-        self._added_trie: AddedTokenTrie | None = None
-        self._strip_rules = False
-        # Special tokens missing from the vocabulary are appended after it, in attribute order.
-        self._add_tokens(
-            [t for t in self.all_special_tokens if t not in self._added_tokens_encoder],
-            special_tokens=True,
+        # Held by changes to the registry only, never by readers (see bbtok.added).
+        self._tokens_lock = threading.Lock()
+        tokens = TokenRegistry.create(
+            special_tokens, extra_special_tokens, added_tokens_decoder, self._vocab_token_to_id
         )
-        self._refresh_added_tokens()
+        # Special tokens missing from the vocabulary are appended after it, in attribute order.
+        tokens, _ = tokens.with_added_tokens(
+            [t for t in tokens.all_special_tokens if t not in tokens.added_tokens_encoder],
+            True,
+            self._vocab_token_to_id,
+            self.vocab_size,
+        )
+        self._tokens_changing(None, tokens)
+        self._tokens: TokenRegistry = tokens
 
     @property
     def is_fast(self) -> bool:
@@ -287,8 +229,8 @@ class TokenizerBase:
     def _tokenize_plain(self, text: str) -> list[str]:
         raise NotImplementedError
 
-    def _encode_plain(self, text: str) -> list[int]:
-        return [self._token_to_id(token) for token in self._tokenize_plain(text)]
+    def _encode_plain(self, text: str, tokens: TokenRegistry) -> list[int]:
+        return [self._token_id_in(tokens, token) for token in self._tokenize_plain(text)]
 
     def _vocab_token_to_id(self, token: str) -> int | None:
         raise NotImplementedError
@@ -302,94 +244,146 @@ class TokenizerBase:
     def _merge_ranks(self) -> dict[tuple[str, ...], int]:
         raise NotImplementedError
 
-    def _on_added_tokens_changed(self) -> None:
-        """Called when the set of added tokens changes (to drop caches that depend on it)."""
+    def _tokens_changing(self, previous: TokenRegistry | None, tokens: TokenRegistry) -> None:
+        """Called just before ``tokens`` replaces ``previous`` (None: the first registry), with
+        the change lock held: to bring other state (the Rust core) in step first."""
+
+    # -- changing the special and added tokens ------------------------------------------------
+
+    def _change_tokens(
+        self, change: Callable[[TokenRegistry], tuple[TokenRegistry, Result]]
+    ) -> Result:
+        """Apply ``change`` (current registry -> (new registry, result)) and publish the new
+        registry, one change at a time. Readers do not wait: they go on with the registry they
+        took. Whatever may run user code (converting the caller's tokens) is done before."""
+        with self._tokens_lock:
+            current = self._tokens
+            changed, result = change(current)
+            if changed is not current:
+                self._tokens_changing(current, changed)
+                self._tokens = changed
+        return result
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        # A lock is not pickled: the copy gets its own.
+        del state["_tokens_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._tokens_lock = threading.Lock()
+        self._check_unpickled()
+
+    def _check_unpickled(self) -> None:
+        """Check what ``from_pretrained`` checks, with its messages: a pickle (made by another
+        version, or of a tokenizer changed by hand) could otherwise give a tokenizer that saves
+        files it cannot load again."""
+        files.check_vocab(self._base_vocab(), UNPICKLED)
+        tokens = self._tokens
+        for index, token in tokens.added_tokens_decoder.items():
+            files.check_token_id(token.content, index, UNPICKLED)
+        for content, index in tokens.added_tokens_encoder.items():
+            files.check_token_id(content, index, UNPICKLED)
+
+    @property
+    def _strip_rules(self) -> bool:
+        """Whether some added token has lstrip, rstrip or single_word set."""
+        return self._tokens.strip_rules
 
     # -- special tokens ---------------------------------------------------------------------
 
     @property
     def special_tokens_map(self) -> dict[str, str]:
         """The named special tokens that are set, e.g. ``{"bos_token": "__start__", ...}``."""
-        return {name: value for name, value in self._special_tokens.items() if value is not None}
+        named = self._tokens.special_tokens
+        return {name: value for name, value in named.items() if value is not None}
 
     @property
     def extra_special_tokens(self) -> list[str]:
         """Special tokens without a name of their own."""
-        return list(self._extra_special_tokens)
+        return list(self._tokens.extra_special_tokens)
 
     @extra_special_tokens.setter
     def extra_special_tokens(self, value: Sequence[object] | None) -> None:
-        self._extra_special_tokens = [
-            text for text in (_token_text(t) for t in value or []) if text is not None
-        ]
+        texts = [text for text in (token_text(t) for t in value or []) if text is not None]
+        self._change_tokens(
+            lambda tokens: (tokens.with_extra_special_tokens(texts, self._vocab_token_to_id), None)
+        )
 
     @property
     def extra_special_tokens_ids(self) -> list[int]:
         """Ids of :attr:`extra_special_tokens`."""
-        return [self._token_to_id(token) for token in self._extra_special_tokens]
+        tokens = self._tokens
+        return [self._token_id_in(tokens, token) for token in tokens.extra_special_tokens]
 
     @property
     def all_special_tokens(self) -> list[str]:
         """Named special tokens in attribute order, then extra ones, without repeats."""
-        seen: dict[str, None] = {}
-        for value in self._special_tokens.values():
-            if value is not None:
-                seen.setdefault(value)
-        for value in self._extra_special_tokens:
-            seen.setdefault(value)
-        return list(seen)
+        return list(self._tokens.all_special_tokens)
 
     @property
     def all_special_ids(self) -> list[int]:
         """Ids of :attr:`all_special_tokens`."""
-        return [self._token_to_id(token) for token in self.all_special_tokens]
+        tokens = self._tokens
+        return [self._token_id_in(tokens, token) for token in tokens.all_special_tokens]
 
     def _get_special(self, name: str) -> str | None:
-        return self._special_tokens[name]
+        return self._tokens.special_tokens[name]
 
     def _set_special(self, name: str, value: object) -> None:
         # As in transformers, setting a special token does not add it to the vocabulary.
-        self._special_tokens[name] = _token_text(value)
-        self._refresh_added_tokens()
+        text = token_text(value)
+        self._change_tokens(
+            lambda tokens: (tokens.with_special_token(name, text, self._vocab_token_to_id), None)
+        )
 
     def _get_special_id(self, name: str) -> int | None:
-        token = self._special_tokens[name]
-        return None if token is None else self._token_to_id(token)
+        tokens = self._tokens
+        token = tokens.special_tokens[name]
+        return None if token is None else self._token_id_in(tokens, token)
 
     def _set_special_id(self, name: str, value: int | None) -> None:
-        self._set_special(name, None if value is None else self.convert_ids_to_tokens(value))
+        index = None if value is None else as_token_id(to_python(value))
+
+        def set_by_id(tokens: TokenRegistry) -> tuple[TokenRegistry, None]:
+            # The token of the id in the same state that is changed.
+            text = None if index is None else self._id_to_token_in(tokens, index)
+            return tokens.with_special_token(name, text, self._vocab_token_to_id), None
+
+        self._change_tokens(set_by_id)
 
     # -- added tokens -----------------------------------------------------------------------
 
     @property
     def added_tokens_encoder(self) -> dict[str, int]:
         """Added token -> id, by id."""
-        return {token.content: index for index, token in sorted(self._added_tokens_decoder.items())}
+        decoder = self._tokens.added_tokens_decoder
+        return {token.content: index for index, token in sorted(decoder.items())}
 
     @property
     def added_tokens_decoder(self) -> dict[int, AddedToken]:
-        """Id -> added token, by id."""
-        return dict(sorted(self._added_tokens_decoder.items()))
+        """Id -> added token, by id (copies: changing one does not change the tokenizer)."""
+        decoder = self._tokens.added_tokens_decoder
+        return {index: copy.copy(token) for index, token in sorted(decoder.items())}
 
     def get_added_vocab(self) -> dict[str, int]:
         """Added token -> id (special tokens included)."""
-        return dict(self._added_tokens_encoder)
+        return dict(self._tokens.added_tokens_encoder)
 
     def get_vocab(self) -> dict[str, int]:
         """The whole vocabulary: ``vocab.json`` plus added tokens."""
-        return dict(self._base_vocab(), **self._added_tokens_encoder)
+        return dict(self._base_vocab(), **self._tokens.added_tokens_encoder)
 
     def __len__(self) -> int:
         """Number of distinct tokens in :meth:`get_vocab`."""
-        beyond = sum(
-            1 for token in self._added_tokens_encoder if self._vocab_token_to_id(token) is None
-        )
-        return self.vocab_size + beyond
+        return self.vocab_size + self._tokens.beyond_vocab
 
     def add_tokens(
         self, new_tokens: object | Sequence[object], special_tokens: bool = False
     ) -> int:
         """Add tokens that are cut out of text before BPE; returns how many got a new id.
+        Safe to call from several threads: each call is applied whole, one after another.
 
         >>> tok.add_tokens(["<3"])  # doctest: +SKIP
         1
@@ -398,7 +392,18 @@ class TokenizerBase:
             return 0
         if not isinstance(new_tokens, (list, tuple)):
             new_tokens = [new_tokens]
-        return self._add_tokens(list(new_tokens), special_tokens=special_tokens)
+        # A str's flags depend on the registry it joins; anything else is converted now.
+        converted = [
+            value
+            if isinstance(value, str)
+            else as_added_token(value, special=special_tokens or None)
+            for value in new_tokens
+        ]
+        return self._change_tokens(
+            lambda tokens: tokens.with_added_tokens(
+                converted, special_tokens, self._vocab_token_to_id, self.vocab_size
+            )
+        )
 
     def add_special_tokens(
         self,
@@ -406,6 +411,9 @@ class TokenizerBase:
         replace_extra_special_tokens: bool = True,
     ) -> int:
         """Set named special tokens (and ``extra_special_tokens``) and add them as tokens.
+
+        All of it is one change: other threads see all of it or none, and a key or token that
+        is not valid raises before anything changes.
 
         >>> tok.add_special_tokens({"cls_token": "__cls__"})  # doctest: +SKIP
         1
@@ -419,150 +427,76 @@ class TokenizerBase:
             special_tokens_dict["extra_special_tokens"] = special_tokens_dict.pop(
                 "additional_special_tokens"
             )
-        to_add: list[AddedToken] = []
+        assignments: list[tuple[str, list[AddedToken]]] = []
         for key, value in special_tokens_dict.items():
             if key == "extra_special_tokens":
                 if not isinstance(value, (list, tuple)):
                     raise ValueError(f"Tokens {value!r} for key {key} should be a list")
-                tokens = [as_added_token(t, special=True) for t in value]
-                if not replace_extra_special_tokens:
-                    tokens = [t for t in tokens if t.content not in self._extra_special_tokens]
-                if replace_extra_special_tokens and tokens:
-                    self._extra_special_tokens = [t.content for t in tokens]
-                else:
-                    self._extra_special_tokens.extend(t.content for t in tokens)
-                to_add.extend(tokens)
+                assignments.append((key, [as_added_token(t, special=True) for t in value]))
             elif key in SPECIAL_TOKEN_NAMES:
-                token = as_added_token(value, special=True)
-                self._special_tokens[key] = token.content
-                to_add.append(token)
+                assignments.append((key, [as_added_token(value, special=True)]))
             else:
                 raise ValueError(
                     f"Key {key} is not a valid special token. Valid keys are: "
                     f"{[*SPECIAL_TOKEN_NAMES, 'extra_special_tokens']}"
                 )
-        return self._add_tokens(list(to_add), special_tokens=True)
-
-    def _add_tokens(self, new_tokens: list[object], special_tokens: bool = False) -> int:
-        added = 0
-        # Quirk: new ids start at the number of distinct tokens, so a vocabulary with holes
-        # in its ids can hand out an id that is already taken, exactly as the reference does.
-        next_id = len(self)
-        for value in new_tokens:
-            if isinstance(value, str):
-                if value == "" or value in self._added_tokens_encoder:
-                    continue
-                is_special = special_tokens or value in self.all_special_tokens
-                token = AddedToken(value, normalized=not is_special, special=is_special)
-            else:
-                token = as_added_token(value, special=special_tokens or None)
-                if token.content == "":
-                    continue
-            # An added token of that text wins over the vocabulary, as in get_vocab().
-            existing = self._added_tokens_encoder.get(token.content)
-            if existing is None:
-                existing = self._vocab_token_to_id(token.content)
-            if existing is not None:
-                index = existing
-            else:
-                index = next_id + added
-                added += 1
-            if token.special and token.content not in self.all_special_tokens:
-                self._extra_special_tokens.append(token.content)
-            self._added_tokens_decoder[index] = token
-            self._added_tokens_encoder[token.content] = index
-        self._refresh_added_tokens()
-        return added
-
-    def _refresh_added_tokens(self) -> None:
-        contents = set(self._added_tokens_encoder)
-        self._added_trie = AddedTokenTrie(sorted(contents)) if contents else None
-        self._strip_rules = any(
-            token.lstrip or token.rstrip or token.single_word
-            for token in self._added_tokens_decoder.values()
+        return self._change_tokens(
+            lambda tokens: tokens.with_special_tokens(
+                assignments, replace_extra_special_tokens, self._vocab_token_to_id, self.vocab_size
+            )
         )
-        self._unit_tokens = contents | set(self.all_special_tokens)
-        self._on_added_tokens_changed()
 
     def _split_added(self, text: str) -> list[tuple[str, bool]]:
         """Cut added tokens out of ``text``: (segment, is_added) pairs, empty ones dropped."""
-        if self._added_trie is None:
-            return [(text, False)] if text else []
-        parts = self._added_trie.split(text)
-        if self._strip_rules:
-            parts = self._apply_strip_rules(parts)
-        units = self._unit_tokens
-        return [(part, part in units) for part in parts if part]
-
-    def _apply_strip_rules(self, parts: list[str]) -> list[str]:
-        # The reference's lstrip/rstrip/single_word handling, step for step: it edits the
-        # neighbouring segments in place, and a single_word token glued to a word becomes
-        # ordinary text of that word.
-        for i, part in enumerate(parts):
-            if part not in self._added_tokens_encoder:
-                continue
-            token = self._added_tokens_decoder[self._added_tokens_encoder[part]]
-            left = parts[i - 1] if i > 0 else None
-            right = parts[i + 1] if i < len(parts) - 1 else None
-            if token.rstrip and right:
-                parts[i + 1] = right.lstrip()
-            if token.lstrip and left:
-                parts[i - 1] = left.rstrip()
-            if token.single_word:
-                if left and left[-1] != " ":
-                    parts[i - 1] += part
-                    parts[i] = ""
-                elif right and right[0] != " ":
-                    parts[i + 1] = part + parts[i + 1]
-                    parts[i] = ""
-        return parts
+        return self._tokens.split(text)
 
     # -- tokens <-> ids ---------------------------------------------------------------------
 
-    def _unknown_id(self) -> int:
-        unk = self._special_tokens["unk_token"]
-        if unk is None:
-            raise ValueError("this tokenizer has no unk_token to map unknown tokens to")
-        index = self._vocab_token_to_id(unk)
-        if index is None:
-            # The reference returns None here and fails later; the unknown token always has an
-            # added id (appended after the vocabulary), so we use that.
-            index = self._added_tokens_encoder.get(unk)
-        if index is None:
-            raise ValueError(f"the unknown token {unk!r} has no id")
-        return index
-
     def _token_to_id(self, token: str) -> int:
-        index = self._added_tokens_encoder.get(token)
+        return self._token_id_in(self._tokens, token)
+
+    def _token_id_in(self, tokens: TokenRegistry, token: str) -> int:
+        index = tokens.added_tokens_encoder.get(token)
         if index is None:
             # Quirk: vocabulary look-ups lowercase the token first.
             index = self._vocab_token_to_id(token.lower())
             if index is None:
-                index = self._unknown_id()
+                index = tokens.unknown_id
+                if index is None:
+                    raise ValueError(tokens.unknown_error)
         return index
 
     def _id_to_token(self, index: int) -> str:
-        added = self._added_tokens_decoder.get(index)
+        return self._id_to_token_in(self._tokens, index)
+
+    def _id_to_token_in(self, tokens: TokenRegistry, index: int) -> str:
+        added = tokens.added_tokens_decoder.get(index)
         if added is not None:
             return added.content
         token = self._vocab_id_to_token(index)
         if token is None:
-            return self._special_tokens["unk_token"] or ""
+            return tokens.special_tokens["unk_token"] or ""
         return token
 
     def convert_tokens_to_ids(self, tokens: str | Sequence[str]) -> Any:
         """Token(s) -> id(s); an unknown token gets the unknown token's id."""
+        registry = self._tokens
         if isinstance(tokens, str):
-            return self._token_to_id(tokens)
-        return [self._token_to_id(token) for token in tokens]
+            return self._token_id_in(registry, tokens)
+        return [self._token_id_in(registry, token) for token in tokens]
 
     def convert_ids_to_tokens(self, ids: Any, skip_special_tokens: bool = False) -> Any:
         """Id(s) -> token(s); an id outside the vocabulary becomes the unknown token."""
+        tokens = self._tokens
         ids = to_python(ids)
         if not isinstance(ids, (list, tuple)):
-            return self._id_to_token(as_token_id(ids))
-        skipped = set(self.all_special_ids) if skip_special_tokens else set()
-        return [self._id_to_token(i) for i in map(as_token_id, ids) if i not in skipped]
+            return self._id_to_token_in(tokens, as_token_id(ids))
+        skipped = (
+            {self._token_id_in(tokens, t) for t in tokens.all_special_tokens}
+            if skip_special_tokens
+            else set()
+        )
+        return [self._id_to_token_in(tokens, i) for i in map(as_token_id, ids) if i not in skipped]
 
     def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
         """Join tokens with spaces and glue ``@@`` continuations: ``["ap@@", "te"]`` -> "apte"."""
@@ -591,14 +525,15 @@ class TokenizerBase:
     def _encode_text(self, text: str, split_special_tokens: bool | None = None) -> list[int]:
         if split_special_tokens is None:
             split_special_tokens = self.split_special_tokens
+        tokens = self._tokens
         if split_special_tokens:
-            return self._encode_plain(text)
+            return self._encode_plain(text, tokens)
         ids: list[int] = []
-        for segment, is_added in self._split_added(text):
+        for segment, is_added in tokens.split(text):
             if is_added:
-                ids.append(self._token_to_id(segment))
+                ids.append(self._token_id_in(tokens, segment))
             else:
-                ids.extend(self._encode_plain(segment))
+                ids.extend(self._encode_plain(segment, tokens))
         return ids
 
     def _input_ids(self, value: Any, is_split_into_words: bool, split_special: bool) -> list[int]:
@@ -610,7 +545,8 @@ class TokenizerBase:
             if isinstance(value[0], str):
                 if is_split_into_words:
                     return [i for word in value for i in self._encode_text(word, split_special)]
-                return [self._token_to_id(token) for token in value]
+                tokens = self._tokens
+                return [self._token_id_in(tokens, token) for token in value]
         raise ValueError(
             f"Input must be a string, list of strings, or list of ints, got: {type(value).__name__}"
         )
@@ -1363,21 +1299,24 @@ class TokenizerBase:
 
     # -- files ------------------------------------------------------------------------------
 
+    def _vocabulary_texts(self) -> tuple[str, str]:
+        """The texts of ``vocab.json`` and ``merges.txt``, as the reference writes them."""
+        return files.vocab_json(self._base_vocab()), files.merges_text(self._merge_ranks())
+
     def save_vocabulary(
         self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None
     ) -> tuple[str, str]:
-        """Write ``vocab.json`` and ``merges.txt`` byte-for-byte as the reference does."""
-        return files.save_vocab_files(
-            save_directory, self._base_vocab(), self._merge_ranks(), filename_prefix
-        )
+        """Write ``vocab.json`` and ``merges.txt`` byte-for-byte as the reference does, as one
+        set (see :func:`bbtok.files.write_file_set`)."""
+        return files.save_vocab_texts(save_directory, *self._vocabulary_texts(), filename_prefix)
 
-    def _config_for_saving(self) -> dict[str, Any]:
+    def _config_for_saving(self, tokens: TokenRegistry) -> dict[str, Any]:
         config: dict[str, Any] = dict(self.init_kwargs)
         config.update(
             {
                 "added_tokens_decoder": {
                     str(index): token.to_dict()
-                    for index, token in sorted(self._added_tokens_decoder.items())
+                    for index, token in sorted(tokens.added_tokens_decoder.items())
                 },
                 "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces,
                 "model_max_length": self.model_max_length,
@@ -1392,11 +1331,13 @@ class TokenizerBase:
             config["model_input_names"] = list(self.model_input_names)
         for name in SPECIAL_TOKEN_NAMES:
             config.pop(name, None)
-        config.update(self.special_tokens_map)
+        config.update(
+            {name: text for name, text in tokens.special_tokens.items() if text is not None}
+        )
         config.pop("extra_special_tokens", None)
         config.pop("additional_special_tokens", None)
-        if self._extra_special_tokens:
-            config["extra_special_tokens"] = list(self._extra_special_tokens)
+        if tokens.extra_special_tokens:
+            config["extra_special_tokens"] = list(tokens.extra_special_tokens)
         return config
 
     def save_pretrained(
@@ -1410,7 +1351,11 @@ class TokenizerBase:
         """Save a directory that this class and transformers' ``from_pretrained`` both load.
 
         Writes ``tokenizer_config.json``, ``vocab.json``, ``merges.txt`` and, when tokens were
-        added beyond the vocabulary, ``added_tokens.json``; returns the paths written.
+        added beyond the vocabulary, ``added_tokens.json``; returns the paths written. The files
+        are written as one set (:func:`bbtok.files.write_file_set`): all are written and fsynced
+        beside their targets before any is renamed, ``tokenizer_config.json`` last, so a full
+        disk leaves the previous files as they were. Only a crash between two renames can leave
+        some files new and the others old.
         """
         if push_to_hub:
             raise ValueError("push_to_hub is not supported: bbtok works with local directories")
@@ -1424,17 +1369,25 @@ class TokenizerBase:
         os.makedirs(save_directory, exist_ok=True)
         prefix = f"{filename_prefix}-" if filename_prefix else ""
         config_path = os.path.join(save_directory, prefix + files.TOKENIZER_CONFIG_FILE)
-        written = [files.write_json(config_path, self._config_for_saving())]
+        # One registry for both files, so they agree however other threads add tokens.
+        tokens = self._tokens
+        # Every file is encoded before any is written: an unencodable token writes nothing.
+        contents = files.vocab_file_contents(
+            save_directory, *self._vocabulary_texts(), filename_prefix
+        )
         beyond_vocab = {
-            token: index
-            for token, index in self.added_tokens_encoder.items()
+            token.content: index
+            for index, token in sorted(tokens.added_tokens_decoder.items())
             if index >= self.vocab_size
         }
         if beyond_vocab:
             added_path = os.path.join(save_directory, prefix + files.ADDED_TOKENS_FILE)
-            written.append(files.write_json(added_path, beyond_vocab))
-        vocab_path, merges_path = self.save_vocabulary(save_directory, filename_prefix)
-        return (written[0], vocab_path, merges_path, *written[1:])
+            contents.append((added_path, files.json_bytes(beyond_vocab, added_path)))
+        # The file that says what the others are is renamed last.
+        config = self._config_for_saving(tokens)
+        contents.append((config_path, files.json_bytes(config, config_path)))
+        vocab_path, merges_path, *added = files.write_file_set(contents)[:-1]
+        return (config_path, vocab_path, merges_path, *added)
 
     @classmethod
     def from_pretrained(
@@ -1445,21 +1398,17 @@ class TokenizerBase:
 
         >>> tok = BlenderbotSmallTokenizer.from_pretrained("path/to/tokenizer")  # doctest: +SKIP
         """
-        directory = os.fspath(pretrained_model_name_or_path)
-        if not os.path.isdir(directory):
-            what = "is a file" if os.path.exists(directory) else "is not a directory"
-            raise OSError(
-                f"{directory!r} {what}: bbtok loads tokenizers from a local directory only "
-                "(downloading from a model hub is not supported). Pass the directory that holds "
-                "vocab.json and merges.txt."
-            )
+        directory = files.local_directory(
+            pretrained_model_name_or_path, f"{files.VOCAB_FILE} and {files.MERGES_FILE}"
+        )
         for key in ("cache_dir", "force_download", "local_files_only", "revision", "token"):
             kwargs.pop(key, None)
         kwargs.pop("trust_remote_code", None)
         prefix_path = os.path.join
         config_path = prefix_path(directory, files.TOKENIZER_CONFIG_FILE)
         config: dict[str, Any] = {}
-        if os.path.isfile(config_path):
+        # Whatever is at the path is read: a FIFO or a dangling link is an error, not "absent".
+        if os.path.lexists(config_path):
             loaded = files.read_json(config_path)
             if not isinstance(loaded, dict):
                 raise ValueError(f"{config_path}: expected a JSON object")
@@ -1493,7 +1442,7 @@ class TokenizerBase:
             merged["extra_special_tokens"] = merged.pop("additional_special_tokens")
         found: dict[str, Any] = {}
         special_map_path = os.path.join(directory, files.SPECIAL_TOKENS_MAP_FILE)
-        if os.path.isfile(special_map_path):
+        if os.path.lexists(special_map_path):
             special_map = files.read_json(special_map_path)
             if not isinstance(special_map, dict):
                 raise ValueError(f"{special_map_path}: expected a JSON object")
@@ -1504,7 +1453,7 @@ class TokenizerBase:
                     value = [*(merged.get(key) or []), *value]
                 merged[key] = found[key] = value
         added_path = os.path.join(directory, files.ADDED_TOKENS_FILE)
-        if os.path.isfile(added_path):
+        if os.path.lexists(added_path):
             added = files.read_json(added_path)
             if not isinstance(added, dict):
                 raise ValueError(f"{added_path}: expected a JSON object of token -> id")
@@ -1513,38 +1462,33 @@ class TokenizerBase:
             # still makes them special tokens of the tokenizer, but not special added tokens.
             specials = {
                 text
-                for text in (_token_text(merged.get(name)) for name in SPECIAL_TOKEN_NAMES)
+                for text in (token_text(merged.get(name)) for name in SPECIAL_TOKEN_NAMES)
                 if text
             }
             extra = merged.get("extra_special_tokens")
-            specials.update(t for t in (_token_text(x) for x in extra or []) if t)
+            specials.update(t for t in (token_text(x) for x in extra or []) if t)
             decoder: dict[int, AddedToken] = {}
             for token, index in added.items():
-                if (
-                    not isinstance(index, int)
-                    or isinstance(index, bool)
-                    or not 0 <= index <= files.MAX_TOKEN_ID
-                ):
-                    raise ValueError(
-                        f"{added_path}: token {token!r} has id {index!r}; ids must be integers "
-                        f"from 0 to {files.MAX_TOKEN_ID}"
-                    )
+                files.check_token_id(token, index, added_path)
                 is_special = token in specials
                 decoder[index] = AddedToken(token, normalized=not is_special, special=is_special)
             found["added_tokens_decoder"] = decoder
         return found
 
     def __repr__(self) -> str:
+        tokens = self._tokens
         added = "".join(
-            f"\n\t{index}: {token!r}," for index, token in self.added_tokens_decoder.items()
+            f"\n\t{index}: {token!r},"
+            for index, token in sorted(tokens.added_tokens_decoder.items())
         )
         if added:
             added += "\n"
+        special = {name: text for name, text in tokens.special_tokens.items() if text is not None}
         return (
             f"{type(self).__name__}(name_or_path='{self.name_or_path}',"
             f" vocab_size={self.vocab_size}, model_max_length={self.model_max_length},"
             f" padding_side='{self.padding_side}', truncation_side='{self.truncation_side}',"
-            f" special_tokens={self.special_tokens_map}, added_tokens_decoder={{{added}}})"
+            f" special_tokens={special}, added_tokens_decoder={{{added}}})"
         )
 
 

@@ -134,13 +134,12 @@ class BlenderbotSmallConfig:
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike[str]) -> BlenderbotSmallConfig:
         """Read ``config.json`` from a checkpoint directory, and ``generation_config.json`` when
-        it is there."""
-        path = Path(directory)
-        if not path.is_dir():
-            raise OSError(
-                f"{str(directory)!r} is not a directory: bbtok loads models from a local "
-                "directory only (downloading from a model hub is not supported)"
-            )
+        it is there.
+
+        A directory that does not exist is ``FileNotFoundError`` naming it; a configuration file
+        that is not a regular file (a FIFO) or is larger than ``files.MAX_CONFIG_BYTES`` is
+        ``ValueError`` naming it."""
+        path = Path(files.local_directory(directory, CONFIG_FILE))
         values = _read_object(path / CONFIG_FILE)
         model_type = values.get("model_type", MODEL_TYPE)
         if model_type != MODEL_TYPE:
@@ -149,7 +148,8 @@ class BlenderbotSmallConfig:
             )
         config = cls(source=str(path / CONFIG_FILE), **values)
         generation = path / GENERATION_CONFIG_FILE
-        if generation.is_file():
+        # Whatever is at the path is read: a FIFO or a dangling link is an error, not "absent".
+        if os.path.lexists(generation):
             config.generation_config = _read_object(generation)
         return config
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import operator
 import os
 import unicodedata
 import warnings
@@ -32,16 +33,50 @@ except ImportError as error:
         "works without it."
     ) from error
 from ._unicode import case_tables, code_ranges
-from .api import LARGE_INTEGER, Spans, TokenizerBase
+from .added import TokenRegistry
+from .api import LARGE_INTEGER, UNPICKLED, Spans, TokenizerBase
 from .encoding import BatchEncoding, as_token_id
 
 # Batches smaller than this are not worth waking the thread pool for.
 PARALLEL_FROM = 64
 
 
+# The most words ``cache_words`` takes (4,194,304: 16 times the default).
+MAX_CACHE_WORDS: int = _native.MAX_CACHE_WORDS
+
+
+def max_threads() -> int:
+    """The most threads a batch may run on: 4 times the cores this process may use (more
+    threads only take turns on the cores, and each costs memory).
+
+    >>> max_threads() >= 4
+    True
+    """
+    return _native.max_threads()
+
+
+def checked_thread_count(count: int, name: str = "threads") -> int:
+    """``count`` when it is a usable number of threads (1 to :func:`max_threads`), else a
+    ValueError that names where it came from (``name``, e.g. ``"--workers 3000"``).
+
+    >>> checked_thread_count(2, "--workers 2")
+    2
+    """
+    if count < 1:
+        raise ValueError(f"{name} must be at least 1")
+    limit = max_threads()
+    if count > limit:
+        raise ValueError(
+            f"{name} is more than the {limit} threads allowed "
+            "(4 times the cores this process may use)"
+        )
+    return count
+
+
 def thread_count() -> int:
-    """Threads for batch encoding: ``BBTOK_NUM_THREADS`` if set (1 = no threads), else all
-    cores this process may use."""
+    """Threads for batch encoding: ``BBTOK_NUM_THREADS`` if set (1 = no threads; at most
+    :func:`max_threads`, else ValueError), else all cores this process may use (at most
+    :func:`max_threads`)."""
     configured = os.environ.get("BBTOK_NUM_THREADS", "").strip()
     if configured:
         try:
@@ -50,13 +85,12 @@ def thread_count() -> int:
             raise ValueError(
                 f"BBTOK_NUM_THREADS={configured!r} is not a whole number of threads"
             ) from None
-        if count < 1:
-            raise ValueError(f"BBTOK_NUM_THREADS={configured!r} must be at least 1")
-        return count
+        return checked_thread_count(count, f"BBTOK_NUM_THREADS={configured!r}")
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    return min(cores, max_threads())
 
 
 @contextlib.contextmanager
@@ -75,19 +109,26 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _load_core(vocab_file: str | os.PathLike[str], merges_file: str | os.PathLike[str]) -> Any:
-    try:
-        core, noticed = _native.NativeTokenizer.from_files(
-            os.fspath(vocab_file), os.fspath(merges_file)
-        )
-    except (OSError, ValueError):
-        # Read with the pure-Python readers: they raise the exact errors; if they accept what
-        # the core refused, build the core from what they read.
-        vocab = files.read_vocab(vocab_file)
-        ranks = files.read_merges(merges_file)
-        core = _native.NativeTokenizer.from_parts(
-            vocab, [(list(merge), rank) for merge, rank in ranks.items()]
-        )
-        noticed = []
+    # files.open_regular checks the files as the pure-Python readers do (a FIFO would block the
+    # core, /dev/zero fill memory), and the core reads the very files it opened.
+    with (
+        files.open_regular(vocab_file, files.MAX_VOCAB_BYTES) as vocab_handle,
+        files.open_regular(merges_file, files.MAX_VOCAB_BYTES) as merges_handle,
+    ):
+        try:
+            core, noticed = _native.NativeTokenizer.from_files(
+                files.descriptor_path(vocab_handle, vocab_file),
+                files.descriptor_path(merges_handle, merges_file),
+            )
+        except (OSError, ValueError):
+            # Read with the pure-Python readers: they raise the exact errors; if they accept
+            # what the core refused, build the core from what they read.
+            vocab = files.read_vocab(vocab_file)
+            ranks = files.read_merges(merges_file)
+            core = _native.NativeTokenizer.from_parts(
+                vocab, [(list(merge), rank) for merge, rank in ranks.items()]
+            )
+            noticed = []
     if noticed:
         # Something the reference passes over in silence: let the pure-Python readers warn.
         files.read_vocab(vocab_file)
@@ -141,20 +182,25 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
 
     # -- keeping the core in step with the shared layer -------------------------------------
 
-    def _on_added_tokens_changed(self) -> None:
-        units = [t for t in self.all_special_tokens if t not in self._added_tokens_encoder]
-        self._core.set_added_tokens(
-            list(self._added_tokens_encoder.items()),
-            [(index, token.content) for index, token in self._added_tokens_decoder.items()],
-            units,
-        )
-        unknown_id: int | None = None
-        message = ""
-        try:
-            unknown_id = self._unknown_id()
-        except ValueError as error:
-            message = str(error)
-        self._core.set_unknown(self._special_tokens["unk_token"], unknown_id, message)
+    def _tokens_changing(self, previous: TokenRegistry | None, tokens: TokenRegistry) -> None:
+        # The core is changed before the Python registry is published: a token that a reader
+        # finds in the registry (get_vocab, len) is then already one the core encodes and
+        # decodes. Only what changed is sent: each change empties the core's word cache.
+        units = _core_units(tokens)
+        if (
+            previous is None
+            or tokens.added_tokens_encoder is not previous.added_tokens_encoder
+            or tokens.added_tokens_decoder is not previous.added_tokens_decoder
+            or units != _core_units(previous)
+        ):
+            decoder = tokens.added_tokens_decoder
+            self._core.set_added_tokens(
+                list(tokens.added_tokens_encoder.items()),
+                list(zip(decoder, map(_content, decoder.values()))),
+                units,
+            )
+        if previous is None or _core_unknown(tokens) != _core_unknown(previous):
+            self._core.set_unknown(*_core_unknown(tokens))
 
     # -- the algorithm, in Rust ------------------------------------------------------------
 
@@ -167,22 +213,33 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
     @property
     def cache_words(self) -> int:
         """The bound of the word cache: at most this many words are remembered per thread
-        (in at most 70 bytes a word: about 25 typically); 0 turns the cache off. Words longer
-        than 255 bytes are not kept. Setting it empties the cache."""
+        (in at most 72 bytes a word: about 25 typically); 0 turns the cache off, and the most
+        is :data:`MAX_CACHE_WORDS` (4,194,304 words, 16 times the default of 262,144: at most
+        about 300 MB a thread). Memory is taken as words are cached, not up front. Words
+        longer than 255 bytes are not kept. Setting it empties the cache.
+
+        >>> tok.cache_words = 100_000  # doctest: +SKIP
+        """
         words: int = self._core.cache_capacity
         return words
 
     @cache_words.setter
     def cache_words(self, words: int) -> None:
-        if not isinstance(words, int) or isinstance(words, bool) or words < 0:
-            raise ValueError(f"cache_words must be an int >= 0, got {words!r}")
-        self._core.set_cache_capacity(words)
+        if not isinstance(words, int) or isinstance(words, bool):
+            raise ValueError(
+                f"cache_words must be an int >= 0 and at most {MAX_CACHE_WORDS}, got {words!r}"
+            )
+        # Under the tokens' lock: the core's changes copy its state and swap the copy in, so
+        # two unserialized changes (this and an add_tokens) could each drop the other's.
+        with self._tokens_lock:
+            self._core.set_cache_capacity(words)  # ValueError out of range
 
     def _tokenize_plain(self, text: str) -> list[str]:
         tokens: list[str] = self._core.tokenize_plain(text)
         return tokens
 
-    def _encode_plain(self, text: str) -> list[int]:
+    def _encode_plain(self, text: str, tokens: TokenRegistry) -> list[int]:
+        # The core keeps its own copy of the added tokens (see _tokens_changing).
         ids: list[int] = self._core.encode_plain(text)
         return ids
 
@@ -190,15 +247,16 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
         if split_special_tokens is None:
             split_special_tokens = self.split_special_tokens
         if split_special_tokens:
-            return self._encode_plain(text)
-        if self._strip_rules:
+            ids: list[int] = self._core.encode_plain(text)
+            return ids
+        if self._tokens.strip_rules:
             # lstrip/rstrip/single_word tokens: the shared layer cuts, the core encodes.
             return super()._encode_text(text, split_special_tokens)
-        ids: list[int] = self._core.encode(text)
+        ids = self._core.encode(text)
         return ids
 
     def _encode_with_offsets(self, text: str, split_special: bool) -> tuple[list[int], Spans]:
-        if self._strip_rules and not split_special:
+        if self._tokens.strip_rules and not split_special:
             raise NotImplementedError(
                 "return_offsets_mapping is not available with added tokens that have lstrip, "
                 "rstrip or single_word set"
@@ -232,7 +290,7 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
             and text_pair is None
             and not args
             and not kwargs
-            and not self._strip_rules
+            and not self._tokens.strip_rules
             and not self.split_special_tokens
             and tuple(self.model_input_names) == self.default_model_input_names
         ):
@@ -251,7 +309,7 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
             and not options["is_split_into_words"]
             and not options["split_special"]
             and not options["return_offsets_mapping"]
-            and not self._strip_rules
+            and not self._tokens.strip_rules
             and all(type(item) is str for item in text)
         )
         if not simple_batch:
@@ -344,30 +402,45 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
 
     # -- files and pickling -----------------------------------------------------------------
 
-    def save_vocabulary(
-        self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None
-    ) -> tuple[str, str]:
-        """Write ``vocab.json`` and ``merges.txt`` byte-for-byte as the reference does."""
-        return files.save_vocab_texts(
-            save_directory, self._core.vocab_json(), self._core.merges_text(), filename_prefix
-        )
+    def _vocabulary_texts(self) -> tuple[str, str]:
+        texts: tuple[str, str] = (self._core.vocab_json(), self._core.merges_text())
+        return texts
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
+        state = super().__getstate__()
         core = state.pop("_core")
         state["_core_parts"] = (core.get_vocab(), core.merge_ranks(), core.cache_capacity)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         vocab, merges, cache_words = state.pop("_core_parts")
-        self.__dict__.update(state)
-        self._core = _native.NativeTokenizer.from_parts(vocab, merges)
+        try:
+            self._core = _native.NativeTokenizer.from_parts(vocab, merges)
+        except (OverflowError, TypeError, ValueError):
+            # What the core cannot hold: from_pretrained's message for it, if it has one.
+            files.check_vocab(vocab, UNPICKLED)
+            raise
+        super().__setstate__(state)  # checks the vocabulary (the core's) and the added tokens
         self._core.set_cache_capacity(cache_words)
         if unicodedata.unidata_version != _native.UNICODE_VERSION:
             _use_running_pythons_lowercase(self._core)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self._on_added_tokens_changed()
+            self._tokens_changing(None, self._tokens)
+
+
+_content = operator.attrgetter("content")
+
+
+def _core_units(tokens: TokenRegistry) -> list[str]:
+    """Special tokens that are not added tokens: the core takes a whole segment equal to one
+    as one token."""
+    return [t for t in tokens.all_special_tokens if t not in tokens.added_tokens_encoder]
+
+
+def _core_unknown(tokens: TokenRegistry) -> tuple[str | None, int | None, str]:
+    """What the core's set_unknown takes: the unknown token, its id, why it has none."""
+    return tokens.special_tokens["unk_token"], tokens.unknown_id, tokens.unknown_error
 
 
 def _numpy_ready(options: dict[str, Any]) -> bool:

@@ -2,19 +2,29 @@
 
 Every reader here accepts what transformers' ``BlenderbotSmallTokenizer`` accepts and gives the
 same result; where the reference would crash later with an unhelpful error we raise a clear one
-now, and where it silently loses data we say so with a warning. Writers never leave a
-half-written file behind: they write a temporary file beside the target and rename it.
+now, and where it silently loses data we say so with a warning.
+
+Every file bbtok reads from a tokenizer or checkpoint directory is opened by :func:`open_regular`
+(the Rust core reads through the descriptor it opened): only a regular file is read, so a FIFO
+cannot block a load and ``/dev/zero`` cannot fill memory, and files are refused above a size
+bound (:data:`MAX_VOCAB_BYTES`, :data:`MAX_CONFIG_BYTES`).
+
+Writers never leave a half-written file behind: :func:`write_file_set` writes and fsyncs a
+temporary file beside each target, and renames them only when all are written.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import re
+import stat
 import tempfile
 import warnings
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, BinaryIO
 
 # One fact in one place: the file names of a tokenizer directory.
 VOCAB_FILE = "vocab.json"
@@ -25,25 +35,145 @@ ADDED_TOKENS_FILE = "added_tokens.json"
 MERGES_HEADER = "#version: 0.2"
 # Ids index embedding rows; a larger one is a corrupt file (the reference would accept it).
 MAX_TOKEN_ID = 2**31 - 1
+# Size bounds, far above real files, so that a wrong file is refused before it is read into
+# memory. The largest vocab.json and merges.txt of public BPE tokenizers are a few MB (250k
+# tokens: about 5 MB), and parsing them takes several times their size in Python objects.
+MAX_VOCAB_BYTES = 256 * 2**20
+# tokenizer_config.json, special_tokens_map.json, added_tokens.json, config.json,
+# generation_config.json: kilobytes, or a few MB for a tokenizer with 100k added tokens.
+MAX_CONFIG_BYTES = 64 * 2**20
 
 Merge = tuple[str, ...]
 """One line of ``merges.txt`` split on white space: a pair, or (quirk) any other length."""
 
 
-def read_text(path: str | os.PathLike[str]) -> str:
-    """Read a UTF-8 text file the way Python's text mode does (universal newlines).
+# What the Hugging Face Hub accepts as a repository id "org/name" (huggingface_hub's
+# validate_repo_id, without its length bound).
+_HUB_REPO_ID = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
-    Raises ``FileNotFoundError`` naming the path, and ``ValueError`` naming the path and the byte
-    offset of the first byte that is not valid UTF-8.
+
+def local_directory(path: str | os.PathLike[str], holding: str) -> str:
+    """``path`` as a string if it is a directory; else ``FileNotFoundError`` naming it (or
+    ``NotADirectoryError`` when it is a file). ``holding`` says what the directory should hold,
+    for the message.
+
+    A string that looks like a hub repository id (``org/name``) and is not a path that exists
+    gets a message saying that hub ids are not supported yet.
+    """
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        return name
+    if os.path.exists(name):
+        raise NotADirectoryError(
+            errno.ENOTDIR, f"Expected a directory holding {holding}, found a file", name
+        )
+    if _HUB_REPO_ID.fullmatch(name) and ".." not in name and not name.startswith("."):
+        raise FileNotFoundError(
+            errno.ENOENT,
+            "Neither a local directory nor a hub repository id bbtok can use: downloading is "
+            f"not supported yet (pass a local directory holding {holding})",
+            name,
+        )
+    raise FileNotFoundError(
+        errno.ENOENT, f"Nothing exists at this path: it is not a directory holding {holding}", name
+    )
+
+
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+# Opening never waits (a FIFO without a writer would block open() itself) and never makes a
+# terminal ours; 0 where the platform has no such flag.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def _check_regular(path: str, info: os.stat_result, max_bytes: int | None) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "Expected a file, found a directory", path)
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "of another kind")
+        raise ValueError(f"{path!r} is not a regular file ({kind})")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise ValueError(
+            f"{path!r} is {info.st_size:,} bytes, more than the {max_bytes:,} bytes bbtok reads "
+            "from a file of this kind (real ones are far smaller): is it the right file?"
+        )
+
+
+@contextlib.contextmanager
+def open_regular(path: str | os.PathLike[str], max_bytes: int | None = None) -> Iterator[BinaryIO]:
+    """Open ``path`` for binary reading if it is a regular file of at most ``max_bytes`` bytes.
+
+    The one gate every reader of bbtok's input files goes through. A FIFO, a device or a socket
+    is refused with ``ValueError`` (``'<path>' is not a regular file (a FIFO)``) before it is
+    opened, and checked again on the opened descriptor, so a path swapped between the two can
+    neither block nor be read; a missing file is ``FileNotFoundError`` naming the path.
+
+    >>> with open_regular("/dev/null") as handle:
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    ValueError: '/dev/null' is not a regular file (a character device)
     """
     path = os.fspath(path)
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        # Checked before opening: opening some devices acts on them (a tape rewinds).
+        _check_regular(path, os.stat(path), max_bytes)
+        descriptor = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
-        raise FileNotFoundError(2, "No such file", path) from None
-    except IsADirectoryError:
-        raise IsADirectoryError(21, "Expected a file, found a directory", path) from None
+        raise FileNotFoundError(errno.ENOENT, "No such file", path) from None
+    try:
+        _check_regular(path, os.fstat(descriptor), max_bytes)
+        handle = os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+    with handle:
+        yield handle
+
+
+def descriptor_path(handle: BinaryIO, path: str | os.PathLike[str]) -> str:
+    """A path that opens the very file ``handle`` has open, for code that takes a path (the
+    Rust core): ``/proc/self/fd/N`` on Linux, ``/dev/fd/N`` on the BSDs and macOS, else
+    ``path`` itself (where a path swapped after :func:`open_regular` checked it would be
+    followed)."""
+    for directory in ("/proc/self/fd", "/dev/fd"):
+        candidate = f"{directory}/{handle.fileno()}"
+        if os.path.exists(candidate):
+            return candidate
+    return os.fspath(path)
+
+
+def read_bytes(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes`` bytes (see :func:`open_regular`)."""
+    with open_regular(path, max_bytes) as handle:
+        # A file that grew after the check is still read no further than the bound.
+        raw = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise ValueError(
+            f"{os.fspath(path)!r} grew beyond {max_bytes:,} bytes while it was being read"
+        )
+    return raw
+
+
+def read_text(path: str | os.PathLike[str], max_bytes: int | None = None) -> str:
+    """Read a UTF-8 text file the way Python's text mode does (universal newlines).
+
+    Raises ``FileNotFoundError`` naming the path, ``ValueError`` naming the path when it is not
+    a regular file or is larger than ``max_bytes``, and ``ValueError`` naming the path and the
+    byte offset of the first byte that is not valid UTF-8.
+    """
+    path = os.fspath(path)
+    raw = read_bytes(path, max_bytes)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -56,9 +186,10 @@ def read_text(path: str | os.PathLike[str]) -> str:
     return text
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
-    """Parse a JSON file; a syntax error becomes a ``ValueError`` naming file, line and column."""
-    text = read_text(path)
+def read_json(path: str | os.PathLike[str], max_bytes: int | None = MAX_CONFIG_BYTES) -> Any:
+    """Parse a JSON file of at most ``max_bytes`` bytes; a syntax error becomes a ``ValueError``
+    naming file, line and column."""
+    text = read_text(path, max_bytes)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
@@ -94,7 +225,7 @@ def read_vocab(path: str | os.PathLike[str]) -> dict[str, int]:
     {'a': 0, 'b@@': 1}
     """
     path = os.fspath(path)
-    text = read_text(path)
+    text = read_text(path, MAX_VOCAB_BYTES)
     try:
         vocab = json.loads(text, object_pairs_hook=_warn_duplicate_keys(path))
     except json.JSONDecodeError as error:
@@ -106,32 +237,46 @@ def read_vocab(path: str | os.PathLike[str]) -> dict[str, int]:
             f"{path}: a vocabulary must be a JSON object of token -> id, found "
             f"{type(vocab).__name__}"
         )
+    check_vocab(vocab, path)
+    return vocab
+
+
+def check_token_id(token: object, token_id: object, source: str) -> None:
+    """Raise ``ValueError`` (``source: token ... has id ...``) unless ``token_id`` is an integer
+    from 0 to :data:`MAX_TOKEN_ID`."""
+    # bool is an int in Python but not an id.
+    if (
+        not isinstance(token_id, int)
+        or isinstance(token_id, bool)
+        or not 0 <= token_id <= MAX_TOKEN_ID
+    ):
+        raise ValueError(
+            f"{source}: token {token!r} has id {token_id!r}; ids must be integers from 0 to "
+            f"{MAX_TOKEN_ID}"
+        )
+
+
+def check_vocab(vocab: Mapping[Any, Any], source: str) -> None:
+    """What a vocabulary must be, wherever it comes from (a file, a pickle): text tokens, each
+    with its own id from 0 to :data:`MAX_TOKEN_ID`. Errors start with ``source``."""
     token_of_id: dict[int, str] = {}
     for token, token_id in vocab.items():
-        # bool is an int in Python but not an id.
-        if (
-            not isinstance(token_id, int)
-            or isinstance(token_id, bool)
-            or not 0 <= token_id <= MAX_TOKEN_ID
-        ):
-            raise ValueError(
-                f"{path}: token {token!r} has id {token_id!r}; ids must be integers from 0 to "
-                f"{MAX_TOKEN_ID}"
-            )
+        if not isinstance(token, str):
+            raise ValueError(f"{source}: token {token!r} is not a string")
+        check_token_id(token, token_id, source)
         if not token.isascii():
             try:
                 token.encode("utf-8")
             except UnicodeEncodeError:
                 raise ValueError(
-                    f"{path}: token {token!r} holds a lone surrogate (a JSON escape such as "
+                    f"{source}: token {token!r} holds a lone surrogate (a JSON escape such as "
                     "\\ud800), which is not text"
                 ) from None
         if token_id in token_of_id:
             raise ValueError(
-                f"{path}: tokens {token_of_id[token_id]!r} and {token!r} share the id {token_id}"
+                f"{source}: tokens {token_of_id[token_id]!r} and {token!r} share the id {token_id}"
             )
         token_of_id[token_id] = token
-    return vocab
 
 
 def read_merges(path: str | os.PathLike[str]) -> dict[Merge, int]:
@@ -144,7 +289,7 @@ def read_merges(path: str | os.PathLike[str]) -> dict[Merge, int]:
     repeated pair keeps the rank of its last occurrence. We warn where data is lost.
     """
     path = os.fspath(path)
-    lines = read_text(path).split("\n")
+    lines = read_text(path, MAX_VOCAB_BYTES).split("\n")
     if lines and lines[0] and not lines[0].startswith("#version"):
         warnings.warn(
             f"{path}: line 1 ({lines[0][:40]!r}) is not a '#version' header; it is ignored, as in "
@@ -197,12 +342,9 @@ def encode_utf8(text: str, what: str) -> bytes:
         ) from None
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> str:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename.
-
-    A crash or an error leaves either the old file or the new one, never a mix.
-    """
-    path = os.fspath(path)
+def _write_temporary(path: str, data: bytes) -> str:
+    """Write ``data`` to a new temporary file beside ``path`` and fsync it; its name. Nothing is
+    left behind when this fails."""
     directory = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(
         dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
@@ -216,18 +358,77 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> str:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    return path
+    return temporary
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the renames in ``directory`` durable; a no-op where directories cannot be opened
+    (Windows)."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):  # some file systems refuse fsync on a directory
+            os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def write_file_set(contents: Sequence[tuple[str | os.PathLike[str], bytes]]) -> list[str]:
+    """Write files that belong together (a tokenizer directory) so that readers see the old set
+    or the new one, as far as POSIX allows; the paths written, in order.
+
+    Every file is first written to a temporary file beside its target and fsynced; only when
+    all are written are they renamed over the targets, in the order given (put the file that
+    says what the others are last), and the directories fsynced. A failure while writing (a
+    full disk) removes the temporaries and leaves every old file untouched.
+
+    What remains possible: POSIX renames one file at a time, so a crash, or a rename that
+    fails, between two renames leaves the first files new and the rest old, and a reader that
+    opens the files during the renames may see such a mix. Each file on its own is always
+    whole, old or new.
+    """
+    targets = [os.fspath(path) for path, _ in contents]
+    temporaries: list[str] = []
+    try:
+        for path, (_, data) in zip(targets, contents):
+            temporaries.append(_write_temporary(path, data))
+        for index, (temporary, path) in enumerate(zip(temporaries, targets)):
+            os.replace(temporary, path)
+            temporaries[index] = ""  # renamed: no longer ours to remove
+    finally:
+        for temporary in temporaries:
+            if temporary:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temporary)
+    for directory in dict.fromkeys(os.path.dirname(os.path.abspath(p)) for p in targets):
+        _fsync_directory(directory)
+    return targets
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> str:
+    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename.
+
+    A crash or an error leaves either the old file or the new one, never a mix.
+    """
+    return write_file_set([(path, data)])[0]
+
+
+def json_bytes(obj: Any, what: str) -> bytes:
+    """A JSON object as transformers writes it (indent 2, sorted keys, UTF-8); ``what`` names it
+    in the error for a lone surrogate."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return encode_utf8(text, what)
 
 
 def write_json(path: str | os.PathLike[str], obj: Any) -> str:
     """Write a JSON object as transformers does (indent 2, sorted keys, UTF-8), atomically."""
-    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    return write_atomic(path, encode_utf8(text, os.fspath(path)))
+    return write_atomic(path, json_bytes(obj, os.fspath(path)))
 
 
 def save_vocab_files(
@@ -254,11 +455,19 @@ def save_vocab_texts(
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         raise NotADirectoryError(20, "Vocabulary path should be an existing directory", directory)
-    prefix = f"{filename_prefix}-" if filename_prefix else ""
-    vocab_path = os.path.join(directory, prefix + VOCAB_FILE)
-    merges_path = os.path.join(directory, prefix + MERGES_FILE)
-    vocab_bytes = encode_utf8(vocab_text, "the vocabulary")
-    merges_bytes = encode_utf8(merges, "the merges")
-    write_atomic(vocab_path, vocab_bytes)
-    write_atomic(merges_path, merges_bytes)
+    vocab_path, merges_path = write_file_set(
+        vocab_file_contents(directory, vocab_text, merges, filename_prefix)
+    )
     return vocab_path, merges_path
+
+
+def vocab_file_contents(
+    directory: str, vocab_text: str, merges: str, filename_prefix: str | None = None
+) -> list[tuple[str, bytes]]:
+    """The paths and bytes of ``[PREFIX-]vocab.json`` and ``[PREFIX-]merges.txt``, for
+    :func:`write_file_set` (both encoded first, so an unencodable token writes nothing)."""
+    prefix = f"{filename_prefix}-" if filename_prefix else ""
+    return [
+        (os.path.join(directory, prefix + VOCAB_FILE), encode_utf8(vocab_text, "the vocabulary")),
+        (os.path.join(directory, prefix + MERGES_FILE), encode_utf8(merges, "the merges")),
+    ]

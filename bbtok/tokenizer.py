@@ -25,6 +25,7 @@ from itertools import pairwise
 import regex
 
 from . import files
+from .added import TokenRegistry
 from .api import TokenizerBase
 
 # \S with the regex package: Unicode White_Space, not str.isspace (they differ on \x1c-\x1f).
@@ -141,7 +142,9 @@ class BlenderbotSmallTokenizer(TokenizerBase):
         self.decoder: dict[int, str] = {index: token for token, index in self.encoder.items()}
         self.bpe_ranks: dict[tuple[str, ...], int] = files.read_merges(merges_file)
         self._word_tokens: dict[str, tuple[str, ...]] = {}
-        self._word_ids: dict[str, tuple[int, ...]] = {}
+        # Word -> ids, and the token registry they were looked up in: token -> id consults the
+        # added tokens first, so ids cached under one registry may be wrong under the next.
+        self._word_ids: tuple[TokenRegistry | None, dict[str, tuple[int, ...]]] = (None, {})
         super().__init__(
             bos_token=bos_token,
             eos_token=eos_token,
@@ -169,22 +172,24 @@ class BlenderbotSmallTokenizer(TokenizerBase):
             tokens.extend(self._word_to_tokens(word))
         return tokens
 
-    def _encode_plain(self, text: str) -> list[int]:
+    def _encode_plain(self, text: str, tokens: TokenRegistry) -> list[int]:
         ids: list[int] = []
-        cache = self._word_ids
+        registry, cache = self._word_ids
+        if registry is not tokens:
+            # Another thread may still fill the cache of an older registry: it keeps its own.
+            cache = {}
+            self._word_ids = (tokens, cache)
         for word in WORD_PATTERN.findall(text):
             word_ids = cache.get(word)
             if word_ids is None:
                 if len(cache) >= WORD_CACHE_LIMIT:
                     cache.clear()
-                word_ids = tuple(map(self._token_to_id, self._word_to_tokens(word)))
+                word_ids = tuple(
+                    self._token_id_in(tokens, token) for token in self._word_to_tokens(word)
+                )
                 cache[word] = word_ids
             ids.extend(word_ids)
         return ids
-
-    def _on_added_tokens_changed(self) -> None:
-        # Token -> id consults the added tokens first, so cached ids may be stale.
-        self._word_ids.clear()
 
     # -- the vocabulary ---------------------------------------------------------------------
 
