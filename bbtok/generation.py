@@ -54,6 +54,9 @@ _DEFAULT_NEW_TOKENS = 20
 # BlenderbotSmallConfig's max_position_embeddings, for a config.json that leaves it out; the
 # default max_length is capped by it.
 _DEFAULT_MAX_POSITIONS = 512
+# Every integer setting must fit in int64, as transformers' tensors hold them; a larger one would
+# otherwise fail inside numpy with an OverflowError that names nothing.
+_INT64_MAX = 2**63 - 1
 # The "impossible" score transformers' beam search adds to masked candidates, in float32.
 _MASKED = np.float32(-1.0e9)
 _NEG_INF = np.float32(-np.inf)
@@ -146,6 +149,8 @@ def _check_count(name: str, value: object, minimum: int) -> int:
     number = int(value)  # type: ignore[call-overload]
     if number < minimum:
         raise ValueError(f"`{name}` must be at least {minimum}, got {number}")
+    if number > _INT64_MAX:
+        raise ValueError(f"`{name}` must be at most 2**63 - 1, got {number}")
     return number
 
 
@@ -314,6 +319,56 @@ class GenerationSettings:
                 "generation"
             )
 
+    def check_vocabulary(self, vocab_size: int) -> None:
+        """Refuse what a model of ``vocab_size`` tokens cannot run, before anything is allocated.
+
+        Token ids outside the vocabulary and more beams than tokens raise ``ValueError`` naming
+        the setting and its value. transformers fails on most such ids with an IndexError deep
+        in torch, and only once generation reaches them (a pad id when a row finishes first, a
+        forced EOS at the last position); an EOS id it simply never meets. Such an id is a
+        tokenizer's ids given to another model, so every one is refused here, up front. More
+        beams than tokens would only add beams that start from the placeholder score, and the
+        buffers of each step grow with the beams times the vocabulary.
+
+        >>> GenerationSettings(decoder_start_token_id=1, pad_token_id=70).check_vocabulary(64)
+        Traceback (most recent call last):
+        ...
+        ValueError: `pad_token_id` is 70, not a token of this model (its vocabulary has 64)
+        """
+        if self.decoder_start_token_id is not None:
+            start: tuple[str, int | None] = ("decoder_start_token_id", self.decoder_start_token_id)
+        else:
+            start = ("bos_token_id", self.bos_token_id)
+        for name, value in (
+            start,
+            ("forced_bos_token_id", self.forced_bos_token_id),
+            ("pad_token_id", self.pad_token_id),
+            ("eos_token_id", self.eos_token_id),
+            ("forced_eos_token_id", self.forced_eos_token_id),
+        ):
+            ids = [] if value is None else value if isinstance(value, list) else [value]
+            outside = [token for token in ids if token >= vocab_size]
+            if outside:
+                verb = "holds" if isinstance(value, list) else "is"
+                raise ValueError(
+                    f"`{name}` {verb} {outside[0]}, not a token of this model (its vocabulary "
+                    f"has {vocab_size})"
+                )
+        if self.num_beams > vocab_size:
+            raise ValueError(
+                f"`num_beams` is {self.num_beams}, more than the {vocab_size} tokens of the "
+                "model's vocabulary"
+            )
+        eos = self.eos_token_id
+        eos_count = 0 if eos is None else len(eos) if isinstance(eos, list) else 1
+        if self.num_beams > 1 and max(2, 1 + eos_count) > vocab_size:
+            # Beam search ranks max(2, 1 + len(eos)) * num_beams candidates a step, out of
+            # num_beams * vocab_size; torch.topk refuses to rank more than there are.
+            raise ValueError(
+                f"beam search keeps max(2, 1 + len(`eos_token_id`)) = {max(2, 1 + eos_count)} "
+                f"candidates per beam, more than the {vocab_size} tokens of the model's vocabulary"
+            )
+
     @classmethod
     def resolve(
         cls,
@@ -418,6 +473,8 @@ class _Plan:
     pad: int | None
     forced_bos: int | None
     forced_eos: IntArray | None
+    # What the plan was made from, to check against the vocabulary the first logits reveal.
+    settings: GenerationSettings
 
     @classmethod
     def of(cls, settings: GenerationSettings) -> _Plan:
@@ -454,13 +511,8 @@ class _Plan:
             pad=pad,
             forced_bos=settings.forced_bos_token_id,
             forced_eos=ids(settings.forced_eos_token_id),
+            settings=settings,
         )
-
-
-def _in_vocab(tokens: IntArray, vocab_size: int) -> IntArray:
-    # transformers masks by comparing every vocabulary id with the EOS ids, so an id outside
-    # the vocabulary masks nothing.
-    return tokens[(tokens >= 0) & (tokens < vocab_size)]
 
 
 def _ban_repeated_ngrams(scores: Float32Array, sequences: IntArray, size: int) -> None:
@@ -487,11 +539,10 @@ def _process(scores: Float32Array, sequences: IntArray, plan: _Plan) -> None:
     ``sequences`` holds every row's tokens so far (start token first).
     """
     length = sequences.shape[1]
-    vocab_size = scores.shape[1]
     if plan.no_repeat_ngram_size > 0:
         _ban_repeated_ngrams(scores, sequences, plan.no_repeat_ngram_size)
     if plan.min_length > 0 and plan.eos is not None and length < plan.min_length:
-        scores[:, _in_vocab(plan.eos, vocab_size)] = _NEG_INF
+        scores[:, plan.eos] = _NEG_INF
     if plan.forced_bos is not None and length == 1:
         scores[:] = _NEG_INF
         scores[:, plan.forced_bos] = 0.0
@@ -500,10 +551,21 @@ def _process(scores: Float32Array, sequences: IntArray, plan: _Plan) -> None:
         scores[:, plan.forced_eos] = 0.0
 
 
-def _float32_logits(model: StepModel, tokens: IntArray, rows: int) -> Float32Array:
+def _float32_logits(
+    model: StepModel, tokens: IntArray, plan: _Plan, vocab_size: int | None
+) -> Float32Array:
+    """The next token's logits, as a float32 copy. ``vocab_size`` is None at the first step:
+    the logits then tell the vocabulary, which the settings are checked against before any of
+    their ids is used."""
+    rows = tokens.shape[0]
     logits = np.asarray(model.step(tokens))
-    if logits.ndim != 2 or logits.shape[0] != rows:
-        raise ValueError(f"StepModel.step returned shape {logits.shape}, expected ({rows}, vocab)")
+    if logits.ndim != 2 or logits.shape[0] != rows or vocab_size not in (None, logits.shape[1]):
+        expected = "vocab" if vocab_size is None else vocab_size
+        raise ValueError(
+            f"StepModel.step returned shape {logits.shape}, expected ({rows}, {expected})"
+        )
+    if vocab_size is None:
+        plan.settings.check_vocabulary(logits.shape[1])
     # As transformers does, work on a float32 copy of the logits whatever the model's dtype.
     return np.array(logits, dtype=np.float32, copy=True)
 
@@ -760,8 +822,15 @@ def _top_k(values: Float32Array, k: int) -> IntArray:
 
 def _length_divisor(length: int, penalty: float) -> np.float32:
     # transformers divides float32 scores by a Python number, which torch rounds to float32
-    # first; the power itself is computed by Python (int ** int stays exact).
-    return np.float32(length**penalty)
+    # first (a number beyond float32 becomes inf, silently); the power itself is computed by
+    # Python (int ** int stays exact), which fails on a power beyond float64 in transformers too.
+    try:
+        with np.errstate(over="ignore"):
+            return np.float32(length**penalty)
+    except OverflowError:
+        raise ValueError(
+            f"`length_penalty`={penalty!r} is too large: {length} ** {penalty!r} overflows"
+        ) from None
 
 
 def _greedy(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
@@ -769,8 +838,10 @@ def _greedy(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
     sequences = np.full((batch_size, 1), plan.start, dtype=np.int64)
     unfinished = np.ones(batch_size, dtype=np.bool_)
     tokens = sequences[:, 0].copy()
+    vocab_size: int | None = None
     while True:
-        scores = _float32_logits(model, tokens, batch_size)
+        scores = _float32_logits(model, tokens, plan, vocab_size)
+        vocab_size = scores.shape[1]
         _process(scores, sequences, plan)
         tokens = np.argmax(scores, axis=1).astype(np.int64)
         if plan.eos is not None:
@@ -801,8 +872,11 @@ def _beam_search(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
     fill = -1 if plan.eos is None else plan.pad if plan.pad else int(plan.eos[0])
     batch = np.arange(batch_size)[:, None]
 
-    running = np.full((batch_size, beams, max_length), fill, dtype=np.int64)
-    running[:, :, 0] = plan.start
+    # The token buffers hold what has been generated so far and grow by one position a step,
+    # rather than being sized by max_length as transformers sizes them: max_length may be far
+    # beyond what the model can reach (its position embeddings end generation first), and a
+    # step's copies then cost the current length, not max_length.
+    running = np.full((batch_size, beams, _PROMPT_LENGTH), plan.start, dtype=np.int64)
     running_scores = np.zeros((batch_size, beams), dtype=np.float32)
     # Only the first beam's candidates count at the first step: the beams are identical.
     running_scores[:, 1:] = _MASKED
@@ -817,11 +891,12 @@ def _beam_search(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
 
     tokens = np.full(batch_size * beams, plan.start, dtype=np.int64)
     length = _PROMPT_LENGTH
+    vocab_size: int | None = None
     while True:
-        logits = _float32_logits(model, tokens, batch_size * beams)
+        logits = _float32_logits(model, tokens, plan, vocab_size)
         vocab_size = logits.shape[1]
         log_probs = _log_softmax(logits)
-        _process(log_probs, running[:, :, :length].reshape(batch_size * beams, length), plan)
+        _process(log_probs, running.reshape(batch_size * beams, length), plan)
         totals = log_probs.reshape(batch_size, beams, vocab_size) + running_scores[:, :, None]
         totals = totals.reshape(batch_size, beams * vocab_size)
 
@@ -830,8 +905,9 @@ def _beam_search(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
         chosen_scores = np.take_along_axis(totals, chosen, axis=1)
         source_beam = chosen // vocab_size
         chosen_tokens = chosen % vocab_size
-        candidates = running[batch, source_beam]
-        candidates[:, :, length] = chosen_tokens
+        candidates = np.concatenate(
+            [running[batch, source_beam], chosen_tokens[:, :, None]], axis=2
+        )
         source_rows = source_beam + batch * beams
         hits = np.full((batch_size, keep), length + 1 >= max_length)
         if plan.eos is not None:
@@ -855,7 +931,11 @@ def _beam_search(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
         normalised = normalised + (~just_finished).astype(np.float32) * _MASKED
         merged_scores = np.concatenate([finished_scores, normalised], axis=1)
         best = _top_k(merged_scores, beams)
-        finished = np.concatenate([finished, candidates], axis=1)[batch, best]
+        # Kept hypotheses are one position shorter than the candidates: fill it, as
+        # transformers' buffers hold the fill token wherever nothing was written.
+        padding = np.full((batch_size, beams, 1), fill, dtype=np.int64)
+        kept = np.concatenate([finished, padding], axis=2)
+        finished = np.concatenate([kept, candidates], axis=1)[batch, best]
         finished_scores = np.take_along_axis(merged_scores, best, axis=1)
         finished_lengths = np.take_along_axis(
             np.concatenate(
@@ -892,7 +972,7 @@ def _beam_search(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
         tokens = running[:, :, length - 1].reshape(-1).copy()
 
     returned = plan.num_return_sequences
-    output = finished[:, :returned].reshape(batch_size * returned, max_length)
+    output = finished[:, :returned].reshape(batch_size * returned, -1)
     # Cropped to the longest returned hypothesis, as transformers crops its static buffers.
     output_length = _PROMPT_LENGTH + int(finished_lengths[:, :returned].max())
     return output[:, :output_length].copy()
@@ -909,6 +989,11 @@ def generate(model: StepModel, batch_size: int, settings: GenerationSettings) ->
 
     Beam search pads with EOS instead when the pad id is 0 (transformers' ``pad or eos``), and
     with -1 when there is no EOS token; see ``_beam_search``.
+
+    Memory follows the tokens generated, never ``max_length``: a ``max_length`` beyond what the
+    model can reach changes nothing until the model refuses a position it does not have, which
+    is where transformers fails too. The settings are checked against the vocabulary of the
+    first logits before any id is used (``GenerationSettings.check_vocabulary``).
     """
     if not _is_int(batch_size) or batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")

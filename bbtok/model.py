@@ -218,6 +218,23 @@ class Seq2SeqLMOutput:
     encoder_last_hidden_state: Array
 
 
+def _as_array(values: Any, argument: str, what: str) -> Array:
+    try:
+        return np.asarray(values)
+    except ValueError as error:  # numpy's refusal of ragged nested lists, which names nothing
+        raise ValueError(f"{argument} must be {what}: {error}") from None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _first(found: Array) -> tuple[int, int]:
+    """The [row, column] of the first True of a 2-D boolean array."""
+    row, column = np.argwhere(found)[0]
+    return int(row), int(column)
+
+
 def _additive(allowed: Array, dtype: type[np.floating]) -> Array:
     """A boolean "may attend" mask as transformers' eager attention adds it to the scores."""
     return np.where(allowed, dtype(0), np.finfo(dtype).min).astype(dtype)
@@ -243,11 +260,21 @@ class BlenderbotSmallForConditionalGeneration:
 
     @classmethod
     def from_pretrained(
-        cls, directory: str | os.PathLike[str], dtype: str = "float32"
+        cls, directory: str | os.PathLike[str], dtype: str = "float32", mmap: bool = True
     ) -> BlenderbotSmallForConditionalGeneration:
-        """Load ``config.json`` (+ ``generation_config.json``) and ``model.safetensors``."""
+        """Load ``config.json`` (+ ``generation_config.json``) and ``model.safetensors``.
+
+        With ``mmap=True`` (the default) the weights stored in ``dtype`` are not copied: they are
+        pages of the memory-mapped file, read when first used and shared between processes. The
+        file must then keep its size while the model lives: truncating or rewriting it in place
+        (replacing it by a rename is safe) makes the next forward pass die of SIGBUS, with no
+        Python exception. ``mmap=False`` reads the file into memory at load (as
+        ``safetensors.numpy.load`` does; it takes the file's size in RAM per process): use it
+        when the checkpoint may be rewritten while the model runs, or lives on a network file
+        system.
+        """
         config = BlenderbotSmallConfig.from_pretrained(directory)
-        weights = SafetensorsFile(Path(directory) / WEIGHTS_FILE)
+        weights = SafetensorsFile(Path(directory) / WEIGHTS_FILE, mmap=mmap)
         return cls(config, weights, dtype)
 
     # -- loading --
@@ -357,18 +384,31 @@ class BlenderbotSmallForConditionalGeneration:
     # -- inputs --
 
     def _ids(self, values: Any, argument: str) -> Array:
-        array = np.asarray(values)
+        array = _as_array(values, argument, "a [batch, length] array of integer ids")
         if array.ndim == 1:
             array = array[None, :]
-        if array.ndim != 2 or array.shape[1] == 0 or not np.issubdtype(array.dtype, np.integer):
+        python_ints = False
+        if array.dtype == object or (array.dtype.kind == "f" and not isinstance(values, Array)):
+            # An id beyond int64 makes numpy hold a list as float64 or objects: look at the
+            # list's own integers, so that the error below can name the id.
+            exact = np.asarray(values, dtype=object).reshape(array.shape)
+            python_ints = all(_is_int(value) for value in exact.flat)
+            if python_ints:
+                array = exact
+        integer = python_ints or np.issubdtype(array.dtype, np.integer)
+        if array.ndim != 2 or array.shape[1] == 0 or not integer:
             raise ValueError(
                 f"{argument} must be integer ids of shape [batch, length] with length >= 1, got "
                 f"{array.dtype} of shape {array.shape}"
             )
-        if array.size and (array.min() < 0 or array.max() >= self.config.vocab_size):
+        if array.shape[0] == 0:
+            raise ValueError(f"{argument} must hold at least one row, got shape {array.shape}")
+        outside = (array < 0) | (array >= self.config.vocab_size)
+        if outside.any():
+            row, column = _first(outside)
             raise ValueError(
                 f"{argument} holds ids outside [0, {self.config.vocab_size}): "
-                f"{int(array.min())}..{int(array.max())}"
+                f"{int(array[row, column])} at [{row}, {column}]"
             )
         if array.shape[1] > self.config.max_position_embeddings:
             raise ValueError(
@@ -380,13 +420,20 @@ class BlenderbotSmallForConditionalGeneration:
     def _mask(self, values: Any, ids: Array, argument: str) -> Array:
         if values is None:
             return np.ones(ids.shape, dtype=bool)
-        mask = np.asarray(values)
+        mask = _as_array(values, argument, f"a 0/1 mask of the ids' shape {ids.shape}")
         if mask.ndim == 1:
             mask = mask[None, :]
-        if mask.shape != ids.shape or not np.isin(mask, (0, 1)).all():
+        if mask.shape != ids.shape:
             raise ValueError(
-                f"{argument} must be 0/1 of the ids' shape {ids.shape}, got shape {mask.shape}"
+                f"{argument} must be a 0/1 mask of the ids' shape {ids.shape}, got shape "
+                f"{mask.shape}"
             )
+        outside = ~np.isin(mask, (0, 1))
+        if outside.any():
+            row, column = _first(outside)
+            value = mask[row, column]
+            shown = value.item() if isinstance(value, np.generic) else value
+            raise ValueError(f"{argument} must be a 0/1 mask, got {shown!r} at [{row}, {column}]")
         return mask.astype(bool)
 
     # -- running --
@@ -451,6 +498,8 @@ class BlenderbotSmallForConditionalGeneration:
         resolved = GenerationSettings.resolve(
             self.config.to_dict(), self.config.generation_config, settings
         )
+        # Before anything is allocated: the buffers below grow with num_beams.
+        resolved.check_vocabulary(self.config.vocab_size)
         ids = self._ids(input_ids, "input_ids")
         if attention_mask is None:
             mask = self._default_mask(ids, resolved)
@@ -504,7 +553,9 @@ class IncrementalDecoder:
         self.cross_mask = _additive(mask[:, None, None, :], model.dtype)
         heads = model.config.decoder_attention_heads
         head_dim = model.config.decoder_head_dim
-        capacity = max(1, capacity)
+        # No more room than the model has positions: step refuses to go past them.
+        self.positions = model.config.max_position_embeddings
+        capacity = max(1, min(capacity, self.positions))
         self.keys = [
             np.zeros((rows, heads, capacity, head_dim), dtype=model.dtype)
             for _ in model.decoder_layers
@@ -540,9 +591,8 @@ class IncrementalDecoder:
 
     def _grow(self) -> None:
         def doubled(buffer: Array) -> Array:
-            bigger = np.zeros(
-                (*buffer.shape[:2], 2 * buffer.shape[2], buffer.shape[3]), dtype=buffer.dtype
-            )
+            room = min(2 * buffer.shape[2], self.positions)
+            bigger = np.zeros((*buffer.shape[:2], room, buffer.shape[3]), dtype=buffer.dtype)
             bigger[:, :, : buffer.shape[2]] = buffer
             return bigger
 

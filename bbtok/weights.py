@@ -7,27 +7,70 @@ size at its peak. Here each tensor is a view of one ``numpy.memmap`` of the file
 has the dtype asked for (no copy: the operating system pages the weights in and can drop them),
 and a converted copy otherwise; the header is checked against the file first, so a truncated
 or inconsistent file fails with the tensor's name instead of reading past the end.
+
+A mapped file must not shrink while its tensors are in use: a file truncated or rewritten in
+place after loading (not replaced by a rename, which keeps the old file alive) makes the next
+read of a page past its new end a SIGBUS, which kills Python without an exception.
+``mmap=False`` reads the file into memory instead (one copy, the tensors views of it), the way
+``safetensors.numpy.load`` works: use it when the checkpoint may be rewritten while a process
+uses it (a training job saving in place, a sync tool, a network file system).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import reprlib
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO, NoReturn
 
 import numpy as np
+
+from . import files
 
 WEIGHTS_FILE = "model.safetensors"
 # The largest header the safetensors package itself accepts.
 MAX_HEADER_BYTES = 100_000_000
+# numpy's limits, which a shape must keep even when it has no elements: 64 dimensions, and the
+# non-zero ones times the item size within intp.
+MAX_RANK = 64
+MAX_ARRAY_BYTES = 2**63 - 1
 STORED_DTYPES: dict[str, np.dtype[np.generic]] = {
     "F16": np.dtype("<f2"),
     "F32": np.dtype("<f4"),
     "F64": np.dtype("<f8"),
     "BF16": np.dtype("<u2"),  # bfloat16: the high half of a float32, widened on reading
 }
+# A tensor as the header gives it: stored dtype, shape, begin and end in the data section.
+_Entry = tuple[str, tuple[int, ...], int, int]
+# Error messages quote the header's values, which a hostile file can make megabytes long.
+_REPR = reprlib.Repr()
+_REPR.maxstring = 120
+_REPR.maxother = 120
+_REPR.maxlong = 60
+
+
+def _short(value: object) -> str:
+    return _REPR.repr(value)
+
+
+def _is_size(value: object) -> bool:
+    """A count or an offset: a non-negative integer, and not a bool (JSON's true is no number)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _json_int(text: str) -> int | float:
+    # serde_json, which the safetensors package reads headers with, reads "-0" as a float, so
+    # it is no size there; it is a float here too. int() refuses past 4300 digits (ValueError).
+    return -0.0 if text == "-0" else int(text)
+
+
+def _not_json(constant: str) -> NoReturn:
+    # Python's json reads NaN and Infinity, which JSON (and so the safetensors package) has not.
+    raise ValueError(f"{constant} is not JSON")
 
 
 class SafetensorsFile:
@@ -38,12 +81,15 @@ class SafetensorsFile:
     (16388, 16)
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], mmap: bool = True) -> None:
+        """``mmap=False`` reads the file into memory instead of mapping it (see the module
+        docstring for when that is needed)."""
         self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(2, "No such file", str(self.path))
-        size = self.path.stat().st_size
-        with open(self.path, "rb") as handle:
+        # The one place the file is opened: a FIFO or device is refused, and the data is taken
+        # from this descriptor, so the file checked is the file read.
+        with files.open_regular(self.path) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            self._map: np.ndarray = _file_data(handle, size, mmap, self.path)
             head = handle.read(8)
             if len(head) < 8:
                 raise ValueError(f"{self.path}: not a safetensors file (only {size} bytes)")
@@ -54,40 +100,66 @@ class SafetensorsFile:
                     f"file of {size} bytes)"
                 )
             raw = handle.read(header_bytes)
+        self._data_start = 8 + header_bytes
+        self._data_bytes = size - self._data_start
+        self.metadata, self._entries = self._parsed_header(raw)
+
+    def _parsed_header(self, raw: bytes) -> tuple[dict[str, str], dict[str, _Entry]]:
+        """The header's metadata and tensors, held to the safetensors package's rules; anything
+        else is a ValueError naming the file (and the tensor, when there is one)."""
         try:
-            header = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            header = json.loads(raw.decode("utf-8"), parse_int=_json_int, parse_constant=_not_json)
+        except (ValueError, RecursionError) as error:
+            # ValueError: bad UTF-8, bad JSON, NaN, or an integer of more digits than Python
+            # converts; RecursionError: arrays or objects nested thousands deep.
             raise ValueError(f"{self.path}: the safetensors header is not JSON: {error}") from None
         if not isinstance(header, dict):
             raise ValueError(f"{self.path}: the safetensors header is not a JSON object")
-        self.metadata: dict[str, str] = header.pop("__metadata__", None) or {}
-        self._data_start = 8 + header_bytes
-        self._data_bytes = size - self._data_start
-        self._entries: dict[str, tuple[str, tuple[int, ...], int, int]] = {}
-        for name, entry in header.items():
-            self._entries[name] = self._checked(name, entry)
-        self._map: np.memmap | None = None
+        metadata = header.pop("__metadata__", None)
+        if metadata is None:
+            metadata = {}
+        if not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
+            raise ValueError(
+                f"{self.path}: __metadata__ must map names to strings, got {_short(metadata)}"
+            )
+        entries = {name: self._checked(name, entry) for name, entry in header.items()}
+        self._check_layout(entries)
+        return metadata, entries
 
-    def _checked(self, name: str, entry: object) -> tuple[str, tuple[int, ...], int, int]:
-        where = f"{self.path}: tensor {name!r}"
+    def _checked(self, name: str, entry: object) -> _Entry:
+        where = f"{self.path}: tensor {_short(name)}"
         if not isinstance(entry, dict):
             raise ValueError(f"{where}: header entry is not an object")
         dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-        if dtype not in STORED_DTYPES:
+        if not (isinstance(dtype, str) and dtype in STORED_DTYPES):
             raise ValueError(
-                f"{where}: dtype {dtype!r} is not supported (supported: {', '.join(STORED_DTYPES)})"
+                f"{where}: dtype {_short(dtype)} is not supported (supported: "
+                f"{', '.join(STORED_DTYPES)})"
             )
-        if not (isinstance(shape, list) and all(isinstance(n, int) and n >= 0 for n in shape)):
-            raise ValueError(f"{where}: bad shape {shape!r}")
+        if not (isinstance(shape, list) and all(_is_size(n) for n in shape)):
+            raise ValueError(f"{where}: bad shape {_short(shape)} (not a list of sizes)")
+        if len(shape) > MAX_RANK:
+            raise ValueError(
+                f"{where}: shape has {len(shape)} dimensions; numpy arrays have at most {MAX_RANK}"
+            )
+        itemsize = STORED_DTYPES[dtype].itemsize
+        # Python's integers, so that no product wraps around as an int64 one does ([2**32,
+        # 2**32] made 0 elements); numpy leaves zero dimensions out of its own bound.
+        if math.prod(n for n in shape if n) * itemsize > MAX_ARRAY_BYTES:
+            raise ValueError(
+                f"{where}: shape {_short(shape)} in {dtype} is larger than a numpy array can be"
+            )
         if not (
             isinstance(offsets, list)
             and len(offsets) == 2
-            and all(isinstance(n, int) for n in offsets)
-            and 0 <= offsets[0] <= offsets[1]
+            and all(_is_size(n) for n in offsets)
+            and offsets[0] <= offsets[1]
         ):
-            raise ValueError(f"{where}: bad data_offsets {offsets!r}")
+            raise ValueError(
+                f"{where}: bad data_offsets {_short(offsets)} (not [begin, end] with begin <= end)"
+            )
         begin, end = offsets
-        expected = int(np.prod(shape, dtype=np.int64)) * STORED_DTYPES[dtype].itemsize
+        expected = math.prod(shape) * itemsize
         if end - begin != expected:
             raise ValueError(
                 f"{where}: {end - begin} bytes of data for shape {tuple(shape)} in {dtype} "
@@ -99,6 +171,31 @@ class SafetensorsFile:
                 f"{self._data_bytes} bytes (the file is truncated)"
             )
         return dtype, tuple(shape), begin, end
+
+    def _check_layout(self, entries: dict[str, _Entry]) -> None:
+        """The tensors' bytes must tile the data section, as the safetensors package requires:
+        in the order of their offsets each starts where the one before ends, the first at 0,
+        the last at the end of the file. No two tensors then share a byte (a tensor of no bytes
+        aside), and no bytes hide between or after them."""
+        covered, before = 0, ""
+        for name, (_, _, begin, end) in sorted(entries.items(), key=lambda item: item[1][2:]):
+            where = f"{self.path}: tensor {_short(name)}"
+            if begin < covered:
+                raise ValueError(
+                    f"{where}: its data (bytes {begin} to {end} of the data section) overlaps "
+                    f"tensor {_short(before)}'s, which ends at byte {covered}"
+                )
+            if begin > covered:
+                raise ValueError(
+                    f"{where}: its data starts at byte {begin} of the data section, leaving bytes "
+                    f"{covered} to {begin} to no tensor"
+                )
+            covered, before = end, name
+        if covered != self._data_bytes:
+            raise ValueError(
+                f"{self.path}: {self._data_bytes - covered} bytes after the last tensor's data "
+                "(a safetensors file ends where its last tensor does)"
+            )
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
@@ -113,11 +210,9 @@ class SafetensorsFile:
         return self._entries[name][1]
 
     def get(self, name: str, dtype: type[np.floating]) -> np.ndarray:
-        """Tensor ``name`` as ``dtype``: a read-only view of the file when stored in that dtype,
-        else a converted copy."""
+        """Tensor ``name`` as ``dtype``: a read-only view of the file (or, with ``mmap=False``,
+        of its copy in memory) when stored in that dtype, else a converted copy."""
         stored, shape, begin, end = self._entries[name]
-        if self._map is None:
-            self._map = np.memmap(self.path, dtype=np.uint8, mode="r")
         raw = self._map[self._data_start + begin : self._data_start + end]
         kind = STORED_DTYPES[stored]
         if (self._data_start + begin) % kind.itemsize == 0:
@@ -130,3 +225,19 @@ class SafetensorsFile:
         if array.dtype != np.dtype(dtype):
             array = array.astype(dtype)
         return array
+
+
+def _file_data(handle: BinaryIO, size: int, mmap: bool, path: Path) -> np.ndarray:
+    """The ``size`` bytes of an open file, mapped or read into memory; read-only either way,
+    and the file position left at the start."""
+    if size == 0:
+        data = np.zeros(0, dtype=np.uint8)  # numpy cannot map an empty file
+    elif mmap:
+        data = np.memmap(handle, dtype=np.uint8, mode="r", shape=(size,))
+    else:
+        data = np.fromfile(handle, dtype=np.uint8, count=size)
+        if data.size != size:
+            raise ValueError(f"{path}: the file shrank while it was being read")
+    handle.seek(0)
+    data.flags.writeable = False
+    return data
