@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from . import __version__, encode
 from .data import SAMPLE_CHECKPOINT
-from .fast import BlenderbotSmallTokenizerFast, thread_count
+from .fast import BlenderbotSmallTokenizerFast, checked_thread_count, thread_count
 from .tokenizer import BlenderbotSmallTokenizer
 
 # The checkpoint shipped in the package: the commands work from any directory out of the box.
@@ -474,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     encoder.add_argument(
         "--workers",
-        type=_positive_int,
+        type=_thread_count,
         metavar="N",
         help="threads tokenizing each batch (default: BBTOK_NUM_THREADS, else all cores)",
     )
@@ -552,6 +552,15 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _thread_count(text: str) -> int:
+    """A thread count within the binding's bound, refused while the arguments are read."""
+    count = _positive_int(text)
+    try:
+        return checked_thread_count(count, f"--workers {count}")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _add_tokenizer_option(command: argparse.ArgumentParser) -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from bbtok import __version__, cli
+from bbtok.cli import main
+from bbtok.fast import max_threads
 
 from conftest import REALISTIC_DIR
 
@@ -185,3 +187,18 @@ def test_train_reports_what_it_wrote_on_standard_error(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == f"bbtok: wrote {output / 'vocab.json'} and {output / 'merges.txt'}\n"
+
+
+def test_too_many_workers_are_refused_while_the_arguments_are_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("hello\n", encoding="utf-8")
+    too_many = max_threads() + 1
+    with pytest.raises(SystemExit) as stop:
+        main(["encode", str(source), "-o", str(tmp_path / "out.jsonl"), "--workers", str(too_many)])
+    assert stop.value.code == 2
+    assert f"--workers {too_many} is more than the {max_threads()} threads allowed" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "out.jsonl").exists()

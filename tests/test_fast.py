@@ -329,12 +329,16 @@ def test_white_space_is_the_regex_packages(realistic: tuple[Pure, Fast]) -> None
     words_of_text: dict[int, set[int | None]] = {}
     for (start, _), word in zip(encoding["offset_mapping"], encoding.word_ids()):
         words_of_text.setdefault(start // 4, set()).add(word)
+    # Word ids count pieces: these marks start a piece inside a word, "'" is a piece of its own
+    # and a word's "\n" is its __newln__ piece.
+    for mark in ".,!?()'\n":
+        del words_of_text[ord(mark)]
     assert None not in set().union(*words_of_text.values())
     split = {chr(index) for index, words in words_of_text.items() if len(words) == 2}
     assert all(len(words) in (1, 2) for words in words_of_text.values())
-    assert split == set(REGEX_WHITE_SPACE)
+    assert split == set(REGEX_WHITE_SPACE) - {"\n"}
     # ... which is not str.isspace(): U+001C..U+001F are Python white space, not regex's.
-    assert {c for c in ALL_CHARACTERS if c.isspace()} - split == set("\x1c\x1d\x1e\x1f")
+    assert {c for c in ALL_CHARACTERS if c.isspace()} - split - {"\n"} == set("\x1c\x1d\x1e\x1f")
 
 
 # == 2. the Unicode-version fallback ========================================================
@@ -708,14 +712,16 @@ def pure_layout(pure: Pure, text: str) -> list[Part]:
             for match in WORD_PATTERN.finditer(segment):
                 word_start = at + match.start()
                 body = match.group().removesuffix("\n")
+                # Word ids count pieces (the __newln__ marker is one), as word_ids() does.
                 for piece in PIECE_PATTERN.finditer(body):
                     parts.append(
                         Part("piece", word_start + piece.start(), word_start + piece.end(), words)
                     )
+                    words += 1
                 if match.group().endswith("\n") and not body.endswith("'"):
                     end = word_start + len(body)
                     parts.append(Part("newline", end, end + 1, words))
-                words += 1
+                    words += 1
         at += len(segment)
     return parts
 
@@ -844,6 +850,22 @@ def test_offsets_of_special_tokens_newlines_and_expanding_characters(
     words = encoding.word_ids()
     for token, word in zip(tokens, words):
         assert (word is None) == (token == "__null__")
+
+
+def test_word_ids_count_the_pieces_bpe_runs_on(realistic: tuple[Pure, Fast]) -> None:
+    # The README's example: the pieces are İstanbul , I ' m here ! and İstanbul's BPE tokens
+    # share its word id, as the tokens of one pre-tokenized word do in Hugging Face tokenizers.
+    _, fast = realistic
+    text = "İstanbul, I'm here!"
+    encoding = fast(text, return_offsets_mapping=True)
+    pieces = ["İstanbul", ",", "I", "'", "m", "here", "!"]
+    spans = [(text.index(piece), text.index(piece) + len(piece)) for piece in pieces]
+    words = encoding.word_ids()
+    assert sorted(set(words)) == list(range(len(pieces)))
+    for (start, end), word in zip(encoding["offset_mapping"], words):
+        assert word is not None
+        piece_start, piece_end = spans[word]
+        assert piece_start <= start < end <= piece_end
 
 
 @settings(max_examples=examples(60), **SETTINGS)

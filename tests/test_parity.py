@@ -395,9 +395,10 @@ def test_overflow_in_only_some_batch_items(pair: tuple[Any, Any]) -> None:
         pytest.param(lambda tok: tok("adapt", text_target="act apte"), id="text-target"),
         pytest.param(lambda tok: tok(text_target="act apte"), id="text-target-only"),
         pytest.param(lambda tok: tok("__null__", split_special_tokens=True), id="split-special"),
-        pytest.param(lambda tok: tok.decode("adapt"), id="decode-str"),
+        # decode("adapt") and decode([1.0, 2.0]) differ on purpose (a TypeError naming the
+        # value, where the reference raises ValueError or truncates floats to ids):
+        # test_api.py's test_decode_refuses_an_id_that_is_not_an_integer.
         pytest.param(lambda tok: tok.decode(None), id="decode-None"),
-        pytest.param(lambda tok: tok.decode([1.0, 2.0]), id="decode-floats"),
         pytest.param(lambda tok: tok.decode(np.array([[1, 2], [3, 4]])), id="decode-2d-array"),
         pytest.param(lambda tok: tok.decode(np.int64(3)), id="decode-numpy-int"),
         pytest.param(lambda tok: tok.decode(7), id="decode-int"),
