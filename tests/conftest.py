@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +93,27 @@ def pair(tokenizer_dir: Path, implementation: type[Any]) -> tuple[Any, Any]:
         implementation.from_pretrained(tokenizer_dir),
         reference_class().from_pretrained(str(tokenizer_dir)),
     )
+
+
+def run_python_child(
+    arguments: list[str],
+    cwd: Path,
+    timeout: float,
+    environment: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``python ARGUMENTS`` in ``cwd`` (outside the source tree, so that it imports the installed
+    package), for what could crash or hang the test process; a timeout fails the test instead of
+    hanging CI. One OpenBLAS thread: its per-thread reservations would otherwise make a child's
+    address-space limit depend on the machine's cores."""
+    try:
+        return subprocess.run(
+            [sys.executable, *arguments],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
+            env={**os.environ, "OPENBLAS_NUM_THREADS": "1", **(environment or {})},
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running after {timeout} s: {arguments[-3:]}")

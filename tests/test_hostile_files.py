@@ -15,7 +15,6 @@ import os
 import pickle
 import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.model import BlenderbotSmallForConditionalGeneration
 from bbtok.weights import SafetensorsFile
 
-from conftest import TINY_DIR
+from conftest import TINY_DIR, run_python_child
 
 Model = BlenderbotSmallForConditionalGeneration
 # Long enough for a child to import bbtok and numpy on a loaded 2-core machine; a FIFO that
@@ -69,20 +68,7 @@ def run_child(
 ) -> subprocess.CompletedProcess[str]:
     """Run LOADER (or other code given as ``-c CODE``) in a child; a timeout fails the test."""
     command = list(args) if args[0] == "-c" else ["-c", LOADER, *args, str(address_space)]
-    # OpenBLAS reserves memory per thread at import; one thread keeps the address-space limit
-    # meaningful on machines with many cores.
-    environment = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "BBTOK_NUM_THREADS": "1"}
-    try:
-        return subprocess.run(
-            [sys.executable, *command],
-            capture_output=True,
-            text=True,
-            timeout=CHILD_TIMEOUT,
-            cwd=tmp_path,
-            env=environment,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"still running after {CHILD_TIMEOUT} s: a file was waited on forever")
+    return run_python_child(command, tmp_path, CHILD_TIMEOUT, {"BBTOK_NUM_THREADS": "1"})
 
 
 def copy_of(source: Path, target: Path) -> Path:

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +24,8 @@ from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.generation import GenerationSettings, generate
 from bbtok.model import BlenderbotSmallForConditionalGeneration
 from bbtok.weights import SafetensorsFile
+
+from conftest import run_python_child
 
 Model = BlenderbotSmallForConditionalGeneration
 VOCAB = 16388  # the sample checkpoint's vocabulary; it has 64 positions
@@ -61,20 +60,8 @@ else:
 
 def run_in_a_child(tmp_path: Path, code: str, *arguments: str) -> str:
     """What CHILD_PRELUDE then ``code`` print, run in a child that may not exceed its limits."""
-    # OpenBLAS reserves memory per thread at import; one thread keeps the limit meaningful.
-    environment = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    command = [sys.executable, "-c", CHILD_PRELUDE + code, str(CHILD_ADDRESS_SPACE), *arguments]
-    try:
-        child = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=CHILD_TIMEOUT,
-            cwd=tmp_path,
-            env=environment,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"still running after {CHILD_TIMEOUT} s: {arguments}")
+    command = ["-c", CHILD_PRELUDE + code, str(CHILD_ADDRESS_SPACE), *arguments]
+    child = run_python_child(command, tmp_path, CHILD_TIMEOUT)
     assert child.returncode == 0, child.stderr
     return child.stdout.strip()
 

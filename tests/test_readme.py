@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import regex
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 README = REPOSITORY / "README.md"
@@ -55,16 +56,20 @@ def repository_root_stand_in(directory: Path) -> Path:
 
 
 def run_python(
-    code: str, cwd: Path, path: list[str] | None = None
+    code: str, cwd: Path, without_site_packages: list[Path] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """``code`` run by Python started in ``cwd``; ``without_site_packages``: with no installed
+    package on the path (``python -S``) but these folders."""
     environment = dict(os.environ)
     # The working directory first on the path, as `python` started there (or a script in it).
     environment.pop("PYTHONPATH", None)
+    options = []
     prelude = "import sys; sys.path.insert(0, '')\n"
-    if path is not None:
-        prelude += f"sys.path[:] = {path!r}\n"
+    if without_site_packages is not None:
+        options = ["-S"]
+        prelude += f"sys.path[1:1] = {[str(folder) for folder in without_site_packages]!r}\n"
     return subprocess.run(
-        [sys.executable, "-c", prelude + code],
+        [sys.executable, *options, "-c", prelude + code],
         cwd=cwd,
         env=environment,
         capture_output=True,
@@ -113,20 +118,17 @@ def test_without_any_built_extension_the_pure_tokenizer_works_and_the_fast_one_s
 ) -> None:
     checkout = tmp_path / "checkout"
     shutil.copytree(REPOSITORY / "bbtok", checkout / "bbtok", ignore=shutil.ignore_patterns("*.so"))
-    # The interpreter's path without any folder that holds a bbtok package (installed or
-    # in place), but with the checkout: the extension is nowhere to be found.
-    path = [
-        entry
-        for entry in sys.path
-        if entry and not (Path(entry) / "bbtok").is_dir() and Path(entry).resolve() != REPOSITORY
-    ]
+    # No installed package at all, but the pure tokenizer's one dependency: the extension is
+    # nowhere to be found.
+    dependencies = tmp_path / "dependencies"
+    shutil.copytree(Path(regex.__file__).parent, dependencies / "regex")
     result = run_python(
         "from bbtok import BlenderbotSmallTokenizer\n"
         "from bbtok.data import SAMPLE_CHECKPOINT\n"
         "print(BlenderbotSmallTokenizer.from_pretrained(SAMPLE_CHECKPOINT)('Hello!').input_ids)\n"
         "from bbtok import BlenderbotSmallTokenizerFast\n",
         checkout,
-        path=[str(checkout), *path],
+        without_site_packages=[dependencies],
     )
     assert result.stdout.strip() == hello_ids()
     assert result.returncode == 1
