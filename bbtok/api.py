@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -116,6 +117,21 @@ Spans = tuple[list[tuple[int, int]], list[int | None]]
 WORD_IDS_FIELD = "__word_ids__"
 
 
+# Every tokenizer of this process, so that a forked child can give each a lock of its own: a
+# fork taken while another thread was changing a tokenizer would leave its lock held forever in
+# the child (fork copies the lock, not the thread that would release it).
+_TOKENIZERS: weakref.WeakSet[TokenizerBase] = weakref.WeakSet()
+
+
+def _new_locks_after_fork() -> None:
+    for tokenizer in list(_TOKENIZERS):
+        tokenizer._tokens_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_new_locks_after_fork)
+
+
 class TokenizerBase:
     """Everything a BlenderBot-small tokenizer does besides its algorithm.
 
@@ -201,6 +217,7 @@ class TokenizerBase:
         }
         # Held by changes to the registry only, never by readers (see bbtok.added).
         self._tokens_lock = threading.Lock()
+        _TOKENIZERS.add(self)
         tokens = TokenRegistry.create(
             special_tokens, extra_special_tokens, added_tokens_decoder, self._vocab_token_to_id
         )
@@ -273,6 +290,7 @@ class TokenizerBase:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._tokens_lock = threading.Lock()
+        _TOKENIZERS.add(self)
         self._check_unpickled()
 
     def _check_unpickled(self) -> None:

@@ -9,7 +9,9 @@ every run: before changes were atomic, each of these tests failed on every run.
 
 from __future__ import annotations
 
+import os
 import pickle
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -217,3 +219,17 @@ def test_setting_special_token_attributes_while_adding_tokens_loses_neither(fres
     assert (fresh.cls_token, fresh.sep_token) == (names[-1], names[-1])
     assert [t for t in fresh.all_special_tokens if t.startswith("<cls")] == [names[-1]]
     assert names[-1] not in fresh.get_added_vocab()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_child_forked_during_a_change_can_change_its_copy(fresh: Any) -> None:
+    # The parent's lock is held (as by a thread in the middle of add_tokens) when it forks; the
+    # child must not wait for a release that can never come in its copy.
+    with fresh._tokens_lock:
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through its exit status
+            signal.alarm(20)  # a hang ends the child, and the test sees a failure
+            added = fresh.add_tokens(["forked_child_token"])
+            os._exit(0 if added == 1 and "forked_child_token" in fresh.get_vocab() else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
