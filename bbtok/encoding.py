@@ -106,7 +106,10 @@ class BatchEncoding(dict[str, Any]):
     def word_ids(self, batch_index: int = 0) -> list[int | None]:
         """The index of the word each token comes from (``None`` for added/special tokens)."""
         if self._word_ids is None:
-            raise ValueError("word_ids() is only available with the fast tokenizer's encodings")
+            raise ValueError(
+                "word_ids() needs an encoding made by the fast tokenizer with "
+                "return_offsets_mapping=True, which computes the words with the offsets"
+            )
         return self._word_ids[batch_index]
 
     def convert_to_tensors(

@@ -852,6 +852,12 @@ def test_offsets_of_special_tokens_newlines_and_expanding_characters(
         assert (word is None) == (token == "__null__")
 
 
+def test_word_ids_without_offsets_say_how_to_get_them(realistic: tuple[Pure, Fast]) -> None:
+    _, fast = realistic
+    with pytest.raises(ValueError, match="return_offsets_mapping=True"):
+        fast("Hello there!").word_ids()
+
+
 def test_word_ids_count_the_pieces_bpe_runs_on(realistic: tuple[Pure, Fast]) -> None:
     # The README's example: the pieces are İstanbul , I ' m here ! and İstanbul's BPE tokens
     # share its word id, as the tokens of one pre-tokenized word do in Hugging Face tokenizers.
