@@ -294,18 +294,6 @@ def test_a_mistyped_local_directory_is_file_not_found_naming_the_path(
     assert "hub" not in str(caught.value).lower()
 
 
-def test_a_hub_repo_id_is_file_not_found_saying_hub_ids_are_not_supported_yet(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(FileNotFoundError) as caught:
-        BlenderbotSmallTokenizer.from_pretrained("facebook/blenderbot_small-90M")
-    assert caught.value.filename == "facebook/blenderbot_small-90M"
-    message = str(caught.value)
-    assert "Neither a local directory nor a hub repository id" in message
-    assert "not supported yet" in message
-
-
 def test_a_missing_checkpoint_directory_is_file_not_found_naming_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "my-model"
     for loader in (BlenderbotSmallConfig, Model):

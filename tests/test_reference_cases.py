@@ -1,9 +1,9 @@
-"""The reference's own test cases and every checkable behaviour listed in REFERENCE.md.
+"""The reference's own test cases and every checkable behaviour the README lists.
 
 Each test states the expected value as a literal taken from the specification (transformers'
-blenderbot-small tests, or /work/shared/REFERENCE.md), and checks it against both bbtok and
-transformers' ``BlenderbotSmallTokenizer``: the literal proves the spec, the reference proves
-that the spec describes the reference.
+blenderbot-small tests, or README.md's "How the reference behaves"), and checks it against both
+bbtok and transformers' ``BlenderbotSmallTokenizer``: the literal proves the spec, the reference
+proves that the spec describes the reference.
 
 Literals for ``tokenize`` use the tiny fixture, whose merges are exactly::
 
@@ -92,7 +92,7 @@ def test_spaced_full_stop_ends_with_id_of_lone_full_stop(
     )
 
 
-# -- REFERENCE.md, text -> tokens -----------------------------------------------------------
+# -- README, the reference: text -> tokens ---------------------------------------------------------
 
 
 def test_special_token_glued_to_words_is_cut_out(
@@ -239,7 +239,7 @@ def test_bpe_merges_lowest_rank_first(tiny: BlenderbotSmallTokenizer, reference_
     check(tiny.tokenize("adapt"), reference_tiny.tokenize("adapt"), ["adapt"])
 
 
-# -- REFERENCE.md, tokens <-> ids -----------------------------------------------------------
+# -- README, the reference: tokens <-> ids ---------------------------------------------------------
 
 
 def test_token_lookup_lowercases(tiny: BlenderbotSmallTokenizer, reference_tiny: Any) -> None:
@@ -305,7 +305,7 @@ def test_pair_token_type_ids(tiny: BlenderbotSmallTokenizer, reference_tiny: Any
     )
 
 
-# -- REFERENCE.md, decode -------------------------------------------------------------------
+# -- README, the reference: decode -----------------------------------------------------------------
 
 DECODE_IDS = [ADAPT, AP, TE, START, END, UNK, NULL, 99, -1]
 
