@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from . import files
+from . import files, hub
 from .added import SPECIAL_TOKEN_NAMES, TokenRegistry, as_added_token, token_text
 from .added import AddedToken as AddedToken  # re-exported: bbtok imports it from here
 from .encoding import BatchEncoding, as_token_id, to_python
@@ -1412,15 +1412,19 @@ class TokenizerBase:
         cls: type[TokenizerT], pretrained_model_name_or_path: str | os.PathLike[str], **kwargs: Any
     ) -> TokenizerT:
         """Load a local directory as transformers writes it (``vocab.json``, ``merges.txt``,
-        ``tokenizer_config.json``, ``special_tokens_map.json``, ``added_tokens.json``).
+        ``tokenizer_config.json``, ``special_tokens_map.json``, ``added_tokens.json``), or a hub
+        model id (``org/name``) through huggingface_hub's cache, downloading only those files
+        when online; ``revision``, ``cache_dir``, ``token``, ``local_files_only`` and
+        ``force_download`` are passed on to it (see :mod:`bbtok.hub`).
 
         >>> tok = BlenderbotSmallTokenizer.from_pretrained("path/to/tokenizer")  # doctest: +SKIP
+        >>> tok = BlenderbotSmallTokenizer.from_pretrained(
+        ...     "facebook/blenderbot_small-90M", revision="main"
+        ... )  # doctest: +SKIP
         """
-        directory = files.local_directory(
-            pretrained_model_name_or_path, f"{files.VOCAB_FILE} and {files.MERGES_FILE}"
+        directory = hub.pretrained_directory(
+            pretrained_model_name_or_path, hub.TOKENIZER_FILES, **hub.pop_options(kwargs)
         )
-        for key in ("cache_dir", "force_download", "local_files_only", "revision", "token"):
-            kwargs.pop(key, None)
         kwargs.pop("trust_remote_code", None)
         prefix_path = os.path.join
         config_path = prefix_path(directory, files.TOKENIZER_CONFIG_FILE)
@@ -1439,7 +1443,8 @@ class TokenizerBase:
         vocab_file = kwargs.pop("vocab_file", None) or prefix_path(directory, files.VOCAB_FILE)
         merges_file = kwargs.pop("merges_file", None) or prefix_path(directory, files.MERGES_FILE)
         config.update(kwargs)
-        config["name_or_path"] = directory
+        # As in transformers: the name given (a hub id stays one), not the snapshot directory.
+        config["name_or_path"] = os.fspath(pretrained_model_name_or_path)
         for key in ("vocab_file", "merges_file"):
             config.pop(key, None)
         # Every tokenizer class takes (vocab_file, merges_file, **options).

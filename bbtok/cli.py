@@ -17,7 +17,8 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Any, TextIO
 
-from . import __version__, encode
+from . import __version__, encode, hub
+from .config import MODEL_FILES
 from .data import SAMPLE_CHECKPOINT
 from .fast import BlenderbotSmallTokenizerFast, checked_thread_count, thread_count
 from .tokenizer import BlenderbotSmallTokenizer
@@ -66,20 +67,44 @@ class Terminated(BaseException):
         return 128 + self.signal_number
 
 
-def _check_directory(directory: str) -> None:
-    if not os.path.isdir(directory):
-        raise SystemExit(
-            f"bbtok: error: no tokenizer directory at {directory!r}; pass --tokenizer DIR (a "
-            "directory with vocab.json and merges.txt), or leave it out for the sample vocabulary"
-        )
+def _resolve(name: str, wanted: hub.FileSet, not_found: str) -> str:
+    """The directory of a --tokenizer or --model: a local one, or a hub model id's snapshot in
+    huggingface_hub's cache (downloaded when online). ``not_found`` is the error for a path."""
+    if not os.path.isdir(name) and not (hub.is_model_id(name) and not os.path.lexists(name)):
+        raise SystemExit(not_found)
+    try:
+        return hub.pretrained_directory(name, wanted)
+    except FileNotFoundError as error:
+        raise SystemExit(f"bbtok: error: {name!r}: {error.strerror}") from None
+
+
+def _tokenizer_directory(name: str) -> str:
+    return _resolve(
+        name,
+        hub.TOKENIZER_FILES,
+        f"bbtok: error: no tokenizer directory at {name!r}; pass --tokenizer DIR (a directory "
+        "with vocab.json and merges.txt, or a hub model id), or leave it out for the sample "
+        "vocabulary",
+    )
+
+
+def _model_directory(name: str) -> str:
+    """Where the checkpoint is, with its tokenizer: both are read from the same directory."""
+    return _resolve(
+        name,
+        hub.TOKENIZER_FILES | MODEL_FILES,
+        f"bbtok: error: no model directory at {name!r}; pass --model DIR (a checkpoint directory "
+        "with config.json, model.safetensors, vocab.json and merges.txt, or a hub model id), or "
+        "leave it out for the sample checkpoint",
+    )
 
 
 def run_demo(args: argparse.Namespace) -> int:
     """Tokenize sample text with the fast tokenizer and show tokens, ids, offsets, the decoded
     text, a padded batch, and whether the pure-Python tokenizer agrees."""
-    _check_directory(args.tokenizer)
-    fast = BlenderbotSmallTokenizerFast.from_pretrained(args.tokenizer)
-    pure = BlenderbotSmallTokenizer.from_pretrained(args.tokenizer)
+    directory = _tokenizer_directory(args.tokenizer)
+    fast = BlenderbotSmallTokenizerFast.from_pretrained(directory)
+    pure = BlenderbotSmallTokenizer.from_pretrained(directory)
     texts = args.text or list(DEMO_TEXTS)
     print(f"tokenizer: {args.tokenizer} ({encode.plural(len(fast), 'token')})")
     for text in texts:
@@ -106,17 +131,6 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_tokenizer(directory: str) -> BlenderbotSmallTokenizerFast:
-    """The tokenizer of the checkpoint in ``directory``, checked to be there first."""
-    if not os.path.isdir(directory):
-        raise SystemExit(
-            f"bbtok: error: no model directory at {directory!r}; pass --model DIR (a checkpoint "
-            "directory with config.json, model.safetensors, vocab.json and merges.txt), or leave "
-            "it out for the sample checkpoint"
-        )
-    return BlenderbotSmallTokenizerFast.from_pretrained(directory)
-
-
 def _load_model(directory: str, dtype: str) -> Any:
     try:
         from .model import BlenderbotSmallForConditionalGeneration
@@ -139,9 +153,10 @@ def _check_texts(tok: BlenderbotSmallTokenizerFast, texts: list[str]) -> None:
 
 
 def _generate_and_show(
-    directory: str, texts: list[str], settings: dict[str, Any], dtype: str
+    name: str, texts: list[str], settings: dict[str, Any], dtype: str
 ) -> list[str]:
-    tok = _model_tokenizer(directory)
+    directory = _model_directory(name)
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(directory)
     _check_texts(tok, texts)
     model = _load_model(directory, dtype)
     batch = tok(texts, padding=True, return_tensors="np")
@@ -170,8 +185,9 @@ def run_chat(args: argparse.Namespace) -> int:
     """A conversation: each reply sees the turns so far, cut from the left to what the model's
     positions hold. Only the replies (``bot> ...``) are results, on standard output; the
     greeting and the prompts are shown, on standard error, when the input is a terminal."""
-    tok = _model_tokenizer(args.model)
-    model = _load_model(args.model, args.dtype)
+    directory = _model_directory(args.model)
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(directory)
+    model = _load_model(directory, args.dtype)
     interactive = sys.stdin.isatty()
     if interactive:
         print(
@@ -240,8 +256,7 @@ def run_encode(args: argparse.Namespace) -> int:
     sources = [encode.Source(path, encode.input_format(path, args.format)) for path in args.inputs]
     if sum(source.path == encode.STDIN for source in sources) > 1:
         raise ValueError("standard input ('-') can be read only once")
-    _check_directory(args.tokenizer)
-    tok = BlenderbotSmallTokenizerFast.from_pretrained(args.tokenizer)
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(_tokenizer_directory(args.tokenizer))
     show_progress = not args.quiet and sys.stderr.isatty()
     try:
         summary = encode.encode_files(
@@ -284,8 +299,7 @@ def run_tokenize(args: argparse.Namespace) -> int:
     """Show each token of each text with its id and (start, end) character offsets."""
     if args.text.count(STANDARD_INPUT) > 1:
         raise ValueError("standard input ('-') can be read only once")
-    _check_directory(args.tokenizer)
-    tok = BlenderbotSmallTokenizerFast.from_pretrained(args.tokenizer)
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(_tokenizer_directory(args.tokenizer))
     texts = [_read_standard_input() if text == STANDARD_INPUT else text for text in args.text]
     for number, text in enumerate(texts):
         if number:
@@ -360,8 +374,7 @@ def parse_ids(words: Sequence[str]) -> list[int]:
 def run_decode(args: argparse.Namespace) -> int:
     """Print the text of token ids."""
     ids = parse_ids(args.ids)
-    _check_directory(args.tokenizer)
-    tok = BlenderbotSmallTokenizerFast.from_pretrained(args.tokenizer)
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(_tokenizer_directory(args.tokenizer))
     print(tok.decode(ids, skip_special_tokens=args.skip_special_tokens))
     return 0
 
@@ -386,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--tokenizer",
         default=DEFAULT_TOKENIZER_DIR,
-        help="directory with vocab.json and merges.txt (default: the sample vocabulary)",
+        help="directory with vocab.json and merges.txt, or a hub model id such as "
+        "facebook/blenderbot_small-90M (default: the sample vocabulary)",
     )
     demo.add_argument(
         "--model",
@@ -404,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--model",
             default=DEFAULT_MODEL_DIR,
-            help="checkpoint directory with its tokenizer files (default: the sample checkpoint)",
+            help="checkpoint directory with its tokenizer files, or a hub model id "
+            "(default: the sample checkpoint)",
         )
         command.add_argument("--dtype", choices=("float32", "float64"), default="float32")
         command.add_argument("--max-new-tokens", type=int, help="(default: the checkpoint's)")
@@ -567,7 +582,8 @@ def _add_tokenizer_option(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--tokenizer",
         default=DEFAULT_TOKENIZER_DIR,
-        help="directory with vocab.json and merges.txt (default: the sample vocabulary)",
+        help="directory with vocab.json and merges.txt, or a hub model id such as "
+        "facebook/blenderbot_small-90M (default: the sample vocabulary)",
     )
 
 

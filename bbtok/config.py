@@ -11,12 +11,21 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import files
+from . import files, hub
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 CONFIG_FILE = "config.json"
 GENERATION_CONFIG_FILE = "generation_config.json"
+# What from_pretrained fetches for a hub model id: the configuration, and for the model the
+# weights too (kept here, with the file names, as model.py imports numpy).
+CONFIG_FILES = hub.FileSet(CONFIG_FILE, (CONFIG_FILE,), (GENERATION_CONFIG_FILE,))
+MODEL_FILES = hub.FileSet(
+    f"{CONFIG_FILE} and the weights", (CONFIG_FILE,), (GENERATION_CONFIG_FILE,), weights=True
+)
 MODEL_TYPE = "blenderbot-small"
 
 # transformers' BlenderbotSmallConfig defaults.
@@ -132,14 +141,18 @@ class BlenderbotSmallConfig:
         return cls(source=source, **values)
 
     @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike[str]) -> BlenderbotSmallConfig:
+    def from_pretrained(
+        cls, directory: str | os.PathLike[str], **hub_options: Unpack[hub.HubOptions]
+    ) -> BlenderbotSmallConfig:
         """Read ``config.json`` from a checkpoint directory, and ``generation_config.json`` when
-        it is there.
+        it is there; or from a hub model id (``org/name``) through huggingface_hub's cache,
+        fetching only those two files (``hub_options``: ``revision``, ``cache_dir``, ``token``,
+        ``local_files_only``, ``force_download``).
 
         A directory that does not exist is ``FileNotFoundError`` naming it; a configuration file
         that is not a regular file (a FIFO) or is larger than ``files.MAX_CONFIG_BYTES`` is
         ``ValueError`` naming it."""
-        path = Path(files.local_directory(directory, CONFIG_FILE))
+        path = Path(hub.pretrained_directory(directory, CONFIG_FILES, **hub_options))
         values = _read_object(path / CONFIG_FILE)
         model_type = values.get("model_type", MODEL_TYPE)
         if model_type != MODEL_TYPE:

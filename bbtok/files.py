@@ -19,7 +19,6 @@ import contextlib
 import errno
 import json
 import os
-import re
 import stat
 import tempfile
 import warnings
@@ -47,18 +46,10 @@ Merge = tuple[str, ...]
 """One line of ``merges.txt`` split on white space: a pair, or (quirk) any other length."""
 
 
-# What the Hugging Face Hub accepts as a repository id "org/name" (huggingface_hub's
-# validate_repo_id, without its length bound).
-_HUB_REPO_ID = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
-
-
 def local_directory(path: str | os.PathLike[str], holding: str) -> str:
     """``path`` as a string if it is a directory; else ``FileNotFoundError`` naming it (or
     ``NotADirectoryError`` when it is a file). ``holding`` says what the directory should hold,
-    for the message.
-
-    A string that looks like a hub repository id (``org/name``) and is not a path that exists
-    gets a message saying that hub ids are not supported yet.
+    for the message. (``hub.pretrained_directory`` tries a hub model id first.)
     """
     name = os.fspath(path)
     if os.path.isdir(name):
@@ -66,13 +57,6 @@ def local_directory(path: str | os.PathLike[str], holding: str) -> str:
     if os.path.exists(name):
         raise NotADirectoryError(
             errno.ENOTDIR, f"Expected a directory holding {holding}, found a file", name
-        )
-    if _HUB_REPO_ID.fullmatch(name) and ".." not in name and not name.startswith("."):
-        raise FileNotFoundError(
-            errno.ENOENT,
-            "Neither a local directory nor a hub repository id bbtok can use: downloading is "
-            f"not supported yet (pass a local directory holding {holding})",
-            name,
         )
     raise FileNotFoundError(
         errno.ENOENT, f"Nothing exists at this path: it is not a directory holding {holding}", name

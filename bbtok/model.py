@@ -23,18 +23,25 @@ computed once, and each step computes one position per row.
 
 from __future__ import annotations
 
+import errno
+import functools
 import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import BlenderbotSmallConfig
+from .config import MODEL_FILES, BlenderbotSmallConfig
 from .generation import GenerationSettings, generate
-from .weights import WEIGHTS_FILE, SafetensorsFile
+from .hub import WEIGHT_FILES, HubOptions, pretrained_directory
+from .torch_checkpoint import TorchCheckpoint
+from .weights import SafetensorsFile, ShardedWeights, TensorSource
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default, which transformers uses here
 DTYPES: dict[str, type[np.floating]] = {"float32": np.float32, "float64": np.float64}
@@ -251,7 +258,7 @@ class BlenderbotSmallForConditionalGeneration:
     >>> ids = model.generate(np.array([[5, 6, 7, 2]]), max_new_tokens=5)  # doctest: +SKIP
     """
 
-    def __init__(self, config: BlenderbotSmallConfig, weights: SafetensorsFile, dtype: str) -> None:
+    def __init__(self, config: BlenderbotSmallConfig, weights: TensorSource, dtype: str) -> None:
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         self.config = config
@@ -260,9 +267,17 @@ class BlenderbotSmallForConditionalGeneration:
 
     @classmethod
     def from_pretrained(
-        cls, directory: str | os.PathLike[str], dtype: str = "float32", mmap: bool = True
+        cls,
+        directory: str | os.PathLike[str],
+        dtype: str = "float32",
+        mmap: bool = True,
+        **hub_options: Unpack[HubOptions],
     ) -> BlenderbotSmallForConditionalGeneration:
-        """Load ``config.json`` (+ ``generation_config.json``) and ``model.safetensors``.
+        """Load ``config.json`` (+ ``generation_config.json``) and the weights: the first of
+        ``model.safetensors``, ``model.safetensors.index.json`` (shards), ``pytorch_model.bin``
+        (``torch.save``'s zip format, read without torch and without running its pickle's
+        code) and ``pytorch_model.bin.index.json``, as transformers looks for them. Weights
+        stored in float16 or bfloat16 are computed in ``dtype``.
 
         With ``mmap=True`` (the default) the weights stored in ``dtype`` are not copied: they are
         pages of the memory-mapped file, read when first used and shared between processes. The
@@ -273,13 +288,15 @@ class BlenderbotSmallForConditionalGeneration:
         when the checkpoint may be rewritten while the model runs, or lives on a network file
         system.
         """
+        # A hub model id (org/name) is read from huggingface_hub's cache (downloaded when
+        # online): hub_options are revision, cache_dir, token, local_files_only, force_download.
+        directory = pretrained_directory(directory, MODEL_FILES, **hub_options)
         config = BlenderbotSmallConfig.from_pretrained(directory)
-        weights = SafetensorsFile(Path(directory) / WEIGHTS_FILE, mmap=mmap)
-        return cls(config, weights, dtype)
+        return cls(config, open_weights(directory, mmap), dtype)
 
     # -- loading --
 
-    def _load(self, weights: SafetensorsFile) -> None:
+    def _load(self, weights: TensorSource) -> None:
         config, used = self.config, set()
         # transformers saves the model with "model." in front of the base model's parameters;
         # a BlenderbotSmallModel checkpoint has no prefix. Accept both.
@@ -530,6 +547,26 @@ class BlenderbotSmallForConditionalGeneration:
         if pad is None or pad in eos_ids or not np.any(ids == pad):
             return np.ones(ids.shape, dtype=bool)
         return np.asarray(ids != pad)
+
+
+def open_weights(directory: str | os.PathLike[str], mmap: bool = True) -> TensorSource:
+    """The weights of a checkpoint directory: the first of ``bbtok.hub.WEIGHT_FILES`` present
+    (transformers' order), an index with the shards it names."""
+    readers: dict[str, Callable[[Path], TensorSource]] = {
+        ".safetensors": functools.partial(SafetensorsFile, mmap=mmap),
+        ".bin": functools.partial(TorchCheckpoint, mmap=mmap),
+    }
+    for name in WEIGHT_FILES:
+        path = Path(directory) / name
+        if path.exists():
+            whole = name.removesuffix(".index.json")  # an index's shards are in its format
+            reader = readers[Path(whole).suffix]
+            return reader(path) if whole == name else ShardedWeights(path, reader)
+    raise FileNotFoundError(
+        errno.ENOENT,
+        f"No weights: none of {', '.join(WEIGHT_FILES)} is in the directory",
+        os.fspath(directory),
+    )
 
 
 class IncrementalDecoder:

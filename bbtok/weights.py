@@ -18,14 +18,15 @@ uses it (a training job saving in place, a sync tool, a network file system).
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import reprlib
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, NoReturn
+from typing import BinaryIO, NoReturn, Protocol
 
 import numpy as np
 
@@ -73,6 +74,26 @@ def _not_json(constant: str) -> NoReturn:
     raise ValueError(f"{constant} is not JSON")
 
 
+class TensorSource(Protocol):
+    """What the model reads weights from: a safetensors file, a PyTorch checkpoint
+    (:class:`bbtok.torch_checkpoint.TorchCheckpoint`) or a sharded one (:class:`ShardedWeights`).
+    """
+
+    path: Path
+
+    def __contains__(self, name: object) -> bool: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __len__(self) -> int: ...
+    def shape(self, name: str) -> tuple[int, ...]: ...
+    def get(self, name: str, dtype: type[np.floating]) -> np.ndarray: ...
+
+
+def widen_bfloat16(bits: np.ndarray) -> np.ndarray:
+    """bfloat16 values, given as their uint16 bit patterns, as float32: bfloat16 is the high half
+    of a float32, so the conversion is exact."""
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
 class SafetensorsFile:
     """The tensors of one ``.safetensors`` file, read on demand as arrays of one dtype.
 
@@ -89,7 +110,7 @@ class SafetensorsFile:
         # from this descriptor, so the file checked is the file read.
         with files.open_regular(self.path) as handle:
             size = os.fstat(handle.fileno()).st_size
-            self._map: np.ndarray = _file_data(handle, size, mmap, self.path)
+            self._map: np.ndarray = file_data(handle, size, mmap, self.path)
             head = handle.read(8)
             if len(head) < 8:
                 raise ValueError(f"{self.path}: not a safetensors file (only {size} bytes)")
@@ -220,14 +241,14 @@ class SafetensorsFile:
         else:  # unaligned in the file: numpy needs an aligned copy
             array = np.frombuffer(raw.tobytes(), dtype=kind)
         if stored == "BF16":
-            array = (array.astype(np.uint32) << 16).view(np.float32)
+            array = widen_bfloat16(array)
         array = array.reshape(shape)
         if array.dtype != np.dtype(dtype):
             array = array.astype(dtype)
         return array
 
 
-def _file_data(handle: BinaryIO, size: int, mmap: bool, path: Path) -> np.ndarray:
+def file_data(handle: BinaryIO, size: int, mmap: bool, path: Path) -> np.ndarray:
     """The ``size`` bytes of an open file, mapped or read into memory; read-only either way,
     and the file position left at the start."""
     if size == 0:
@@ -241,3 +262,104 @@ def _file_data(handle: BinaryIO, size: int, mmap: bool, path: Path) -> np.ndarra
     handle.seek(0)
     data.flags.writeable = False
     return data
+
+
+def _unique_names(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    result: dict[str, object] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"tensor {_short(key)} is listed twice")
+        result[key] = value
+    return result
+
+
+def read_weight_map(index_path: Path) -> dict[str, str]:
+    """The ``weight_map`` of a sharded checkpoint's index (``model.safetensors.index.json``,
+    ``pytorch_model.bin.index.json``): tensor name -> shard file, each shard a relative path
+    that stays inside the index's directory."""
+    text = files.read_text(index_path, files.MAX_CONFIG_BYTES)
+    try:
+        index = json.loads(text, object_pairs_hook=_unique_names, parse_constant=_not_json)
+    except (ValueError, RecursionError) as error:
+        raise ValueError(f"{index_path}: not a checkpoint index: {error}") from None
+    weight_map = index.get("weight_map") if isinstance(index, dict) else None
+    if not (
+        isinstance(weight_map, dict)
+        and all(isinstance(shard, str) for shard in weight_map.values())
+    ):
+        raise ValueError(
+            f'{index_path}: not a checkpoint index (it needs a "weight_map" object of tensor '
+            "name -> shard file name)"
+        )
+    for name, shard in weight_map.items():
+        parts = shard.replace("\\", "/").split("/")
+        # The shards are the index's neighbours: a name reaching elsewhere (a hostile index
+        # pointing at /etc/passwd or ../../secret) is refused before anything is opened.
+        if not shard or os.path.isabs(shard) or shard.startswith(("/", "\\")) or ".." in parts:
+            raise ValueError(
+                f"{index_path}: tensor {_short(name)} is in shard {_short(shard)}, which is not a "
+                "file name inside the checkpoint's directory"
+            )
+    return weight_map
+
+
+class ShardedWeights:
+    """The tensors of a sharded checkpoint, found through its index file; each shard is opened
+    by ``open_shard`` (a :class:`SafetensorsFile` or a PyTorch checkpoint reader).
+
+    >>> index = "path/to/model.safetensors.index.json"
+    >>> ShardedWeights(index, SafetensorsFile).shape("model.shared.weight")  # doctest: +SKIP
+    (16388, 16)
+    """
+
+    def __init__(
+        self, index_path: str | os.PathLike[str], open_shard: Callable[[Path], TensorSource]
+    ) -> None:
+        self.path = Path(index_path)
+        weight_map = read_weight_map(self.path)
+        shards: dict[str, TensorSource] = {}
+        for shard in dict.fromkeys(weight_map.values()):
+            shard_path = self.path.parent / shard
+            if not shard_path.exists():
+                raise FileNotFoundError(
+                    errno.ENOENT, f"a shard listed in {self.path} is missing", str(shard_path)
+                )
+            shards[shard] = open_shard(shard_path)
+        holders: dict[str, list[str]] = {}
+        for shard, source in shards.items():
+            for name in source:
+                holders.setdefault(name, []).append(shard)
+        self._source: dict[str, TensorSource] = {}
+        for name, found_in in holders.items():
+            if len(found_in) > 1:
+                raise ValueError(
+                    f"{self.path}: tensor {_short(name)} is in more than one shard "
+                    f"({', '.join(found_in)})"
+                )
+            if weight_map.get(name) != found_in[0]:
+                raise ValueError(
+                    f"{self.path}: tensor {_short(name)} is in shard {found_in[0]}, but the index "
+                    f"places it in {_short(weight_map.get(name))}"
+                )
+            self._source[name] = shards[found_in[0]]
+        for name, shard in weight_map.items():
+            if name not in self._source:
+                raise ValueError(
+                    f"{self.path}: tensor {_short(name)} is listed in shard {shard}, which does "
+                    "not hold it"
+                )
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._source
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._source)
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return self._source[name].shape(name)
+
+    def get(self, name: str, dtype: type[np.floating]) -> np.ndarray:
+        return self._source[name].get(name, dtype)
