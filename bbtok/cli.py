@@ -1,5 +1,5 @@
 """The ``bbtok`` command line: ``demo``, ``encode``, ``tokenize``, ``decode``, ``train``,
-``generate``, ``chat`` and ``bench``."""
+``generate``, ``chat``, ``convert`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -246,6 +246,19 @@ def run_train(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         print(f"bbtok: wrote {vocab_path} and {merges_path}", file=sys.stderr)
+    return 0
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    """Rewrite a checkpoint as one model.safetensors with its config and tokenizer files."""
+    try:
+        from .convert import convert
+    except ImportError as error:
+        raise SystemExit(
+            f"bbtok: error: convert needs numpy ({error}); pip install 'bbtok[model]'"
+        ) from None
+    output = convert(args.source, args.output, dtype=args.dtype, overwrite=args.overwrite)
+    print(output)
     return 0
 
 
@@ -556,6 +569,30 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="no progress bar and no 'wrote ...' line"
     )
     train.set_defaults(run=run_train)
+
+    converter = commands.add_parser(
+        "convert",
+        help="rewrite a checkpoint as one model.safetensors (optionally in another dtype)",
+        description="Read a checkpoint (a directory with model.safetensors, sharded safetensors, "
+        "pytorch_model.bin or sharded .bin files, or a hub model id) and write DIR with one "
+        "model.safetensors as transformers saves it, config.json, generation_config.json (when "
+        "the source has one) and the tokenizer files. DIR is built beside itself and renamed "
+        "into place when complete, so a failure leaves no DIR. Prints DIR.",
+    )
+    converter.add_argument("source", help="checkpoint directory or hub model id")
+    converter.add_argument("-o", "--output", required=True, help="directory to write")
+    converter.add_argument(
+        "--dtype",
+        choices=("float16", "bfloat16", "float32"),
+        help="store the weights in this dtype (default: each tensor's dtype in the source)",
+    )
+    converter.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace DIR when it exists and is not empty (it is replaced only once the new "
+        "one is complete)",
+    )
+    converter.set_defaults(run=run_convert)
     return parser
 
 

@@ -363,3 +363,54 @@ class ShardedWeights:
 
     def get(self, name: str, dtype: type[np.floating]) -> np.ndarray:
         return self._source[name].get(name, dtype)
+
+
+def write_safetensors(
+    path: str | os.PathLike[str],
+    tensors: dict[str, tuple[str, tuple[int, ...]]],
+    read: Callable[[str], np.ndarray],
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    """Write a ``.safetensors`` file at ``path`` (in place: write into a temporary directory or
+    name and rename it to publish it), tensor by tensor, and fsync it.
+
+    ``tensors`` maps each name to its stored dtype (a key of :data:`STORED_DTYPES`; bfloat16 is
+    given as its uint16 bit patterns) and shape; the header comes first, so the shapes are
+    declared up front, and ``read(name)`` is called once per tensor, in name order, while the
+    file is written: only one tensor is in memory at a time, never the whole file. The header
+    lists the tensors sorted by name with ``__metadata__`` (``{"format": "pt"}`` unless given,
+    as transformers writes it) and is padded with spaces to a multiple of 8 bytes, as the format
+    allows, so that every tensor's data starts 8-byte aligned.
+
+    >>> write_safetensors("out.safetensors", {"bias": ("F32", (2,))},
+    ...                   lambda name: np.zeros(2, np.float32))  # doctest: +SKIP
+    """
+    path = Path(path)
+    header: dict[str, object] = {"__metadata__": dict(metadata or {"format": "pt"})}
+    offset = 0
+    for name in sorted(tensors):
+        stored, shape = tensors[name]
+        size = math.prod(shape) * STORED_DTYPES[stored].itemsize
+        header[name] = {
+            "dtype": stored,
+            "shape": list(shape),
+            "data_offsets": [offset, offset + size],
+        }
+        offset += size
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as out:
+        out.write(struct.pack("<Q", len(text)))
+        out.write(text)
+        for name in sorted(tensors):
+            stored, shape = tensors[name]
+            array = np.ascontiguousarray(read(name))
+            if array.dtype != STORED_DTYPES[stored] or array.shape != tuple(shape):
+                raise ValueError(
+                    f"{path}: tensor {_short(name)} was declared {stored} {tuple(shape)}, but "
+                    f"its data is {array.dtype} {array.shape}"
+                )
+            out.write(array.reshape(-1).view(np.uint8).data)
+        out.flush()
+        os.fsync(out.fileno())
+    return path

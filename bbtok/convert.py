@@ -1,0 +1,252 @@
+"""``bbtok convert``: any checkpoint the model loads, rewritten as transformers saves one.
+
+The source is a hub model id or a directory with ``model.safetensors``, sharded safetensors,
+``pytorch_model.bin`` or sharded ``.bin`` files; the result is one directory holding a single
+``model.safetensors`` (named as transformers 5 saves ``BlenderbotSmallForConditionalGeneration``:
+``model.`` in front of the base model's tensors, the tied embeddings once, as
+``model.shared.weight``, and no ``lm_head.weight`` when it is tied), ``config.json``,
+``generation_config.json`` when the source has one, and the tokenizer's files.
+
+Each tensor keeps its stored dtype unless one is asked for: float16 and float32 values are read
+as float32 and bfloat16 ones widened to float32, all exactly, so narrowing them back gives the
+same bits. float32 becomes float16 with numpy's rounding (to nearest, ties to even) and bfloat16
+with round-to-nearest-even on its bit pattern. float64 tensors (which ``--dtype`` does not
+offer) stay float64; asked for bfloat16, they are rounded to float32 first.
+
+The output is built in a temporary directory beside it and renamed into place only when every
+file is written and fsynced: a failure or an interruption leaves no output and no temporary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import files, hub
+from .config import CONFIG_FILE, GENERATION_CONFIG_FILE, MODEL_FILES, BlenderbotSmallConfig
+from .fast import BlenderbotSmallTokenizerFast
+from .model import BlenderbotSmallForConditionalGeneration, open_weights
+from .torch_checkpoint import TorchCheckpoint
+from .weights import (
+    STORED_DTYPES,
+    WEIGHTS_FILE,
+    SafetensorsFile,
+    ShardedWeights,
+    TensorSource,
+    write_safetensors,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+# --dtype's names and the safetensors dtypes they are stored as.
+TARGET_DTYPES = {"float16": "F16", "bfloat16": "BF16", "float32": "F32"}
+_DTYPE_NAMES = {"F16": "float16", "BF16": "bfloat16", "F32": "float32", "F64": "float64"}
+# Tensors transformers ties to model.shared.weight and leaves out of the file it saves.
+_TIED_EMBEDDINGS = ("encoder.embed_tokens.weight", "decoder.embed_tokens.weight")
+_UNPREFIXED = ("lm_head.weight", "final_logits_bias")
+# The stored dtypes a reader hands out unconverted (bfloat16 it widens to float32).
+_AS_STORED: dict[str, type[np.floating]] = {"F16": np.float16, "F32": np.float32, "F64": np.float64}
+_BFLOAT16_SLICE = 1 << 20  # elements rounded at a time
+
+
+def stored_dtype(source: TensorSource, name: str) -> str:
+    """The safetensors name of the dtype tensor ``name`` is stored in (``F16``, ``BF16``, ...).
+
+    The readers' ``get`` hands bfloat16 out as float32, so the stored dtype is taken from their
+    tables: the TensorSource protocol has no method for it.
+    """
+    if isinstance(source, ShardedWeights):
+        return stored_dtype(source._source[name], name)
+    if isinstance(source, SafetensorsFile):
+        return source._entries[name][0]
+    if isinstance(source, TorchCheckpoint):
+        kind = source._tensors[name].dtype
+        if kind.kind == "u" and kind.itemsize == 2:  # bfloat16's bit patterns
+            return "BF16"
+        found = {"f2": "F16", "f4": "F32", "f8": "F64"}.get(f"{kind.kind}{kind.itemsize}")
+        if found is None:
+            raise ValueError(f"{source.path}: tensor {name!r} is {kind}, not floating point")
+        return found
+    raise TypeError(f"cannot tell the stored dtype of {type(source).__name__}'s tensors")
+
+
+class _ShapesOnly:
+    """A TensorSource's names and shapes, with every tensor a zero-sized broadcast of 0: the
+    model's loader checks them (names, shapes, tensors with no place) without reading or
+    converting any weight."""
+
+    def __init__(self, source: TensorSource) -> None:
+        self.source = source
+        self.path = source.path
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.source
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.source)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return self.source.shape(name)
+
+    def get(self, name: str, dtype: type[np.floating]) -> np.ndarray:
+        return np.broadcast_to(np.zeros((), dtype=dtype), self.source.shape(name))
+
+
+def to_bfloat16(values: np.ndarray) -> np.ndarray:
+    """float32 values as bfloat16 bit patterns (uint16), rounded to nearest, ties to even; a NaN
+    stays a (quiet) NaN, with its sign, instead of rounding into infinity."""
+    flat = np.ascontiguousarray(values, dtype=np.float32).reshape(-1)
+    result = np.empty(flat.shape, dtype=np.uint16)
+    # In slices: the rounding takes a few uint32 temporaries, which for a whole embedding
+    # matrix would be several times its size.
+    for start in range(0, flat.size, _BFLOAT16_SLICE):
+        part = flat[start : start + _BFLOAT16_SLICE]
+        bits = part.view(np.uint32)
+        # Adding 0x7FFF, plus 1 when the kept half is odd, carries into the kept half exactly
+        # when the dropped half is above one half, or equal to it with an odd kept half.
+        rounded = (bits + (0x7FFF + ((bits >> 16) & 1))) >> 16
+        quiet_nan = (bits >> 16) | 0x0040
+        result[start : start + _BFLOAT16_SLICE] = np.where(np.isnan(part), quiet_nan, rounded)
+    return result.reshape(np.shape(values))
+
+
+def encoded(values: np.ndarray, stored: str) -> np.ndarray:
+    """Float values as a safetensors dtype stores them (bfloat16 as its bit patterns)."""
+    if stored == "BF16":
+        return to_bfloat16(values.astype(np.float32, copy=False))
+    return values.astype(STORED_DTYPES[stored], copy=False)
+
+
+def output_names(source: TensorSource, config: BlenderbotSmallConfig) -> dict[str, str]:
+    """Output tensor name -> source tensor name, as transformers 5 saves the model: the base
+    model under ``model.``, the shared embeddings once, tied copies left out."""
+    prefix = "model." if any(name.startswith("model.") for name in source) else ""
+    names: dict[str, str] = {}
+    for name in source:
+        if name in _UNPREFIXED:
+            if name == "lm_head.weight" and config.tie_word_embeddings:
+                continue
+            names[name] = name
+            continue
+        base = name.removeprefix(prefix)
+        if base in _TIED_EMBEDDINGS:
+            continue
+        names["model." + base] = name
+    if "model.shared.weight" not in names:
+        # Quirk: a checkpoint may hold the embeddings only as encoder.embed_tokens (the loader
+        # reads them from there too); transformers stores them as the shared ones.
+        embeddings = prefix + _TIED_EMBEDDINGS[0]
+        if embeddings not in source:
+            raise ValueError(f"{source.path}: the checkpoint has no shared embeddings")
+        names["model.shared.weight"] = embeddings
+    return names
+
+
+def _check_output(output: Path, overwrite: bool) -> None:
+    if output.is_symlink() or (output.exists() and not output.is_dir()):
+        raise FileExistsError(17, "the output exists and is not a directory", str(output))
+    if output.is_dir() and any(output.iterdir()) and not overwrite:
+        raise FileExistsError(
+            17, "the output directory exists and is not empty (pass --overwrite)", str(output)
+        )
+
+
+def convert(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    dtype: str | None = None,
+    overwrite: bool = False,
+    **hub_options: Unpack[hub.HubOptions],
+) -> Path:
+    """Write checkpoint ``source`` (a directory or a hub model id) into directory ``output``
+    as one ``model.safetensors`` with its configuration and tokenizer; ``dtype`` (``float16``,
+    ``bfloat16``, ``float32``) converts the weights, None keeps each tensor's stored dtype.
+    An existing non-empty ``output`` is refused unless ``overwrite``; it is then replaced
+    whole, once the new one is written. Returns the output directory.
+
+    >>> convert("path/to/pytorch_checkpoint", "converted", dtype="float16")  # doctest: +SKIP
+    PosixPath('converted')
+    """
+    if dtype is not None and dtype not in TARGET_DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(TARGET_DTYPES)}, got {dtype!r}")
+    output = Path(output)
+    _check_output(output, overwrite)
+    directory = Path(
+        hub.pretrained_directory(source, hub.TOKENIZER_FILES | MODEL_FILES, **hub_options)
+    )
+    config = BlenderbotSmallConfig.from_pretrained(directory)
+    tokenizer = BlenderbotSmallTokenizerFast.from_pretrained(directory)
+    weights = open_weights(directory)
+    # Only what the model loads is converted: its loader's errors, before anything is written.
+    BlenderbotSmallForConditionalGeneration(config, _ShapesOnly(weights), "float32")
+    names = output_names(weights, config)
+    stored = {name: stored_dtype(weights, source_name) for name, source_name in names.items()}
+    target = {
+        name: TARGET_DTYPES[dtype] if dtype is not None else kind for name, kind in stored.items()
+    }
+    layout = {name: (target[name], weights.shape(names[name])) for name in names}
+
+    def read(name: str) -> np.ndarray:
+        if target[name] == stored[name] in _AS_STORED:  # a view of the source, no copy
+            return weights.get(names[name], _AS_STORED[stored[name]])
+        wide = np.float64 if stored[name] == "F64" else np.float32
+        return encoded(weights.get(names[name], wide), target[name])
+
+    config_values = files.read_json(directory / CONFIG_FILE)
+    kinds = set(target.values())
+    if len(kinds) == 1:  # what transformers loads the weights as by default
+        config_values.pop("torch_dtype", None)
+        config_values["dtype"] = _DTYPE_NAMES[kinds.pop()]
+
+    parent = output.absolute().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(dir=parent, prefix=f".{output.name}.", suffix=".tmp"))
+    try:
+        write_safetensors(building / WEIGHTS_FILE, layout, read)
+        contents = [(building / CONFIG_FILE, files.json_bytes(config_values, CONFIG_FILE))]
+        if config.generation_config is not None:
+            generation = building / GENERATION_CONFIG_FILE
+            contents.append(
+                (generation, files.json_bytes(config.generation_config, GENERATION_CONFIG_FILE))
+            )
+        files.write_file_set(contents)
+        tokenizer.save_pretrained(building)
+        # mkdtemp makes the directory private to its owner; give it the usual mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(building, 0o777 & ~umask)
+        _publish(building, output, overwrite)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return output
+
+
+def _publish(building: Path, output: Path, overwrite: bool) -> None:
+    """Rename the finished directory to ``output``; with ``overwrite``, a non-empty ``output``
+    is first moved aside, and removed once the new one is in place. Without it, the rename
+    fails on a non-empty directory made since the check (ENOTEMPTY), which is kept."""
+    if overwrite and output.is_dir() and any(output.iterdir()):
+        old = Path(tempfile.mkdtemp(dir=building.parent, prefix=f".{output.name}.", suffix=".old"))
+        os.replace(output, old)  # over the empty directory mkdtemp made
+        try:
+            os.replace(building, output)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.replace(old, output)  # put the old one back
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(building, output)  # rename(2) replaces an empty directory
+    files._fsync_directory(os.fspath(output.absolute().parent))
