@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -117,3 +118,27 @@ def run_python_child(
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"still running after {timeout} s: {arguments[-3:]}")
+
+
+SAMPLE_MODEL_ID = "facebook/blenderbot_small-90M"
+
+
+def cached_snapshot(
+    cache: Path,
+    commit: str,
+    names: tuple[str, ...] | None = None,
+    ref: str | None = "main",
+    model_id: str = SAMPLE_MODEL_ID,
+) -> Path:
+    """A snapshot of ``model_id`` in a Hugging Face cache laid out as huggingface_hub documents
+    it (``models--org--name/{refs,snapshots}``), holding the sample checkpoint's files ``names``
+    (all by default) placed directly in it, with ``refs/<ref>`` naming it."""
+    repo = cache / ("models--" + model_id.replace("/", "--"))
+    directory = repo / "snapshots" / commit
+    directory.mkdir(parents=True)
+    for name in names or tuple(path.name for path in sorted(SAMPLE_CHECKPOINT.iterdir())):
+        shutil.copy(SAMPLE_CHECKPOINT / name, directory / name)
+    if ref is not None:
+        (repo / "refs").mkdir(exist_ok=True)
+        (repo / "refs" / ref).write_text(commit)
+    return directory

@@ -23,6 +23,8 @@ from bbtok.fast import BlenderbotSmallTokenizerFast
 from bbtok.model import BlenderbotSmallForConditionalGeneration as Model
 from bbtok.tokenizer import BlenderbotSmallTokenizer
 
+from conftest import cached_snapshot
+
 MODEL_ID = "facebook/blenderbot_small-90M"
 MAIN_COMMIT = "1" * 40
 DEV_COMMIT = "2" * 40
@@ -65,17 +67,7 @@ def cache(
 def snapshot(
     cache: Path, commit: str, names: tuple[str, ...] = CHECKPOINT_NAMES, ref: str | None = "main"
 ) -> Path:
-    """A snapshot of MODEL_ID holding the sample checkpoint's files ``names``, files placed
-    directly in it (no blobs), with ``refs/<ref>`` naming it."""
-    repo = cache / "models--facebook--blenderbot_small-90M"
-    directory = repo / "snapshots" / commit
-    directory.mkdir(parents=True)
-    for name in names:
-        shutil.copy(SAMPLE_CHECKPOINT / name, directory / name)
-    if ref is not None:
-        (repo / "refs").mkdir(exist_ok=True)
-        (repo / "refs" / ref).write_text(commit)
-    return directory
+    return cached_snapshot(cache, commit, names, ref, MODEL_ID)
 
 
 @pytest.fixture

@@ -21,9 +21,12 @@ from pathlib import Path
 import pytest
 import regex
 
+from conftest import cached_snapshot
+
 REPOSITORY = Path(__file__).resolve().parent.parent
 README = REPOSITORY / "README.md"
 SNIPPET_TIMEOUT_SECONDS = 300
+HUB_CACHE = "hub-cache"
 
 
 def hello_ids() -> str:
@@ -47,11 +50,14 @@ def snippet_marks(snippet: str) -> list[pytest.MarkDecorator]:
 
 
 def repository_root_stand_in(directory: Path) -> Path:
-    """A working directory that imports like the repository root and reads its fixtures."""
+    """A working directory that imports like the repository root and reads its fixtures, with
+    what a user has beside it: a corpus, and a Hugging Face cache holding the model id the
+    README loads (the sample checkpoint's files stand in for the published ones)."""
     for name in ("bbtok", "fixtures"):
         (directory / name).symlink_to(REPOSITORY / name, target_is_directory=True)
     lines = (REPOSITORY / "fixtures" / "multilingual.txt").read_text(encoding="utf-8")
     (directory / "corpus.txt").write_text(lines, encoding="utf-8")
+    cached_snapshot(directory / HUB_CACHE, "0" * 40)
     return directory
 
 
@@ -63,6 +69,8 @@ def run_python(
     environment = dict(os.environ)
     # The working directory first on the path, as `python` started there (or a script in it).
     environment.pop("PYTHONPATH", None)
+    # Offline: the model ids must come from the stand-in's cache, never from a network.
+    environment.update(HF_HUB_CACHE=str(cwd / HUB_CACHE), HF_HUB_OFFLINE="1")
     options = []
     prelude = "import sys; sys.path.insert(0, '')\n"
     if without_site_packages is not None:
