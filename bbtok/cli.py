@@ -28,8 +28,9 @@ DEFAULT_TOKENIZER_DIR = str(SAMPLE_CHECKPOINT)
 DEFAULT_MODEL_DIR = str(SAMPLE_CHECKPOINT)
 RANDOM_WEIGHTS_NOTE = (
     "bbtok: note: the sample checkpoint shipped with bbtok has random weights, so its replies are "
-    "nonsense; point --model at a real BlenderbotSmall checkpoint directory (config.json, "
-    "model.safetensors, vocab.json, merges.txt) for real ones"
+    "nonsense; point --model at a real BlenderbotSmall checkpoint for real ones (a hub model id "
+    "such as facebook/blenderbot_small-90M, or a directory with config.json, the weights, "
+    "vocab.json and merges.txt)"
 )
 # Turns of a conversation are joined with a line break, which the tokenizer turns into the
 # __newln__ token: the way BlenderBot-small's training data separated them.
