@@ -33,12 +33,9 @@ from . import files, hub
 from .config import CONFIG_FILE, GENERATION_CONFIG_FILE, MODEL_FILES, BlenderbotSmallConfig
 from .fast import BlenderbotSmallTokenizerFast
 from .model import BlenderbotSmallForConditionalGeneration, open_weights
-from .torch_checkpoint import TorchCheckpoint
 from .weights import (
     STORED_DTYPES,
     WEIGHTS_FILE,
-    SafetensorsFile,
-    ShardedWeights,
     TensorSource,
     write_safetensors,
 )
@@ -55,27 +52,6 @@ _UNPREFIXED = ("lm_head.weight", "final_logits_bias")
 # The stored dtypes a reader hands out unconverted (bfloat16 it widens to float32).
 _AS_STORED: dict[str, type[np.floating]] = {"F16": np.float16, "F32": np.float32, "F64": np.float64}
 _BFLOAT16_SLICE = 1 << 20  # elements rounded at a time
-
-
-def stored_dtype(source: TensorSource, name: str) -> str:
-    """The safetensors name of the dtype tensor ``name`` is stored in (``F16``, ``BF16``, ...).
-
-    The readers' ``get`` hands bfloat16 out as float32, so the stored dtype is taken from their
-    tables: the TensorSource protocol has no method for it.
-    """
-    if isinstance(source, ShardedWeights):
-        return stored_dtype(source._source[name], name)
-    if isinstance(source, SafetensorsFile):
-        return source._entries[name][0]
-    if isinstance(source, TorchCheckpoint):
-        kind = source._tensors[name].dtype
-        if kind.kind == "u" and kind.itemsize == 2:  # bfloat16's bit patterns
-            return "BF16"
-        found = {"f2": "F16", "f4": "F32", "f8": "F64"}.get(f"{kind.kind}{kind.itemsize}")
-        if found is None:
-            raise ValueError(f"{source.path}: tensor {name!r} is {kind}, not floating point")
-        return found
-    raise TypeError(f"cannot tell the stored dtype of {type(source).__name__}'s tensors")
 
 
 class _ShapesOnly:
@@ -98,6 +74,9 @@ class _ShapesOnly:
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self.source.shape(name)
+
+    def stored_dtype(self, name: str) -> str:
+        return self.source.stored_dtype(name)
 
     def get(self, name: str, dtype: type[np.floating]) -> np.ndarray:
         return np.broadcast_to(np.zeros((), dtype=dtype), self.source.shape(name))
@@ -191,7 +170,7 @@ def convert(
     # Only what the model loads is converted: its loader's errors, before anything is written.
     BlenderbotSmallForConditionalGeneration(config, _ShapesOnly(weights), "float32")
     names = output_names(weights, config)
-    stored = {name: stored_dtype(weights, source_name) for name, source_name in names.items()}
+    stored = {name: weights.stored_dtype(source_name) for name, source_name in names.items()}
     target = {
         name: TARGET_DTYPES[dtype] if dtype is not None else kind for name, kind in stored.items()
     }

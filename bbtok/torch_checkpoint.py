@@ -380,6 +380,16 @@ class TorchCheckpoint:
     def shape(self, name: str) -> tuple[int, ...]:
         return self._tensors[name].shape
 
+    def stored_dtype(self, name: str) -> str:
+        """The safetensors name of the tensor's stored dtype (``BF16`` for bfloat16's bits)."""
+        kind = self._tensors[name].dtype
+        if kind.kind == "u" and kind.itemsize == 2:  # bfloat16's bit patterns
+            return "BF16"
+        found = {"f2": "F16", "f4": "F32", "f8": "F64"}.get(f"{kind.kind}{kind.itemsize}")
+        if found is None:
+            raise ValueError(f"{self.path}: tensor {name!r} is {kind}, not floating point")
+        return found
+
     def get(self, name: str, dtype: type[np.generic] | None = None) -> np.ndarray:
         """Tensor ``name`` as ``dtype`` (default: as stored, bfloat16 as float32): a read-only
         view of the file (or of its storage's copy in memory) when stored in that dtype, else a

@@ -85,6 +85,11 @@ class TensorSource(Protocol):
     def __iter__(self) -> Iterator[str]: ...
     def __len__(self) -> int: ...
     def shape(self, name: str) -> tuple[int, ...]: ...
+    def stored_dtype(self, name: str) -> str:
+        """The safetensors name of the dtype ``name`` is stored in (``F16``, ``BF16``, ...):
+        ``get`` hands bfloat16 out as float32, so it cannot tell."""
+        ...
+
     def get(self, name: str, dtype: type[np.floating]) -> np.ndarray: ...
 
 
@@ -230,6 +235,9 @@ class SafetensorsFile:
     def shape(self, name: str) -> tuple[int, ...]:
         return self._entries[name][1]
 
+    def stored_dtype(self, name: str) -> str:
+        return self._entries[name][0]
+
     def get(self, name: str, dtype: type[np.floating]) -> np.ndarray:
         """Tensor ``name`` as ``dtype``: a read-only view of the file (or, with ``mmap=False``,
         of its copy in memory) when stored in that dtype, else a converted copy."""
@@ -360,6 +368,9 @@ class ShardedWeights:
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self._source[name].shape(name)
+
+    def stored_dtype(self, name: str) -> str:
+        return self._source[name].stored_dtype(name)
 
     def get(self, name: str, dtype: type[np.floating]) -> np.ndarray:
         return self._source[name].get(name, dtype)
