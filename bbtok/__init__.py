@@ -14,13 +14,14 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from .api import AddedToken
-from .config import BlenderbotSmallConfig
-from .encoding import BatchEncoding
-from .tokenizer import BlenderbotSmallTokenizer
+from bbtok import _former_paths
+from bbtok.blenderbot_small.tokenizer import BlenderbotSmallTokenizer
+from bbtok.modeling.config import BlenderbotSmallConfig
+from bbtok.tokenization.added_tokens import AddedToken
+from bbtok.tokenization.batch_encoding import BatchEncoding
 
 if TYPE_CHECKING:
-    from .fast import BlenderbotSmallTokenizerFast
+    from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
 
 try:
     __version__ = version("bbtok")
@@ -60,13 +61,14 @@ def _borrow_an_installed_extension() -> None:
 
 
 _borrow_an_installed_extension()
+_former_paths.install()
 
 
 def __getattr__(name: str) -> Any:
     # The fast tokenizer loads the Rust extension: imported on first use, so that the pure-Python
     # tokenizer works where the extension is not built.
     if name == "BlenderbotSmallTokenizerFast":
-        from .fast import BlenderbotSmallTokenizerFast
+        from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
 
         return BlenderbotSmallTokenizerFast
     raise AttributeError(f"module 'bbtok' has no attribute {name!r}")

@@ -1,3 +1,3 @@
-from .cli import main
+from bbtok.cli.commands import main
 
 raise SystemExit(main())

@@ -4,7 +4,7 @@
 //! first, with one quirk we keep: when a token is found, matches that started further left are
 //! extended as if they had consumed the current character too, even one that just failed on it
 //! (after adding "abd" and "b", the text "abxd" is cut as one piece "abxd", which is then
-//! ordinary text). See `bbtok/added.py` for the same algorithm in Python.
+//! ordinary text). See `bbtok/tokenization/added_tokens.py` for the same algorithm in Python.
 
 use crate::words::decode_at;
 use rustc_hash::FxHashMap;

@@ -313,7 +313,7 @@ impl NativeTokenizer {
         Ok(wrap(Tokenizer::new(vocab, MergeRanks::from_ranked(merges))))
     }
 
-    /// Use lowercasing tables of another Unicode version (see `bbtok._unicode`).
+    /// Use lowercasing tables of another Unicode version (see `bbtok.blenderbot_small.unicode_tables`).
     fn set_lowercase_tables(
         &self,
         version: &str,

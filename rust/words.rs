@@ -281,7 +281,7 @@ impl Default for Lowercaser {
 }
 
 impl Lowercaser {
-    /// Tables as `bbtok._unicode.case_tables()` derives them from a running Python:
+    /// Tables as `bbtok.blenderbot_small.unicode_tables.case_tables()` derives them from a running Python:
     /// `mapping` holds every code point whose lowercase is not itself (0 pads a mapping to
     /// three code points); `cased` and `case_ignorable` are sorted inclusive ranges.
     pub fn new(

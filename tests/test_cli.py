@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bbtok import __version__, cli
-from bbtok.cli import main
-from bbtok.fast import max_threads
+from bbtok import __version__
+from bbtok.blenderbot_small.tokenizer_fast import max_threads
+from bbtok.cli import commands as cli
+from bbtok.cli.commands import main
 
 from conftest import REALISTIC_DIR
 

@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-import bbtok.convert
-from bbtok.cli import main
-from bbtok.convert import convert
+import bbtok.modeling.convert
+from bbtok.cli.commands import main
 from bbtok.data import SAMPLE_CHECKPOINT
-from bbtok.model import BlenderbotSmallForConditionalGeneration as Model
-from bbtok.weights import SafetensorsFile
+from bbtok.modeling.convert import convert
+from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration as Model
+from bbtok.modeling.weights import SafetensorsFile
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "torch_checkpoints"
 FORMS = ["single", "sharded_bin", "sharded_safetensors"]
@@ -215,7 +215,7 @@ def test_an_interrupted_conversion_leaves_no_output_and_no_temporary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = 0
-    real = bbtok.convert.encoded
+    real = bbtok.modeling.convert.encoded
 
     def failing(values: np.ndarray, stored: str) -> np.ndarray:
         nonlocal calls
@@ -224,7 +224,7 @@ def test_an_interrupted_conversion_leaves_no_output_and_no_temporary(
             raise KeyboardInterrupt
         return real(values, stored)
 
-    monkeypatch.setattr(bbtok.convert, "encoded", failing)
+    monkeypatch.setattr(bbtok.modeling.convert, "encoded", failing)
     parent = tmp_path / "parent"
     parent.mkdir()
     with pytest.raises(KeyboardInterrupt):

@@ -1,4 +1,4 @@
-"""``bbtok.distributed.tokenize_dataset`` on a local Ray cluster of 2 CPUs: the ids are those of
+"""``bbtok.corpus.ray_data.tokenize_dataset`` on a local Ray cluster of 2 CPUs: the ids are those of
 a direct ``tok(texts)`` call, each record keeps its own ids, each worker unpickles the tokenizer
 once however many batches it encodes, the README's example runs as written, and a pool that
 would leave no CPU for reading fails at once instead of waiting forever."""
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bbtok import BlenderbotSmallTokenizerFast
-from bbtok.distributed import _workers_leaving_a_cpu_free, tokenize_dataset
+from bbtok.corpus.ray_data import _workers_leaving_a_cpu_free, tokenize_dataset
 
 from conftest import MULTILINGUAL_TEXT, REALISTIC_DIR
 

@@ -1,5 +1,5 @@
 """``bbtok encode``, ``tokenize``, ``decode`` and ``bench``: run in-process through
-``bbtok.cli.main`` (and once as ``python -m bbtok``), checked against ``tok(records)``."""
+``bbtok.cli.commands.main`` (and once as ``python -m bbtok``), checked against ``tok(records)``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ from typing import Any
 
 import pytest
 
-from bbtok import AddedToken, BlenderbotSmallTokenizerFast, bench, cli, encode
+from bbtok import AddedToken, BlenderbotSmallTokenizerFast
+from bbtok.bench import tokenizer_speed as bench
+from bbtok.cli import commands as cli
+from bbtok.corpus import file_encoder as encode
 
 from conftest import MULTILINGUAL_TEXT, REALISTIC_DIR
 

@@ -49,11 +49,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tokenizers import AddedToken
 
-import bbtok.fast
+import bbtok.blenderbot_small.tokenizer_fast
 from bbtok import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast
-from bbtok._unicode import case_tables
-from bbtok.fast import _use_running_pythons_lowercase
-from bbtok.tokenizer import NEWLINE_MARKER, PIECE_PATTERN, WORD_PATTERN, bpe
+from bbtok.blenderbot_small.tokenizer import NEWLINE_MARKER, PIECE_PATTERN, WORD_PATTERN, bpe
+from bbtok.blenderbot_small.tokenizer_fast import _use_running_pythons_lowercase
+from bbtok.blenderbot_small.unicode_tables import case_tables
 
 from conftest import REALISTIC_DIR, TINY_DIR
 
@@ -1288,8 +1288,10 @@ def test_files_only_python_accepts_still_lowercase_like_the_running_python(
         given_tables.append(core)
         _use_running_pythons_lowercase(core)
 
-    monkeypatch.setattr(bbtok.fast._native, "UNICODE_VERSION", "1.1.0")
-    monkeypatch.setattr(bbtok.fast, "_use_running_pythons_lowercase", record)
+    monkeypatch.setattr(bbtok.blenderbot_small.tokenizer_fast._native, "UNICODE_VERSION", "1.1.0")
+    monkeypatch.setattr(
+        bbtok.blenderbot_small.tokenizer_fast, "_use_running_pythons_lowercase", record
+    )
     cases = {
         "files the core reads": TINY_VOCAB,
         "a duplicate key that rescues a bad id (the core refuses)": (

@@ -1,4 +1,4 @@
-"""bbtok.generation: greedy and beam search give the ids transformers' ``generate`` gives.
+"""bbtok.generation.search: greedy and beam search give the ids transformers' ``generate`` gives.
 
 Two kinds of tests:
 
@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pytest
 
 from bbtok.data import SAMPLE_CHECKPOINT
-from bbtok.generation import (
+from bbtok.generation.search import (
     GenerationSettings,
     _heap_select,
     _sort_heap,
@@ -135,7 +135,7 @@ def test_greedy_is_one_beam_search_stopping_early(seed: int) -> None:
     # With one beam and early_stopping=True, beam search keeps the best non-EOS continuation
     # and stops at the first EOS in the top candidate: greedy search. A pad id other than 0 is
     # used because beam search pads with EOS when the pad id is 0 (transformers' `pad or eos`).
-    from bbtok.generation import _beam_search, _greedy, _Plan
+    from bbtok.generation.search import _beam_search, _greedy, _Plan
 
     overrides = {"pad_token_id": 7, "max_length": 15, "early_stopping": True}
     plan = _Plan.of(GenerationSettings.resolve(CONFIG, None, overrides))

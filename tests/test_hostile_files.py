@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bbtok import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast, files
-from bbtok.api import AddedToken
-from bbtok.config import BlenderbotSmallConfig
+from bbtok import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast
 from bbtok.data import SAMPLE_CHECKPOINT
-from bbtok.model import BlenderbotSmallForConditionalGeneration
-from bbtok.weights import SafetensorsFile
+from bbtok.modeling.config import BlenderbotSmallConfig
+from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration
+from bbtok.modeling.weights import SafetensorsFile
+from bbtok.storage import files
+from bbtok.tokenization.base import AddedToken
 
 from conftest import TINY_DIR, run_python_child
 
@@ -50,9 +51,9 @@ LOADER = textwrap.dedent(
     elif kind == "fast":
         from bbtok import BlenderbotSmallTokenizerFast as loader
     elif kind == "config":
-        from bbtok.config import BlenderbotSmallConfig as loader
+        from bbtok.modeling.config import BlenderbotSmallConfig as loader
     else:
-        from bbtok.model import BlenderbotSmallForConditionalGeneration as loader
+        from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration as loader
     try:
         loader.from_pretrained(directory)
     except Exception as error:
@@ -130,7 +131,7 @@ def test_a_path_swapped_for_a_fifo_after_its_check_is_refused_without_blocking(
     code = textwrap.dedent(
         """
         import os, sys
-        from bbtok import files
+        from bbtok.storage import files
         fifo, regular = sys.argv[1], sys.argv[2]
         real_stat = os.stat
         def stat(path, *args, **kwargs):
@@ -153,7 +154,8 @@ def test_the_rust_core_reads_the_file_that_was_checked_not_a_fifo_swapped_in_aft
     code = textwrap.dedent(
         """
         import contextlib, os, sys
-        from bbtok import BlenderbotSmallTokenizerFast, files
+        from bbtok import BlenderbotSmallTokenizerFast
+        from bbtok.storage import files
         checked = files.open_regular
         @contextlib.contextmanager
         def then_swapped(path, max_bytes=None):
@@ -228,7 +230,7 @@ def test_a_missing_vocab_json_is_still_file_not_found_naming_it(tmp_path: Path) 
 def test_a_fifo_model_safetensors_is_refused_by_the_weights_reader(tmp_path: Path) -> None:
     fifo = replace_with_fifo(tmp_path / "model.safetensors")
     code = (
-        "import sys\nfrom bbtok.weights import SafetensorsFile\n"
+        "import sys\nfrom bbtok.modeling.weights import SafetensorsFile\n"
         "try:\n    SafetensorsFile(sys.argv[1])\n"
         "except ValueError as error:\n    print(error)\n"
     )
@@ -472,7 +474,7 @@ def test_a_model_loaded_with_mmap_false_survives_its_file_being_truncated(tmp_pa
         """
         import os, sys
         import numpy as np
-        from bbtok.model import BlenderbotSmallForConditionalGeneration as Model
+        from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration as Model
         directory = sys.argv[1]
         model = Model.from_pretrained(directory, mmap=False)
         os.truncate(os.path.join(directory, "model.safetensors"), 16)

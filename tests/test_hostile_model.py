@@ -21,9 +21,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bbtok.data import SAMPLE_CHECKPOINT
-from bbtok.generation import GenerationSettings, generate
-from bbtok.model import BlenderbotSmallForConditionalGeneration
-from bbtok.weights import SafetensorsFile
+from bbtok.generation.search import GenerationSettings, generate
+from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration
+from bbtok.modeling.weights import SafetensorsFile
 
 from conftest import run_python_child
 
@@ -44,7 +44,7 @@ limit = int(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 import numpy as np
 from bbtok.data import SAMPLE_CHECKPOINT
-from bbtok.model import BlenderbotSmallForConditionalGeneration as Model, IncrementalDecoder
+from bbtok.modeling import BlenderbotSmallForConditionalGeneration as Model, IncrementalDecoder
 model = Model.from_pretrained(SAMPLE_CHECKPOINT, dtype="float64")
 """
 GENERATE = """

@@ -16,12 +16,13 @@ import huggingface_hub
 import pytest
 from huggingface_hub import constants
 
-from bbtok import cli, hub
-from bbtok.config import MODEL_FILES, BlenderbotSmallConfig
+from bbtok.blenderbot_small.tokenizer import BlenderbotSmallTokenizer
+from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
+from bbtok.cli import commands as cli
 from bbtok.data import SAMPLE_CHECKPOINT
-from bbtok.fast import BlenderbotSmallTokenizerFast
-from bbtok.model import BlenderbotSmallForConditionalGeneration as Model
-from bbtok.tokenizer import BlenderbotSmallTokenizer
+from bbtok.modeling.config import MODEL_FILES, BlenderbotSmallConfig
+from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration as Model
+from bbtok.storage import hub
 
 from conftest import cached_snapshot
 

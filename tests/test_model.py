@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from bbtok import BlenderbotSmallTokenizerFast
-from bbtok.cli import main
+from bbtok.cli.commands import main
 from bbtok.data import SAMPLE_CHECKPOINT
-from bbtok.model import BlenderbotSmallForConditionalGeneration, IncrementalDecoder
+from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration, IncrementalDecoder
 
 from conftest import MODEL_GOLDENS
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bbtok.config import DEFAULTS, BlenderbotSmallConfig
 from bbtok.data import SAMPLE_CHECKPOINT
-from bbtok.model import BlenderbotSmallForConditionalGeneration
-from bbtok.weights import SafetensorsFile
+from bbtok.modeling.config import DEFAULTS, BlenderbotSmallConfig
+from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration
+from bbtok.modeling.weights import SafetensorsFile
 
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
 

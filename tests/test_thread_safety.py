@@ -1,7 +1,8 @@
 """One tokenizer shared by threads that add tokens while others read it.
 
 Every change to the special and added tokens is applied whole, one change at a time, and a
-reader sees the state before a change or after it, never half of one (see ``bbtok.added``).
+reader sees the state before a change or after it, never half of one (see
+``bbtok.tokenization.added_tokens``).
 Each test starts its threads at one ``threading.Barrier`` and lets Python switch threads as
 often as it can, so that the interleavings that would break a non-atomic change happen in
 every run: before changes were atomic, each of these tests failed on every run.

@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 from bbtok.data import SAMPLE_CHECKPOINT
-from bbtok.model import BlenderbotSmallForConditionalGeneration as Model
-from bbtok.model import open_weights
-from bbtok.torch_checkpoint import TorchCheckpoint
-from bbtok.weights import SafetensorsFile
+from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration as Model
+from bbtok.modeling.seq2seq import open_weights
+from bbtok.modeling.torch_checkpoint import TorchCheckpoint
+from bbtok.modeling.weights import SafetensorsFile
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "torch_checkpoints"
 FORMS = ["single", "sharded_bin", "sharded_safetensors"]

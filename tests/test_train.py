@@ -1,4 +1,5 @@
-"""bbtok.train: learning vocab.json + merges.txt, and the shipped realistic vocabulary."""
+"""bbtok.blenderbot_small.train: learning vocab.json + merges.txt, and the shipped sample
+vocabulary."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from typing import Any
 import pytest
 
 from bbtok import BlenderbotSmallTokenizer
-from bbtok.files import read_merges, read_vocab
-from bbtok.tokenizer import bpe, pretokenize
-from bbtok.train import SPECIAL_TOKENS, train
+from bbtok.blenderbot_small.tokenizer import bpe, pretokenize
+from bbtok.blenderbot_small.train import SPECIAL_TOKENS, train
+from bbtok.storage.files import read_merges, read_vocab
 
 from conftest import MULTILINGUAL_TEXT, REALISTIC_DIR, reference_class
 

@@ -20,10 +20,17 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from . import files, hub
-from .added import SPECIAL_TOKEN_NAMES, TokenRegistry, as_added_token, token_text
-from .added import AddedToken as AddedToken  # re-exported: bbtok imports it from here
-from .encoding import BatchEncoding, as_token_id, to_python
+from bbtok.storage import files, hub
+from bbtok.tokenization.added_tokens import (
+    SPECIAL_TOKEN_NAMES,
+    TokenRegistry,
+    as_added_token,
+    token_text,
+)
+from bbtok.tokenization.added_tokens import (
+    AddedToken as AddedToken,  # re-exported: bbtok imports it from here
+)
+from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id, to_python
 
 logger = logging.getLogger("bbtok")
 
@@ -140,9 +147,10 @@ class TokenizerBase:
     ``_merge_ranks``.
 
     One instance may be shared between threads, also while tokens are added: the special and
-    added tokens are one :class:`~bbtok.added.TokenRegistry` in ``_tokens``, replaced whole
-    by each change (see :mod:`bbtok.added`). A method that reads it more than once takes it
-    once and passes it on, so that the whole call sees one state.
+    added tokens are one :class:`~bbtok.tokenization.added_tokens.TokenRegistry` in
+    ``_tokens``, replaced whole by each change (see :mod:`bbtok.tokenization.added_tokens`).
+    A method that reads it more than once takes it once and passes it on, so that the whole call
+    sees one state.
     """
 
     default_model_input_names: ClassVar[tuple[str, ...]] = ("input_ids", "attention_mask")
@@ -215,7 +223,8 @@ class TokenizerBase:
         self.init_kwargs: dict[str, Any] = {
             key: value for key, value in kwargs.items() if key not in _TRANSIENT_CONFIG_KEYS
         }
-        # Held by changes to the registry only, never by readers (see bbtok.added).
+        # Held by changes to the registry only, never by readers (see
+        # bbtok.tokenization.added_tokens).
         self._tokens_lock = threading.Lock()
         _TOKENIZERS.add(self)
         tokens = TokenRegistry.create(
@@ -1325,7 +1334,7 @@ class TokenizerBase:
         self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None
     ) -> tuple[str, str]:
         """Write ``vocab.json`` and ``merges.txt`` byte-for-byte as the reference does, as one
-        set (see :func:`bbtok.files.write_file_set`)."""
+        set (see :func:`bbtok.storage.files.write_file_set`)."""
         return files.save_vocab_texts(save_directory, *self._vocabulary_texts(), filename_prefix)
 
     def _config_for_saving(self, tokens: TokenRegistry) -> dict[str, Any]:
@@ -1370,7 +1379,8 @@ class TokenizerBase:
 
         Writes ``tokenizer_config.json``, ``vocab.json``, ``merges.txt`` and, when tokens were
         added beyond the vocabulary, ``added_tokens.json``; returns the paths written. The files
-        are written as one set (:func:`bbtok.files.write_file_set`): all are written and fsynced
+        are written as one set (:func:`~bbtok.storage.files.write_file_set`): all are written and
+        fsynced
         beside their targets before any is renamed, ``tokenizer_config.json`` last, so a full
         disk leaves the previous files as they were. Only a crash between two renames can leave
         some files new and the others old.
@@ -1415,7 +1425,7 @@ class TokenizerBase:
         ``tokenizer_config.json``, ``special_tokens_map.json``, ``added_tokens.json``), or a hub
         model id (``org/name``) through huggingface_hub's cache, downloading only those files
         when online; ``revision``, ``cache_dir``, ``token``, ``local_files_only`` and
-        ``force_download`` are passed on to it (see :mod:`bbtok.hub`).
+        ``force_download`` are passed on to it (see :mod:`bbtok.storage.hub`).
 
         >>> tok = BlenderbotSmallTokenizer.from_pretrained("path/to/tokenizer")  # doctest: +SKIP
         >>> tok = BlenderbotSmallTokenizer.from_pretrained(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
-from . import files
+from bbtok.storage import files
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -237,6 +237,6 @@ def _fetch_weights(
 def _shards(index_path: str) -> list[str]:
     """The shard files a ``*.index.json`` names in its ``weight_map``, each once, in order; read
     and checked by the loader's own reader (no shard path may leave the directory)."""
-    from .weights import read_weight_map
+    from bbtok.modeling.weights import read_weight_map
 
     return list(dict.fromkeys(read_weight_map(Path(index_path)).values()))

@@ -2,7 +2,7 @@
 
 Usage (needs torch and transformers, which bbtok itself never does)::
 
-    python -m bbtok.model_bench [--threads 2] [--new-tokens 32] [--repeats 3]
+    python -m bbtok.bench.model_speed [--threads 2] [--new-tokens 32] [--repeats 3]
 
 A checkpoint of ``facebook/blenderbot_small-90M``'s shape (8+8 layers, d_model 512, 16 heads,
 feed-forward 2048, vocabulary 54,944, 512 positions) with random float32 weights is written to a
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .bench import best_seconds
+from bbtok.bench.tokenizer_speed import best_seconds
 
 SHAPE: dict[str, Any] = {
     "vocab_size": 54944,
@@ -101,7 +101,7 @@ SETTINGS = {"num_beams": 1, "no_repeat_ngram_size": 0, "forced_eos_token_id": No
 def bench_bbtok(directory: Path, prompt: Any, new_tokens: int, repeats: int) -> dict[str, float]:
     import numpy as np
 
-    from .model import BlenderbotSmallForConditionalGeneration, IncrementalDecoder
+    from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration, IncrementalDecoder
 
     model = BlenderbotSmallForConditionalGeneration.from_pretrained(directory)
     settings = {**SETTINGS, "max_new_tokens": new_tokens, "min_new_tokens": new_tokens}
@@ -147,7 +147,7 @@ PEAK = "int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).
 PEAK_SCRIPT = f"""
 import sys
 import numpy as np
-from bbtok.model import BlenderbotSmallForConditionalGeneration as M
+from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration as M
 model = M.from_pretrained(sys.argv[1])
 if sys.argv[2] == "run":
     model(np.array([[5, 6, 7, 2]]), decoder_input_ids=np.array([[1, 5]]))
@@ -155,7 +155,7 @@ print({PEAK})
 """
 BASELINE_SCRIPT = f"""
 import numpy as np
-import bbtok.model
+import bbtok.modeling.seq2seq
 print({PEAK})
 """
 

@@ -6,7 +6,7 @@ Ray is imported only when :func:`tokenize_dataset` is called, so this module imp
 
     import ray
     from bbtok.data import SAMPLE_CHECKPOINT
-    from bbtok.distributed import tokenize_dataset
+    from bbtok.corpus.ray_data import tokenize_dataset
 
     ds = ray.data.read_text("corpus.txt")  # a "text" column, one record a line
     tokenize_dataset(ds, SAMPLE_CHECKPOINT, max_length=512, concurrency=4).write_parquet("ids/")
@@ -19,7 +19,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .fast import BlenderbotSmallTokenizerFast
+from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
 
 if TYPE_CHECKING:
     import pyarrow
@@ -67,7 +67,9 @@ def tokenize_dataset(
         import ray
         import ray.data
     except ImportError as error:
-        raise ImportError('bbtok.distributed needs Ray Data: pip install "ray[data]"') from error
+        raise ImportError(
+            'bbtok.corpus.ray_data needs Ray Data: pip install "ray[data]"'
+        ) from error
     if max_length is not None and (
         not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 1
     ):

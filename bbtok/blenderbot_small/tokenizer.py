@@ -1,11 +1,11 @@
 """The pure-Python BlenderBot-small tokenizer: word splitting and BPE.
 
 Everything that is not this algorithm (calling conventions, padding, special tokens, files)
-lives in :mod:`bbtok.api` and is shared with the Rust-backed tokenizer.
+lives in :mod:`bbtok.tokenization.base` and is shared with the Rust-backed tokenizer.
 
 The pipeline, as the reference runs it (quirks included, see ``docs`` in README):
 
-1. Added and special tokens are cut out of the text first (done in :mod:`bbtok.api`).
+1. Added and special tokens are cut out of the text first (done in :mod:`bbtok.tokenization.base`).
 2. Words are the matches of ``\\S+\\n?`` with the ``regex`` package's white space (Unicode
    White_Space: ``\\xa0`` and ``\\u3000`` are white space, ``\\x1c``-``\\x1f`` are not).
 3. Inside a word, each of ``. , ! ? ( )`` starts a new piece and ``'`` is a piece of its own.
@@ -24,9 +24,9 @@ from itertools import pairwise
 
 import regex
 
-from . import files
-from .added import TokenRegistry
-from .api import TokenizerBase
+from bbtok.storage import files
+from bbtok.tokenization.added_tokens import TokenRegistry
+from bbtok.tokenization.base import TokenizerBase
 
 # \S with the regex package: Unicode White_Space, not str.isspace (they differ on \x1c-\x1f).
 WORD_PATTERN = regex.compile(r"\S+\n?")

@@ -30,7 +30,7 @@ from typing import BinaryIO, NoReturn, Protocol
 
 import numpy as np
 
-from . import files
+from bbtok.storage import files
 
 WEIGHTS_FILE = "model.safetensors"
 # The largest header the safetensors package itself accepts.
@@ -76,7 +76,8 @@ def _not_json(constant: str) -> NoReturn:
 
 class TensorSource(Protocol):
     """What the model reads weights from: a safetensors file, a PyTorch checkpoint
-    (:class:`bbtok.torch_checkpoint.TorchCheckpoint`) or a sharded one (:class:`ShardedWeights`).
+    (:class:`~bbtok.modeling.torch_checkpoint.TorchCheckpoint`) or a sharded one
+    (:class:`ShardedWeights`).
     """
 
     path: Path

@@ -34,11 +34,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import MODEL_FILES, BlenderbotSmallConfig
-from .generation import GenerationSettings, generate
-from .hub import WEIGHT_FILES, HubOptions, pretrained_directory
-from .torch_checkpoint import TorchCheckpoint
-from .weights import SafetensorsFile, ShardedWeights, TensorSource
+from bbtok.generation.search import GenerationSettings, generate
+from bbtok.modeling.config import MODEL_FILES, BlenderbotSmallConfig
+from bbtok.modeling.torch_checkpoint import TorchCheckpoint
+from bbtok.modeling.weights import SafetensorsFile, ShardedWeights, TensorSource
+from bbtok.storage.hub import WEIGHT_FILES, HubOptions, pretrained_directory
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -509,7 +509,7 @@ class BlenderbotSmallForConditionalGeneration:
 
     def generate(self, input_ids: Any, attention_mask: Any = None, **settings: Any) -> Array:
         """Generate replies, as transformers' ``generate`` does (greedy or beam search, see
-        ``bbtok.generation``); settings default to the checkpoint's. Returns int64 ids
+        ``bbtok.generation.search``); settings default to the checkpoint's. Returns int64 ids
         [batch * num_return_sequences, length], each row starting with the decoder start token.
         """
         resolved = GenerationSettings.resolve(
@@ -550,7 +550,8 @@ class BlenderbotSmallForConditionalGeneration:
 
 
 def open_weights(directory: str | os.PathLike[str], mmap: bool = True) -> TensorSource:
-    """The weights of a checkpoint directory: the first of ``bbtok.hub.WEIGHT_FILES`` present
+    """The weights of a checkpoint directory: the first of
+    ``bbtok.storage.hub.WEIGHT_FILES`` present
     (transformers' order), an index with the shards it names."""
     readers: dict[str, Callable[[Path], TensorSource]] = {
         ".safetensors": functools.partial(SafetensorsFile, mmap=mmap),
@@ -570,7 +571,7 @@ def open_weights(directory: str | os.PathLike[str], mmap: bool = True) -> Tensor
 
 
 class IncrementalDecoder:
-    """The decoder one position at a time, with its key/value cache (``bbtok.generation``'s
+    """The decoder one position at a time, with its key/value cache (``bbtok.generation.search``'s
     ``StepModel``). Cross-attention keys and values are computed once; self-attention keys and
     values go into buffers that double when full, so a step costs the same at any position
     apart from attention itself."""

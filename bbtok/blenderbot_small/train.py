@@ -1,8 +1,9 @@
 """Learning a BlenderBot-small vocabulary (``vocab.json`` + ``merges.txt``) from text.
 
 The merges are learnt by the ``tokenizers`` package's BPE trainer, fed with this project's own
-word splitting (:func:`bbtok.tokenizer.pretokenize`), so the trainer sees exactly the pieces the
-tokenizer will later split with BPE: lowercased, punctuation apart, line breaks as ``__newln__``.
+word splitting (:func:`~bbtok.blenderbot_small.tokenizer.pretokenize`), so the trainer sees
+exactly the pieces the tokenizer will later split with BPE: lowercased,
+punctuation apart, line breaks as ``__newln__``.
 
 Two things make the result deterministic, which the trainer alone is not: it numbers the
 word-final symbols (``e</w>``) in the order of a hash map, and it breaks ties between equally
@@ -22,8 +23,8 @@ from typing import Union
 
 from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers, trainers
 
-from .files import Merge, read_text, save_vocab_files
-from .tokenizer import CONTINUATION, END_OF_WORD, NEWLINE_MARKER, pretokenize
+from bbtok.blenderbot_small.tokenizer import CONTINUATION, END_OF_WORD, NEWLINE_MARKER, pretokenize
+from bbtok.storage.files import Merge, read_text, save_vocab_files
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -107,7 +108,7 @@ def train(
 
 
 def count_pieces(records: Iterable[str]) -> Counter[str]:
-    """Count the BPE pieces of all records, as :func:`bbtok.tokenizer.pretokenize` makes them.
+    """Count the BPE pieces of all records, as :func:`~.tokenizer.pretokenize` makes them.
 
     >>> sorted(count_pieces(["Hi, hi!", "bye\\n"]).items())
     [('!', 1), (',', 1), ('__newln__', 1), ('bye', 1), ('hi', 2)]

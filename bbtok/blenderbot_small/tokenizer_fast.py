@@ -1,13 +1,14 @@
 """``BlenderbotSmallTokenizerFast``: the same tokenizer, with its algorithm in Rust.
 
-Everything users call comes from :mod:`bbtok.api`, shared with the pure-Python tokenizer; the
-Rust core (``bbtok._native``) encodes and decodes, batches run on all cores with the GIL
-released, and ``return_offsets_mapping=True`` gives each token's character span.
+Everything users call comes from :mod:`bbtok.tokenization`, shared with the pure-Python
+tokenizer; the Rust core (``bbtok._native``) encodes and decodes, batches run on all cores
+with the GIL released, and ``return_offsets_mapping=True`` gives each token's character span.
 
 Exactness with the pure-Python tokenizer is by construction where it is cheapest: files that
-the core refuses are read again by :mod:`bbtok.files`, which raises (or warns) with exactly the
+the core refuses are read again by :mod:`bbtok.storage.files`,
+which raises (or warns) with exactly the
 pure-Python tokenizer's messages, and a Python whose Unicode version differs from the core's
-tables hands the core its own ``str.lower()`` tables (:mod:`bbtok._unicode`).
+tables hands the core its own ``str.lower()`` tables (:mod:`bbtok.blenderbot_small.unicode_tables`).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from . import files
+from bbtok.storage import files
 
 try:
-    from . import _native
+    from bbtok import _native
 except ImportError as error:
     raise ImportError(
         f"bbtok's Rust extension (bbtok._native) is not built in {os.path.dirname(__file__)!r} "
@@ -32,10 +33,10 @@ except ImportError as error:
         "root (`pip install -e .` to work on its code). The pure-Python BlenderbotSmallTokenizer "
         "works without it."
     ) from error
-from ._unicode import case_tables, code_ranges
-from .added import TokenRegistry
-from .api import LARGE_INTEGER, UNPICKLED, Spans, TokenizerBase
-from .encoding import BatchEncoding, as_token_id
+from bbtok.blenderbot_small.unicode_tables import case_tables, code_ranges
+from bbtok.tokenization.added_tokens import TokenRegistry
+from bbtok.tokenization.base import LARGE_INTEGER, UNPICKLED, Spans, TokenizerBase
+from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id
 
 # Batches smaller than this are not worth waking the thread pool for.
 PARALLEL_FROM = 64

@@ -29,16 +29,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import files, hub
-from .config import CONFIG_FILE, GENERATION_CONFIG_FILE, MODEL_FILES, BlenderbotSmallConfig
-from .fast import BlenderbotSmallTokenizerFast
-from .model import BlenderbotSmallForConditionalGeneration, open_weights
-from .weights import (
+from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
+from bbtok.modeling.config import (
+    CONFIG_FILE,
+    GENERATION_CONFIG_FILE,
+    MODEL_FILES,
+    BlenderbotSmallConfig,
+)
+from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration, open_weights
+from bbtok.modeling.weights import (
     STORED_DTYPES,
     WEIGHTS_FILE,
     TensorSource,
     write_safetensors,
 )
+from bbtok.storage import files, hub
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

@@ -32,8 +32,8 @@ from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 
-from . import files
-from .weights import MAX_ARRAY_BYTES, MAX_RANK, _short, file_data, widen_bfloat16
+from bbtok.modeling.weights import MAX_ARRAY_BYTES, MAX_RANK, _short, file_data, widen_bfloat16
+from bbtok.storage import files
 
 # torch's storage classes and the numpy dtype of their elements (little-endian; a big-endian
 # checkpoint swaps them). bfloat16 is read as its bit pattern and widened to float32.
@@ -225,7 +225,7 @@ class TorchCheckpoint:
 
     def __init__(self, path: str | os.PathLike[str], mmap: bool = True) -> None:
         """``mmap=False`` reads each storage into memory instead of mapping the file (see
-        :mod:`bbtok.weights` for when that is needed)."""
+        :mod:`bbtok.modeling.weights` for when that is needed)."""
         self.path = Path(path)
         with files.open_regular(self.path) as handle:
             size = os.fstat(handle.fileno()).st_size

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import files, hub
+from bbtok.storage import files, hub
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

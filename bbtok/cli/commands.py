@@ -17,11 +17,17 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Any, TextIO
 
-from . import __version__, encode, hub
-from .config import MODEL_FILES
-from .data import SAMPLE_CHECKPOINT
-from .fast import BlenderbotSmallTokenizerFast, checked_thread_count, thread_count
-from .tokenizer import BlenderbotSmallTokenizer
+from bbtok import __version__
+from bbtok.blenderbot_small.tokenizer import BlenderbotSmallTokenizer
+from bbtok.blenderbot_small.tokenizer_fast import (
+    BlenderbotSmallTokenizerFast,
+    checked_thread_count,
+    thread_count,
+)
+from bbtok.corpus import file_encoder as encode
+from bbtok.data import SAMPLE_CHECKPOINT
+from bbtok.modeling.config import MODEL_FILES
+from bbtok.storage import hub
 
 # The checkpoint shipped in the package: the commands work from any directory out of the box.
 DEFAULT_TOKENIZER_DIR = str(SAMPLE_CHECKPOINT)
@@ -134,7 +140,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _load_model(directory: str, dtype: str) -> Any:
     try:
-        from .model import BlenderbotSmallForConditionalGeneration
+        from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration
     except ImportError as error:
         raise SystemExit(
             f"bbtok: error: the model runner needs numpy ({error}); pip install 'bbtok[model]'"
@@ -235,7 +241,7 @@ def _read_message(interactive: bool) -> str:
 
 def run_train(args: argparse.Namespace) -> int:
     """Learn merges on text files and write vocab.json + merges.txt."""
-    from .train import train
+    from bbtok.blenderbot_small.train import train
 
     vocab_path, merges_path = train(
         args.files,
@@ -253,7 +259,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_convert(args: argparse.Namespace) -> int:
     """Rewrite a checkpoint as one model.safetensors with its config and tokenizer files."""
     try:
-        from .convert import convert
+        from bbtok.modeling.convert import convert
     except ImportError as error:
         raise SystemExit(
             f"bbtok: error: convert needs numpy ({error}); pip install 'bbtok[model]'"
@@ -395,7 +401,7 @@ def run_decode(args: argparse.Namespace) -> int:
 
 def run_bench(arguments: Sequence[str]) -> int:
     """The throughput benchmark (``python -m bbtok.bench``) with its own arguments."""
-    from . import bench
+    from bbtok.bench import tokenizer_speed as bench
 
     bench.main(list(arguments), prog="bbtok bench")
     return 0

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .data import SAMPLE_CHECKPOINT
+from bbtok.data import SAMPLE_CHECKPOINT
 
 DEFAULT_TOKENIZER_DIR = SAMPLE_CHECKPOINT
 MULTILINGUAL_TEXT = Path("fixtures") / "multilingual.txt"
@@ -251,8 +251,8 @@ def hf_tokenizers_yardstick(directory: Path) -> Any:
     """
     from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers
 
-    from .files import MERGES_FILE, VOCAB_FILE, read_merges, read_vocab
-    from .tokenizer import CONTINUATION, END_OF_WORD
+    from bbtok.blenderbot_small.tokenizer import CONTINUATION, END_OF_WORD
+    from bbtok.storage.files import MERGES_FILE, VOCAB_FILE, read_merges, read_vocab
 
     specials = ["__start__", "__end__", "__unk__", "__null__"]
     vocab: dict[str, int] = {}
@@ -304,7 +304,7 @@ def big_vocabulary(text: Text, directory: str) -> tuple[int, int]:
     gives real sizes of tokens. If the text is too small to give enough merges seen twice,
     merges seen once are taken too.
     """
-    from .train import train
+    from bbtok.blenderbot_small.train import train
 
     for min_frequency in (2, 1):
         with warnings.catch_warnings():
@@ -591,7 +591,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     import transformers
     from transformers import BlenderbotSmallTokenizer as Reference
 
-    from . import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast, __version__
+    from bbtok import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast, __version__
 
     transformers.logging.set_verbosity_error()
     logging.getLogger("transformers").setLevel(logging.ERROR)

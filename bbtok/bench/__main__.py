@@ -1,0 +1,3 @@
+from bbtok.bench.tokenizer_speed import main
+
+main()
