@@ -1,3 +1,3 @@
-from bbtok.cli.commands import main
+from bbtok.cli.run import main
 
 raise SystemExit(main())

@@ -16,8 +16,8 @@ import pytest
 
 from bbtok import __version__
 from bbtok.blenderbot_small.tokenizer_fast import max_threads
-from bbtok.cli import commands as cli
-from bbtok.cli.commands import main
+from bbtok.cli import main
+from bbtok.cli.checkpoints import RANDOM_WEIGHTS_NOTE
 
 from conftest import REALISTIC_DIR
 
@@ -25,7 +25,7 @@ TOKENIZER = ["--tokenizer", str(REALISTIC_DIR)]
 
 
 def run(*arguments: str | Path) -> int:
-    return cli.main([str(argument) for argument in arguments])
+    return main([str(argument) for argument in arguments])
 
 
 def standard_input(monkeypatch: pytest.MonkeyPatch, data: bytes, terminal: bool = False) -> None:
@@ -162,7 +162,7 @@ def test_chat_with_piped_input_writes_only_replies_to_standard_output(
     captured = capsys.readouterr()
     replies = captured.out.splitlines()
     assert len(replies) == 2 and all(reply.startswith("bot> ") for reply in replies)
-    assert captured.err == cli.RANDOM_WEIGHTS_NOTE + "\n"
+    assert captured.err == RANDOM_WEIGHTS_NOTE + "\n"
 
 
 def test_chat_on_a_terminal_prompts_on_standard_error(

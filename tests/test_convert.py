@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import bbtok.modeling.convert
-from bbtok.cli.commands import main
+from bbtok.cli import main
 from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.modeling.convert import convert
 from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration as Model

@@ -1,5 +1,5 @@
 """``bbtok encode``, ``tokenize``, ``decode`` and ``bench``: run in-process through
-``bbtok.cli.commands.main`` (and once as ``python -m bbtok``), checked against ``tok(records)``."""
+``bbtok.cli.main`` (and once as ``python -m bbtok``), checked against ``tok(records)``."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ import pytest
 
 from bbtok import AddedToken, BlenderbotSmallTokenizerFast
 from bbtok.bench import tokenizer_speed as bench
-from bbtok.cli import commands as cli
+from bbtok.cli import demo, model_commands, tokenizer_commands
+from bbtok.cli import main as run_command
+from bbtok.cli.parser import build_parser
 from bbtok.corpus import file_encoder as encode
 
 from conftest import MULTILINGUAL_TEXT, REALISTIC_DIR
@@ -79,7 +81,7 @@ def read_jsonl_ids(path: Path) -> list[list[int]]:
 
 
 def run(*arguments: str | Path) -> int:
-    return cli.main([str(argument) for argument in arguments])
+    return run_command([str(argument) for argument in arguments])
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -915,7 +917,7 @@ def test_bench_gets_its_own_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_existing_commands_still_parse() -> None:
-    parser = cli.build_parser()
-    assert parser.parse_args(["train", "a.txt", "-o", "out"]).run is cli.run_train
-    assert parser.parse_args(["demo"]).run is cli.run_demo
-    assert parser.parse_args(["generate", "hi"]).run is cli.run_generate
+    parser = build_parser()
+    assert parser.parse_args(["train", "a.txt", "-o", "out"]).run is tokenizer_commands.run_train
+    assert parser.parse_args(["demo"]).run is demo.run_demo
+    assert parser.parse_args(["generate", "hi"]).run is model_commands.run_generate

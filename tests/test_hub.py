@@ -18,7 +18,7 @@ from huggingface_hub import constants
 
 from bbtok.blenderbot_small.tokenizer import BlenderbotSmallTokenizer
 from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
-from bbtok.cli import commands as cli
+from bbtok.cli import main as run_command
 from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.modeling.config import MODEL_FILES, BlenderbotSmallConfig
 from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration as Model
@@ -284,9 +284,9 @@ def test_bbtok_tokenize_takes_a_model_id_as_its_tokenizer(
     cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     snapshot(cache, MAIN_COMMIT, TOKENIZER_NAMES)
-    assert cli.main(["tokenize", "--tokenizer", MODEL_ID, "Hi"]) == 0
+    assert run_command(["tokenize", "--tokenizer", MODEL_ID, "Hi"]) == 0
     from_cache = capsys.readouterr().out
-    assert cli.main(["tokenize", "--tokenizer", str(SAMPLE_CHECKPOINT), "Hi"]) == 0
+    assert run_command(["tokenize", "--tokenizer", str(SAMPLE_CHECKPOINT), "Hi"]) == 0
     assert from_cache == capsys.readouterr().out != ""
 
 
@@ -295,15 +295,15 @@ def test_bbtok_generate_takes_a_model_id_as_its_model(
 ) -> None:
     snapshot(cache, MAIN_COMMIT)
     arguments = ["--max-new-tokens", "3", "Hi there"]
-    assert cli.main(["generate", "--model", MODEL_ID, *arguments]) == 0
+    assert run_command(["generate", "--model", MODEL_ID, *arguments]) == 0
     from_cache = capsys.readouterr().out
-    assert cli.main(["generate", "--model", str(SAMPLE_CHECKPOINT), *arguments]) == 0
+    assert run_command(["generate", "--model", str(SAMPLE_CHECKPOINT), *arguments]) == 0
     assert from_cache == capsys.readouterr().out != ""
 
 
 def test_bbtok_with_a_model_id_not_cached_offline_says_so(cache: Path) -> None:
     with pytest.raises(SystemExit) as stopped:
-        cli.main(["generate", "--model", MODEL_ID, "Hi"])
+        run_command(["generate", "--model", MODEL_ID, "Hi"])
     message = str(stopped.value.code)
     assert message.startswith(f"bbtok: error: {MODEL_ID!r}: ")
     assert "revision 'main'" in message and str(cache) in message

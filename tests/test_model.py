@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from bbtok import BlenderbotSmallTokenizerFast
-from bbtok.cli.commands import main
+from bbtok.cli import main
 from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration, IncrementalDecoder
 

@@ -1,5 +1,6 @@
-"""The ``bbtok`` command line."""
+"""The ``bbtok`` command line: ``demo``, ``encode``, ``tokenize``, ``decode``, ``train``,
+``generate``, ``chat``, ``convert`` and ``bench``."""
 
-from bbtok.cli.commands import main
+from bbtok.cli.run import main
 
 __all__ = ["main"]

@@ -1,0 +1,67 @@
+"""Where the commands find their tokenizer and model: a local directory or a hub model id, and
+the sample checkpoint shipped in the package by default."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from bbtok.data import SAMPLE_CHECKPOINT
+from bbtok.modeling.config import MODEL_FILES
+from bbtok.storage import hub
+
+# The checkpoint shipped in the package: the commands work from any directory out of the box.
+DEFAULT_TOKENIZER_DIR = str(SAMPLE_CHECKPOINT)
+DEFAULT_MODEL_DIR = str(SAMPLE_CHECKPOINT)
+RANDOM_WEIGHTS_NOTE = (
+    "bbtok: note: the sample checkpoint shipped with bbtok has random weights, so its replies are "
+    "nonsense; point --model at a real BlenderbotSmall checkpoint for real ones (a hub model id "
+    "such as facebook/blenderbot_small-90M, or a directory with config.json, the weights, "
+    "vocab.json and merges.txt)"
+)
+
+
+def _resolve(name: str, wanted: hub.FileSet, not_found: str) -> str:
+    """The directory of a --tokenizer or --model: a local one, or a hub model id's snapshot in
+    huggingface_hub's cache (downloaded when online). ``not_found`` is the error for a path."""
+    if not os.path.isdir(name) and not (hub.is_model_id(name) and not os.path.lexists(name)):
+        raise SystemExit(not_found)
+    try:
+        return hub.pretrained_directory(name, wanted)
+    except FileNotFoundError as error:
+        raise SystemExit(f"bbtok: error: {name!r}: {error.strerror}") from None
+
+
+def tokenizer_directory(name: str) -> str:
+    return _resolve(
+        name,
+        hub.TOKENIZER_FILES,
+        f"bbtok: error: no tokenizer directory at {name!r}; pass --tokenizer DIR (a directory "
+        "with vocab.json and merges.txt, or a hub model id), or leave it out for the sample "
+        "vocabulary",
+    )
+
+
+def model_directory(name: str) -> str:
+    """Where the checkpoint is, with its tokenizer: both are read from the same directory."""
+    return _resolve(
+        name,
+        hub.TOKENIZER_FILES | MODEL_FILES,
+        f"bbtok: error: no model directory at {name!r}; pass --model DIR (a checkpoint directory "
+        "with config.json, model.safetensors, vocab.json and merges.txt, or a hub model id), or "
+        "leave it out for the sample checkpoint",
+    )
+
+
+def load_model(directory: str, dtype: str) -> Any:
+    try:
+        from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration
+    except ImportError as error:
+        raise SystemExit(
+            f"bbtok: error: the model runner needs numpy ({error}); pip install 'bbtok[model]'"
+        ) from None
+    model = BlenderbotSmallForConditionalGeneration.from_pretrained(directory, dtype=dtype)
+    if os.path.abspath(directory) == os.path.abspath(DEFAULT_MODEL_DIR):
+        print(RANDOM_WEIGHTS_NOTE, file=sys.stderr)
+    return model

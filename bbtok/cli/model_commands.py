@@ -1,0 +1,116 @@
+"""The model's commands: ``generate``, ``chat`` and ``convert``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
+from bbtok.cli.checkpoints import load_model, model_directory
+
+# Turns of a conversation are joined with a line break, which the tokenizer turns into the
+# __newln__ token: the way BlenderBot-small's training data separated them.
+TURN_SEPARATOR = "\n"
+QUIT_WORDS = {"quit", "exit"}
+
+
+def _check_texts(tok: BlenderbotSmallTokenizerFast, texts: list[str]) -> None:
+    """A text without a token would reach the model as an input of length 0: name it instead."""
+    for number, (text, ids) in enumerate(zip(texts, tok(texts)["input_ids"]), 1):
+        if not ids:
+            what = "empty" if not text else "only white space"
+            raise ValueError(f"text {number} is {what}: there is nothing to reply to")
+
+
+def generate_and_show(
+    name: str, texts: list[str], settings: dict[str, Any], dtype: str
+) -> list[str]:
+    directory = model_directory(name)
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(directory)
+    _check_texts(tok, texts)
+    model = load_model(directory, dtype)
+    batch = tok(texts, padding=True, return_tensors="np")
+    output = model.generate(batch["input_ids"], batch["attention_mask"], **settings)
+    replies = tok.batch_decode(output, skip_special_tokens=True)
+    for text, ids, reply in zip(texts, output.tolist(), replies):
+        print(f"input:     {text!r}")
+        print(f"generated: {ids}")
+        print(f"reply:     {reply!r}")
+    return replies
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The generation settings given on the command line (the rest: the checkpoint's)."""
+    names = ("max_new_tokens", "num_beams", "min_new_tokens", "no_repeat_ngram_size")
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    """Reply to each text given."""
+    generate_and_show(args.model, args.text, _settings(args), args.dtype)
+    return 0
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    """A conversation: each reply sees the turns so far, cut from the left to what the model's
+    positions hold. Only the replies (``bot> ...``) are results, on standard output; the
+    greeting and the prompts are shown, on standard error, when the input is a terminal."""
+    directory = model_directory(args.model)
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(directory)
+    model = load_model(directory, args.dtype)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(
+            "bbtok: type a message; 'quit' or end of input (Ctrl-D) ends the chat", file=sys.stderr
+        )
+    tok.truncation_side = "left"  # a long history keeps its latest turns
+    history: list[str] = []
+    while True:
+        try:
+            message = _read_message(interactive)
+        except EOFError:
+            if interactive:
+                print(file=sys.stderr)  # off the prompt's line
+            break
+        if message.strip().lower() in QUIT_WORDS:
+            break
+        if not message.strip():
+            continue
+        history.append(message)
+        context = tok(
+            TURN_SEPARATOR.join(history),
+            truncation=True,
+            max_length=model.config.max_position_embeddings,
+            return_tensors="np",
+        )
+        output = model.generate(context["input_ids"], context["attention_mask"], **_settings(args))
+        reply = tok.decode(output[0], skip_special_tokens=True)
+        print(f"bot> {reply}", flush=True)
+        history.append(reply)
+    return 0
+
+
+def _read_message(interactive: bool) -> str:
+    """The next line of input, after a ``you>`` prompt when a person is typing it."""
+    if not interactive:
+        return input()
+    if sys.stdout.isatty():
+        return input("you> ")  # input() draws its prompt itself, for line editing
+    # Standard output goes to a file or a pipe: the prompt is for the person, not the results.
+    sys.stderr.write("you> ")
+    sys.stderr.flush()
+    return input()
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    """Rewrite a checkpoint as one model.safetensors with its config and tokenizer files."""
+    try:
+        from bbtok.modeling.convert import convert
+    except ImportError as error:
+        raise SystemExit(
+            f"bbtok: error: convert needs numpy ({error}); pip install 'bbtok[model]'"
+        ) from None
+    output = convert(args.source, args.output, dtype=args.dtype, overwrite=args.overwrite)
+    print(output)
+    return 0

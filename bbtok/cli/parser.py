@@ -1,0 +1,237 @@
+"""The ``bbtok`` command's arguments: one subcommand each, with its options and help."""
+
+from __future__ import annotations
+
+import argparse
+
+from bbtok import __version__
+from bbtok.blenderbot_small.tokenizer_fast import checked_thread_count
+from bbtok.cli.checkpoints import DEFAULT_MODEL_DIR, DEFAULT_TOKENIZER_DIR
+from bbtok.cli.demo import run_demo
+from bbtok.cli.model_commands import run_chat, run_convert, run_generate
+from bbtok.cli.tokenizer_commands import run_decode, run_encode, run_tokenize, run_train
+from bbtok.corpus import file_encoder as encode
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``bbtok`` command."""
+    parser = argparse.ArgumentParser(
+        prog="bbtok", description="The BlenderBot-small tokenizer, exactly."
+    )
+    parser.add_argument("--version", action="version", version=f"bbtok {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="tokenize sample text and show the steps")
+    demo.add_argument(
+        "--tokenizer",
+        default=DEFAULT_TOKENIZER_DIR,
+        help="directory with vocab.json and merges.txt, or a hub model id such as "
+        "facebook/blenderbot_small-90M (default: the sample vocabulary)",
+    )
+    demo.add_argument(
+        "--model",
+        default=DEFAULT_MODEL_DIR,
+        help="checkpoint to run the tokenized text through ('' to skip; default: the sample)",
+    )
+    demo.add_argument("text", nargs="*", help="text to tokenize (default: built-in samples)")
+    demo.set_defaults(run=run_demo)
+
+    for name, run, about in (
+        ("generate", run_generate, "reply to each text with a BlenderbotSmall checkpoint"),
+        ("chat", run_chat, "talk with a BlenderbotSmall checkpoint, turn by turn"),
+    ):
+        command = commands.add_parser(name, help=about)
+        command.add_argument(
+            "--model",
+            default=DEFAULT_MODEL_DIR,
+            help="checkpoint directory with its tokenizer files, or a hub model id "
+            "(default: the sample checkpoint)",
+        )
+        command.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+        command.add_argument("--max-new-tokens", type=int, help="(default: the checkpoint's)")
+        command.add_argument("--min-new-tokens", type=int, help="(default: the checkpoint's)")
+        command.add_argument("--num-beams", type=int, help="(default: the checkpoint's)")
+        command.add_argument("--no-repeat-ngram-size", type=int, help="(default: the checkpoint's)")
+        if name == "generate":
+            command.add_argument("text", nargs="+", help="texts to reply to")
+        else:
+            command.description = (
+                "Talk with a checkpoint: one message a line; each reply sees the turns so far. "
+                "The replies ('bot> ...') go to standard output; on a terminal, a greeting and "
+                "'you>' prompts go to standard error."
+            )
+        command.set_defaults(run=run)
+
+    encoder = commands.add_parser(
+        "encode",
+        help="tokenize text files into a .jsonl or .parquet file of ids",
+        description=(
+            "Tokenize every record of the inputs, in order, into OUTPUT: .jsonl (one "
+            '{"input_ids":[...]} line per record) or .parquet (columns input_ids, list<int32>, '
+            "and record, the record's 0-based number over all inputs; needs pyarrow). A .txt "
+            "input has one record a line (split on \\n only; a \\r before it is dropped), a "
+            ".jsonl input one JSON object a line with the text in --field (blank lines are no "
+            "records); '-' reads standard input. The inputs are streamed in batches, and OUTPUT "
+            "is written to a temporary file renamed at the end: after an error, Ctrl-C or "
+            "SIGTERM it is left as it was. '-o -' writes JSON lines to standard output; "
+            "/dev/stdout, /dev/fd/N, a FIFO or a device are written to straight as well (an "
+            "error then leaves what was already written)."
+        ),
+    )
+    _add_tokenizer_option(encoder)
+    encoder.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt, .jsonl, or - (stdin)")
+    encoder.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="a .jsonl or .parquet file, or - for JSON lines on standard output",
+    )
+    encoder.add_argument(
+        "--format",
+        choices=encode.INPUT_FORMATS,
+        help="format of every input (default: by extension; txt for stdin)",
+    )
+    encoder.add_argument(
+        "--output-format",
+        choices=sorted(set(encode.OUTPUT_FORMATS.values())),
+        help="format of OUTPUT (default: by extension; jsonl for - and /dev/stdout)",
+    )
+    encoder.add_argument(
+        "--field", default="text", help="field of a JSON record holding the text (default: text)"
+    )
+    encoder.add_argument(
+        "--max-length",
+        type=_positive_int,
+        metavar="N",
+        help="keep the first N ids of each record (as truncation=True, max_length=N)",
+    )
+    encoder.add_argument(
+        "--max-record-bytes",
+        type=_positive_int,
+        default=encode.DEFAULT_MAX_RECORD_BYTES,
+        metavar="N",
+        help="a longer line (its \\n not counted) is a bad record, read past without being held "
+        f"in memory (default: {encode.DEFAULT_MAX_RECORD_BYTES}, 64 MiB)",
+    )
+    encoder.add_argument(
+        "--workers",
+        type=_thread_count,
+        metavar="N",
+        help="threads tokenizing each batch (default: BBTOK_NUM_THREADS, else all cores)",
+    )
+    encoder.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=encode.DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help="records per batch; a batch also ends after 4 MiB of text (default: %(default)s)",
+    )
+    encoder.add_argument(
+        "--on-error",
+        choices=("fail", "skip"),
+        default="fail",
+        help="a bad record (invalid UTF-8, invalid JSON, no text field, too long): stop with an "
+        "error naming FILE:LINE, an output file left as it was (fail, the default), or leave the "
+        "record out and count it (skip: a .jsonl output then has no line for it, and the record "
+        "column of a .parquet output keeps the input's numbering)",
+    )
+    encoder.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress line (shown when standard error is a terminal) and no summary line "
+        "(shown at the end, to standard error); skipped records are still reported",
+    )
+    encoder.set_defaults(run=run_encode)
+
+    tokenize = commands.add_parser(
+        "tokenize", help="show the tokens of a text with their ids and character offsets"
+    )
+    _add_tokenizer_option(tokenize)
+    tokenize.add_argument(
+        "text",
+        nargs="+",
+        help="text to tokenize; - reads all of standard input as one text, line ends included "
+        "(to tokenize a lone '-': printf - | bbtok tokenize -)",
+    )
+    tokenize.set_defaults(run=run_tokenize)
+
+    decode = commands.add_parser("decode", help="print the text of token ids")
+    _add_tokenizer_option(decode)
+    decode.add_argument(
+        "--skip-special-tokens", action="store_true", help="leave out special tokens"
+    )
+    decode.add_argument(
+        "ids", nargs="+", metavar="ID", help="token ids (also '1,2,3' or '[1, 2, 3]')"
+    )
+    decode.set_defaults(run=run_decode)
+
+    # Only listed here: main() hands every argument after "bench" to the benchmark's own parser.
+    commands.add_parser(
+        "bench",
+        help="run the throughput benchmark (python -m bbtok.bench; bbtok bench -h for options)",
+        add_help=False,
+    )
+
+    train = commands.add_parser("train", help="learn a vocabulary in this tokenizer's format")
+    train.add_argument("files", nargs="+", help="UTF-8 text files to learn from")
+    train.add_argument("-o", "--output", required=True, help="directory to write to")
+    train.add_argument("--vocab-size", type=int, default=16384, help="(default: %(default)s)")
+    train.add_argument("--min-frequency", type=int, default=2, help="(default: %(default)s)")
+    train.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar and no 'wrote ...' line"
+    )
+    train.set_defaults(run=run_train)
+
+    converter = commands.add_parser(
+        "convert",
+        help="rewrite a checkpoint as one model.safetensors (optionally in another dtype)",
+        description="Read a checkpoint (a directory with model.safetensors, sharded safetensors, "
+        "pytorch_model.bin or sharded .bin files, or a hub model id) and write DIR with one "
+        "model.safetensors as transformers saves it, config.json, generation_config.json (when "
+        "the source has one) and the tokenizer files. DIR is built beside itself and renamed "
+        "into place when complete, so a failure leaves no DIR. Prints DIR.",
+    )
+    converter.add_argument("source", help="checkpoint directory or hub model id")
+    converter.add_argument("-o", "--output", required=True, help="directory to write")
+    converter.add_argument(
+        "--dtype",
+        choices=("float16", "bfloat16", "float32"),
+        help="store the weights in this dtype (default: each tensor's dtype in the source)",
+    )
+    converter.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace DIR when it exists and is not empty (it is replaced only once the new "
+        "one is complete)",
+    )
+    converter.set_defaults(run=run_convert)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _thread_count(text: str) -> int:
+    """A thread count within the binding's bound, refused while the arguments are read."""
+    count = _positive_int(text)
+    try:
+        return checked_thread_count(count, f"--workers {count}")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _add_tokenizer_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--tokenizer",
+        default=DEFAULT_TOKENIZER_DIR,
+        help="directory with vocab.json and merges.txt, or a hub model id such as "
+        "facebook/blenderbot_small-90M (default: the sample vocabulary)",
+    )
