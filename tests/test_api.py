@@ -21,8 +21,9 @@ import pytest
 import tokenizers
 
 from bbtok import BatchEncoding, BlenderbotSmallTokenizer
+from bbtok.blenderbot_small.family import DEFAULT_SPECIAL_TOKENS, MERGES_FILE, VOCAB_FILE
 
-from conftest import TOKENIZER_DIRS, reference_class
+from conftest import TINY_DIR, TOKENIZER_DIRS, reference_class
 
 # Whole words of the generated vocabulary ("i", "m", "t" make "I'm" and "don't" known).
 WORDS = ("hello", "world", "the", "cat", "sat", "on", "mat", "how", "are", "you")
@@ -1038,3 +1039,11 @@ def test_from_pretrained_on_each_fixture_matches_the_reference(name: str) -> Non
     ours = BlenderbotSmallTokenizer.from_pretrained(directory)
     ref = reference_class().from_pretrained(str(directory))
     assert behaviour(ours) == behaviour(ref)
+
+
+# -- the family -------------------------------------------------------------------------------
+
+
+def test_the_default_special_tokens_are_the_familys(implementation: type[Any]) -> None:
+    tok = implementation(TINY_DIR / VOCAB_FILE, TINY_DIR / MERGES_FILE)
+    assert tok.special_tokens_map == dict(DEFAULT_SPECIAL_TOKENS)

@@ -23,6 +23,9 @@ from bbtok.cli import demo, model_commands, tokenizer_commands
 from bbtok.cli import main as run_command
 from bbtok.cli.parser import build_parser
 from bbtok.corpus import file_encoder as encode
+from bbtok.corpus import progress as report
+from bbtok.corpus import records as inputs
+from bbtok.corpus import sinks as outputs
 
 from conftest import MULTILINGUAL_TEXT, REALISTIC_DIR
 
@@ -115,7 +118,7 @@ def test_batches_and_blocks_do_not_change_the_ids(
 ) -> None:
     # Tiny read blocks: lines longer than a block, blocks of several lines, batches that cut
     # blocks and blocks that cut batches.
-    monkeypatch.setattr(encode, "READ_BYTES", read_bytes)
+    monkeypatch.setattr(inputs, "READ_BYTES", read_bytes)
     source = write_txt(tmp_path / "in.txt", records[:80] + EDGE_RECORDS, final=False)
     output = tmp_path / "out.jsonl"
     arguments = ["--batch-size", str(batch_size), "--workers", str(workers), "--quiet"]
@@ -244,7 +247,7 @@ def test_parquet_row_groups_stream(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, records: list[str]
 ) -> None:
     parquet = pytest.importorskip("pyarrow.parquet")
-    monkeypatch.setattr(encode, "ROW_GROUP_ROWS", 100)
+    monkeypatch.setattr(outputs, "ROW_GROUP_ROWS", 100)
     source = write_txt(tmp_path / "in.txt", records)
     output = tmp_path / "out.parquet"
     assert run("encode", *TOKENIZER, source, "-o", output, "--batch-size", "30", "-q") == 0
@@ -388,14 +391,14 @@ def test_a_line_of_white_space_is_still_a_txt_record(
     assert read_jsonl_ids(output) == expected_ids(tok, ["a", " ", "", "b"])
 
 
-@pytest.mark.parametrize("read_bytes", [4, encode.READ_BYTES])  # across reads, within one
+@pytest.mark.parametrize("read_bytes", [4, inputs.READ_BYTES])  # across reads, within one
 def test_a_record_longer_than_the_limit_names_file_and_line(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     read_bytes: int,
 ) -> None:
-    monkeypatch.setattr(encode, "READ_BYTES", read_bytes)
+    monkeypatch.setattr(inputs, "READ_BYTES", read_bytes)
     source = write_txt(tmp_path / "in.txt", ["short", "ten bytes!", "eleven byte", "short"])
     output = tmp_path / "out.jsonl"
     assert run("encode", *TOKENIZER, source, "-o", output, "--max-record-bytes", "10") == 1
@@ -403,7 +406,7 @@ def test_a_record_longer_than_the_limit_names_file_and_line(
     assert sorted(os.listdir(tmp_path)) == ["in.txt"]
 
 
-@pytest.mark.parametrize("read_bytes", [4, encode.READ_BYTES])
+@pytest.mark.parametrize("read_bytes", [4, inputs.READ_BYTES])
 @pytest.mark.parametrize("input_format", ["txt", "jsonl"])
 def test_a_record_longer_than_the_limit_can_be_skipped(
     tmp_path: Path,
@@ -414,7 +417,7 @@ def test_a_record_longer_than_the_limit_can_be_skipped(
     input_format: str,
 ) -> None:
     pyarrow_parquet = pytest.importorskip("pyarrow.parquet")
-    monkeypatch.setattr(encode, "READ_BYTES", read_bytes)
+    monkeypatch.setattr(inputs, "READ_BYTES", read_bytes)
     texts = ["first", "x" * 200, "third", "y" * 50, "fifth"]
     if input_format == "txt":
         source = write_txt(tmp_path / "in.txt", texts, final=False)
@@ -446,7 +449,7 @@ def test_a_line_without_an_end_longer_than_the_limit_is_one_skipped_record(
 def test_an_existing_output_is_untouched_by_a_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, records: list[str]
 ) -> None:
-    monkeypatch.setattr(encode, "READ_BYTES", 256)  # so that the bad line is read late
+    monkeypatch.setattr(inputs, "READ_BYTES", 256)  # so that the bad line is read late
     lines = [text.encode("utf-8") for text in records]
     lines[-5] = b"\xff"
     source = tmp_path / "in.txt"
@@ -464,21 +467,51 @@ def test_a_write_error_leaves_no_output(
     capsys: pytest.CaptureFixture[str],
     records: list[str],
 ) -> None:
-    real_write = encode.JsonlSink.write
+    real_write = outputs.JsonlSink.write
     calls = []
 
-    def failing_write(self: encode.JsonlSink, encoded: encode.Encoded) -> None:
+    def failing_write(self: outputs.JsonlSink, encoded: outputs.Encoded) -> None:
         calls.append(len(encoded.lengths))
         if len(calls) == 3:
             raise OSError(28, "No space left on device")
         real_write(self, encoded)
 
-    monkeypatch.setattr(encode.JsonlSink, "write", failing_write)
+    monkeypatch.setattr(outputs.JsonlSink, "write", failing_write)
     source = write_txt(tmp_path / "in.txt", records)
     output = tmp_path / "out.jsonl"
     assert run("encode", *TOKENIZER, source, "-o", output, "--batch-size", "10") == 1
     assert "No space left on device" in capsys.readouterr().err
     assert sorted(os.listdir(tmp_path)) == ["in.txt"]
+
+
+def test_an_output_file_appears_whole_when_its_sink_is_finished(tmp_path: Path) -> None:
+    output = tmp_path / "ids.jsonl"
+    output.write_text("the old output\n")
+    ids = bytes(array("I", [1, 2, 3]))
+    with outputs.output_sink(str(output), "jsonl", largest_id=3) as sink:
+        sink.write(outputs.Encoded(ids, lengths=[2, 1], records=[0, 1], size=8))
+        assert output.read_text() == "the old output\n"
+        assert len(leftovers(tmp_path)) == 1
+    assert output.read_text() == '{"input_ids":[1,2]}\n{"input_ids":[3]}\n'
+    assert leftovers(tmp_path) == []
+
+
+def test_an_error_while_finishing_an_output_file_leaves_it_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_close(self: outputs.JsonlSink) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(outputs.JsonlSink, "close", failing_close)
+    output = tmp_path / "ids.jsonl"
+    output.write_text("the old output\n")
+    with (
+        pytest.raises(OSError, match="Input/output error"),
+        outputs.output_sink(str(output), "jsonl", largest_id=3) as sink,
+    ):
+        sink.write(outputs.Encoded(bytes(array("I", [1])), lengths=[1], records=[0], size=2))
+    assert output.read_text() == "the old output\n"
+    assert leftovers(tmp_path) == []
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
@@ -655,12 +688,12 @@ def test_summary_and_no_progress_when_not_a_terminal(
 
 
 def test_the_summary_counts_one_record_and_one_token_in_the_singular() -> None:
-    summary = encode.Summary("ids.jsonl", records=1, tokens=1, bytes=2_000_000, seconds=1.0)
+    summary = report.Summary("ids.jsonl", records=1, tokens=1, bytes=2_000_000, seconds=1.0)
     assert summary.line().startswith("bbtok: 1 record, 1 token, ")
 
 
 def test_the_summary_counts_many_records_and_tokens_in_the_plural() -> None:
-    summary = encode.Summary("ids.jsonl", records=0, tokens=12_345, bytes=0, seconds=1.0)
+    summary = report.Summary("ids.jsonl", records=0, tokens=12_345, bytes=0, seconds=1.0)
     assert summary.line().startswith("bbtok: 0 records, 12,345 tokens, ")
 
 
@@ -678,16 +711,16 @@ def test_the_summary_counts_many_records_and_tokens_in_the_plural() -> None:
     ],
 )
 def test_sizes_are_shown_in_a_unit_that_suits_them(size: int, shown: str) -> None:
-    assert encode.byte_size(size) == shown
+    assert report.byte_size(size) == shown
 
 
 def test_the_summary_shows_the_speed_of_a_run_long_enough_to_time() -> None:
-    summary = encode.Summary("ids.jsonl", records=9, tokens=90, bytes=3_000_000, seconds=2.0)
+    summary = report.Summary("ids.jsonl", records=9, tokens=90, bytes=3_000_000, seconds=2.0)
     assert summary.line().endswith(" 3.0 MB in 2.00 s (1.5 MB/s) -> ids.jsonl")
 
 
 def test_the_summary_leaves_out_the_speed_of_a_run_too_short_to_time() -> None:
-    summary = encode.Summary("ids.jsonl", records=1, tokens=1, bytes=6, seconds=0.0)
+    summary = report.Summary("ids.jsonl", records=1, tokens=1, bytes=6, seconds=0.0)
     assert summary.line() == "bbtok: 1 record, 1 token, 6 bytes in 0.00 s -> ids.jsonl"
 
 
@@ -702,15 +735,15 @@ def test_one_skipped_record_is_reported_in_the_singular(
 
 
 def test_progress_text() -> None:
-    counters = encode.Counters(records=12_000, tokens=0, bytes=3_000_000)
-    assert encode.progress_text(counters, 2.0, None) == (
+    counters = report.Counters(records=12_000, tokens=0, bytes=3_000_000)
+    assert report.progress_text(counters, 2.0, None) == (
         "encoding: 12,000 records  6,000 records/s  1.5 MB/s"
     )
-    assert encode.progress_text(counters, 2.0, 12_000_000) == (
+    assert report.progress_text(counters, 2.0, 12_000_000) == (
         "encoding:  25%  12,000 records  6,000 records/s  1.5 MB/s  ETA 0:06"
     )
     counters.bytes = 30_000
-    assert encode.progress_text(counters, 2.0, 12_000_000_000).endswith("0.0 MB/s  ETA 222:13:18")
+    assert report.progress_text(counters, 2.0, 12_000_000_000).endswith("0.0 MB/s  ETA 222:13:18")
 
 
 class FakeTerminal(io.StringIO):
@@ -721,7 +754,7 @@ class FakeTerminal(io.StringIO):
 def test_progress_line_on_a_terminal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, records: list[str]
 ) -> None:
-    monkeypatch.setattr(encode, "PROGRESS_SECONDS", 0.001)
+    monkeypatch.setattr(report, "PROGRESS_SECONDS", 0.001)
     real_tokenize = encode.tokenize_batch
 
     def slow(tokenizer: Any, texts: list[str], threads: int) -> tuple[bytes, list[int]]:
@@ -795,7 +828,7 @@ def test_reading_dev_zero_stops_at_the_record_limit(tmp_path: Path) -> None:
         check=False,
     )
     assert finished.returncode == 1
-    limit = f"{encode.DEFAULT_MAX_RECORD_BYTES:,}"
+    limit = f"{inputs.DEFAULT_MAX_RECORD_BYTES:,}"
     assert finished.stderr.decode() == (
         f"bbtok: error: /dev/zero:1: record longer than {limit} bytes\n"
     )

@@ -1454,3 +1454,21 @@ def test_too_long_sequences_are_logged_alike(
             tok(["adapt act apte", "act"], **options)
         logged[cls] = [record.getMessage() for record in caplog.records]
     assert logged[Fast] == logged[Pure]
+
+
+# -- the flat batch ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strip_rules", [False, True])
+def test_encode_batch_flat_gives_the_ids_of_a_call_one_after_another(strip_rules: bool) -> None:
+    fast = BlenderbotSmallTokenizerFast.from_pretrained(REALISTIC_DIR)
+    if strip_rules:
+        # lstrip/rstrip rules are cut by the shared layer: the flat batch falls back to it.
+        fast.add_tokens([AddedToken("<l>", lstrip=True)])
+    texts = ["Hello there!", "", "a <l> b", "How are you doing today?"]
+    flat, counts = fast.encode_batch_flat(texts)
+    ids = np.frombuffer(flat, dtype=np.uint32).tolist()
+    rows = fast(texts)["input_ids"]
+    assert counts == [len(row) for row in rows]
+    assert ids == [i for row in rows for i in row]
+    assert fast.encode_batch_flat([]) == (b"", [])

@@ -29,13 +29,8 @@ import numpy.typing as npt
 import pytest
 
 from bbtok.data import SAMPLE_CHECKPOINT
-from bbtok.generation.search import (
-    GenerationSettings,
-    _heap_select,
-    _sort_heap,
-    _torch_top_k,
-    generate,
-)
+from bbtok.generation import GenerationSettings, generate
+from bbtok.generation.torch_top_k import _heap_select, _sort_heap, torch_top_k
 
 TINY_MODEL = SAMPLE_CHECKPOINT
 
@@ -296,7 +291,7 @@ def test_top_k_of_distinct_values_is_a_descending_sort() -> None:
     rng = np.random.default_rng(0)
     for n, k in [(5, 5), (12, 4), (640, 10), (5000, 20), (70000, 40)]:
         values = rng.standard_normal(n).astype(np.float32)
-        assert _torch_top_k(values, k).tolist() == np.argsort(-values)[:k].tolist()
+        assert torch_top_k(values, k).tolist() == np.argsort(-values)[:k].tolist()
 
 
 def test_top_k_fast_path_is_std_partial_sort() -> None:
@@ -310,7 +305,7 @@ def test_top_k_fast_path_is_std_partial_sort() -> None:
         entries = list(zip(values.tolist(), range(n), strict=True))
         _heap_select(entries, 0, k, n)
         _sort_heap(entries, 0, k)
-        assert _torch_top_k(values, k).tolist() == [index for _, index in entries[:k]]
+        assert torch_top_k(values, k).tolist() == [index for _, index in entries[:k]]
 
 
 # -- settings --------------------------------------------------------------------------------------
@@ -376,6 +371,20 @@ def test_resolve_lengths_as_transformers() -> None:
     assert resolved(CONFIG, early_stopping=None).early_stopping is False
     assert resolved(CONFIG, early_stopping=1).early_stopping is False
     assert resolved(CONFIG, early_stopping="never").early_stopping == "never"
+
+
+def test_settings_built_directly_take_new_tokens_over_absolute_lengths() -> None:
+    # Without resolve, max_length keeps its value; the bound generation uses is the same as if
+    # resolve had converted max_new_tokens.
+    settings = GenerationSettings(
+        decoder_start_token_id=START, max_length=50, max_new_tokens=5, min_new_tokens=2
+    )
+    assert (settings.max_length, settings.max_total_length) == (50, 6)
+    assert (settings.min_length, settings.min_total_length) == (0, 3)
+    plain = GenerationSettings(decoder_start_token_id=START, max_length=9, min_length=4)
+    assert (plain.max_total_length, plain.min_total_length) == (9, 4)
+    resolved = GenerationSettings.resolve(CONFIG, None, {"max_new_tokens": 5, "max_length": 50})
+    assert resolved.max_total_length == resolved.max_length == 6
 
 
 def test_resolve_ignores_sampling_only_and_no_effect_options() -> None:
@@ -742,7 +751,7 @@ def test_live_top_k_matches_torch() -> None:
         pool = rng.choice([(0.0, 1.0), (0.0, 1.0, 2.0, -1e9, -np.inf), (0.5, np.nan, -1.0)])
         values = np.array([rng.choice(pool) for _ in range(n)], dtype=np.float32)
         expected = torch.topk(torch.from_numpy(values), k).indices.tolist()
-        assert _torch_top_k(values, k).tolist() == expected, (n, k, trial)
+        assert torch_top_k(values, k).tolist() == expected, (n, k, trial)
 
 
 FIXTURE_CASES: list[dict[str, Any]] = [

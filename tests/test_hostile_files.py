@@ -131,14 +131,14 @@ def test_a_path_swapped_for_a_fifo_after_its_check_is_refused_without_blocking(
     code = textwrap.dedent(
         """
         import os, sys
-        from bbtok.storage import files
+        from bbtok.tokenization import vocabulary_files
         fifo, regular = sys.argv[1], sys.argv[2]
         real_stat = os.stat
         def stat(path, *args, **kwargs):
             return real_stat(regular if os.fspath(path) == fifo else path, *args, **kwargs)
         os.stat = stat
         try:
-            files.read_vocab(fifo)
+            vocabulary_files.read_vocab(fifo)
         except ValueError as error:
             print(error)
         """

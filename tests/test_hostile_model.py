@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bbtok.data import SAMPLE_CHECKPOINT
-from bbtok.generation.search import GenerationSettings, generate
+from bbtok.generation import GenerationSettings, generate
 from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration
 from bbtok.modeling.weights import SafetensorsFile
 

@@ -16,6 +16,7 @@ import huggingface_hub
 import pytest
 from huggingface_hub import constants
 
+from bbtok.blenderbot_small.family import TOKENIZER_FILES
 from bbtok.blenderbot_small.tokenizer import BlenderbotSmallTokenizer
 from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
 from bbtok.cli import main as run_command
@@ -144,7 +145,7 @@ def test_a_revision_by_commit_hash_reads_that_snapshot(cache: Path) -> None:
 
 def test_all_files_come_from_the_snapshot_of_the_first_one_found(cache: Path) -> None:
     snapshot(cache, MAIN_COMMIT)
-    directory = hub.pretrained_directory(MODEL_ID, hub.TOKENIZER_FILES | MODEL_FILES)
+    directory = hub.pretrained_directory(MODEL_ID, TOKENIZER_FILES | MODEL_FILES)
     assert Path(directory) == cache / "models--facebook--blenderbot_small-90M/snapshots" / (
         MAIN_COMMIT
     )

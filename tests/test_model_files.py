@@ -3,7 +3,9 @@ name the tensor, and nothing read past what the file holds."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import numpy as np
 import pytest
 
 from bbtok.data import SAMPLE_CHECKPOINT
+from bbtok.modeling.architectures import BLENDERBOT_SMALL
 from bbtok.modeling.config import DEFAULTS, BlenderbotSmallConfig
 from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration
 from bbtok.modeling.weights import SafetensorsFile
@@ -160,6 +163,39 @@ def test_names_without_the_model_prefix_and_without_final_logits_bias(tmp_path: 
         model(ids, decoder_input_ids=targets).logits + bias,
         original(ids, decoder_input_ids=targets).logits,
     )
+
+
+def test_an_architecture_entry_is_all_the_loader_needs_for_other_tensor_names(
+    tmp_path: Path,
+) -> None:
+    # Another layout of the same model: the weights renamed, and an Architecture naming them.
+    renames = {".self_attn.": ".attention.", ".fc1.": ".mlp_in.", "layernorm_embedding": "ln_emb"}
+    renamed_architecture = dataclasses.replace(
+        BLENDERBOT_SMALL,
+        self_attention="attention",
+        feed_forward_in="mlp_in",
+        embedding_norm="{side}.ln_emb",
+    )
+
+    class RenamedModel(Model):
+        architecture = renamed_architecture
+
+    directory = copy_model(tmp_path)
+    tensors = safetensors_numpy.load_file(TINY_MODEL / "model.safetensors")
+    renamed = {}
+    for name, tensor in tensors.items():
+        for old, new in renames.items():
+            name = name.replace(old, new)
+        renamed[name] = tensor
+    save_weights(directory, renamed)
+    ids, targets = np.array([[5, 6, 7, 2]]), np.array([[1, 9, 10]])
+    np.testing.assert_array_equal(
+        RenamedModel.from_pretrained(directory)(ids, decoder_input_ids=targets).logits,
+        Model.from_pretrained(TINY_MODEL)(ids, decoder_input_ids=targets).logits,
+    )
+    missing = re.escape("'model.encoder.layernorm_embedding.weight'")
+    with pytest.raises(ValueError, match=f"{missing} .* is missing"):
+        Model.from_pretrained(directory)
 
 
 @pytest.mark.parametrize(

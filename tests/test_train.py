@@ -13,7 +13,7 @@ import pytest
 from bbtok import BlenderbotSmallTokenizer
 from bbtok.blenderbot_small.tokenizer import bpe, pretokenize
 from bbtok.blenderbot_small.train import SPECIAL_TOKENS, train
-from bbtok.storage.files import read_merges, read_vocab
+from bbtok.tokenization.vocabulary_files import read_merges, read_vocab
 
 from conftest import MULTILINGUAL_TEXT, REALISTIC_DIR, reference_class
 

@@ -251,10 +251,16 @@ def hf_tokenizers_yardstick(directory: Path) -> Any:
     """
     from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers
 
-    from bbtok.blenderbot_small.tokenizer import CONTINUATION, END_OF_WORD
-    from bbtok.storage.files import MERGES_FILE, VOCAB_FILE, read_merges, read_vocab
+    from bbtok.blenderbot_small.family import (
+        CONTINUATION,
+        DEFAULT_SPECIAL_TOKENS,
+        MERGES_FILE,
+        VOCAB_FILE,
+    )
+    from bbtok.blenderbot_small.tokenizer import END_OF_WORD
+    from bbtok.tokenization.vocabulary_files import read_merges, read_vocab
 
-    specials = ["__start__", "__end__", "__unk__", "__null__"]
+    specials = list(DEFAULT_SPECIAL_TOKENS.values())
     vocab: dict[str, int] = {}
     for token, index in read_vocab(directory / VOCAB_FILE).items():
         if token in specials:
@@ -279,7 +285,12 @@ def hf_tokenizers_yardstick(directory: Path) -> Any:
                 vocab[symbol] = next_id
                 next_id += 1
     tokenizer = Tokenizer(
-        models.BPE(vocab=vocab, merges=merges, unk_token="__unk__", end_of_word_suffix=END_OF_WORD)
+        models.BPE(
+            vocab=vocab,
+            merges=merges,
+            unk_token=DEFAULT_SPECIAL_TOKENS["unk_token"],
+            end_of_word_suffix=END_OF_WORD,
+        )
     )
     tokenizer.normalizer = normalizers.Lowercase()
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence(

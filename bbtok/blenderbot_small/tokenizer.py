@@ -1,11 +1,12 @@
 """The pure-Python BlenderBot-small tokenizer: word splitting and BPE.
 
-Everything that is not this algorithm (calling conventions, padding, special tokens, files)
-lives in :mod:`bbtok.tokenization.base` and is shared with the Rust-backed tokenizer.
+Everything that is not this algorithm lives in :mod:`bbtok.tokenization` (calling
+conventions, padding, special tokens, files), shared with the Rust-backed tokenizer, and in
+:mod:`bbtok.blenderbot_small.family` (the family's special tokens and rules).
 
 The pipeline, as the reference runs it (quirks included, see ``docs`` in README):
 
-1. Added and special tokens are cut out of the text first (done in :mod:`bbtok.tokenization.base`).
+1. Added and special tokens are cut out of the text first (done in :mod:`bbtok.tokenization`).
 2. Words are the matches of ``\\S+\\n?`` with the ``regex`` package's white space (Unicode
    White_Space: ``\\xa0`` and ``\\u3000`` are white space, ``\\x1c``-``\\x1f`` are not).
 3. Inside a word, each of ``. , ! ? ( )`` starts a new piece and ``'`` is a piece of its own.
@@ -24,7 +25,8 @@ from itertools import pairwise
 
 import regex
 
-from bbtok.storage import files
+from bbtok.blenderbot_small.family import CONTINUATION, NEWLINE_MARKER, BlenderbotSmallFamily
+from bbtok.tokenization import vocabulary_files
 from bbtok.tokenization.added_tokens import TokenRegistry
 from bbtok.tokenization.base import TokenizerBase
 
@@ -33,9 +35,7 @@ WORD_PATTERN = regex.compile(r"\S+\n?")
 # The pieces of a word: a punctuation mark with what follows it, a lone apostrophe, or a run of
 # ordinary characters.
 PIECE_PATTERN = regex.compile(r"'|[.,!?()][^.,!?()']*|[^.,!?()']+")
-NEWLINE_MARKER = "__newln__"
 END_OF_WORD = "</w>"
-CONTINUATION = "@@"
 
 # Word-cache bound: memory stays flat on a stream of unique words.
 WORD_CACHE_LIMIT = 100_000
@@ -118,7 +118,7 @@ def bpe(piece: str, merge_ranks: Mapping[tuple[str, ...], int]) -> list[str]:
     return tokens
 
 
-class BlenderbotSmallTokenizer(TokenizerBase):
+class BlenderbotSmallTokenizer(BlenderbotSmallFamily, TokenizerBase):
     """transformers' ``BlenderbotSmallTokenizer``, reimplemented in pure Python.
 
     Same tokens, ids, decoded text and saved files as the reference, through the same API.
@@ -128,30 +128,16 @@ class BlenderbotSmallTokenizer(TokenizerBase):
     ['adapt', 'act', 'ap@@', 'te']
     """
 
-    def __init__(
-        self,
-        vocab_file: str | os.PathLike[str],
-        merges_file: str | os.PathLike[str],
-        bos_token: object = "__start__",
-        eos_token: object = "__end__",
-        unk_token: object = "__unk__",
-        pad_token: object = "__null__",
-        **kwargs: object,
+    def _load_vocabulary(
+        self, vocab_file: str | os.PathLike[str], merges_file: str | os.PathLike[str]
     ) -> None:
-        self.encoder: dict[str, int] = files.read_vocab(vocab_file)
+        self.encoder: dict[str, int] = vocabulary_files.read_vocab(vocab_file)
         self.decoder: dict[int, str] = {index: token for token, index in self.encoder.items()}
-        self.bpe_ranks: dict[tuple[str, ...], int] = files.read_merges(merges_file)
+        self.bpe_ranks: dict[tuple[str, ...], int] = vocabulary_files.read_merges(merges_file)
         self._word_tokens: dict[str, tuple[str, ...]] = {}
         # Word -> ids, and the token registry they were looked up in: token -> id consults the
         # added tokens first, so ids cached under one registry may be wrong under the next.
         self._word_ids: tuple[TokenRegistry | None, dict[str, tuple[int, ...]]] = (None, {})
-        super().__init__(
-            bos_token=bos_token,
-            eos_token=eos_token,
-            unk_token=unk_token,
-            pad_token=pad_token,
-            **kwargs,
-        )
 
     # -- the algorithm ----------------------------------------------------------------------
 
@@ -190,6 +176,12 @@ class BlenderbotSmallTokenizer(TokenizerBase):
                 cache[word] = word_ids
             ids.extend(word_ids)
         return ids
+
+    def _offsets_not_supported(self) -> None:
+        raise NotImplementedError(
+            "return_offsets_mapping is available with bbtok.BlenderbotSmallTokenizerFast; the "
+            "pure-Python tokenizer, like transformers' slow tokenizers, does not track offsets."
+        )
 
     # -- the vocabulary ---------------------------------------------------------------------
 

@@ -5,20 +5,22 @@ tokenizer; the Rust core (``bbtok._native``) encodes and decodes, batches run on
 with the GIL released, and ``return_offsets_mapping=True`` gives each token's character span.
 
 Exactness with the pure-Python tokenizer is by construction where it is cheapest: files that
-the core refuses are read again by :mod:`bbtok.storage.files`,
-which raises (or warns) with exactly the
-pure-Python tokenizer's messages, and a Python whose Unicode version differs from the core's
-tables hands the core its own ``str.lower()`` tables (:mod:`bbtok.blenderbot_small.unicode_tables`).
+the core refuses are read again by :mod:`bbtok.tokenization.vocabulary_files`, which raises
+(or warns) with exactly the pure-Python tokenizer's messages, and a Python whose Unicode
+version differs from the core's tables hands the core its own ``str.lower()`` tables
+(:mod:`bbtok.blenderbot_small.unicode_tables`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import operator
 import os
 import unicodedata
 import warnings
+from array import array
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,10 +35,15 @@ except ImportError as error:
         "root (`pip install -e .` to work on its code). The pure-Python BlenderbotSmallTokenizer "
         "works without it."
     ) from error
+from bbtok.blenderbot_small.family import BlenderbotSmallFamily
 from bbtok.blenderbot_small.unicode_tables import case_tables, code_ranges
+from bbtok.tokenization import vocabulary_files
 from bbtok.tokenization.added_tokens import TokenRegistry
-from bbtok.tokenization.base import LARGE_INTEGER, UNPICKLED, Spans, TokenizerBase
+from bbtok.tokenization.base import Spans, TokenizerBase
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id
+from bbtok.tokenization.options import LARGE_INTEGER, CallOptions
+from bbtok.tokenization.padding import padded_arrays
+from bbtok.tokenization.special_tokens import UNPICKLED
 
 # Batches smaller than this are not worth waking the thread pool for.
 PARALLEL_FROM = 64
@@ -124,16 +131,16 @@ def _load_core(vocab_file: str | os.PathLike[str], merges_file: str | os.PathLik
         except (OSError, ValueError):
             # Read with the pure-Python readers: they raise the exact errors; if they accept
             # what the core refused, build the core from what they read.
-            vocab = files.read_vocab(vocab_file)
-            ranks = files.read_merges(merges_file)
+            vocab = vocabulary_files.read_vocab(vocab_file)
+            ranks = vocabulary_files.read_merges(merges_file)
             core = _native.NativeTokenizer.from_parts(
                 vocab, [(list(merge), rank) for merge, rank in ranks.items()]
             )
             noticed = []
     if noticed:
         # Something the reference passes over in silence: let the pure-Python readers warn.
-        files.read_vocab(vocab_file)
-        files.read_merges(merges_file)
+        vocabulary_files.read_vocab(vocab_file)
+        vocabulary_files.read_merges(merges_file)
     if unicodedata.unidata_version != _native.UNICODE_VERSION:
         _use_running_pythons_lowercase(core)
     return core
@@ -149,7 +156,7 @@ def _use_running_pythons_lowercase(core: Any) -> None:
     )
 
 
-class BlenderbotSmallTokenizerFast(TokenizerBase):
+class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
     """The BlenderBot-small tokenizer in Rust: identical output to
     :class:`bbtok.BlenderbotSmallTokenizer` (and so to transformers), much faster.
 
@@ -157,24 +164,10 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
     >>> tok(["Hello there!", "How are you?"], padding=True)["input_ids"]  # doctest: +SKIP
     """
 
-    def __init__(
-        self,
-        vocab_file: str | os.PathLike[str],
-        merges_file: str | os.PathLike[str],
-        bos_token: object = "__start__",
-        eos_token: object = "__end__",
-        unk_token: object = "__unk__",
-        pad_token: object = "__null__",
-        **kwargs: Any,
+    def _load_vocabulary(
+        self, vocab_file: str | os.PathLike[str], merges_file: str | os.PathLike[str]
     ) -> None:
         self._core = _load_core(vocab_file, merges_file)
-        super().__init__(
-            bos_token=bos_token,
-            eos_token=eos_token,
-            unk_token=unk_token,
-            pad_token=pad_token,
-            **kwargs,
-        )
 
     @property
     def is_fast(self) -> bool:
@@ -270,7 +263,7 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
         return index
 
     def _vocab_id_to_token(self, index: int) -> str | None:
-        if not 0 <= index <= files.MAX_TOKEN_ID:
+        if not 0 <= index <= vocabulary_files.MAX_TOKEN_ID:
             return None
         token: str | None = self._core.vocab_token(index)
         return token
@@ -301,20 +294,20 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
                 return BatchEncoding.of_lists({"input_ids": ids, "attention_mask": [1] * len(ids)})
         return super().__call__(text, text_pair, *args, **kwargs)
 
-    def _encode_any(self, text: Any, text_pair: Any, **options: Any) -> BatchEncoding:
+    def _encode_any(self, text: Any, text_pair: Any, options: CallOptions) -> BatchEncoding:
         simple_batch = (
             isinstance(text, list)
             and text
             and text_pair is None
             and tuple(self.model_input_names) == self.default_model_input_names
-            and not options["is_split_into_words"]
-            and not options["split_special"]
-            and not options["return_offsets_mapping"]
+            and not options.is_split_into_words
+            and not options.split_special
+            and not options.return_offsets_mapping
             and not self._tokens.strip_rules
             and all(type(item) is str for item in text)
         )
         if not simple_batch:
-            return super()._encode_any(text, text_pair, **options)
+            return super()._encode_any(text, text_pair, options)
         threads = thread_count() if len(text) >= PARALLEL_FROM else 1
         if _numpy_ready(options):
             encoded = self._numpy_batch(text, threads, options)
@@ -322,64 +315,62 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
                 return encoded
         with _gc_paused():
             firsts: list[list[int]] = self._core.encode_batch(text, threads)
-            if _is_plain_call(options):
+            if options.asks_only_ids:
                 self._warn_if_any_too_long(map(len, firsts))
                 # The common call, tok(texts): ids and an all-ones attention mask.
                 fields: dict[str, Any] = {"input_ids": firsts}
-                if options["return_attention_mask"] or (
-                    options["return_attention_mask"] is None
+                if options.return_attention_mask or (
+                    options.return_attention_mask is None
                     and "attention_mask" in self.model_input_names
                 ):
                     fields["attention_mask"] = [[1] * len(ids) for ids in firsts]
                 return BatchEncoding.of_lists(fields)
-            return self._batch_prepare(firsts, [None] * len(firsts), **options)
+            return self._batch_prepare(firsts, [None] * len(firsts), options)
+
+    def encode_batch_flat(
+        self, texts: list[str], threads: int | None = None
+    ) -> tuple[bytes, list[int]]:
+        """The ids of ``texts`` as ``tok(texts)["input_ids"]`` gives them, without Python lists:
+        all of them one after another (native uint32), and the count of each text. Batches run
+        on ``threads`` threads (default: :func:`thread_count` for a large batch, else one).
+
+        >>> ids, counts = tok.encode_batch_flat(["Hello there!", "Hi"])  # doctest: +SKIP
+        >>> counts  # doctest: +SKIP
+        [3, 1]
+        """
+        if not texts:
+            return b"", []
+        if threads is None:
+            threads = thread_count() if len(texts) >= PARALLEL_FROM else 1
+        if not self._tokens.strip_rules and not self.split_special_tokens:
+            flat: tuple[bytes, list[int]] = self._core.encode_batch_flat(texts, threads)
+            return flat
+        # Added tokens with lstrip/rstrip rules, or split_special_tokens: the shared code path.
+        rows: list[list[int]] = self(texts)["input_ids"]
+        ids = array("I", itertools.chain.from_iterable(rows))
+        return ids.tobytes(), [len(row) for row in rows]
 
     def _numpy_batch(
-        self, texts: list[str], threads: int, options: dict[str, Any]
+        self, texts: list[str], threads: int, options: CallOptions
     ) -> BatchEncoding | None:
         """A padded batch as numpy arrays straight from the core's flat buffer (no Python
         lists); None when the batch would not form one rectangular array."""
-        import numpy as np
-
         flat, counts = self._core.encode_batch_flat(texts, threads)
-        ids = np.frombuffer(flat, dtype=np.uint32)
-        lengths = np.asarray(counts, dtype=np.int64)
-        starts = np.cumsum(lengths) - lengths
-        max_length = options["max_length"]
-        if max_length is None:
+        if options.max_length is None:
             self._warn_if_any_too_long(counts)
-        if options["truncation_strategy"] != "do_not_truncate" and max_length:
-            kept = np.minimum(lengths, max_length)
-            if self.truncation_side == "left":
-                starts += lengths - kept
-            lengths = kept
-        longest = int(lengths.max())
-        strategy = options["padding_strategy"]
-        if strategy == "longest":
-            target = longest
-        elif strategy == "max_length" and max_length is not None:
-            target = max_length
-        elif strategy == "do_not_pad" and int(lengths.min()) == longest:
-            target = longest
-        else:
-            return None
-        multiple = options["pad_to_multiple_of"]
-        if multiple and strategy != "do_not_pad" and target % multiple:
-            target = (target // multiple + 1) * multiple
-        if longest > target:
-            return None  # a row longer than the padding: the shared path keeps it ragged
-        rows = np.repeat(np.arange(len(lengths)), lengths)
-        within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        side = options["padding_side"] or self.padding_side
-        columns = within + np.repeat(target - lengths, lengths) if side == "left" else within
-        input_ids = np.full((len(lengths), target), self.pad_token_id or 0, dtype=np.int64)
-        input_ids[rows, columns] = ids[np.repeat(starts, lengths) + within]
-        fields: dict[str, Any] = {"input_ids": input_ids}
-        if options["return_attention_mask"] is not False:
-            mask = np.zeros((len(lengths), target), dtype=np.int64)
-            mask[rows, columns] = 1
-            fields["attention_mask"] = mask
-        return BatchEncoding(fields)
+        fields = padded_arrays(
+            flat,
+            counts,
+            max_length=options.max_length,
+            truncate=options.truncation_strategy != "do_not_truncate",
+            from_left=self.truncation_side == "left",
+            padding_strategy=options.padding_strategy,
+            pad_to_multiple_of=options.pad_to_multiple_of,
+            padding_side=options.padding_side or self.padding_side,
+            pad_id=self.pad_token_id or 0,
+            attention_mask=options.return_attention_mask is not False,
+        )
+        return None if fields is None else BatchEncoding(fields)
 
     def _warn_if_any_too_long(self, lengths: Any) -> None:
         if self.model_max_length <= LARGE_INTEGER and not self._warned_too_long:
@@ -387,19 +378,15 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
             if longest > self.model_max_length:
                 self._warn_if_too_long([0] * longest, None)
 
-    def _decode_one(
-        self,
-        token_ids: Any,
-        skip_special_tokens: bool,
-        clean_up_tokenization_spaces: bool | None,
-    ) -> str:
+    def _decode_text(self, token_ids: Any, skip_special_tokens: bool) -> str:
         single = not isinstance(token_ids, (list, tuple))
         ids = [as_token_id(token_ids)] if single else [as_token_id(i) for i in token_ids]
         if not all(-(2**63) <= i < 2**63 for i in ids):
-            return super()._decode_one(token_ids, skip_special_tokens, clean_up_tokenization_spaces)
+            return super()._decode_text(token_ids, skip_special_tokens)
         # As the reference: a single id is decoded even when it is a special token.
         skipped = self.all_special_ids if skip_special_tokens and not single else []
-        return self._cleaned(self._core.decode(ids, skipped), clean_up_tokenization_spaces)
+        text: str = self._core.decode(ids, skipped)
+        return text
 
     # -- files and pickling -----------------------------------------------------------------
 
@@ -419,7 +406,7 @@ class BlenderbotSmallTokenizerFast(TokenizerBase):
             self._core = _native.NativeTokenizer.from_parts(vocab, merges)
         except (OverflowError, TypeError, ValueError):
             # What the core cannot hold: from_pretrained's message for it, if it has one.
-            files.check_vocab(vocab, UNPICKLED)
+            vocabulary_files.check_vocab(vocab, UNPICKLED)
             raise
         super().__setstate__(state)  # checks the vocabulary (the core's) and the added tokens
         self._core.set_cache_capacity(cache_words)
@@ -444,25 +431,10 @@ def _core_unknown(tokens: TokenRegistry) -> tuple[str | None, int | None, str]:
     return tokens.special_tokens["unk_token"], tokens.unknown_id, tokens.unknown_error
 
 
-def _numpy_ready(options: dict[str, Any]) -> bool:
+def _numpy_ready(options: CallOptions) -> bool:
     """Options the numpy path handles: ids (truncated, padded) and the attention mask."""
     return (
-        options["return_tensors"] == "np"
-        and options["truncation_strategy"] in ("do_not_truncate", "longest_first", "only_first")
-        and not options["return_token_type_ids"]
-        and not options["return_special_tokens_mask"]
-        and not options["return_overflowing_tokens"]
-        and not options["return_length"]
-    )
-
-
-def _is_plain_call(options: dict[str, Any]) -> bool:
-    return (
-        options["padding_strategy"] == "do_not_pad"
-        and options["truncation_strategy"] == "do_not_truncate"
-        and not options["return_token_type_ids"]
-        and not options["return_special_tokens_mask"]
-        and not options["return_overflowing_tokens"]
-        and not options["return_length"]
-        and options["return_tensors"] is None
+        options.return_tensors == "np"
+        and options.truncation_strategy in ("do_not_truncate", "longest_first", "only_first")
+        and options.asks_no_extra_fields
     )

@@ -23,13 +23,21 @@ from typing import Union
 
 from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers, trainers
 
-from bbtok.blenderbot_small.tokenizer import CONTINUATION, END_OF_WORD, NEWLINE_MARKER, pretokenize
-from bbtok.storage.files import Merge, read_text, save_vocab_files
+from bbtok.blenderbot_small.family import (
+    CONTINUATION,
+    MERGES_FILE,
+    NEWLINE_MARKER,
+    VOCAB_FILE,
+    VOCABULARY_HEAD,
+)
+from bbtok.blenderbot_small.tokenizer import END_OF_WORD, pretokenize
+from bbtok.storage.files import read_text
+from bbtok.tokenization.vocabulary_files import Merge, save_vocab_files
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 # The special tokens and their ids in the real facebook/blenderbot_small-90M vocabulary.
-SPECIAL_TOKENS = ("__null__", "__start__", "__end__", "__unk__", NEWLINE_MARKER)
+SPECIAL_TOKENS = VOCABULARY_HEAD
 
 # The trainer is fed strings of about this many characters (a piece repeated as often as it was
 # counted): big enough that crossing into Rust is rare, small enough that none is large.
@@ -104,7 +112,7 @@ def train(
 
     output_dir = os.fspath(output_dir)
     os.makedirs(output_dir, exist_ok=True)
-    return save_vocab_files(output_dir, vocab, ranks)
+    return save_vocab_files(output_dir, vocab, ranks, (VOCAB_FILE, MERGES_FILE))
 
 
 def count_pieces(records: Iterable[str]) -> Counter[str]:

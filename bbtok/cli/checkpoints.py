@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+from bbtok.blenderbot_small.family import TOKENIZER_FILES
 from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.modeling.config import MODEL_FILES
 from bbtok.storage import hub
@@ -36,7 +37,7 @@ def _resolve(name: str, wanted: hub.FileSet, not_found: str) -> str:
 def tokenizer_directory(name: str) -> str:
     return _resolve(
         name,
-        hub.TOKENIZER_FILES,
+        TOKENIZER_FILES,
         f"bbtok: error: no tokenizer directory at {name!r}; pass --tokenizer DIR (a directory "
         "with vocab.json and merges.txt, or a hub model id), or leave it out for the sample "
         "vocabulary",
@@ -47,7 +48,7 @@ def model_directory(name: str) -> str:
     """Where the checkpoint is, with its tokenizer: both are read from the same directory."""
     return _resolve(
         name,
-        hub.TOKENIZER_FILES | MODEL_FILES,
+        TOKENIZER_FILES | MODEL_FILES,
         f"bbtok: error: no model directory at {name!r}; pass --model DIR (a checkpoint directory "
         "with config.json, model.safetensors, vocab.json and merges.txt, or a hub model id), or "
         "leave it out for the sample checkpoint",

@@ -8,7 +8,7 @@ from bbtok.blenderbot_small.tokenizer import BlenderbotSmallTokenizer
 from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
 from bbtok.cli.checkpoints import tokenizer_directory
 from bbtok.cli.model_commands import generate_and_show
-from bbtok.corpus import file_encoder as encode
+from bbtok.corpus.progress import plural
 
 DEMO_TEXTS = (
     "Hello! How are you doing today?",
@@ -24,7 +24,7 @@ def run_demo(args: argparse.Namespace) -> int:
     fast = BlenderbotSmallTokenizerFast.from_pretrained(directory)
     pure = BlenderbotSmallTokenizer.from_pretrained(directory)
     texts = args.text or list(DEMO_TEXTS)
-    print(f"tokenizer: {args.tokenizer} ({encode.plural(len(fast), 'token')})")
+    print(f"tokenizer: {args.tokenizer} ({plural(len(fast), 'token')})")
     for text in texts:
         encoded = fast(text, return_offsets_mapping=True)
         ids = encoded["input_ids"]

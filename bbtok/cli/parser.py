@@ -10,7 +10,8 @@ from bbtok.cli.checkpoints import DEFAULT_MODEL_DIR, DEFAULT_TOKENIZER_DIR
 from bbtok.cli.demo import run_demo
 from bbtok.cli.model_commands import run_chat, run_convert, run_generate
 from bbtok.cli.tokenizer_commands import run_decode, run_encode, run_tokenize, run_train
-from bbtok.corpus import file_encoder as encode
+from bbtok.corpus.records import DEFAULT_BATCH_SIZE, DEFAULT_MAX_RECORD_BYTES, INPUT_FORMATS
+from bbtok.corpus.sinks import OUTPUT_FORMATS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,12 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     encoder.add_argument(
         "--format",
-        choices=encode.INPUT_FORMATS,
+        choices=INPUT_FORMATS,
         help="format of every input (default: by extension; txt for stdin)",
     )
     encoder.add_argument(
         "--output-format",
-        choices=sorted(set(encode.OUTPUT_FORMATS.values())),
+        choices=sorted(set(OUTPUT_FORMATS.values())),
         help="format of OUTPUT (default: by extension; jsonl for - and /dev/stdout)",
     )
     encoder.add_argument(
@@ -108,10 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     encoder.add_argument(
         "--max-record-bytes",
         type=_positive_int,
-        default=encode.DEFAULT_MAX_RECORD_BYTES,
+        default=DEFAULT_MAX_RECORD_BYTES,
         metavar="N",
         help="a longer line (its \\n not counted) is a bad record, read past without being held "
-        f"in memory (default: {encode.DEFAULT_MAX_RECORD_BYTES}, 64 MiB)",
+        f"in memory (default: {DEFAULT_MAX_RECORD_BYTES}, 64 MiB)",
     )
     encoder.add_argument(
         "--workers",
@@ -122,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     encoder.add_argument(
         "--batch-size",
         type=_positive_int,
-        default=encode.DEFAULT_BATCH_SIZE,
+        default=DEFAULT_BATCH_SIZE,
         metavar="N",
         help="records per batch; a batch also ends after 4 MiB of text (default: %(default)s)",
     )

@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast, thread_count
 from bbtok.cli.checkpoints import tokenizer_directory
 from bbtok.cli.process import INTERRUPTED, Terminated
-from bbtok.corpus import file_encoder as encode
+from bbtok.corpus.file_encoder import encode_files
+from bbtok.corpus.progress import plural
+from bbtok.corpus.records import STDIN, Source, check_input, input_format
+from bbtok.corpus.sinks import is_stream, output_name
 
 # A text argument that stands for all of standard input.
 STANDARD_INPUT = "-"
@@ -21,14 +24,14 @@ STANDARD_INPUT = "-"
 def run_encode(args: argparse.Namespace) -> int:
     """Tokenize text files into a .jsonl or .parquet file of ids, streaming."""
     for path in args.inputs:
-        encode.check_input(path)  # "no such file" before "cannot tell its format"
-    sources = [encode.Source(path, encode.input_format(path, args.format)) for path in args.inputs]
-    if sum(source.path == encode.STDIN for source in sources) > 1:
+        check_input(path)  # "no such file" before "cannot tell its format"
+    sources = [Source(path, input_format(path, args.format)) for path in args.inputs]
+    if sum(source.path == STDIN for source in sources) > 1:
         raise ValueError("standard input ('-') can be read only once")
     tok = BlenderbotSmallTokenizerFast.from_pretrained(tokenizer_directory(args.tokenizer))
     show_progress = not args.quiet and sys.stderr.isatty()
     try:
-        summary = encode.encode_files(
+        summary = encode_files(
             sources,
             args.output,
             tok,
@@ -46,8 +49,8 @@ def run_encode(args: argparse.Namespace) -> int:
             what, status = f"terminated ({stop})", stop.exit_status
         else:
             what, status = "interrupted", INTERRUPTED
-        if encode.is_stream(args.output):
-            outcome = f"the output to {encode.output_name(args.output)} is incomplete"
+        if is_stream(args.output):
+            outcome = f"the output to {output_name(args.output)} is incomplete"
         else:
             outcome = f"{args.output} was not written"
         print(f"bbtok: {what}; {outcome}", file=sys.stderr)
@@ -56,7 +59,7 @@ def run_encode(args: argparse.Namespace) -> int:
     if skipped.count:
         # Shown even with --quiet: records are missing from the output.
         print(
-            f"bbtok: skipped {encode.plural(skipped.count, 'record')} (first: {skipped.first})",
+            f"bbtok: skipped {plural(skipped.count, 'record')} (first: {skipped.first})",
             file=sys.stderr,
         )
     if not args.quiet:
@@ -87,7 +90,7 @@ def run_tokenize(args: argparse.Namespace) -> int:
         ]
         header = ("token", "id", "start", "end", "text")
         widths = [max(map(_width, column)) for column in zip(header, *rows)]
-        print(f"text: {_shown(text)} ({encode.plural(len(ids), 'token')})")
+        print(f"text: {_shown(text)} ({plural(len(ids), 'token')})")
         for row in [header, *rows]:
             cells = []
             for column, (cell, width) in enumerate(zip(row, widths)):

@@ -1,5 +1,6 @@
 """The numpy model runner: configuration, weights (safetensors, torch zip files, shards), the
-encoder-decoder and its conversion to safetensors.
+layers, each architecture's tensor names, the encoder-decoder and its conversion to
+safetensors.
 
 The runner's names are imported on first use: the configuration (and so ``import bbtok``)
 needs no numpy."""
@@ -12,22 +13,27 @@ from typing import TYPE_CHECKING, Any
 from bbtok.modeling.config import BlenderbotSmallConfig
 
 if TYPE_CHECKING:
+    from bbtok.modeling.architectures import BLENDERBOT_SMALL, Architecture
+    from bbtok.modeling.loading import open_weights
     from bbtok.modeling.seq2seq import (
         BlenderbotSmallForConditionalGeneration,
         IncrementalDecoder,
         Seq2SeqLMOutput,
-        open_weights,
     )
 
 # Each public name and the module that owns it.
 _OWNERS = {
+    "Architecture": "bbtok.modeling.architectures",
+    "BLENDERBOT_SMALL": "bbtok.modeling.architectures",
     "BlenderbotSmallForConditionalGeneration": "bbtok.modeling.seq2seq",
     "IncrementalDecoder": "bbtok.modeling.seq2seq",
     "Seq2SeqLMOutput": "bbtok.modeling.seq2seq",
-    "open_weights": "bbtok.modeling.seq2seq",
+    "open_weights": "bbtok.modeling.loading",
 }
 
 __all__ = [
+    "BLENDERBOT_SMALL",
+    "Architecture",
     "BlenderbotSmallConfig",
     "BlenderbotSmallForConditionalGeneration",
     "IncrementalDecoder",

@@ -23,12 +23,12 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bbtok.blenderbot_small.family import TOKENIZER_FILES
 from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
 from bbtok.modeling.config import (
     CONFIG_FILE,
@@ -36,10 +36,12 @@ from bbtok.modeling.config import (
     MODEL_FILES,
     BlenderbotSmallConfig,
 )
-from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration, open_weights
+from bbtok.modeling.loading import open_weights
+from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration
 from bbtok.modeling.weights import (
     STORED_DTYPES,
     WEIGHTS_FILE,
+    NamedTensors,
     TensorSource,
     write_safetensors,
 )
@@ -51,40 +53,34 @@ if TYPE_CHECKING:
 # --dtype's names and the safetensors dtypes they are stored as.
 TARGET_DTYPES = {"float16": "F16", "bfloat16": "BF16", "float32": "F32"}
 _DTYPE_NAMES = {"F16": "float16", "BF16": "bfloat16", "F32": "float32", "F64": "float64"}
-# Tensors transformers ties to model.shared.weight and leaves out of the file it saves.
-_TIED_EMBEDDINGS = ("encoder.embed_tokens.weight", "decoder.embed_tokens.weight")
-_UNPREFIXED = ("lm_head.weight", "final_logits_bias")
+# The tensor names of the model written: the base model's under its prefix, the shared
+# embeddings once (transformers leaves the tied copies out of the file it saves).
+_NAMES = BlenderbotSmallForConditionalGeneration.architecture
+_SHARED = _NAMES.base_prefix + _NAMES.shared_embeddings[0]
 # The stored dtypes a reader hands out unconverted (bfloat16 it widens to float32).
 _AS_STORED: dict[str, type[np.floating]] = {"F16": np.float16, "F32": np.float32, "F64": np.float64}
 _BFLOAT16_SLICE = 1 << 20  # elements rounded at a time
 
 
-class _ShapesOnly:
+class _ShapesOnly(NamedTensors):
     """A TensorSource's names and shapes, with every tensor a zero-sized broadcast of 0: the
     model's loader checks them (names, shapes, tensors with no place) without reading or
     converting any weight."""
 
+    _tensors: TensorSource
+
     def __init__(self, source: TensorSource) -> None:
-        self.source = source
+        self._tensors = source
         self.path = source.path
 
-    def __contains__(self, name: object) -> bool:
-        return name in self.source
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.source)
-
-    def __len__(self) -> int:
-        return len(self.source)
-
     def shape(self, name: str) -> tuple[int, ...]:
-        return self.source.shape(name)
+        return self._tensors.shape(name)
 
     def stored_dtype(self, name: str) -> str:
-        return self.source.stored_dtype(name)
+        return self._tensors.stored_dtype(name)
 
     def get(self, name: str, dtype: type[np.floating]) -> np.ndarray:
-        return np.broadcast_to(np.zeros((), dtype=dtype), self.source.shape(name))
+        return np.broadcast_to(np.zeros((), dtype=dtype), self._tensors.shape(name))
 
 
 def to_bfloat16(values: np.ndarray) -> np.ndarray:
@@ -115,25 +111,26 @@ def encoded(values: np.ndarray, stored: str) -> np.ndarray:
 def output_names(source: TensorSource, config: BlenderbotSmallConfig) -> dict[str, str]:
     """Output tensor name -> source tensor name, as transformers 5 saves the model: the base
     model under ``model.``, the shared embeddings once, tied copies left out."""
-    prefix = "model." if any(name.startswith("model.") for name in source) else ""
+    base_prefix = _NAMES.base_prefix
+    prefix = base_prefix if any(name.startswith(base_prefix) for name in source) else ""
     names: dict[str, str] = {}
     for name in source:
-        if name in _UNPREFIXED:
-            if name == "lm_head.weight" and config.tie_word_embeddings:
+        if name in _NAMES.unprefixed:
+            if name == _NAMES.lm_head and config.tie_word_embeddings:
                 continue
             names[name] = name
             continue
         base = name.removeprefix(prefix)
-        if base in _TIED_EMBEDDINGS:
+        if base in _NAMES.tied_embeddings:
             continue
-        names["model." + base] = name
-    if "model.shared.weight" not in names:
+        names[base_prefix + base] = name
+    if _SHARED not in names:
         # Quirk: a checkpoint may hold the embeddings only as encoder.embed_tokens (the loader
         # reads them from there too); transformers stores them as the shared ones.
-        embeddings = prefix + _TIED_EMBEDDINGS[0]
+        embeddings = prefix + _NAMES.tied_embeddings[0]
         if embeddings not in source:
             raise ValueError(f"{source.path}: the checkpoint has no shared embeddings")
-        names["model.shared.weight"] = embeddings
+        names[_SHARED] = embeddings
     return names
 
 
@@ -166,9 +163,7 @@ def convert(
         raise ValueError(f"dtype must be one of {', '.join(TARGET_DTYPES)}, got {dtype!r}")
     output = Path(output)
     _check_output(output, overwrite)
-    directory = Path(
-        hub.pretrained_directory(source, hub.TOKENIZER_FILES | MODEL_FILES, **hub_options)
-    )
+    directory = Path(hub.pretrained_directory(source, TOKENIZER_FILES | MODEL_FILES, **hub_options))
     config = BlenderbotSmallConfig.from_pretrained(directory)
     tokenizer = BlenderbotSmallTokenizerFast.from_pretrained(directory)
     weights = open_weights(directory)

@@ -26,13 +26,19 @@ import struct
 import zipfile
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 
-from bbtok.modeling.weights import MAX_ARRAY_BYTES, MAX_RANK, _short, file_data, widen_bfloat16
+from bbtok.modeling.weights import (
+    MAX_ARRAY_BYTES,
+    MAX_RANK,
+    NamedTensors,
+    _short,
+    file_data,
+    widen_bfloat16,
+)
 from bbtok.storage import files
 
 # torch's storage classes and the numpy dtype of their elements (little-endian; a big-endian
@@ -215,13 +221,15 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) ->
     return data
 
 
-class TorchCheckpoint:
+class TorchCheckpoint(NamedTensors):
     """The tensors of a ``torch.save`` zip checkpoint (``pytorch_model.bin``), read without torch.
 
     >>> weights = TorchCheckpoint("path/to/pytorch_model.bin")  # doctest: +SKIP
     >>> weights.get("model.shared.weight", np.float32).shape  # doctest: +SKIP
     (16388, 16)
     """
+
+    _tensors: dict[str, np.ndarray]
 
     def __init__(self, path: str | os.PathLike[str], mmap: bool = True) -> None:
         """``mmap=False`` reads each storage into memory instead of mapping the file (see
@@ -367,15 +375,6 @@ class TorchCheckpoint:
             strides=tuple(s * itemsize for s in tensor.strides),
             writeable=False,
         )
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._tensors
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._tensors)
-
-    def __len__(self) -> int:
-        return len(self._tensors)
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self._tensors[name].shape

@@ -24,7 +24,7 @@ import math
 import os
 import reprlib
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO, NoReturn, Protocol
 
@@ -100,13 +100,31 @@ def widen_bfloat16(bits: np.ndarray) -> np.ndarray:
     return (bits.astype(np.uint32) << 16).view(np.float32)
 
 
-class SafetensorsFile:
+class NamedTensors:
+    """What every reader answers alike: ``in``, iteration and ``len`` over ``_tensors``, its
+    table keyed by tensor name (what the table holds per name is the reader's own)."""
+
+    _tensors: Collection[str]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tensors
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tensors)
+
+    def __len__(self) -> int:
+        return len(self._tensors)
+
+
+class SafetensorsFile(NamedTensors):
     """The tensors of one ``.safetensors`` file, read on demand as arrays of one dtype.
 
     >>> weights = SafetensorsFile("path/to/model.safetensors")  # doctest: +SKIP
     >>> weights.get("model.shared.weight", np.float32).shape  # doctest: +SKIP
     (16388, 16)
     """
+
+    _tensors: dict[str, _Entry]
 
     def __init__(self, path: str | os.PathLike[str], mmap: bool = True) -> None:
         """``mmap=False`` reads the file into memory instead of mapping it (see the module
@@ -129,7 +147,7 @@ class SafetensorsFile:
             raw = handle.read(header_bytes)
         self._data_start = 8 + header_bytes
         self._data_bytes = size - self._data_start
-        self.metadata, self._entries = self._parsed_header(raw)
+        self.metadata, self._tensors = self._parsed_header(raw)
 
     def _parsed_header(self, raw: bytes) -> tuple[dict[str, str], dict[str, _Entry]]:
         """The header's metadata and tensors, held to the safetensors package's rules; anything
@@ -224,25 +242,16 @@ class SafetensorsFile:
                 "(a safetensors file ends where its last tensor does)"
             )
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._entries
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
     def shape(self, name: str) -> tuple[int, ...]:
-        return self._entries[name][1]
+        return self._tensors[name][1]
 
     def stored_dtype(self, name: str) -> str:
-        return self._entries[name][0]
+        return self._tensors[name][0]
 
     def get(self, name: str, dtype: type[np.floating]) -> np.ndarray:
         """Tensor ``name`` as ``dtype``: a read-only view of the file (or, with ``mmap=False``,
         of its copy in memory) when stored in that dtype, else a converted copy."""
-        stored, shape, begin, end = self._entries[name]
+        stored, shape, begin, end = self._tensors[name]
         raw = self._map[self._data_start + begin : self._data_start + end]
         kind = STORED_DTYPES[stored]
         if (self._data_start + begin) % kind.itemsize == 0:
@@ -312,7 +321,7 @@ def read_weight_map(index_path: Path) -> dict[str, str]:
     return weight_map
 
 
-class ShardedWeights:
+class ShardedWeights(NamedTensors):
     """The tensors of a sharded checkpoint, found through its index file; each shard is opened
     by ``open_shard`` (a :class:`SafetensorsFile` or a PyTorch checkpoint reader).
 
@@ -320,6 +329,9 @@ class ShardedWeights:
     >>> ShardedWeights(index, SafetensorsFile).shape("model.shared.weight")  # doctest: +SKIP
     (16388, 16)
     """
+
+    # Each tensor's name and the shard that holds it.
+    _tensors: dict[str, TensorSource]
 
     def __init__(
         self, index_path: str | os.PathLike[str], open_shard: Callable[[Path], TensorSource]
@@ -338,7 +350,7 @@ class ShardedWeights:
         for shard, source in shards.items():
             for name in source:
                 holders.setdefault(name, []).append(shard)
-        self._source: dict[str, TensorSource] = {}
+        self._tensors = {}
         for name, found_in in holders.items():
             if len(found_in) > 1:
                 raise ValueError(
@@ -350,31 +362,22 @@ class ShardedWeights:
                     f"{self.path}: tensor {_short(name)} is in shard {found_in[0]}, but the index "
                     f"places it in {_short(weight_map.get(name))}"
                 )
-            self._source[name] = shards[found_in[0]]
+            self._tensors[name] = shards[found_in[0]]
         for name, shard in weight_map.items():
-            if name not in self._source:
+            if name not in self._tensors:
                 raise ValueError(
                     f"{self.path}: tensor {_short(name)} is listed in shard {shard}, which does "
                     "not hold it"
                 )
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._source
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._source)
-
-    def __len__(self) -> int:
-        return len(self._source)
-
     def shape(self, name: str) -> tuple[int, ...]:
-        return self._source[name].shape(name)
+        return self._tensors[name].shape(name)
 
     def stored_dtype(self, name: str) -> str:
-        return self._source[name].stored_dtype(name)
+        return self._tensors[name].stored_dtype(name)
 
     def get(self, name: str, dtype: type[np.floating]) -> np.ndarray:
-        return self._source[name].get(name, dtype)
+        return self._tensors[name].get(name, dtype)
 
 
 def write_safetensors(

@@ -71,13 +71,6 @@ class FileSet:
         )
 
 
-TOKENIZER_FILES = FileSet(
-    f"{files.VOCAB_FILE} and {files.MERGES_FILE}",
-    (files.VOCAB_FILE, files.MERGES_FILE),
-    (files.TOKENIZER_CONFIG_FILE, files.SPECIAL_TOKENS_MAP_FILE, files.ADDED_TOKENS_FILE),
-)
-
-
 def pop_options(kwargs: dict[str, Any]) -> HubOptions:
     """Take the hub options out of a ``from_pretrained``'s keyword arguments.
 

@@ -1,0 +1,250 @@
+"""Pretrained directories: ``save_pretrained``, ``from_pretrained`` (a local directory or a hub
+model id) and ``save_vocabulary``, with the ``tokenizer_config.json`` transformers reads.
+
+The vocabulary files are the family's (their names: ``vocabulary_file_names``); the other
+files of a directory are transformers' own, named here.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, TypeVar
+
+from bbtok.storage import files, hub
+from bbtok.tokenization import vocabulary_files
+from bbtok.tokenization.added_tokens import (
+    SPECIAL_TOKEN_NAMES,
+    AddedToken,
+    TokenRegistry,
+    token_text,
+)
+from bbtok.tokenization.hooks import TokenizerHooks
+
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
+ADDED_TOKENS_FILE = "added_tokens.json"
+# tokenizer itself (transformers writes some of them back; we do not).
+TRANSIENT_CONFIG_KEYS = frozenset(
+    {
+        "name_or_path",
+        "is_local",
+        "local_files_only",
+        "files_loaded",
+        "special_tokens_map_file",
+        "tokenizer_file",
+        "vocab_file",
+        "merges_file",
+        "tokenizer_config_file",
+        "tokenizer_class",
+        "init_inputs",
+        "device_map",
+        "slow_tokenizer_class",
+        "auto_map",
+    }
+)
+
+TokenizerT = TypeVar("TokenizerT", bound="PretrainedMixin")
+
+
+def tokenizer_file_set(vocabulary_file_names: tuple[str, ...]) -> hub.FileSet:
+    """The files ``from_pretrained`` reads from the directory of a tokenizer whose vocabulary is
+    in ``vocabulary_file_names``: those, and transformers' own files when present."""
+    return hub.FileSet(
+        " and ".join(vocabulary_file_names),
+        vocabulary_file_names,
+        (TOKENIZER_CONFIG_FILE, SPECIAL_TOKENS_MAP_FILE, ADDED_TOKENS_FILE),
+    )
+
+
+class PretrainedMixin(TokenizerHooks):
+    """Saving and loading the directories of :class:`~bbtok.tokenization.base.TokenizerBase`."""
+
+    def _vocabulary_texts(self) -> tuple[str, str]:
+        """The texts of ``vocab.json`` and ``merges.txt``, as the reference writes them."""
+        return (
+            vocabulary_files.vocab_json(self._base_vocab()),
+            vocabulary_files.merges_text(self._merge_ranks()),
+        )
+
+    def save_vocabulary(
+        self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None
+    ) -> tuple[str, str]:
+        """Write ``vocab.json`` and ``merges.txt`` byte-for-byte as the reference does, as one
+        set (see :func:`bbtok.storage.files.write_file_set`)."""
+        return vocabulary_files.save_vocab_texts(
+            save_directory, *self._vocabulary_texts(), self.vocabulary_file_names, filename_prefix
+        )
+
+    def _config_for_saving(self, tokens: TokenRegistry) -> dict[str, Any]:
+        config: dict[str, Any] = dict(self.init_kwargs)
+        config.update(
+            {
+                "added_tokens_decoder": {
+                    str(index): token.to_dict()
+                    for index, token in sorted(tokens.added_tokens_decoder.items())
+                },
+                "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces,
+                "model_max_length": self.model_max_length,
+                "padding_side": self.padding_side,
+                "truncation_side": self.truncation_side,
+                "tokenizer_class": self.reference_class_name,
+            }
+        )
+        if self.split_special_tokens:
+            config["split_special_tokens"] = True
+        if tuple(self.model_input_names) != self.default_model_input_names:
+            config["model_input_names"] = list(self.model_input_names)
+        for name in SPECIAL_TOKEN_NAMES:
+            config.pop(name, None)
+        config.update(
+            {name: text for name, text in tokens.special_tokens.items() if text is not None}
+        )
+        config.pop("extra_special_tokens", None)
+        config.pop("additional_special_tokens", None)
+        if tokens.extra_special_tokens:
+            config["extra_special_tokens"] = list(tokens.extra_special_tokens)
+        return config
+
+    def save_pretrained(
+        self,
+        save_directory: str | os.PathLike[str],
+        legacy_format: bool | None = None,
+        filename_prefix: str | None = None,
+        push_to_hub: bool = False,
+        **kwargs: Any,
+    ) -> tuple[str, ...]:
+        """Save a directory that this class and transformers' ``from_pretrained`` both load.
+
+        Writes ``tokenizer_config.json``, ``vocab.json``, ``merges.txt`` and, when tokens were
+        added beyond the vocabulary, ``added_tokens.json``; returns the paths written. The files
+        are written as one set (:func:`~bbtok.storage.files.write_file_set`): all are written and
+        fsynced
+        beside their targets before any is renamed, ``tokenizer_config.json`` last, so a full
+        disk leaves the previous files as they were. Only a crash between two renames can leave
+        some files new and the others old.
+        """
+        if push_to_hub:
+            raise ValueError("push_to_hub is not supported: bbtok works with local directories")
+        if legacy_format is False:
+            raise ValueError("this tokenizer only saves the vocab.json/merges.txt format")
+        save_directory = os.fspath(save_directory)
+        if os.path.isfile(save_directory):
+            raise NotADirectoryError(
+                20, "Provided path should be a directory, not a file", save_directory
+            )
+        os.makedirs(save_directory, exist_ok=True)
+        prefix = f"{filename_prefix}-" if filename_prefix else ""
+        config_path = os.path.join(save_directory, prefix + TOKENIZER_CONFIG_FILE)
+        # One registry for both files, so they agree however other threads add tokens.
+        tokens = self._tokens
+        # Every file is encoded before any is written: an unencodable token writes nothing.
+        contents = vocabulary_files.vocab_file_contents(
+            save_directory, *self._vocabulary_texts(), self.vocabulary_file_names, filename_prefix
+        )
+        beyond_vocab = {
+            token.content: index
+            for index, token in sorted(tokens.added_tokens_decoder.items())
+            if index >= self.vocab_size
+        }
+        if beyond_vocab:
+            added_path = os.path.join(save_directory, prefix + ADDED_TOKENS_FILE)
+            contents.append((added_path, files.json_bytes(beyond_vocab, added_path)))
+        # The file that says what the others are is renamed last.
+        config = self._config_for_saving(tokens)
+        contents.append((config_path, files.json_bytes(config, config_path)))
+        vocab_path, merges_path, *added = files.write_file_set(contents)[:-1]
+        return (config_path, vocab_path, merges_path, *added)
+
+    @classmethod
+    def from_pretrained(
+        cls: type[TokenizerT], pretrained_model_name_or_path: str | os.PathLike[str], **kwargs: Any
+    ) -> TokenizerT:
+        """Load a local directory as transformers writes it (``vocab.json``, ``merges.txt``,
+        ``tokenizer_config.json``, ``special_tokens_map.json``, ``added_tokens.json``), or a hub
+        model id (``org/name``) through huggingface_hub's cache, downloading only those files
+        when online; ``revision``, ``cache_dir``, ``token``, ``local_files_only`` and
+        ``force_download`` are passed on to it (see :mod:`bbtok.storage.hub`).
+
+        >>> tok = BlenderbotSmallTokenizer.from_pretrained("path/to/tokenizer")  # doctest: +SKIP
+        >>> tok = BlenderbotSmallTokenizer.from_pretrained(
+        ...     "facebook/blenderbot_small-90M", revision="main"
+        ... )  # doctest: +SKIP
+        """
+        directory = hub.pretrained_directory(
+            pretrained_model_name_or_path,
+            tokenizer_file_set(cls.vocabulary_file_names),
+            **hub.pop_options(kwargs),
+        )
+        kwargs.pop("trust_remote_code", None)
+        prefix_path = os.path.join
+        config_path = prefix_path(directory, TOKENIZER_CONFIG_FILE)
+        config: dict[str, Any] = {}
+        # Whatever is at the path is read: a FIFO or a dangling link is an error, not "absent".
+        if os.path.lexists(config_path):
+            loaded = files.read_json(config_path)
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{config_path}: expected a JSON object")
+            config = loaded
+        config.pop("tokenizer_class", None)
+        if "added_tokens_decoder" not in config:
+            config.update(cls._legacy_token_files(directory, config, kwargs))
+        # The files of the directory are used unless the caller names others; paths written in
+        # a configuration file are never followed.
+        vocab_name, merges_name = cls.vocabulary_file_names
+        vocab_file = kwargs.pop("vocab_file", None) or prefix_path(directory, vocab_name)
+        merges_file = kwargs.pop("merges_file", None) or prefix_path(directory, merges_name)
+        config.update(kwargs)
+        # As in transformers: the name given (a hub id stays one), not the snapshot directory.
+        config["name_or_path"] = os.fspath(pretrained_model_name_or_path)
+        for key in ("vocab_file", "merges_file"):
+            config.pop(key, None)
+        # Every tokenizer class takes (vocab_file, merges_file, **options).
+        factory: Any = cls
+        return factory(  # type: ignore[no-any-return]
+            vocab_file,
+            merges_file,
+            **config,
+        )
+
+    @staticmethod
+    def _legacy_token_files(
+        directory: str, config: dict[str, Any], kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Read ``special_tokens_map.json`` and ``added_tokens.json`` (older layouts)."""
+        merged = {**config, **kwargs}
+        if "additional_special_tokens" in merged and not merged.get("extra_special_tokens"):
+            merged["extra_special_tokens"] = merged.pop("additional_special_tokens")
+        found: dict[str, Any] = {}
+        special_map_path = os.path.join(directory, SPECIAL_TOKENS_MAP_FILE)
+        if os.path.lexists(special_map_path):
+            special_map = files.read_json(special_map_path)
+            if not isinstance(special_map, dict):
+                raise ValueError(f"{special_map_path}: expected a JSON object")
+            for key, value in special_map.items():
+                if kwargs.get(key):
+                    continue
+                if key == "extra_special_tokens" and isinstance(value, list):
+                    value = [*(merged.get(key) or []), *value]
+                merged[key] = found[key] = value
+        added_path = os.path.join(directory, ADDED_TOKENS_FILE)
+        if os.path.lexists(added_path):
+            added = files.read_json(added_path)
+            if not isinstance(added, dict):
+                raise ValueError(f"{added_path}: expected a JSON object of token -> id")
+            # Quirk: which added tokens are special is decided by the named tokens and
+            # extra_special_tokens only; "additional_special_tokens" from special_tokens_map.json
+            # still makes them special tokens of the tokenizer, but not special added tokens.
+            specials = {
+                text
+                for text in (token_text(merged.get(name)) for name in SPECIAL_TOKEN_NAMES)
+                if text
+            }
+            extra = merged.get("extra_special_tokens")
+            specials.update(t for t in (token_text(x) for x in extra or []) if t)
+            decoder: dict[int, AddedToken] = {}
+            for token, index in added.items():
+                vocabulary_files.check_token_id(token, index, added_path)
+                is_special = token in specials
+                decoder[index] = AddedToken(token, normalized=not is_special, special=is_special)
+            found["added_tokens_decoder"] = decoder
+        return found
