@@ -1,4 +1,5 @@
-"""Type stubs of the Rust extension (rust/python.rs). Only bbtok.fast uses it directly."""
+"""Type stubs of the Rust extension (rust/python/). Only bbtok.blenderbot_small.tokenizer_fast uses
+it directly."""
 
 __version__: str
 UNICODE_VERSION: str
@@ -7,11 +8,20 @@ MAX_CACHE_WORDS: int
 def max_threads() -> int:
     """The most threads a batch may run on: 4 times the cores this process may use."""
 
+class JsonForPythonError(ValueError):
+    """vocab.json is JSON whose errors only Python's json module words exactly: read it with
+    bbtok.tokenization.vocabulary_files.read_vocab for the exact error."""
+
 class NativeTokenizer:
     """The Rust tokenizer core. Texts may hold lone surrogates."""
 
     @staticmethod
-    def from_files(vocab_path: str, merges_path: str) -> tuple[NativeTokenizer, list[str]]: ...
+    def from_files(
+        vocab_path: str, merges_path: str, vocab_name: str, merges_name: str
+    ) -> NativeTokenizer:
+        """Raises and warns as bbtok.tokenization.vocabulary_files.read_vocab and read_merges,
+        naming the files vocab_name and merges_name; JsonForPythonError for JSON only Python
+        words."""
     @staticmethod
     def from_parts(
         vocab: dict[str, int], merges: list[tuple[list[str], int]]

@@ -1,4 +1,5 @@
-//! Cutting added tokens out of text, exactly where the reference cuts them.
+//! The added-token split: added tokens cut out of text, exactly where the reference cuts them,
+//! and looked up before the vocabulary.
 //!
 //! The reference scans with a trie of the added tokens. It finds the leftmost match, longest
 //! first, with one quirk we keep: when a token is found, matches that started further left are
@@ -6,8 +7,8 @@
 //! (after adding "abd" and "b", the text "abxd" is cut as one piece "abxd", which is then
 //! ordinary text). See `bbtok/tokenization/added_tokens.py` for the same algorithm in Python.
 
-use crate::words::decode_at;
-use rustc_hash::FxHashMap;
+use crate::text::{decode_at, PythonString};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::TryReserveError;
 
 #[derive(Clone, Debug, Default)]
@@ -217,6 +218,66 @@ impl AddedTokenTrie {
             }
         }
         (best_start, best_end, skip)
+    }
+}
+
+/// The added tokens as the Python layer keeps them: token -> id (looked up before the
+/// vocabulary, and cut out of text), and id -> token (decoded before the vocabulary). The two
+/// need not mirror each other: two tokens may share an id, and an id keeps the token it was
+/// last given.
+#[derive(Clone, Debug, Default)]
+pub struct AddedTokenTable {
+    pub encoder: Vec<(PythonString, u32)>,
+    pub decoder: Vec<(u32, PythonString)>,
+}
+
+impl AddedTokenTable {
+    /// A table where each token has its own id.
+    ///
+    /// ```
+    /// use bbtok::AddedTokenTable;
+    /// let table = AddedTokenTable::from_pairs(vec![("__start__".into(), 0)]);
+    /// assert_eq!(table.decoder[0].0, 0);
+    /// ```
+    pub fn from_pairs(pairs: Vec<(PythonString, u32)>) -> Self {
+        let decoder = pairs.iter().map(|(t, id)| (*id, t.clone())).collect();
+        AddedTokenTable {
+            encoder: pairs,
+            decoder,
+        }
+    }
+}
+
+/// Added tokens, compiled: cut out of text first, and looked up before the vocabulary.
+#[derive(Clone, Debug)]
+pub(crate) struct AddedTokens {
+    pub(crate) trie: AddedTokenTrie,
+    pub(crate) ids: FxHashMap<Box<[u8]>, u32>,
+    pub(crate) tokens: FxHashMap<u32, Box<[u8]>>,
+    /// Segments that stand as one token although not added (special tokens only set by name).
+    pub(crate) units: FxHashSet<Box<[u8]>>,
+}
+
+impl AddedTokens {
+    pub(crate) fn new(added: AddedTokenTable, units: Vec<PythonString>) -> Self {
+        let trie = AddedTokenTrie::new(added.encoder.iter().map(|(t, _)| t.as_bytes()));
+        let ids = added
+            .encoder
+            .into_iter()
+            .map(|(t, id)| (t.into_bytes(), id))
+            .collect();
+        let tokens = added
+            .decoder
+            .into_iter()
+            .map(|(id, t)| (id, t.into_bytes()))
+            .collect();
+        let units = units.into_iter().map(PythonString::into_bytes).collect();
+        AddedTokens {
+            trie,
+            ids,
+            tokens,
+            units,
+        }
     }
 }
 

@@ -14,6 +14,8 @@ use std::collections::{BinaryHeap, TryReserveError};
 
 /// The suffix the merges put on a piece's last symbol.
 pub const END_OF_WORD: &str = "</w>";
+/// What a token followed by another token of its piece ends with (`ap@@ te`).
+pub const CONTINUATION: &str = "@@";
 /// Below this many symbols a plain scan is faster than a heap.
 const HEAP_FROM: usize = 48;
 /// Positions in a piece are 32-bit (half the memory of `usize`), so a piece has fewer code

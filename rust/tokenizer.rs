@@ -1,30 +1,34 @@
-//! The tokenizer: added tokens, encode (single and batch), decode.
+//! The pipeline: added tokens cut out ([`crate::added`]), words ([`crate::words`]), pieces
+//! ([`crate::pieces`]), lowercasing ([`crate::lowercase`]), BPE ([`crate::bpe`]), ids
+//! ([`crate::ids`]); single texts, batches and offsets. Decoding is in [`crate::decode`].
+//!
+//! Every entry point takes `&str` or [`PythonText`]: text checked once where it was made, so
+//! no stage checks it again and none can be handed bytes that are not text.
 
-use crate::added::AddedTokenTrie;
-use crate::bpe::{BpeScratch, MergeRanks, SplitError, Symbol, END_OF_WORD, NO_SYMBOL};
+use crate::added::{AddedTokenTable, AddedTokens};
+use crate::bpe::{BpeScratch, MergeRanks, SplitError, CONTINUATION};
 use crate::cache::{CacheTooLarge, LocalCache, WordCache};
-use crate::vocab::{self, LoadError, Vocab, Warnings};
-use crate::words::{
-    char_count, decode_at, encode_into, for_each_word, is_python_space, split_pieces,
-    validate_python_text, Lowercaser, PieceSource, NEWLINE_MARKER,
-};
+use crate::files::{LoadError, LoadWarning};
+use crate::ids::{PieceToken, SymbolIds};
+use crate::lowercase::Lowercaser;
+use crate::merges::read_merges;
+use crate::pieces::{split_pieces, PieceSource, NEWLINE_CODES};
+use crate::text::{char_count, decode_at, encode_into, PythonString, PythonText};
+use crate::vocab::Vocab;
+use crate::words::for_each_word;
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet};
 use std::cell::RefCell;
 use std::collections::TryReserveError;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 pub use crate::cache::{DEFAULT_CACHE_WORDS, MAX_CACHE_WORDS};
-const CONTINUATION: &[u8] = b"@@";
 
 /// Why a text could not be encoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EncodeError {
     /// A token is unknown and the tokenizer has no unknown token to map it to.
     NoUnknownToken,
-    /// The input is not Python text (byte offset of the first bad byte).
-    NotText(usize),
     /// A piece of a word has this many code points, `bpe::MAX_PIECE_CHARS` or more.
     PieceTooLong(usize),
     /// Memory for the work ran out (a long word needs about 25 bytes a byte).
@@ -37,7 +41,6 @@ impl std::fmt::Display for EncodeError {
             EncodeError::NoUnknownToken => {
                 f.write_str("this tokenizer has no unk_token to map unknown tokens to")
             }
-            EncodeError::NotText(at) => write!(f, "invalid UTF-8 at byte offset {at}"),
             EncodeError::PieceTooLong(chars) => write!(
                 f,
                 "a word piece of {chars} characters is too long to tokenize (the limit is {})",
@@ -65,11 +68,6 @@ impl From<SplitError> for EncodeError {
     }
 }
 
-/// Every public entry point checks its text first: the rest of the pipeline may assume it.
-fn check_text(text: &[u8]) -> Result<(), EncodeError> {
-    validate_python_text(text).map_err(EncodeError::NotText)
-}
-
 /// One token of an encoding with offsets: its id, its character span in the text, and the
 /// index of the word it comes from (`None` for added and special tokens).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,141 +78,24 @@ pub struct TokenSpan {
     pub word: Option<usize>,
 }
 
-/// The added tokens as the Python layer keeps them: token -> id (looked up before the
-/// vocabulary, and cut out of text), and id -> token (decoded before the vocabulary). The two
-/// need not mirror each other: two tokens may share an id, and an id keeps the token it was
-/// last given.
-#[derive(Clone, Debug, Default)]
-pub struct AddedTokenTable {
-    pub encoder: Vec<(Vec<u8>, u32)>,
-    pub decoder: Vec<(u32, Vec<u8>)>,
-}
-
-impl AddedTokenTable {
-    /// A table where each token has its own id.
-    pub fn from_pairs(pairs: Vec<(Vec<u8>, u32)>) -> Self {
-        let decoder = pairs.iter().map(|(t, id)| (*id, t.clone())).collect();
-        AddedTokenTable {
-            encoder: pairs,
-            decoder,
-        }
-    }
-}
-
-/// Added tokens, compiled: cut out of text first, and looked up before the vocabulary.
-#[derive(Clone, Debug)]
-struct AddedTokens {
-    trie: AddedTokenTrie,
-    ids: FxHashMap<Box<[u8]>, u32>,
-    tokens: FxHashMap<u32, Box<[u8]>>,
-    /// Segments that stand as one token although not added (special tokens only set by name).
-    units: FxHashSet<Box<[u8]>>,
-}
-
-impl AddedTokens {
-    fn new(added: AddedTokenTable, units: Vec<Vec<u8>>) -> Self {
-        let trie = AddedTokenTrie::new(added.encoder.iter().map(|(t, _)| t.as_slice()));
-        let ids = added
-            .encoder
-            .into_iter()
-            .map(|(t, id)| (t.into_boxed_slice(), id))
-            .collect();
-        let tokens = added
-            .decoder
-            .into_iter()
-            .map(|(id, t)| (id, t.into_boxed_slice()))
-            .collect();
-        let units = units.into_iter().map(Vec::into_boxed_slice).collect();
-        AddedTokens {
-            trie,
-            ids,
-            tokens,
-            units,
-        }
-    }
-}
-
-/// A token as BPE cut it from a piece: its text (with `@@` unless it ends the piece), its
-/// merge symbol, and whether it ends the piece.
-struct PieceToken<'a> {
-    text: &'a [u8],
-    symbol: Symbol,
-    last: bool,
-}
-
-/// What `SymbolIds` stores for a token in neither the added tokens nor the vocabulary.
-const MISSING: u32 = u32::MAX;
-
-/// The id of every merge symbol's two tokens, so that encoding hashes no token strings: `middle`
-/// is the id of the symbol's text + `@@` (a token followed by another), `last` the id of its
-/// text without `</w>` (a piece's last token). Added tokens come first, as in `token_id`.
-#[derive(Debug, Default)]
-struct SymbolIds {
-    middle: Vec<u32>,
-    last: Vec<u32>,
-}
-
-impl SymbolIds {
-    /// From the vocabulary alone.
-    fn of_vocab(vocab: &Vocab, merges: &MergeRanks) -> Self {
-        let symbols = merges.symbols();
-        let mut ids = SymbolIds {
-            middle: Vec::with_capacity(symbols.len()),
-            last: Vec::with_capacity(symbols.len()),
-        };
-        let mut token = Vec::new();
-        for (_, text) in symbols.iter() {
-            token.clear();
-            token.extend_from_slice(text.as_bytes());
-            token.extend_from_slice(CONTINUATION);
-            ids.middle.push(vocab.id(&token).unwrap_or(MISSING));
-            let stem = text.strip_suffix(END_OF_WORD);
-            ids.last
-                .push(stem.and_then(|t| vocab.id(t.as_bytes())).unwrap_or(MISSING));
-        }
-        ids
-    }
-
-    /// `base` with the added tokens put before the vocabulary.
-    fn with_added(base: &SymbolIds, merges: &MergeRanks, added: &AddedTokens) -> Self {
-        let mut ids = SymbolIds {
-            middle: base.middle.clone(),
-            last: base.last.clone(),
-        };
-        let symbols = merges.symbols();
-        let mut text = Vec::new();
-        for (token, &id) in &added.ids {
-            if let Some(stem) = token.strip_suffix(CONTINUATION) {
-                if let Some(symbol) = symbols.find(stem) {
-                    ids.middle[symbol as usize] = id;
-                }
-            }
-            text.clear();
-            text.extend_from_slice(token);
-            text.extend_from_slice(END_OF_WORD.as_bytes());
-            if let Some(symbol) = symbols.find(&text) {
-                ids.last[symbol as usize] = id;
-            }
-        }
-        ids
-    }
-}
-
 /// The BlenderBot-small tokenizer. Cloning is cheap (the vocabulary, merges and tables are
 /// shared), which lets a binding swap in a changed copy instead of locking readers out.
+///
+/// It knows no special tokens of its own: whoever builds it sets the added tokens and the
+/// unknown token (the Python layer from the family's description).
 #[derive(Clone)]
 pub struct Tokenizer {
-    vocab: Arc<Vocab>,
-    merges: Arc<MergeRanks>,
-    lowercaser: Arc<Lowercaser>,
-    added: AddedTokens,
-    unknown_id: Option<u32>,
-    unknown_token: Option<Box<[u8]>>,
+    pub(crate) vocab: Arc<Vocab>,
+    pub(crate) merges: Arc<MergeRanks>,
+    pub(crate) lowercaser: Arc<Lowercaser>,
+    pub(crate) added: AddedTokens,
+    pub(crate) unknown_id: Option<u32>,
+    pub(crate) unknown_token: Option<Box<[u8]>>,
     cache: WordCache,
     /// Symbol ids from the vocabulary (made on first use, shared by clones), and with the
     /// added tokens over them (made again when they change).
-    vocab_symbol_ids: Arc<OnceLock<SymbolIds>>,
-    symbol_ids: Arc<OnceLock<SymbolIds>>,
+    pub(crate) vocab_symbol_ids: Arc<OnceLock<SymbolIds>>,
+    pub(crate) symbol_ids: Arc<OnceLock<SymbolIds>>,
 }
 
 /// Scratch buffers reused across words.
@@ -261,18 +142,6 @@ fn with_scratch<R>(work: impl FnOnce(&mut Scratch) -> R) -> R {
     })
 }
 
-/// The newline marker's code points.
-const NEWLINE_CODES: [u32; 9] = {
-    let bytes = NEWLINE_MARKER.as_bytes();
-    let mut codes = [0u32; 9];
-    let mut i = 0;
-    while i < 9 {
-        codes[i] = bytes[i] as u32;
-        i += 1;
-    }
-    codes
-};
-
 impl Tokenizer {
     /// A tokenizer from its vocabulary and merges, with no added tokens and no unknown token.
     pub fn new(vocab: Vocab, merges: MergeRanks) -> Self {
@@ -289,29 +158,19 @@ impl Tokenizer {
         }
     }
 
-    /// Read `vocab.json` and `merges.txt`, with the reference's special tokens added as the
-    /// reference adds them (appended after the vocabulary when missing: bos, eos, unk, pad).
+    /// Read `vocab.json` and `merges.txt` (named by their paths in messages), with no added
+    /// tokens and no unknown token; what the files hold that the reference passes over in
+    /// silence is pushed to `warnings`.
     pub fn from_files(
         vocab_path: &Path,
         merges_path: &Path,
-    ) -> Result<(Self, Warnings), LoadError> {
-        let (vocab, mut warnings) = Vocab::from_file(vocab_path)?;
-        let (merges, merge_warnings) = vocab::read_merges(merges_path)?;
-        warnings.extend(merge_warnings);
-        let mut tokenizer = Tokenizer::new(vocab, merges);
-        let mut added = Vec::new();
-        let mut next_id = tokenizer.vocab.len() as u32;
-        for special in ["__start__", "__end__", "__unk__", "__null__"] {
-            let id = tokenizer.vocab.id(special.as_bytes()).unwrap_or_else(|| {
-                next_id += 1;
-                next_id - 1
-            });
-            added.push((special.as_bytes().to_vec(), id));
-        }
-        let unknown_id = added[2].1;
-        tokenizer.set_added_tokens(AddedTokenTable::from_pairs(added), Vec::new());
-        tokenizer.set_unknown(Some(b"__unk__".to_vec()), Some(unknown_id));
-        Ok((tokenizer, warnings))
+        warnings: &mut Vec<LoadWarning>,
+    ) -> Result<Self, LoadError> {
+        let vocab_name = vocab_path.display().to_string();
+        let merges_name = merges_path.display().to_string();
+        let vocab = Vocab::from_file(vocab_path, &vocab_name, warnings)?;
+        let merges = read_merges(merges_path, &merges_name, warnings)?;
+        Ok(Tokenizer::new(vocab, merges))
     }
 
     /// Replace the lowercasing tables (to follow another Python's Unicode version).
@@ -327,15 +186,15 @@ impl Tokenizer {
 
     /// Set the added tokens (cut out of text, looked up first) and the unit tokens (a whole
     /// segment equal to one is one token).
-    pub fn set_added_tokens(&mut self, added: AddedTokenTable, units: Vec<Vec<u8>>) {
+    pub fn set_added_tokens(&mut self, added: AddedTokenTable, units: Vec<PythonString>) {
         self.added = AddedTokens::new(added, units);
         self.symbol_ids = Arc::default();
         self.cache.clear();
     }
 
     /// Set the unknown token and its id.
-    pub fn set_unknown(&mut self, token: Option<Vec<u8>>, id: Option<u32>) {
-        self.unknown_token = token.map(Vec::into_boxed_slice);
+    pub fn set_unknown(&mut self, token: Option<PythonString>, id: Option<u32>) {
+        self.unknown_token = token.map(PythonString::into_bytes);
         self.unknown_id = id;
         self.cache.clear();
     }
@@ -360,65 +219,6 @@ impl Tokenizer {
     /// The merges.
     pub fn merges(&self) -> &MergeRanks {
         &self.merges
-    }
-
-    /// Token -> id: added tokens first, then the vocabulary (BPE tokens are lowercase
-    /// already: Python's `str.lower()` is idempotent), then the unknown token.
-    #[inline]
-    fn token_id(&self, token: &[u8]) -> Result<u32, EncodeError> {
-        if let Some(&id) = self.added.ids.get(token) {
-            return Ok(id);
-        }
-        self.vocab
-            .id(token)
-            .or(self.unknown_id)
-            .ok_or(EncodeError::NoUnknownToken)
-    }
-
-    /// The id of a token BPE cut from a piece: as `token_id`, through the symbol tables.
-    #[inline]
-    fn piece_token_id(&self, token: &PieceToken<'_>) -> Result<u32, EncodeError> {
-        if token.symbol == NO_SYMBOL {
-            return self.token_id(token.text);
-        }
-        let ids = self.symbol_ids.get_or_init(|| {
-            let base = self
-                .vocab_symbol_ids
-                .get_or_init(|| SymbolIds::of_vocab(&self.vocab, &self.merges));
-            SymbolIds::with_added(base, &self.merges, &self.added)
-        });
-        let table = if token.last { &ids.last } else { &ids.middle };
-        match table[token.symbol as usize] {
-            MISSING => self.unknown_id.ok_or(EncodeError::NoUnknownToken),
-            id => Ok(id),
-        }
-    }
-
-    /// Token -> id for any token: as `token_id`, but the vocabulary is looked up with the token
-    /// lowercased, as the reference does.
-    pub fn token_to_id(&self, token: &[u8]) -> Result<u32, EncodeError> {
-        check_text(token)?;
-        if let Some(&id) = self.added.ids.get(token) {
-            return Ok(id);
-        }
-        let mut chars = Vec::new();
-        chars.try_reserve_exact(char_count(token))?;
-        let mut at = 0;
-        while at < token.len() {
-            let (code, width) = decode_at(token, at);
-            chars.push(code);
-            at += width;
-        }
-        let (mut lowered, mut bytes) = (Vec::new(), Vec::new());
-        self.lowercaser.lower(&chars, &mut lowered, None)?;
-        bytes.try_reserve_exact(token.len() * 3)?;
-        for code in lowered {
-            encode_into(code, &mut bytes);
-        }
-        self.vocab
-            .id(&bytes)
-            .or(self.unknown_id)
-            .ok_or(EncodeError::NoUnknownToken)
     }
 
     /// The tokens of one word, fed to `emit` with their character ranges in the word when
@@ -520,7 +320,7 @@ impl Tokenizer {
                         encode_into(code, &mut token);
                     }
                     if i != last {
-                        token.extend_from_slice(CONTINUATION);
+                        token.extend_from_slice(CONTINUATION.as_bytes());
                     }
                     let piece_token = PieceToken {
                         text: &token,
@@ -602,7 +402,7 @@ impl Tokenizer {
             result = match self.added.ids.get(segment) {
                 Some(&id) => push_id(ids, id),
                 None if self.added.units.contains(segment) => {
-                    self.token_to_id(segment).and_then(|id| push_id(ids, id))
+                    self.any_token_id(segment).and_then(|id| push_id(ids, id))
                 }
                 None => self.encode_plain_into(segment, scratch, cache, ids),
             };
@@ -611,18 +411,29 @@ impl Tokenizer {
         result
     }
 
-    /// Encode Python text (a `&str`, or UTF-8 with lone surrogates encoded as Python's
-    /// `surrogatepass` does).
-    pub fn encode(&self, text: &[u8]) -> Result<Vec<u32>, EncodeError> {
-        check_text(text)?;
+    /// Encode a text (a `&str`, or [`PythonText`] that may hold lone surrogates), added tokens
+    /// cut out first.
+    ///
+    /// ```
+    /// # let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny");
+    /// # let mut warnings = Vec::new();
+    /// # let tokenizer = bbtok::Tokenizer::from_files(
+    /// #     &dir.join("vocab.json"), &dir.join("merges.txt"), &mut warnings).unwrap();
+    /// assert_eq!(tokenizer.encode("adapt act apte").unwrap(), vec![1, 2, 3, 4]);
+    /// ```
+    pub fn encode<'a>(&self, text: impl Into<PythonText<'a>>) -> Result<Vec<u32>, EncodeError> {
+        let text = text.into().as_bytes();
         let mut ids = Vec::new();
         with_scratch(|scratch| self.encode_into(text, scratch, &mut ids))?;
         Ok(ids)
     }
 
     /// Encode text that holds no added tokens (they are not cut out).
-    pub fn encode_plain(&self, text: &[u8]) -> Result<Vec<u32>, EncodeError> {
-        check_text(text)?;
+    pub fn encode_plain<'a>(
+        &self,
+        text: impl Into<PythonText<'a>>,
+    ) -> Result<Vec<u32>, EncodeError> {
+        let text = text.into().as_bytes();
         let mut ids = Vec::new();
         with_scratch(|scratch| {
             self.cache
@@ -632,13 +443,16 @@ impl Tokenizer {
     }
 
     /// Encode many texts: in parallel on rayon's pool unless `parallel` is false.
-    pub fn encode_batch(
+    pub fn encode_batch<'a, T>(
         &self,
-        texts: &[&[u8]],
+        texts: &[T],
         parallel: bool,
-    ) -> Result<Vec<Vec<u32>>, EncodeError> {
-        let encode_one = |text: &&[u8]| {
-            check_text(text)?;
+    ) -> Result<Vec<Vec<u32>>, EncodeError>
+    where
+        T: Into<PythonText<'a>> + Copy + Sync,
+    {
+        let encode_one = |text: &T| {
+            let text = (*text).into().as_bytes();
             let mut ids = Vec::new();
             with_scratch(|scratch| self.encode_into(text, scratch, &mut ids)).map(|_| ids)
         };
@@ -650,8 +464,11 @@ impl Tokenizer {
     }
 
     /// The tokens (as Python text) of a text that holds no added tokens.
-    pub fn tokenize_plain(&self, text: &[u8]) -> Result<Vec<Vec<u8>>, EncodeError> {
-        check_text(text)?;
+    pub fn tokenize_plain<'a>(
+        &self,
+        text: impl Into<PythonText<'a>>,
+    ) -> Result<Vec<Vec<u8>>, EncodeError> {
+        let text = text.into().as_bytes();
         let mut tokens = Vec::new();
         let mut result = Ok(());
         with_scratch(|scratch| {
@@ -675,12 +492,12 @@ impl Tokenizer {
 
     /// Encode with each token's character span and word index.
     /// With `cut_added` false, added tokens are not cut out (as `encode_plain`).
-    pub fn encode_with_offsets(
+    pub fn encode_with_offsets<'a>(
         &self,
-        text: &[u8],
+        text: impl Into<PythonText<'a>>,
         cut_added: bool,
     ) -> Result<Vec<TokenSpan>, EncodeError> {
-        check_text(text)?;
+        let text = text.into().as_bytes();
         let mut spans = Vec::new();
         let mut scratch = Scratch::default();
         let mut segments = Vec::new();
@@ -710,7 +527,7 @@ impl Tokenizer {
             let whole = match self.added.ids.get(segment) {
                 _ if !cut_added => None,
                 Some(&id) => Some(id),
-                None if self.added.units.contains(segment) => Some(self.token_to_id(segment)?),
+                None if self.added.units.contains(segment) => Some(self.any_token_id(segment)?),
                 None => None,
             };
             if let Some(id) = whole {
@@ -757,54 +574,6 @@ impl Tokenizer {
         }
         Ok(spans)
     }
-
-    /// Id -> token (Python text): added tokens first, then the vocabulary, else the unknown
-    /// token (empty when there is none).
-    pub fn id_to_token(&self, id: i64) -> &[u8] {
-        let id = u32::try_from(id).ok();
-        if let Some(token) = id.and_then(|id| self.added.tokens.get(&id)) {
-            return token;
-        }
-        if let Some(token) = id.and_then(|id| self.vocab.token(id)) {
-            return token.as_bytes();
-        }
-        self.unknown_token.as_deref().unwrap_or(b"")
-    }
-
-    /// The reference's decode: ids -> tokens (skipping `skip`), joined with spaces, `"@@ "`
-    /// removed, Python white space stripped. Fails only when memory runs out.
-    pub fn decode(&self, ids: &[i64], skip: &FxHashSet<i64>) -> Result<Vec<u8>, TryReserveError> {
-        let mut text: Vec<u8> = Vec::new();
-        let mut first = true;
-        for &id in ids {
-            if skip.contains(&id) {
-                continue;
-            }
-            let token = self.id_to_token(id);
-            text.try_reserve(token.len() + 1)?;
-            if !first {
-                text.push(b' ');
-            }
-            first = false;
-            text.extend_from_slice(token);
-        }
-        // Remove each "@@ ", left to right, in place.
-        let (mut read, mut write) = (0, 0);
-        while read < text.len() {
-            if text[read..].starts_with(b"@@ ") {
-                read += 3;
-            } else {
-                text[write] = text[read];
-                write += 1;
-                read += 1;
-            }
-        }
-        text.truncate(write);
-        let (start, end) = strip_python_space(&text);
-        text.truncate(end);
-        text.drain(..start);
-        Ok(text)
-    }
 }
 
 /// Push one id, failing instead of aborting when memory runs out.
@@ -815,45 +584,44 @@ fn push_id(ids: &mut Vec<u32>, id: u32) -> Result<(), EncodeError> {
     Ok(())
 }
 
-/// `str.strip()` on Python text: the byte range that is kept.
-fn strip_python_space(text: &[u8]) -> (usize, usize) {
-    let mut start = 0;
-    while start < text.len() {
-        let (code, width) = decode_at(text, start);
-        if !is_python_space(code) {
-            break;
-        }
-        start += width;
-    }
-    let mut end = text.len();
-    while end > start {
-        // Step back to the start of the last character.
-        let mut at = end - 1;
-        while at > start && text[at] & 0xC0 == 0x80 {
-            at -= 1;
-        }
-        if !is_python_space(decode_at(text, at).0) {
-            break;
-        }
-        end = at;
-    }
-    (start, end)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::NotText;
+    use rustc_hash::FxHashSet;
 
+    /// The tiny fixture with BlenderBot-small's special tokens, set as the Python layer sets
+    /// them: each added at its vocabulary id, or appended after the vocabulary.
     fn tiny() -> Tokenizer {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny");
-        Tokenizer::from_files(&dir.join("vocab.json"), &dir.join("merges.txt"))
-            .unwrap()
-            .0
+        let mut warnings = Vec::new();
+        let mut tokenizer = Tokenizer::from_files(
+            &dir.join("vocab.json"),
+            &dir.join("merges.txt"),
+            &mut warnings,
+        )
+        .unwrap();
+        assert!(warnings.is_empty());
+        let mut next_id = tokenizer.vocab().len() as u32;
+        let specials: Vec<(PythonString, u32)> = ["__start__", "__end__", "__unk__", "__null__"]
+            .into_iter()
+            .map(|special| {
+                let id = tokenizer.vocab().id(special.as_bytes()).unwrap_or_else(|| {
+                    next_id += 1;
+                    next_id - 1
+                });
+                (special.into(), id)
+            })
+            .collect();
+        let unknown_id = specials[2].1;
+        tokenizer.set_added_tokens(AddedTokenTable::from_pairs(specials), Vec::new());
+        tokenizer.set_unknown(Some("__unk__".into()), Some(unknown_id));
+        tokenizer
     }
 
     fn tokens(tokenizer: &Tokenizer, text: &str) -> Vec<String> {
         tokenizer
-            .tokenize_plain(text.as_bytes())
+            .tokenize_plain(text)
             .unwrap()
             .into_iter()
             .map(|t| String::from_utf8(t).unwrap())
@@ -868,11 +636,28 @@ mod tests {
             vec!["adapt", "act", "ap@@", "te"]
         );
         assert_eq!(
-            tokenizer.encode(b"adapt act apte").unwrap(),
+            tokenizer.encode("adapt act apte").unwrap(),
             vec![1, 2, 3, 4]
         );
         // __null__ is appended after the 7-token vocabulary.
-        assert_eq!(tokenizer.encode(b"x__null__y").unwrap(), vec![6, 7, 6]);
+        assert_eq!(tokenizer.encode("x__null__y").unwrap(), vec![6, 7, 6]);
+    }
+
+    #[test]
+    fn the_core_adds_no_special_tokens_of_its_own() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny");
+        let tokenizer = Tokenizer::from_files(
+            &dir.join("vocab.json"),
+            &dir.join("merges.txt"),
+            &mut Vec::new(),
+        )
+        .unwrap();
+        // "__unk__" is not cut out as a token, and no unknown id stands in for "_".
+        assert_eq!(
+            tokenizer.encode("__unk__"),
+            Err(EncodeError::NoUnknownToken)
+        );
+        assert_eq!(tokenizer.encode("adapt").unwrap(), vec![1]);
     }
 
     #[test]
@@ -895,9 +680,8 @@ mod tests {
     fn offsets_point_into_the_text() {
         let tokenizer = tiny();
         // "İ" lowercases to two code points, split into two tokens that both point at it.
-        let text = "İ apte __null__";
         let spans = tokenizer
-            .encode_with_offsets(text.as_bytes(), true)
+            .encode_with_offsets("İ apte __null__", true)
             .unwrap();
         let ranges: Vec<(usize, usize, Option<usize>)> =
             spans.iter().map(|s| (s.start, s.end, s.word)).collect();
@@ -916,17 +700,33 @@ mod tests {
     #[test]
     fn batch_equals_one_by_one() {
         let tokenizer = tiny();
-        let texts: Vec<&[u8]> = vec![b"adapt act", b"apte __end__ x", b"", b"act\nact"];
-        let one_by_one: Vec<Vec<u32>> =
-            texts.iter().map(|t| tokenizer.encode(t).unwrap()).collect();
+        let texts = ["adapt act", "apte __end__ x", "", "act\nact"];
+        let one_by_one: Vec<Vec<u32>> = texts
+            .iter()
+            .map(|t| tokenizer.encode(*t).unwrap())
+            .collect();
         assert_eq!(tokenizer.encode_batch(&texts, true).unwrap(), one_by_one);
         assert_eq!(tokenizer.encode_batch(&texts, false).unwrap(), one_by_one);
+    }
+
+    #[test]
+    fn text_with_lone_surrogates_encodes_like_any_other() {
+        let tokenizer = tiny();
+        // "a\ud800 act", as Python's surrogatepass writes it.
+        let text = PythonText::new(b"a\xed\xa0\x80 act").unwrap();
+        assert_eq!(tokenizer.encode(text).unwrap(), vec![6, 6, 2]);
+        let spans = tokenizer.encode_with_offsets(text, true).unwrap();
+        assert_eq!((spans[1].start, spans[1].end), (1, 2));
+        assert_eq!(
+            tokenizer.encode_batch(&[text, text], true).unwrap().len(),
+            2
+        );
     }
 
     /// Bytes from a seeded generator, biased towards what trips decoders: lead bytes without
     /// their continuations, lone continuations, 0xFF, surrogates, spaces and punctuation.
     fn hostile_bytes(seed: &mut u64, len: usize) -> Vec<u8> {
-        const PARTS: [&[u8]; 14] = [
+        const PARTS: [&[u8]; 16] = [
             b"a",
             b"A",
             b" ",
@@ -941,6 +741,8 @@ mod tests {
             b"\xed\xa0\x80",
             "\u{130}".as_bytes(),
             "\u{3a3}".as_bytes(),
+            b"ap",
+            "\u{e9}".as_bytes(),
         ];
         let mut bytes = Vec::new();
         while bytes.len() < len {
@@ -952,67 +754,94 @@ mod tests {
         bytes
     }
 
-    #[test]
-    fn bytes_that_are_not_text_are_refused_not_a_panic() {
-        let mut tokenizer = tiny();
-        tokenizer.set_added_tokens(
-            AddedTokenTable::from_pairs(vec![
-                (b"ap".to_vec(), 8),
-                ("\u{e9}".as_bytes().to_vec(), 9),
-            ]),
-            vec![b"act".to_vec()],
-        );
-        assert_eq!(tokenizer.encode(b"ab\xff"), Err(EncodeError::NotText(2)));
-        let mut seed = 3u64;
-        for round in 0..2_000 {
-            let bytes = hostile_bytes(&mut seed, round % 40);
-            let expected = match validate_python_text(&bytes) {
-                Ok(()) => None,
-                Err(at) => Some(EncodeError::NotText(at)),
+    /// The first byte that is not Python text, found the slow way: code point by code point.
+    fn first_bad_byte(bytes: &[u8]) -> Option<usize> {
+        let mut at = 0;
+        while at < bytes.len() {
+            let width = match bytes[at] {
+                0x00..=0x7F => 1,
+                0xC2..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                0xF0..=0xF4 => 4,
+                _ => return Some(at),
             };
-            let refused = |result: Result<(), EncodeError>| match (&expected, result) {
-                (Some(expected), Err(error)) => assert_eq!(&error, expected, "{bytes:?}"),
-                (Some(_), Ok(())) => panic!("{bytes:?} is not text, yet encoded"),
-                (None, _) => {}
+            let Some(sequence) = bytes.get(at..at + width) else {
+                return Some(at);
             };
-            refused(tokenizer.encode(&bytes).map(drop));
-            refused(tokenizer.encode_plain(&bytes).map(drop));
-            refused(tokenizer.encode_with_offsets(&bytes, true).map(drop));
-            refused(tokenizer.encode_with_offsets(&bytes, false).map(drop));
-            refused(tokenizer.tokenize_plain(&bytes).map(drop));
-            refused(tokenizer.token_to_id(&bytes).map(drop));
-            for parallel in [false, true] {
-                let texts: [&[u8]; 2] = [b"adapt", &bytes];
-                refused(tokenizer.encode_batch(&texts, parallel).map(drop));
+            if sequence[1..].iter().any(|b| b & 0xC0 != 0x80) {
+                return Some(at);
             }
+            let (code, _) = decode_at(bytes, at);
+            let shortest = [0, 0, 0x80, 0x800, 0x10000][width];
+            if code < shortest || code > 0x10FFFF {
+                return Some(at);
+            }
+            at += width;
         }
+        None
     }
 
     #[test]
-    fn added_tokens_that_are_not_text_do_not_panic() {
+    fn no_input_makes_the_public_api_panic() {
+        // Bytes are refused where they are made into text, at the first bad byte; whatever
+        // text they make runs through every entry point without a panic.
         let mut tokenizer = tiny();
-        let broken: [&[u8]; 4] = [b"\xe2\x82", b"\xf0", b"  \xc3", b"\xa9 @@"];
-        let pairs = broken
+        let odd_tokens: [&[u8]; 4] = [b"ap", "\u{e9}".as_bytes(), b"\xed\xa0\x80", b" @@"];
+        let pairs = odd_tokens
             .iter()
-            .zip(20..)
-            .map(|(t, id)| (t.to_vec(), id))
+            .zip(8..)
+            .map(|(t, id)| (PythonString::new(t.to_vec()).unwrap(), id))
             .collect();
-        tokenizer.set_added_tokens(AddedTokenTable::from_pairs(pairs), vec![b"\xff".to_vec()]);
-        tokenizer.set_unknown(Some(b"\xe2".to_vec()), None);
-        for ids in [
-            vec![20, 21, 22, 23],
-            vec![23, 22, 21, 20, 999],
-            vec![-1, 21],
-        ] {
-            tokenizer.decode(&ids, &FxHashSet::default()).unwrap();
-        }
-        let mut seed = 9u64;
-        for round in 0..500 {
-            let bytes = hostile_bytes(&mut seed, round % 30);
-            if validate_python_text(&bytes).is_ok() {
-                let _ = tokenizer.encode(&bytes);
-                let _ = tokenizer.encode_with_offsets(&bytes, true);
+        tokenizer.set_added_tokens(
+            AddedTokenTable::from_pairs(pairs),
+            vec![
+                "act".into(),
+                PythonString::new(b"\xed\xb0\x80".to_vec()).unwrap(),
+            ],
+        );
+        let strict = {
+            let mut strict = tokenizer.clone();
+            strict.set_unknown(None, None);
+            strict
+        };
+        let mut seed = 3u64;
+        for round in 0..3_000 {
+            let bytes = hostile_bytes(&mut seed, round % 40);
+            let text = match PythonText::new(&bytes) {
+                Err(NotText { offset }) => {
+                    assert_eq!(Some(offset), first_bad_byte(&bytes), "{bytes:?}");
+                    continue;
+                }
+                Ok(text) => text,
+            };
+            assert_eq!(first_bad_byte(&bytes), None, "{bytes:?}");
+            for tokenizer in [&tokenizer, &strict] {
+                let ids = tokenizer.encode(text);
+                let spans = tokenizer.encode_with_offsets(text, true);
+                assert_eq!(ids, spans.map(|s| s.iter().map(|s| s.id).collect()));
+                let _ = tokenizer.encode_plain(text);
+                let _ = tokenizer.encode_with_offsets(text, false);
+                let _ = tokenizer.tokenize_plain(text);
+                let _ = tokenizer.token_to_id(text);
+                for parallel in [false, true] {
+                    let texts = [PythonText::from("adapt"), text];
+                    let _ = tokenizer.encode_batch(&texts, parallel);
+                }
+                if let Ok(ids) = ids {
+                    let ids: Vec<i64> = ids.iter().map(|&id| i64::from(id)).collect();
+                    let decoded = tokenizer.decode(&ids, &FxHashSet::default()).unwrap();
+                    assert!(PythonText::new(&decoded).is_ok(), "{decoded:?}");
+                }
             }
+            if let Ok(text) = std::str::from_utf8(&bytes) {
+                assert_eq!(
+                    tokenizer.encode(text),
+                    tokenizer.encode(PythonText::new(&bytes).unwrap())
+                );
+            }
+        }
+        for ids in [vec![8, 9, 10, 11], vec![11, 10, 9, 8, 999], vec![-1, 9]] {
+            tokenizer.decode(&ids, &FxHashSet::default()).unwrap();
         }
     }
 
@@ -1036,11 +865,11 @@ mod tests {
                 word.push_str(mark);
                 spaced.push_str(&format!("{piece} {mark} "));
             }
-            let mut ids = tokenizer.encode(word.as_bytes()).unwrap();
-            let apostrophes = tokenizer.encode(b"'").unwrap();
+            let mut ids = tokenizer.encode(word.as_str()).unwrap();
+            let apostrophes = tokenizer.encode("'").unwrap();
             // A piece before "'" ends there, as it ends before a space.
             ids.retain(|id| !apostrophes.contains(id));
-            let mut expected = tokenizer.encode(spaced.as_bytes()).unwrap();
+            let mut expected = tokenizer.encode(spaced.as_str()).unwrap();
             expected.retain(|id| !apostrophes.contains(id));
             assert_eq!(ids, expected, "{word}");
         }
@@ -1051,8 +880,8 @@ mod tests {
         // Long pieces take the heap path; it must agree with the scan on the same pattern.
         let tokenizer = tiny();
         let long = "ap".repeat(500_000);
-        let ids = tokenizer.encode(long.as_bytes()).unwrap();
-        let short = tokenizer.encode(b"apap").unwrap(); // "ap@@", "a@@", "p"
+        let ids = tokenizer.encode(long.as_str()).unwrap();
+        let short = tokenizer.encode("apap").unwrap(); // "ap@@", "a@@", "p"
         assert_eq!(ids.len(), 500_001);
         assert!(ids[..499_999].iter().all(|&id| id == short[0]));
         assert_eq!(&ids[499_999..], &short[1..]);

@@ -1,64 +1,17 @@
-//! Reading and writing `vocab.json` and `merges.txt` exactly as the reference does.
+//! `vocab.json`: read exactly as the pure-Python reader reads it (every error and warning in
+//! its words, see [`crate::files`]), and written as the reference's `save_vocabulary` writes it.
 
-use crate::bpe::MergeRanks;
+use crate::files::{read_text, LoadError, LoadWarning, MAX_ID};
 use crate::strings::StringTable;
-use crate::words::is_python_space;
 use rustc_hash::FxHashMap;
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use std::fmt;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The largest id we accept: ids index embedding rows, and larger ones are a corrupt file.
-pub const MAX_ID: u64 = i32::MAX as u64;
-/// The first line `save_vocabulary` writes to `merges.txt`.
-pub const MERGES_HEADER: &str = "#version: 0.2";
-
-/// Why a file could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoadError {
-    /// The file does not exist (or is a directory, or cannot be read).
-    Io { path: PathBuf, message: String },
-    /// Not UTF-8: the byte offset of the first bad byte.
-    Utf8 { path: PathBuf, offset: usize },
-    /// Not JSON, or not a vocabulary: what is wrong.
-    Format { path: PathBuf, message: String },
-}
-
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LoadError::Io { path, message } => write!(f, "{}: {message}", path.display()),
-            LoadError::Utf8 { path, offset } => {
-                write!(
-                    f,
-                    "{}: invalid UTF-8 at byte offset {offset}",
-                    path.display()
-                )
-            }
-            LoadError::Format { path, message } => write!(f, "{}: {message}", path.display()),
-        }
-    }
-}
-
-impl std::error::Error for LoadError {}
-
-fn read_text(path: &Path) -> Result<String, LoadError> {
-    let bytes = std::fs::read(path).map_err(|error| LoadError::Io {
-        path: path.to_path_buf(),
-        message: error.to_string(),
-    })?;
-    let text = String::from_utf8(bytes).map_err(|error| LoadError::Utf8 {
-        path: path.to_path_buf(),
-        offset: error.utf8_error().valid_up_to(),
-    })?;
-    // The reference reads in text mode: "\r\n" and a lone "\r" end lines as "\n" does.
-    Ok(if text.contains('\r') {
-        text.replace("\r\n", "\n").replace('\r', "\n")
-    } else {
-        text
-    })
-}
+/// Python's `int()` refuses to read a number of more digits (its default
+/// `sys.get_int_max_str_digits()`); such a file is left to Python's `json` module.
+const PYTHON_INT_DIGITS: usize = 4300;
 
 /// Token <-> id, as `vocab.json` holds them.
 #[derive(Clone, Debug, Default)]
@@ -68,66 +21,6 @@ pub struct Vocab {
     ids: Vec<u32>,
     /// Id -> token index.
     by_id: FxHashMap<u32, u32>,
-}
-
-/// What reading a file noticed that the reference passes over in silence.
-pub type Warnings = Vec<String>;
-
-/// An id as `vocab.json` gives it: an integer from 0 to `MAX_ID`, or what stood there instead.
-enum IdValue {
-    Id(u32),
-    Bad(String),
-}
-
-impl<'de> serde::Deserialize<'de> for IdValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct IdVisitor;
-        impl<'de> Visitor<'de> for IdVisitor {
-            type Value = IdValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a token id")
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<IdValue, E> {
-                Ok(match u32::try_from(v) {
-                    Ok(id) if u64::from(id) <= MAX_ID => IdValue::Id(id),
-                    _ => IdValue::Bad(v.to_string()),
-                })
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<IdValue, E> {
-                Ok(match u64::try_from(v) {
-                    Ok(v) => return self.visit_u64(v),
-                    Err(_) => IdValue::Bad(v.to_string()),
-                })
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<IdValue, E> {
-                Ok(IdValue::Bad(v.to_string()))
-            }
-            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<IdValue, E> {
-                Ok(IdValue::Bad(v.to_string()))
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<IdValue, E> {
-                Ok(IdValue::Bad(format!("{v:?}")))
-            }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<IdValue, E> {
-                Ok(IdValue::Bad("null".into()))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<IdValue, A::Error> {
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(IdValue::Bad("a list".into()))
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<IdValue, M::Error> {
-                while map
-                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(IdValue::Bad("an object".into()))
-            }
-        }
-        deserializer.deserialize_any(IdVisitor)
-    }
 }
 
 /// A token as `vocab.json` writes it: borrowed from the text unless it has escapes.
@@ -142,12 +35,6 @@ impl AsRef<str> for Key<'_> {
             Key::Borrowed(text) => text,
             Key::Owned(text) => text,
         }
-    }
-}
-
-impl std::fmt::Debug for Key<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.as_ref().fmt(f)
     }
 }
 
@@ -173,50 +60,99 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
     }
 }
 
-/// The entries of `vocab.json` in file order, or the first bad id.
-struct Entries<'a>(Result<Vec<(Key<'a>, u32)>, String>);
+/// The whole of `vocab.json`: the object's entries in file order, ids as raw JSON (read as
+/// Python reads them afterwards), or the Python type of what stands instead of an object.
+enum Document<'a> {
+    Object(Vec<(Key<'a>, &'a RawValue)>),
+    Other(&'static str),
+}
 
-impl<'de> serde::Deserialize<'de> for Entries<'de> {
+impl<'de> serde::Deserialize<'de> for Document<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EntriesVisitor;
-        impl<'de> Visitor<'de> for EntriesVisitor {
-            type Value = Entries<'de>;
+        struct DocumentVisitor;
+        impl<'de> Visitor<'de> for DocumentVisitor {
+            type Value = Document<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object of token -> id")
+                f.write_str("a JSON value")
             }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Entries<'de>, M::Error> {
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Document<'de>, M::Error> {
                 let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(1024));
-                let mut bad = None;
-                while let Some((token, id)) = map.next_entry::<Key<'de>, IdValue>()? {
-                    match id {
-                        IdValue::Id(id) => entries.push((token, id)),
-                        IdValue::Bad(value) if bad.is_none() => {
-                            bad = Some(format!(
-                                "token {token:?} has id {value}; ids must be integers from 0 to {MAX_ID}"
-                            ))
-                        }
-                        IdValue::Bad(_) => {}
-                    }
+                while let Some(entry) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    entries.push(entry);
                 }
-                Ok(Entries(bad.map_or(Ok(entries), Err)))
+                Ok(Document::Object(entries))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Document<'de>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Document::Other("list"))
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Document<'de>, E> {
+                Ok(Document::Other("str"))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Document<'de>, E> {
+                Ok(Document::Other("bool"))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Document<'de>, E> {
+                Ok(Document::Other("NoneType"))
+            }
+            // Numbers: the caller tells int from float by the text (serde reads an integer
+            // beyond 64 bits as a float).
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Document<'de>, E> {
+                Ok(Document::Other("number"))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Document<'de>, E> {
+                Ok(Document::Other("number"))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Document<'de>, E> {
+                Ok(Document::Other("number"))
             }
         }
-        deserializer.deserialize_map(EntriesVisitor)
+        deserializer.deserialize_any(DocumentVisitor)
+    }
+}
+
+/// What Python's `json` makes of a raw JSON id: an id, a value that is not one, or a value only
+/// Python's `json` can word (an object or a list, which may hold repeated keys it warns about;
+/// a number too long for Python's `int`).
+enum RawId {
+    Id(u32),
+    Bad,
+    ForPython,
+}
+
+fn raw_id(raw: &str) -> RawId {
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    if raw.starts_with(['{', '[']) {
+        return RawId::ForPython;
+    }
+    let integral = digits.bytes().all(|b| b.is_ascii_digit());
+    let mantissa = digits.split(['.', 'e', 'E']).next().unwrap_or("");
+    if mantissa.len() > PYTHON_INT_DIGITS && integral {
+        return RawId::ForPython;
+    }
+    if digits.is_empty() || !integral {
+        return RawId::Bad;
+    }
+    if raw.starts_with('-') {
+        // JSON has no leading zeros: "-0" is the one negative integer that is an id.
+        return if digits == "0" {
+            RawId::Id(0)
+        } else {
+            RawId::Bad
+        };
+    }
+    match digits.parse::<u64>() {
+        Ok(id) if id <= MAX_ID => RawId::Id(id as u32),
+        _ => RawId::Bad,
     }
 }
 
 impl Vocab {
-    /// Build from (token, id) pairs; a repeated token keeps its last id, as a JSON object
-    /// read by Python does; two tokens on one id is an error naming both.
+    /// Build from (token, id) pairs of distinct tokens (a parsed vocabulary: a Python dict);
+    /// two tokens on one id is an error naming both.
     pub fn from_entries<S: AsRef<str>>(
         entries: impl IntoIterator<Item = (S, u32)>,
     ) -> Result<Self, String> {
-        Ok(Vocab::from_entries_noting_repeats(entries)?.0)
-    }
-
-    fn from_entries_noting_repeats<S: AsRef<str>>(
-        entries: impl IntoIterator<Item = (S, u32)>,
-    ) -> Result<(Self, Warnings), String> {
         let entries = entries.into_iter();
         let count = entries.size_hint().0;
         let mut vocab = Vocab {
@@ -225,12 +161,10 @@ impl Vocab {
             by_id: FxHashMap::default(),
         };
         vocab.by_id.reserve(count);
-        let mut warnings = Vec::new();
         for (token, id) in entries {
             let token = token.as_ref();
             let index = vocab.tokens.intern(token);
             if (index as usize) < vocab.ids.len() {
-                warnings.push(format!("token {token:?} appears twice; the later id wins"));
                 vocab.by_id.remove(&vocab.ids[index as usize]);
                 vocab.ids[index as usize] = id;
             } else {
@@ -242,23 +176,111 @@ impl Vocab {
             }
             vocab.by_id.insert(id, index);
         }
-        Ok((vocab, warnings))
+        Ok(vocab)
     }
 
-    /// Parse the text of `vocab.json`.
-    pub fn from_json(text: &str) -> Result<(Self, Warnings), String> {
-        let Entries(entries) =
-            serde_json::from_str(text).map_err(|error| format!("invalid JSON: {error}"))?;
-        Vocab::from_entries_noting_repeats(entries?)
+    /// Parse the text of `vocab.json` (named `name` in messages) as the pure-Python reader
+    /// does: a repeated token keeps its last id (with a warning), then every token in file
+    /// order must have an id from 0 to `MAX_ID` that no earlier token has.
+    ///
+    /// ```
+    /// use bbtok::files::LoadError;
+    /// use bbtok::Vocab;
+    /// let mut warnings = Vec::new();
+    /// let vocab = Vocab::from_json(r#"{"a": "x", "b": 1, "a": 0}"#, "v", &mut warnings).unwrap();
+    /// assert_eq!((vocab.id(b"a"), warnings.len()), (Some(0), 1));
+    /// let error = Vocab::from_json(r#"{"a": 0, "b": 0}"#, "v", &mut warnings).unwrap_err();
+    /// assert_eq!(error.to_string(), "v: tokens 'a' and 'b' share the id 0");
+    /// ```
+    pub fn from_json(
+        text: &str,
+        name: &str,
+        warnings: &mut Vec<LoadWarning>,
+    ) -> Result<Self, LoadError> {
+        let for_python = |detail: String| LoadError::JsonForPython {
+            name: name.to_string(),
+            detail,
+        };
+        let entries = match serde_json::from_str::<Document<'_>>(text) {
+            Ok(Document::Object(entries)) => entries,
+            Ok(Document::Other(found)) => {
+                let found = match found {
+                    // Python's json may give up on a deep list (RecursionError) before it is one.
+                    "list" => return Err(for_python("a list".into())),
+                    "number" if text.trim().contains(['.', 'e', 'E']) => "float",
+                    "number" if text.trim().len() > PYTHON_INT_DIGITS => {
+                        return Err(for_python("a number too long for Python's int".into()))
+                    }
+                    "number" => "int",
+                    found => found,
+                };
+                return Err(LoadError::NotAnObject {
+                    name: name.to_string(),
+                    found,
+                });
+            }
+            Err(error) => return Err(for_python(error.to_string())),
+        };
+        // A repeated token keeps its first place and its last id, as a Python dict does.
+        let count = entries.len();
+        let mut tokens = StringTable::with_capacity(count, count * 8);
+        let mut raw_ids: Vec<&RawValue> = Vec::with_capacity(count);
+        for (token, raw) in &entries {
+            let token = token.as_ref();
+            let index = tokens.intern(token) as usize;
+            if index < raw_ids.len() {
+                warnings.push(LoadWarning::RepeatedToken {
+                    name: name.to_string(),
+                    token: token.to_string(),
+                    value: raw.get().to_string(),
+                });
+                raw_ids[index] = raw;
+            } else {
+                raw_ids.push(raw);
+            }
+        }
+        // Python's json would have refused these while parsing, before any other check.
+        for (_, raw) in &entries {
+            if let RawId::ForPython = raw_id(raw.get()) {
+                return Err(for_python(format!("an id Python reads: {}", raw.get())));
+            }
+        }
+        let mut vocab = Vocab {
+            tokens,
+            ids: Vec::with_capacity(count),
+            by_id: FxHashMap::default(),
+        };
+        vocab.by_id.reserve(raw_ids.len());
+        for (index, raw) in raw_ids.iter().enumerate() {
+            let token = || vocab.tokens.get(index as u32).to_string();
+            let RawId::Id(id) = raw_id(raw.get()) else {
+                return Err(LoadError::BadId {
+                    name: name.to_string(),
+                    token: token(),
+                    value: raw.get().to_string(),
+                });
+            };
+            if let Some(&other) = vocab.by_id.get(&id) {
+                return Err(LoadError::SharedId {
+                    name: name.to_string(),
+                    first: vocab.tokens.get(other).to_string(),
+                    second: token(),
+                    id,
+                });
+            }
+            vocab.by_id.insert(id, index as u32);
+            vocab.ids.push(id);
+        }
+        Ok(vocab)
     }
 
-    /// Read `vocab.json`.
-    pub fn from_file(path: &Path) -> Result<(Self, Warnings), LoadError> {
-        let text = read_text(path)?;
-        Vocab::from_json(&text).map_err(|message| LoadError::Format {
-            path: path.to_path_buf(),
-            message,
-        })
+    /// Read `vocab.json` at `path` (named `name` in messages).
+    pub fn from_file(
+        path: &Path,
+        name: &str,
+        warnings: &mut Vec<LoadWarning>,
+    ) -> Result<Self, LoadError> {
+        Vocab::from_json(&read_text(path, name)?, name, warnings)
     }
 
     /// The id of a token (exactly as written), if it is in the vocabulary.
@@ -341,112 +363,19 @@ fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
-/// The symbols of one merges line; two, nearly always.
-enum LineParts<'a> {
-    Two([&'a str; 2]),
-    Other(Vec<&'a str>),
-}
-
-impl<'a> AsRef<[&'a str]> for LineParts<'a> {
-    fn as_ref(&self) -> &[&'a str] {
-        match self {
-            LineParts::Two(parts) => parts,
-            LineParts::Other(parts) => parts,
-        }
-    }
-}
-
-/// Parse the text of `merges.txt` with the reference's quirks: the first line is dropped
-/// whatever it says, and so is the last element of the split on `"\n"` (the last merge, when
-/// the file does not end with a newline); each line is split on Python white space.
-pub fn parse_merges(text: &str) -> (MergeRanks, Warnings) {
-    let lines: Vec<&str> = text.split('\n').collect();
-    let mut warnings = Vec::new();
-    if let Some(first) = lines.first() {
-        if !first.is_empty() && !first.starts_with("#version") {
-            warnings.push(format!(
-                "line 1 ({first:?}) is not a '#version' header; it is ignored"
-            ));
-        }
-    }
-    if lines.len() > 1 && !lines[lines.len() - 1].is_empty() {
-        warnings.push("the file does not end with a newline, so its last line is ignored".into());
-    }
-    let body = if lines.len() > 2 {
-        &lines[1..lines.len() - 1]
-    } else {
-        &[][..]
-    };
-    let mut odd = 0;
-    let parsed = body.iter().map(|line| {
-        let mut parts = line
-            .split(|c: char| is_python_space(c as u32))
-            .filter(|part| !part.is_empty());
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some(left), Some(right), None) => LineParts::Two([left, right]),
-            (first, second, third) => {
-                odd += 1;
-                let mut all: Vec<&str> = [first, second, third].into_iter().flatten().collect();
-                all.extend(parts);
-                LineParts::Other(all)
-            }
-        }
-    });
-    let merges = MergeRanks::new(parsed);
-    if odd > 0 {
-        warnings.push(format!(
-            "{odd} line(s) are not two symbols; they never match"
-        ));
-    }
-    (merges, warnings)
-}
-
-/// Read `merges.txt`.
-pub fn read_merges(path: &Path) -> Result<(MergeRanks, Warnings), LoadError> {
-    Ok(parse_merges(&read_text(path)?))
-}
-
-/// The bytes the reference's `save_vocabulary` writes to `merges.txt`.
-pub fn merges_text(merges: &MergeRanks) -> String {
-    let mut out = String::from(MERGES_HEADER);
-    out.push('\n');
-    for (parts, _) in &merges.lines() {
-        out.push_str(&parts.join(" "));
-        out.push('\n');
-    }
-    out
-}
-
-/// Write `data` to `path` through a temporary file in the same directory and a rename, so the
-/// file is never half-written.
-pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let directory = path.parent().filter(|p| !p.as_os_str().is_empty());
-    let directory = directory.unwrap_or_else(|| Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let temporary = directory.join(format!(
-        ".{}.{}.tmp",
-        name.unwrap_or_default(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(data)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse(text: &str) -> Result<(Vocab, Vec<String>), String> {
+        let mut warnings = Vec::new();
+        let vocab = Vocab::from_json(text, "v", &mut warnings).map_err(|e| e.to_string())?;
+        Ok((vocab, warnings.iter().map(ToString::to_string).collect()))
+    }
+
     #[test]
     fn vocab_json_is_written_like_python() {
-        let (vocab, warnings) = Vocab::from_json(r#"{"b": 1, "a\"\n\u0001é": 0}"#).unwrap();
+        let (vocab, warnings) = parse(r#"{"b": 1, "a\"\n\u0001é": 0}"#).unwrap();
         assert!(warnings.is_empty());
         assert_eq!(
             vocab.to_json(),
@@ -456,38 +385,64 @@ mod tests {
     }
 
     #[test]
-    fn bad_vocabularies_are_refused() {
-        assert!(Vocab::from_json("[1]").is_err());
-        assert!(Vocab::from_json(r#"{"a": -1}"#)
-            .unwrap_err()
-            .contains("\"a\""));
-        assert!(Vocab::from_json(r#"{"a": 1.5}"#).is_err());
-        assert!(Vocab::from_json(r#"{"a": true}"#).is_err());
-        assert!(Vocab::from_json(r#"{"a": 0, "b": 0}"#)
-            .unwrap_err()
-            .contains("\"b\""));
-        let (vocab, warnings) = Vocab::from_json(r#"{"a": 0, "a": 1}"#).unwrap();
-        assert_eq!((vocab.id(b"a"), warnings.len()), (Some(1), 1));
+    fn bad_vocabularies_are_refused_in_pythons_words() {
+        let error = |text: &str| parse(text).unwrap_err();
+        assert_eq!(
+            error("\"x\""),
+            "v: a vocabulary must be a JSON object of token -> id, found str"
+        );
+        assert!(error("1.5").ends_with("found float"));
+        assert!(error("18446744073709551616").ends_with("found int"));
+        assert!(error("null").ends_with("found NoneType"));
+        assert_eq!(
+            error(r#"{"a": -1}"#),
+            "v: token 'a' has id -1; ids must be integers from 0 to 2147483647"
+        );
+        assert!(error(r#"{"a": 1.0}"#).contains("has id 1.0;"));
+        assert!(error(r#"{"a": true}"#).contains("has id True;"));
+        assert!(error(r#"{"a": "1"}"#).contains("has id '1';"));
+        assert!(error(r#"{"a": 2147483648}"#).contains("has id 2147483648;"));
+        assert_eq!(
+            error(r#"{"a": 0, "b": 0}"#),
+            "v: tokens 'a' and 'b' share the id 0"
+        );
     }
 
     #[test]
-    fn merges_keep_the_reference_quirks() {
-        let (merges, warnings) = parse_merges("#version: 0.2\na b\nc\n\nd e f\na  b\nx y");
-        assert_eq!(warnings.len(), 2);
-        let lines: Vec<(String, u32)> = merges
-            .lines()
-            .iter()
-            .map(|(p, r)| (p.join(" "), *r))
-            .collect();
+    fn what_only_python_can_word_is_left_to_it() {
+        let mut warnings = Vec::new();
+        for text in [
+            "{",
+            "[1]",
+            r#"{"a": NaN}"#,
+            r#"{"\ud800": 0}"#,
+            r#"{"a": {"x": 1, "x": 2}}"#,
+            r#"{"a": [], "a": 0}"#,
+        ] {
+            let error = Vocab::from_json(text, "v", &mut warnings).unwrap_err();
+            assert!(matches!(error, LoadError::JsonForPython { .. }), "{text}");
+        }
+        let long = format!(r#"{{"a": {}}}"#, "9".repeat(5000));
+        let error = Vocab::from_json(&long, "v", &mut warnings).unwrap_err();
+        assert!(matches!(error, LoadError::JsonForPython { .. }));
+    }
+
+    #[test]
+    fn a_repeated_token_keeps_its_place_and_its_last_id() {
+        let (vocab, warnings) = parse(r#"{"a": "x", "b": 1, "a": 0}"#).unwrap();
         assert_eq!(
-            lines,
-            vec![
-                ("c".into(), 1),
-                ("".into(), 2),
-                ("d e f".into(), 3),
-                ("a b".into(), 4)
-            ]
+            vocab.entries().collect::<Vec<_>>(),
+            vec![("a", 0), ("b", 1)]
         );
-        assert_eq!(merges_text(&merges), "#version: 0.2\nc\n\nd e f\na b\n");
+        assert_eq!(
+            warnings,
+            vec!["v: token 'a' appears twice; the later id 0 wins, as in the reference"]
+        );
+        // The last id is checked, in the first place: "a" comes before "b".
+        assert_eq!(
+            parse(r#"{"a": 0, "b": 1, "a": 1}"#).unwrap_err(),
+            "v: tokens 'a' and 'b' share the id 1"
+        );
+        assert!(parse(r#"{"a": -0, "b": 1}"#).is_ok());
     }
 }

@@ -4,10 +4,11 @@ Everything users call comes from :mod:`bbtok.tokenization`, shared with the pure
 tokenizer; the Rust core (``bbtok._native``) encodes and decodes, batches run on all cores
 with the GIL released, and ``return_offsets_mapping=True`` gives each token's character span.
 
-Exactness with the pure-Python tokenizer is by construction where it is cheapest: files that
-the core refuses are read again by :mod:`bbtok.tokenization.vocabulary_files`, which raises
-(or warns) with exactly the pure-Python tokenizer's messages, and a Python whose Unicode
-version differs from the core's tables hands the core its own ``str.lower()`` tables
+The core reads ``vocab.json`` and ``merges.txt`` itself and raises (or warns) with the
+pure-Python readers' messages; only JSON whose errors Python's ``json`` module alone words
+(a syntax error, ``NaN``, an object as an id) is read again by
+:mod:`bbtok.tokenization.vocabulary_files`. A Python whose Unicode version differs from the
+core's tables hands the core its own ``str.lower()`` tables
 (:mod:`bbtok.blenderbot_small.unicode_tables`).
 """
 
@@ -118,29 +119,29 @@ def _gc_paused() -> Iterator[None]:
 
 def _load_core(vocab_file: str | os.PathLike[str], merges_file: str | os.PathLike[str]) -> Any:
     # files.open_regular checks the files as the pure-Python readers do (a FIFO would block the
-    # core, /dev/zero fill memory), and the core reads the very files it opened.
+    # core, /dev/zero fill memory), and the core reads the very files it opened. The core
+    # raises and warns with the pure-Python readers' messages, naming the files as given.
     with (
         files.open_regular(vocab_file, files.MAX_VOCAB_BYTES) as vocab_handle,
         files.open_regular(merges_file, files.MAX_VOCAB_BYTES) as merges_handle,
     ):
         try:
-            core, noticed = _native.NativeTokenizer.from_files(
+            core = _native.NativeTokenizer.from_files(
                 files.descriptor_path(vocab_handle, vocab_file),
                 files.descriptor_path(merges_handle, merges_file),
+                os.fspath(vocab_file),
+                os.fspath(merges_file),
             )
-        except (OSError, ValueError):
-            # Read with the pure-Python readers: they raise the exact errors; if they accept
-            # what the core refused, build the core from what they read.
+        except _native.JsonForPythonError:
+            # JSON whose errors only Python's json module words: a syntax error (worded anew
+            # by some Python versions), NaN, a lone surrogate escape, an object as an id. It
+            # raises them; what it accepts after all (an object id that a repeated token
+            # replaced) is read by the pure-Python readers.
             vocab = vocabulary_files.read_vocab(vocab_file)
             ranks = vocabulary_files.read_merges(merges_file)
             core = _native.NativeTokenizer.from_parts(
                 vocab, [(list(merge), rank) for merge, rank in ranks.items()]
             )
-            noticed = []
-    if noticed:
-        # Something the reference passes over in silence: let the pure-Python readers warn.
-        vocabulary_files.read_vocab(vocab_file)
-        vocabulary_files.read_merges(merges_file)
     if unicodedata.unidata_version != _native.UNICODE_VERSION:
         _use_running_pythons_lowercase(core)
     return core

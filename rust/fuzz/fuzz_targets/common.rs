@@ -1,12 +1,12 @@
 //! The laws every tokenizer keeps on any Python text, shared by the `encode` and `files`
 //! targets. A broken law panics, which libFuzzer reports as a crash.
 
-use bbtok::words::{decode_at, is_python_space, validate_python_text};
-use bbtok::Tokenizer;
+use bbtok::text::{decode_at, is_python_space};
+use bbtok::{PythonText, Tokenizer};
 use rustc_hash::FxHashSet;
 
 /// Code points of Python text: every byte that is not a continuation byte starts one.
-pub fn char_count(text: &[u8]) -> usize {
+fn char_count(text: &[u8]) -> usize {
     text.iter().filter(|&&b| b & 0xC0 != 0x80).count()
 }
 
@@ -33,16 +33,27 @@ fn contains<T: PartialEq>(haystack: &[T], needle: &[T]) -> bool {
 /// text.
 /// `ids_name_tokens`: every id names one token (no added token shares an id with another
 /// token), so the text a span points at can be checked against its token.
-pub fn check_laws(tokenizer: &Tokenizer, texts: &[&[u8]], added: &[&[u8]], ids_name_tokens: bool) {
+pub fn check_laws(
+    tokenizer: &Tokenizer,
+    texts: &[PythonText<'_>],
+    added: &[&[u8]],
+    ids_name_tokens: bool,
+) {
     for &text in texts {
         check_text(tokenizer, text, added, ids_name_tokens);
     }
     check_batch(tokenizer, texts);
 }
 
-fn check_text(tokenizer: &Tokenizer, text: &[u8], added: &[&[u8]], ids_name_tokens: bool) {
-    let ids = tokenizer.encode(text);
-    let spans = tokenizer.encode_with_offsets(text, true);
+fn check_text(
+    tokenizer: &Tokenizer,
+    python_text: PythonText<'_>,
+    added: &[&[u8]],
+    ids_name_tokens: bool,
+) {
+    let text = python_text.as_bytes();
+    let ids = tokenizer.encode(python_text);
+    let spans = tokenizer.encode_with_offsets(python_text, true);
     match (&ids, &spans) {
         (Ok(ids), Ok(spans)) => {
             let span_ids: Vec<u32> = spans.iter().map(|span| span.id).collect();
@@ -60,9 +71,9 @@ fn check_text(tokenizer: &Tokenizer, text: &[u8], added: &[&[u8]], ids_name_toke
         _ => panic!("only one of encode and encode_with_offsets fails on {text:?}"),
     }
 
-    let plain = tokenizer.encode_plain(text);
+    let plain = tokenizer.encode_plain(python_text);
     // Offsets without cutting added tokens encode as encode_plain does.
-    let plain_spans = tokenizer.encode_with_offsets(text, false);
+    let plain_spans = tokenizer.encode_with_offsets(python_text, false);
     match (&plain, &plain_spans) {
         (Ok(plain), Ok(spans)) => {
             let span_ids: Vec<u32> = spans.iter().map(|span| span.id).collect();
@@ -78,17 +89,17 @@ fn check_text(tokenizer: &Tokenizer, text: &[u8], added: &[&[u8]], ids_name_toke
     if let Ok(plain) = &plain {
         // tokenize_plain yields the tokens whose ids encode_plain yields.
         let tokens = tokenizer
-            .tokenize_plain(text)
+            .tokenize_plain(python_text)
             .expect("tokenize_plain fails where encode_plain does not");
         for token in &tokens {
             assert!(
-                validate_python_text(token).is_ok(),
+                PythonText::new(token).is_ok(),
                 "token {token:?} is not text"
             );
         }
         let via_tokens: Result<Vec<u32>, _> = tokens
             .iter()
-            .map(|token| tokenizer.token_to_id(token))
+            .map(|token| tokenizer.token_to_id(PythonText::new(token).expect("checked above")))
             .collect();
         assert_eq!(
             via_tokens.as_ref(),
@@ -194,7 +205,7 @@ pub fn decode(tokenizer: &Tokenizer, ids: &[i64], skip: &FxHashSet<i64>) -> Vec<
 /// What `decode` gives is Python text with no Python white space at either end.
 pub fn check_decoded(decoded: &[u8]) {
     assert!(
-        validate_python_text(decoded).is_ok(),
+        PythonText::new(decoded).is_ok(),
         "decode gave {decoded:?}, not Python text"
     );
     let codes = code_points(decoded);
@@ -206,9 +217,9 @@ pub fn check_decoded(decoded: &[u8]) {
     }
 }
 
-fn check_batch(tokenizer: &Tokenizer, texts: &[&[u8]]) {
+fn check_batch(tokenizer: &Tokenizer, texts: &[PythonText<'_>]) {
     let one_by_one: Result<Vec<Vec<u32>>, _> =
-        texts.iter().map(|text| tokenizer.encode(text)).collect();
+        texts.iter().map(|&text| tokenizer.encode(text)).collect();
     for parallel in [false, true] {
         let batch = tokenizer.encode_batch(texts, parallel);
         match (&one_by_one, &batch) {

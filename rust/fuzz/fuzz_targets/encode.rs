@@ -4,34 +4,27 @@
 //! that are Python text are encoded one by one and as a batch, by tokenizers with the
 //! reference's special tokens and with overlapping added tokens; a tokenizer whose word cache is
 //! off must encode exactly as the same one with a warm cache. The input read as 16-bit ids,
-//! negative and unknown ones included, is decoded too. Texts that are not Python text are refused
-//! by every entry point with the offset of their first bad byte, never with a panic.
+//! negative and unknown ones included, is decoded too. Bytes that are not Python text never reach
+//! the tokenizer: they are refused where they would become text, at their first bad byte.
 
 #![no_main]
 
 mod common;
 
-use bbtok::words::validate_python_text;
-use bbtok::{AddedTokenTable, EncodeError, Tokenizer};
+use bbtok::text::NotText;
+use bbtok::{AddedTokenTable, PythonString, PythonText, Tokenizer};
 use libfuzzer_sys::fuzz_target;
 use rustc_hash::FxHashSet;
 use std::path::Path;
 use std::sync::OnceLock;
 
-const SPECIALS: [&[u8]; 4] = [b"__start__", b"__end__", b"__unk__", b"__null__"];
+/// BlenderBot-small's special tokens, which the Python layer adds (the core has none).
+const SPECIALS: [&str; 4] = ["__start__", "__end__", "__unk__", "__null__"];
 /// Overlapping added tokens: prefixes of each other, one inside another, one with a space, one
 /// not ASCII (which turns off the trie's ASCII fast path), and one that is a special token.
-const ADDED: [&[u8]; 7] = [
-    b"ab",
-    b"abc",
-    b"b",
-    b"__null__",
-    b"a b",
-    "é".as_bytes(),
-    b"_",
-];
+const ADDED: [&str; 7] = ["ab", "abc", "b", "__null__", "a b", "é", "_"];
 /// Segments that stand as one token when a whole segment equals them.
-const UNITS: [&[u8]; 3] = [b"xyz", b"__start__", b"Hello"];
+const UNITS: [&str; 3] = ["xyz", "__start__", "Hello"];
 
 struct Tokenizers {
     /// As `from_files` loads it: the reference's special tokens, an unknown token.
@@ -44,11 +37,31 @@ struct Tokenizers {
     strict: Tokenizer,
 }
 
+/// The sample checkpoint's files, with the special tokens and the unknown token set as the
+/// Python layer sets them: each at its vocabulary id, or appended after the vocabulary.
 fn realistic() -> Tokenizer {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bbtok/data/sample_checkpoint");
-    Tokenizer::from_files(&dir.join("vocab.json"), &dir.join("merges.txt"))
-        .expect("the sample vocabulary loads")
-        .0
+    let mut tokenizer = Tokenizer::from_files(
+        &dir.join("vocab.json"),
+        &dir.join("merges.txt"),
+        &mut Vec::new(),
+    )
+    .expect("the sample vocabulary loads");
+    let mut next_id = tokenizer.vocab().len() as u32;
+    let specials: Vec<(PythonString, u32)> = SPECIALS
+        .iter()
+        .map(|special| {
+            let id = tokenizer.vocab().id(special.as_bytes()).unwrap_or_else(|| {
+                next_id += 1;
+                next_id - 1
+            });
+            ((*special).into(), id)
+        })
+        .collect();
+    let unknown_id = specials[2].1;
+    tokenizer.set_added_tokens(AddedTokenTable::from_pairs(specials), Vec::new());
+    tokenizer.set_unknown(Some("__unk__".into()), Some(unknown_id));
+    tokenizer
 }
 
 fn with_added(unknown: bool) -> Tokenizer {
@@ -58,14 +71,14 @@ fn with_added(unknown: bool) -> Tokenizer {
     let added = ADDED
         .iter()
         .zip(ids)
-        .map(|(token, id)| (token.to_vec(), id))
+        .map(|(token, id)| ((*token).into(), id))
         .collect();
     tokenizer.set_added_tokens(
         AddedTokenTable::from_pairs(added),
-        UNITS.iter().map(|unit| unit.to_vec()).collect(),
+        UNITS.iter().map(|&unit| unit.into()).collect(),
     );
     if unknown {
-        tokenizer.set_unknown(Some(b"__unk__".to_vec()), Some(size + 2));
+        tokenizer.set_unknown(Some("__unk__".into()), Some(size + 2));
     } else {
         tokenizer.set_unknown(None, None);
     }
@@ -94,54 +107,30 @@ fn tokenizers() -> &'static Tokenizers {
     })
 }
 
-/// Every entry point that takes text refuses `bytes`, which are not Python text, with
-/// `NotText` at the first bad byte.
-fn check_refused(tokenizer: &Tokenizer, bytes: &[u8], at: usize) {
-    let refused = Err(EncodeError::NotText(at));
-    assert_eq!(tokenizer.encode(bytes).map(drop), refused, "encode");
-    assert_eq!(
-        tokenizer.encode_plain(bytes).map(drop),
-        refused,
-        "encode_plain"
-    );
-    for cut_added in [false, true] {
-        assert_eq!(
-            tokenizer.encode_with_offsets(bytes, cut_added).map(drop),
-            refused,
-            "encode_with_offsets"
-        );
-    }
-    assert_eq!(
-        tokenizer.tokenize_plain(bytes).map(drop),
-        refused,
-        "tokenize_plain"
+/// Bytes that are not Python text are refused where they would become text, at the first bad
+/// byte: everything before it is text.
+fn check_refused(bytes: &[u8], offset: usize) {
+    assert!(offset < bytes.len(), "offset {offset} beyond {bytes:?}");
+    assert!(
+        PythonText::new(&bytes[..offset]).is_ok(),
+        "{bytes:?} is refused at {offset}, yet not text before it"
     );
     assert_eq!(
-        tokenizer.token_to_id(bytes).map(drop),
-        refused,
-        "token_to_id"
+        PythonString::new(bytes.to_vec()),
+        Err(NotText { offset }),
+        "owned and borrowed text are checked apart"
     );
-    for parallel in [false, true] {
-        let texts: [&[u8]; 2] = [b"hello", bytes];
-        assert_eq!(
-            tokenizer.encode_batch(&texts, parallel).map(drop),
-            refused,
-            "encode_batch"
-        );
-    }
 }
 
 fuzz_target!(|data: &[u8]| {
     let tokenizers = tokenizers();
-    let texts: Vec<&[u8]> = data
+    let texts: Vec<PythonText<'_>> = data
         .split(|&b| b == 0xFF)
-        .filter(|text| validate_python_text(text).is_ok())
+        .filter_map(|text| PythonText::new(text).ok())
         .collect();
     // The input itself, whole: 0xFF (or any other bad byte) makes it not text.
-    if let Err(at) = validate_python_text(data) {
-        for tokenizer in [&tokenizers.specials, &tokenizers.added, &tokenizers.strict] {
-            check_refused(tokenizer, data, at);
-        }
+    if let Err(NotText { offset }) = PythonText::new(data) {
+        check_refused(data, offset);
     }
 
     // Each thread caches words for one tokenizer at a time, so the uncached encodings come
@@ -149,12 +138,13 @@ fuzz_target!(|data: &[u8]| {
     // cached tokenizer encodes once more from that warm cache.
     // A text holding a unit need not encode as plain text either. Only the special tokens
     // keep one id per token ("ab" shares id 5 with a vocabulary token).
-    let added_or_units: Vec<&[u8]> = ADDED.iter().chain(&UNITS).copied().collect();
+    let added_or_units: Vec<&[u8]> = ADDED.iter().chain(&UNITS).map(|t| t.as_bytes()).collect();
+    let specials: Vec<&[u8]> = SPECIALS.iter().map(|t| t.as_bytes()).collect();
     let pairs = [
         (
             &tokenizers.specials,
             &tokenizers.specials_uncached,
-            &SPECIALS[..],
+            &specials[..],
             true,
         ),
         (
@@ -165,11 +155,11 @@ fuzz_target!(|data: &[u8]| {
         ),
     ];
     for (cached, uncached, added, ids_name_tokens) in pairs {
-        let expected: Vec<_> = texts.iter().map(|text| uncached.encode(text)).collect();
+        let expected: Vec<_> = texts.iter().map(|&text| uncached.encode(text)).collect();
         common::check_laws(cached, &texts, added, ids_name_tokens);
         for (text, expected) in texts.iter().zip(&expected) {
             assert_eq!(
-                &cached.encode(text),
+                &cached.encode(*text),
                 expected,
                 "the word cache changed the encoding of {text:?}"
             );

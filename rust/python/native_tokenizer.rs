@@ -1,170 +1,29 @@
-//! The PyO3 binding: type conversion and the GIL, no tokenizer logic.
-//!
-//! Python `str` may hold lone surrogates, which a Rust `&str` cannot: such a text crosses as
-//! bytes encoded with Python's `surrogatepass`, which the core reads as it reads UTF-8.
-//!
-//! Memory sized by the input is reserved fallibly, here and in the core, so that running out
-//! raises `MemoryError` instead of aborting the process (Rust aborts when an infallible
-//! allocation fails, and PyO3's plain constructors panic when Python's do).
+//! The `NativeTokenizer` class: type conversion and the GIL around the core, no tokenizer
+//! logic.
 
+use super::convert::{int_list, list_of, out_of_memory, text_of, to_str, TextArg, CHECKED_FROM};
+use super::errors::{encode_error, load_error, warn_all};
+use super::pool::pool;
 use crate::bpe::MergeRanks;
 use crate::cache::MAX_CACHE_WORDS;
-use crate::tokenizer::{AddedTokenTable, EncodeError, Tokenizer};
-use crate::vocab::{self, LoadError, Vocab};
-use crate::words::Lowercaser;
-use pyo3::exceptions::{PyFileNotFoundError, PyMemoryError, PyOSError, PyValueError};
+use crate::files::LoadError;
+use crate::lowercase::Lowercaser;
+use crate::merges::{merges_text, read_merges};
+use crate::text::PythonText;
+use crate::tokenizer::{EncodeError, Tokenizer};
+use crate::vocab::Vocab;
+use crate::AddedTokenTable;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyMemoryView, PyString};
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 use rustc_hash::FxHashSet;
-use std::borrow::Cow;
-use std::collections::{HashMap, TryReserveError};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
-
-fn load_error(error: LoadError) -> PyErr {
-    match &error {
-        LoadError::Io { path, .. } if !path.exists() => {
-            PyFileNotFoundError::new_err((2, "No such file", path.display().to_string()))
-        }
-        LoadError::Io { .. } => PyOSError::new_err(error.to_string()),
-        _ => PyValueError::new_err(error.to_string()),
-    }
-}
-
-fn out_of_memory(_: TryReserveError) -> PyErr {
-    PyMemoryError::new_err("out of memory")
-}
-
-/// The text of a Python `str`: borrowed UTF-8, or `surrogatepass` bytes when it holds a lone
-/// surrogate.
-fn text_of<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
-    let string = value.cast::<PyString>()?;
-    match string.to_str() {
-        Ok(text) => Ok(Cow::Borrowed(text.as_bytes())),
-        Err(_) => {
-            let encoded = string.call_method1("encode", ("utf-8", "surrogatepass"))?;
-            let encoded = encoded.cast::<PyBytes>()?.as_bytes();
-            let mut owned = Vec::new();
-            owned
-                .try_reserve_exact(encoded.len())
-                .map_err(out_of_memory)?;
-            owned.extend_from_slice(encoded);
-            Ok(Cow::Owned(owned))
-        }
-    }
-}
-
-fn to_str<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyString>> {
-    match std::str::from_utf8(bytes) {
-        Ok(_) => PyString::from_bytes(py, bytes),
-        Err(_) => Ok(PyBytes::new_with(py, bytes.len(), |buffer| {
-            buffer.copy_from_slice(bytes);
-            Ok(())
-        })?
-        .call_method1("decode", ("utf-8", "surrogatepass"))?
-        .cast_into::<PyString>()?),
-    }
-}
-
-/// Outputs at least this long are made so that running out of memory raises `MemoryError`.
-/// PyO3's plain constructors of lists, ints and tuples panic instead, and a panic while memory
-/// is exhausted can abort, or hang while it prints a backtrace. Shorter ones the quicker way.
-const CHECKED_FROM: usize = 1 << 14;
-
-/// A list of `items`.
-fn list_of<'py>(
-    py: Python<'py>,
-    items: impl ExactSizeIterator<Item = Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyList>> {
-    let len = items.len();
-    if len < CHECKED_FROM {
-        return PyList::new(py, items);
-    }
-    // `[None] * len`, then filled: both raise MemoryError.
-    let list = PyList::new(py, [py.None()])?
-        .as_sequence()
-        .repeat(len)?
-        .cast_into::<PyList>()?;
-    for (index, item) in items.enumerate() {
-        list.set_item(index, item)?;
-    }
-    Ok(list)
-}
-
-/// A list of Python ints, made by Python from a buffer of the values
-/// (`memoryview(buffer).cast("Q").tolist()`), so that running out of memory raises MemoryError.
-fn int_list<'py>(
-    py: Python<'py>,
-    values: impl ExactSizeIterator<Item = u64>,
-) -> PyResult<Bound<'py, PyList>> {
-    let bytes = PyBytes::new_with(py, values.len() * 8, |buffer| {
-        for (slot, value) in buffer.chunks_exact_mut(8).zip(values) {
-            slot.copy_from_slice(&value.to_ne_bytes());
-        }
-        Ok(())
-    })?;
-    Ok(PyMemoryView::from(&bytes)?
-        .call_method1("cast", ("Q",))?
-        .call_method0("tolist")?
-        .cast_into::<PyList>()?)
-}
-
-/// The most threads a batch may run on: four times the cores this process may use (as Rust's
-/// `available_parallelism` counts them: CPU affinity and cgroup quota). Threads beyond the
-/// cores only take turns on them, while each holds a stack and may get a malloc arena of its
-/// own: `BBTOK_NUM_THREADS=3000` used to start 3,000 threads and tens of GB of address space.
-/// Four times leaves room to oversubscribe a little (a core shared with other work).
-#[pyfunction]
-fn max_threads() -> usize {
-    4 * std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-}
-
-/// The thread pool for `threads` threads (at most `max_threads()`). Only the pool of the most
-/// recent count is kept: asking for another count lets the previous pool go, and its threads
-/// end once the batches still running on it finish. A pool is made on first use in each
-/// process: a child made by `fork()` (Python's multiprocessing, `datasets.map(num_proc=...)`)
-/// inherits the parent's pool but none of its threads, and work sent to it would wait forever.
-/// The lock is held only to find or make the pool, never while waiting for the GIL or for a
-/// batch, so it cannot take part in a deadlock.
-fn pool(threads: usize) -> PyResult<Arc<rayon::ThreadPool>> {
-    type Latest = Option<(usize, Arc<rayon::ThreadPool>)>;
-    /// The process that made the pool, and the pool.
-    static POOL: Mutex<(u32, Latest)> = Mutex::new((0, None));
-    let limit = max_threads();
-    if threads > limit {
-        return Err(PyValueError::new_err(format!(
-            "threads={threads} is more than the {limit} threads allowed (4 times the cores this \
-             process may use)"
-        )));
-    }
-    let mut guard = POOL.lock().unwrap_or_else(|e| e.into_inner());
-    let (owner, latest) = &mut *guard;
-    if *owner != std::process::id() {
-        // The parent's pool: dropping it would signal threads that do not exist here.
-        std::mem::forget(latest.take());
-        *owner = std::process::id();
-    }
-    if let Some((count, pool)) = latest {
-        if *count == threads {
-            return Ok(pool.clone());
-        }
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("bbtok-{i}"))
-        .build()
-        .map_err(|e| PyOSError::new_err(format!("cannot start {threads} threads: {e}")))?;
-    let pool = Arc::new(pool);
-    let previous = latest.replace((threads, pool.clone()));
-    drop(guard);
-    // Dropping a pool only tells its threads to end (it does not wait for them).
-    drop(previous);
-    Ok(pool)
-}
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// The Rust tokenizer. The Python class `bbtok.BlenderbotSmallTokenizerFast` wraps it.
 #[pyclass(frozen, module = "bbtok._native")]
-struct NativeTokenizer {
+pub(super) struct NativeTokenizer {
     /// The current tokenizer. Readers take a reference and let go of the lock at once; a change
     /// builds a new tokenizer (cheap: the big tables are shared) and swaps it in. So no lock is
     /// ever held while waiting for the GIL, and no thread can hold the GIL while waiting for a
@@ -194,18 +53,6 @@ fn detach_for<T: Send>(py: Python<'_>, bytes: usize, work: impl Send + FnOnce() 
 /// Ids below this get a shared Python int (the vocabulary's ids are well below it).
 const INT_TABLE_SIZE: u32 = 1 << 17;
 
-fn encode_error(error: EncodeError, message: &RwLock<String>) -> PyErr {
-    match error {
-        EncodeError::NoUnknownToken => {
-            PyValueError::new_err(message.read().unwrap_or_else(|e| e.into_inner()).clone())
-        }
-        EncodeError::OutOfMemory => PyMemoryError::new_err(error.to_string()),
-        EncodeError::NotText(_) | EncodeError::PieceTooLong(_) => {
-            PyValueError::new_err(error.to_string())
-        }
-    }
-}
-
 impl NativeTokenizer {
     /// Encode a list of texts with the GIL released, on `threads` threads (1: this one).
     fn encode_texts(
@@ -216,7 +63,7 @@ impl NativeTokenizer {
     ) -> PyResult<Vec<Vec<u32>>> {
         let items: Vec<Bound<'_, PyAny>> = texts.iter().collect();
         let texts = items.iter().map(text_of).collect::<PyResult<Vec<_>>>()?;
-        let slices: Vec<&[u8]> = texts.iter().map(|t| &**t).collect();
+        let slices: Vec<PythonText<'_>> = texts.iter().map(TextArg::text).collect();
         let tokenizer = self.read();
         if threads > 1 {
             let pool = pool(threads)?;
@@ -289,21 +136,35 @@ fn wrap(tokenizer: Tokenizer) -> NativeTokenizer {
 
 #[pymethods]
 impl NativeTokenizer {
-    /// Read `vocab.json` and `merges.txt`; returns (tokenizer, warnings).
+    /// Read `vocab.json` and `merges.txt` at the given paths, naming them `vocab_name` and
+    /// `merges_name` in errors and warnings (the paths may be a descriptor's); warns and raises
+    /// as the pure-Python readers do, except `JsonForPythonError` (see there).
     #[staticmethod]
     fn from_files(
         py: Python<'_>,
         vocab_path: PathBuf,
         merges_path: PathBuf,
-    ) -> PyResult<(NativeTokenizer, Vec<String>)> {
+        vocab_name: String,
+        merges_name: String,
+    ) -> PyResult<NativeTokenizer> {
+        let mut warnings = Vec::new();
         let loaded = py.detach(|| {
-            let (vocab, mut warnings) = Vocab::from_file(&vocab_path)?;
-            let (merges, more) = vocab::read_merges(&merges_path)?;
-            warnings.extend(more);
-            Ok::<_, LoadError>((Tokenizer::new(vocab, merges), warnings))
+            let vocab = Vocab::from_file(&vocab_path, &vocab_name, &mut warnings)?;
+            let merges = read_merges(&merges_path, &merges_name, &mut warnings)?;
+            Ok::<_, LoadError>(Tokenizer::new(vocab, merges))
         });
-        let (tokenizer, warnings) = loaded.map_err(load_error)?;
-        Ok((wrap(tokenizer), warnings))
+        match loaded {
+            Ok(tokenizer) => {
+                warn_all(py, &warnings)?;
+                Ok(wrap(tokenizer))
+            }
+            // Python's json module reports these (and warns) itself.
+            Err(error @ LoadError::JsonForPython { .. }) => Err(load_error(py, &error)),
+            Err(error) => {
+                warn_all(py, &warnings)?;
+                Err(load_error(py, &error))
+            }
+        }
     }
 
     /// Build from a parsed vocabulary and ranked merge lines ((symbols, rank) pairs).
@@ -354,16 +215,16 @@ impl NativeTokenizer {
         let table = AddedTokenTable {
             encoder: encoder
                 .iter()
-                .map(|(token, id)| Ok((text_of(token)?.into_owned(), *id)))
+                .map(|(token, id)| Ok((text_of(token)?.into_string(), *id)))
                 .collect::<PyResult<Vec<_>>>()?,
             decoder: decoder
                 .iter()
-                .map(|(id, token)| Ok((*id, text_of(token)?.into_owned())))
+                .map(|(id, token)| Ok((*id, text_of(token)?.into_string())))
                 .collect::<PyResult<Vec<_>>>()?,
         };
         let units = units
             .iter()
-            .map(|token| Ok(text_of(token)?.into_owned()))
+            .map(|token| Ok(text_of(token)?.into_string()))
             .collect::<PyResult<Vec<_>>>()?;
         self.change(|t| t.set_added_tokens(table, units));
         Ok(())
@@ -379,7 +240,7 @@ impl NativeTokenizer {
         message: String,
     ) -> PyResult<()> {
         let token = token
-            .map(|t| text_of(&t).map(Cow::into_owned))
+            .map(|t| text_of(&t).map(TextArg::into_string))
             .transpose()?;
         self.change(|t| t.set_unknown(token, id));
         *self
@@ -421,8 +282,8 @@ impl NativeTokenizer {
     ) -> PyResult<Bound<'py, PyList>> {
         let text = text_of(&text)?;
         let tokenizer = self.read();
-        let ids =
-            detach_for(py, text.len(), || tokenizer.encode(&text)).map_err(|e| self.error(e))?;
+        let ids = detach_for(py, text.len(), || tokenizer.encode(text.text()))
+            .map_err(|e| self.error(e))?;
         self.id_list(py, &ids)
     }
 
@@ -434,7 +295,7 @@ impl NativeTokenizer {
     ) -> PyResult<Bound<'py, PyList>> {
         let text = text_of(&text)?;
         let tokenizer = self.read();
-        let ids = detach_for(py, text.len(), || tokenizer.encode_plain(&text))
+        let ids = detach_for(py, text.len(), || tokenizer.encode_plain(text.text()))
             .map_err(|e| self.error(e))?;
         self.id_list(py, &ids)
     }
@@ -485,7 +346,7 @@ impl NativeTokenizer {
         let text = text_of(&text)?;
         let tokenizer = self.read();
         let spans = py
-            .detach(|| tokenizer.encode_with_offsets(&text, cut_added))
+            .detach(|| tokenizer.encode_with_offsets(text.text(), cut_added))
             .map_err(|e| self.error(e))?;
         let mut ids = Vec::new();
         ids.try_reserve_exact(spans.len()).map_err(out_of_memory)?;
@@ -520,7 +381,7 @@ impl NativeTokenizer {
     ) -> PyResult<Bound<'py, PyList>> {
         let text = text_of(&text)?;
         let tokenizer = self.read();
-        let tokens = detach_for(py, text.len(), || tokenizer.tokenize_plain(&text))
+        let tokens = detach_for(py, text.len(), || tokenizer.tokenize_plain(text.text()))
             .map_err(|e| self.error(e))?;
         let mut strings = Vec::new();
         strings
@@ -535,13 +396,15 @@ impl NativeTokenizer {
     /// Token -> id: added tokens, then the vocabulary (lowercased), then the unknown id.
     fn token_to_id(&self, token: Bound<'_, PyAny>) -> PyResult<u32> {
         let token = text_of(&token)?;
-        self.read().token_to_id(&token).map_err(|e| self.error(e))
+        self.read()
+            .token_to_id(token.text())
+            .map_err(|e| self.error(e))
     }
 
     /// The vocabulary's id of a token as written, or None.
     fn vocab_id(&self, token: Bound<'_, PyAny>) -> PyResult<Option<u32>> {
         let token = text_of(&token)?;
-        Ok(self.read().vocab().id(&token))
+        Ok(self.read().vocab().id(token.text().as_bytes()))
     }
 
     /// The vocabulary's token of an id, or None.
@@ -586,21 +449,11 @@ impl NativeTokenizer {
 
     /// What `save_vocabulary` writes to `merges.txt`.
     fn merges_text(&self) -> String {
-        vocab::merges_text(self.read().merges())
+        merges_text(self.read().merges())
     }
 
     /// Merge lines with their ranks, in rank order.
     fn merge_ranks(&self) -> Vec<(Vec<String>, u32)> {
         self.read().merges().lines()
     }
-}
-
-#[pymodule(gil_used = false)]
-fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("__version__", crate::VERSION)?;
-    m.add("UNICODE_VERSION", crate::unicode_tables::UNICODE_VERSION)?;
-    m.add("MAX_CACHE_WORDS", MAX_CACHE_WORDS)?;
-    m.add_function(wrap_pyfunction!(max_threads, m)?)?;
-    m.add_class::<NativeTokenizer>()?;
-    Ok(())
 }
