@@ -74,6 +74,20 @@ impl NativeTokenizer {
         .map_err(|e| self.error(e))
     }
 
+    /// One text's ids by `encode` (the GIL released for long texts), as a Python list.
+    fn encode_one<'py>(
+        &self,
+        py: Python<'py>,
+        text: &Bound<'py, PyAny>,
+        encode: impl Send + FnOnce(&Tokenizer, PythonText<'_>) -> Result<Vec<u32>, EncodeError>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let text = text_of(text)?;
+        let tokenizer = self.read();
+        let ids = detach_for(py, text.len(), || encode(&tokenizer, text.text()))
+            .map_err(|e| self.error(e))?;
+        self.id_list(py, &ids)
+    }
+
     /// A Python list of ids.
     fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
         let ints = self.ints.get_or_init(|| {
@@ -280,11 +294,7 @@ impl NativeTokenizer {
         py: Python<'py>,
         text: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let text = text_of(&text)?;
-        let tokenizer = self.read();
-        let ids = detach_for(py, text.len(), || tokenizer.encode(text.text()))
-            .map_err(|e| self.error(e))?;
-        self.id_list(py, &ids)
+        self.encode_one(py, &text, |tokenizer, text| tokenizer.encode(text))
     }
 
     /// Text without added tokens -> ids.
@@ -293,11 +303,7 @@ impl NativeTokenizer {
         py: Python<'py>,
         text: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let text = text_of(&text)?;
-        let tokenizer = self.read();
-        let ids = detach_for(py, text.len(), || tokenizer.encode_plain(text.text()))
-            .map_err(|e| self.error(e))?;
-        self.id_list(py, &ids)
+        self.encode_one(py, &text, |tokenizer, text| tokenizer.encode_plain(text))
     }
 
     /// Many texts -> lists of ids, on `threads` threads (1: this thread only).
