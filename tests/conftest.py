@@ -26,14 +26,15 @@ settings.register_profile(
 settings.register_profile("dev", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-TINY_DIR = FIXTURES / "tiny"
-# The realistic vocabulary is the tokenizer of the sample checkpoint shipped in the package.
-REALISTIC_DIR = SAMPLE_CHECKPOINT
+REPOSITORY = Path(__file__).resolve().parent.parent
+FIXTURES = REPOSITORY / "fixtures"
+TINY_VOCAB_DIR = FIXTURES / "tiny"
+# The sample vocabulary is the tokenizer of the sample checkpoint shipped in the package.
+SAMPLE_DIR = SAMPLE_CHECKPOINT
 # transformers' outputs for the sample checkpoint's random model (fixtures/make_model_goldens.py).
 MODEL_GOLDENS = FIXTURES / "sample_checkpoint_goldens.json"
 MULTILINGUAL_TEXT = FIXTURES / "multilingual.txt"
-TOKENIZER_DIRS = {"tiny": TINY_DIR, "realistic": REALISTIC_DIR}
+TOKENIZER_DIRS = {"tiny": TINY_VOCAB_DIR, "sample": SAMPLE_DIR}
 # Both tokenizers answer to the same tests: the pure-Python one and the Rust one.
 IMPLEMENTATIONS: dict[str, type[BlenderbotSmallTokenizer | BlenderbotSmallTokenizerFast]] = {
     "python": BlenderbotSmallTokenizer,
@@ -68,27 +69,27 @@ def implementation(request: pytest.FixtureRequest) -> type[Any]:
 
 
 @pytest.fixture(scope="session")
-def tiny(implementation: type[Any]) -> Any:
-    return implementation.from_pretrained(TINY_DIR)
+def tiny_tokenizer(implementation: type[Any]) -> Any:
+    return implementation.from_pretrained(TINY_VOCAB_DIR)
 
 
 @pytest.fixture(scope="session")
-def realistic(implementation: type[Any]) -> Any:
-    return implementation.from_pretrained(REALISTIC_DIR)
+def sample_tokenizer(implementation: type[Any]) -> Any:
+    return implementation.from_pretrained(SAMPLE_DIR)
 
 
 @pytest.fixture(scope="session")
-def reference_tiny() -> Any:
-    return reference_class().from_pretrained(str(TINY_DIR))
+def reference_tiny_tokenizer() -> Any:
+    return reference_class().from_pretrained(str(TINY_VOCAB_DIR))
 
 
 @pytest.fixture(scope="session")
-def reference_realistic() -> Any:
-    return reference_class().from_pretrained(str(REALISTIC_DIR))
+def reference_sample_tokenizer() -> Any:
+    return reference_class().from_pretrained(str(SAMPLE_DIR))
 
 
 @pytest.fixture(scope="session")
-def pair(tokenizer_dir: Path, implementation: type[Any]) -> tuple[Any, Any]:
+def ours_and_reference(tokenizer_dir: Path, implementation: type[Any]) -> tuple[Any, Any]:
     """(ours, reference) loaded from the same directory, for each directory and each class."""
     return (
         implementation.from_pretrained(tokenizer_dir),

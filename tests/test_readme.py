@@ -21,9 +21,8 @@ from pathlib import Path
 import pytest
 import regex
 
-from conftest import cached_snapshot
+from conftest import REPOSITORY, cached_snapshot
 
-REPOSITORY = Path(__file__).resolve().parent.parent
 README = REPOSITORY / "README.md"
 SNIPPET_TIMEOUT_SECONDS = 300
 HUB_CACHE = "hub-cache"

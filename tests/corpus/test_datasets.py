@@ -13,7 +13,7 @@ import pytest
 
 from bbtok import BlenderbotSmallTokenizerFast
 
-from conftest import MULTILINGUAL_TEXT, REALISTIC_DIR
+from conftest import MULTILINGUAL_TEXT, SAMPLE_DIR
 
 datasets = pytest.importorskip("datasets")
 
@@ -28,7 +28,7 @@ FORK_TIMEOUT_SECONDS = 20.0
 @pytest.fixture(scope="module")
 def tok() -> BlenderbotSmallTokenizerFast:
     datasets.disable_progress_bars()
-    return BlenderbotSmallTokenizerFast.from_pretrained(REALISTIC_DIR)
+    return BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_DIR)
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +75,12 @@ def test_batch_encoding_in_a_forked_child(forked_child_can_batch: bool) -> None:
 
 def test_tokenizer_fingerprint_is_stable(tok: BlenderbotSmallTokenizerFast) -> None:
     hasher = datasets.fingerprint.Hasher
-    other = BlenderbotSmallTokenizerFast.from_pretrained(REALISTIC_DIR)
+    other = BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_DIR)
     before = hasher.hash(tok)
     tok(TEXTS)  # fills the word cache, which must not be part of the hash
     assert hasher.hash(tok) == before == hasher.hash(other)
     # A tokenizer that encodes differently must not reuse the other's cached results.
-    changed = BlenderbotSmallTokenizerFast.from_pretrained(REALISTIC_DIR)
+    changed = BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_DIR)
     changed.add_tokens(["zzqx"])
     assert hasher.hash(changed) != before
     # datasets falls back to a random fingerprint (and a warning) when hashing fails: equal

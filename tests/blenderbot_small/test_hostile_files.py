@@ -30,7 +30,7 @@ from bbtok.modeling.weights import SafetensorsFile
 from bbtok.storage import files
 from bbtok.tokenization.base import AddedToken
 
-from conftest import TINY_DIR, run_python_child
+from conftest import TINY_VOCAB_DIR, run_python_child
 
 Model = BlenderbotSmallForConditionalGeneration
 # Long enough for a child to import bbtok and numpy on a loaded 2-core machine; a FIFO that
@@ -106,7 +106,7 @@ CHECKPOINT_FILES = [
 def test_a_fifo_in_a_tokenizer_directory_is_refused_without_blocking(
     tmp_path: Path, kind: str, name: str
 ) -> None:
-    directory = copy_of(TINY_DIR, tmp_path / "tok")
+    directory = copy_of(TINY_VOCAB_DIR, tmp_path / "tok")
     fifo = replace_with_fifo(directory / name)
     result = run_child(tmp_path, kind, str(directory))
     assert f"ValueError: {str(fifo)!r} is not a regular file (a FIFO)" in result.stdout, result
@@ -125,7 +125,7 @@ def test_a_fifo_in_a_checkpoint_directory_is_refused_without_blocking(
 def test_a_path_swapped_for_a_fifo_after_its_check_is_refused_without_blocking(
     tmp_path: Path,
 ) -> None:
-    regular = TINY_DIR / "vocab.json"
+    regular = TINY_VOCAB_DIR / "vocab.json"
     fifo = replace_with_fifo(tmp_path / "vocab.json")
     # os.stat says "regular file" (as it did before the swap); opening and fstat see the FIFO.
     code = textwrap.dedent(
@@ -150,7 +150,7 @@ def test_a_path_swapped_for_a_fifo_after_its_check_is_refused_without_blocking(
 def test_the_rust_core_reads_the_file_that_was_checked_not_a_fifo_swapped_in_after(
     tmp_path: Path,
 ) -> None:
-    directory = copy_of(TINY_DIR, tmp_path / "tok")
+    directory = copy_of(TINY_VOCAB_DIR, tmp_path / "tok")
     code = textwrap.dedent(
         """
         import contextlib, os, sys
@@ -177,7 +177,7 @@ def test_the_rust_core_reads_the_file_that_was_checked_not_a_fifo_swapped_in_aft
 def test_a_vocab_json_linked_to_dev_zero_is_refused_before_it_is_read(
     tmp_path: Path, kind: str
 ) -> None:
-    directory = copy_of(TINY_DIR, tmp_path / "tok")
+    directory = copy_of(TINY_VOCAB_DIR, tmp_path / "tok")
     (directory / "vocab.json").unlink()
     (directory / "vocab.json").symlink_to("/dev/zero")
     result = run_child(tmp_path, kind, str(directory), address_space=CHILD_ADDRESS_SPACE)
@@ -186,7 +186,7 @@ def test_a_vocab_json_linked_to_dev_zero_is_refused_before_it_is_read(
 
 
 def test_a_merges_txt_linked_to_dev_zero_is_refused_by_the_fast_tokenizer(tmp_path: Path) -> None:
-    directory = copy_of(TINY_DIR, tmp_path / "tok")
+    directory = copy_of(TINY_VOCAB_DIR, tmp_path / "tok")
     (directory / "merges.txt").unlink()
     (directory / "merges.txt").symlink_to("/dev/zero")
     result = run_child(tmp_path, "fast", str(directory), address_space=CHILD_ADDRESS_SPACE)
@@ -197,7 +197,7 @@ def test_a_merges_txt_linked_to_dev_zero_is_refused_by_the_fast_tokenizer(tmp_pa
 def test_a_directory_where_vocab_json_should_be_is_an_is_a_directory_error(
     tmp_path: Path, implementation: Any
 ) -> None:
-    directory = copy_of(TINY_DIR, tmp_path / "tok")
+    directory = copy_of(TINY_VOCAB_DIR, tmp_path / "tok")
     (directory / "vocab.json").unlink()
     (directory / "vocab.json").mkdir()
     with pytest.raises(IsADirectoryError) as caught:
@@ -209,17 +209,17 @@ def test_a_directory_where_vocab_json_should_be_is_an_is_a_directory_error(
 def test_symlinked_files_as_in_the_hugging_face_cache_still_load(
     tmp_path: Path, implementation: Any
 ) -> None:
-    blobs = copy_of(TINY_DIR, tmp_path / "blobs")
+    blobs = copy_of(TINY_VOCAB_DIR, tmp_path / "blobs")
     snapshot = tmp_path / "snapshot"
     snapshot.mkdir()
     for name in ("vocab.json", "merges.txt"):
         (snapshot / name).symlink_to(blobs / name)
     tok = implementation.from_pretrained(snapshot)
-    assert tok.get_vocab() == implementation.from_pretrained(TINY_DIR).get_vocab()
+    assert tok.get_vocab() == implementation.from_pretrained(TINY_VOCAB_DIR).get_vocab()
 
 
 def test_a_missing_vocab_json_is_still_file_not_found_naming_it(tmp_path: Path) -> None:
-    directory = copy_of(TINY_DIR, tmp_path / "tok")
+    directory = copy_of(TINY_VOCAB_DIR, tmp_path / "tok")
     (directory / "vocab.json").unlink()
     for implementation in (BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast):
         with pytest.raises(FileNotFoundError) as caught:
@@ -261,7 +261,7 @@ def test_a_config_json_larger_than_the_limit_is_refused_with_the_limit_named(
 
 
 def test_a_tokenizer_config_json_larger_than_the_limit_is_refused(tmp_path: Path) -> None:
-    directory = copy_of(TINY_DIR, tmp_path / "tok")
+    directory = copy_of(TINY_VOCAB_DIR, tmp_path / "tok")
     sparse_file(directory / "tokenizer_config.json", files.MAX_CONFIG_BYTES + 1)
     with pytest.raises(ValueError, match="more than the"):
         BlenderbotSmallTokenizer.from_pretrained(directory)
@@ -274,7 +274,7 @@ def test_a_vocabulary_file_larger_than_the_limit_is_refused_before_it_is_read(
 ) -> None:
     # The real limit is hundreds of MB; a small one shows the check without writing that much.
     monkeypatch.setattr(files, "MAX_VOCAB_BYTES", 1000)
-    directory = copy_of(TINY_DIR, tmp_path / "tok")
+    directory = copy_of(TINY_VOCAB_DIR, tmp_path / "tok")
     (directory / name).write_bytes(b" " * 1001)
     with pytest.raises(ValueError) as caught:
         implementation.from_pretrained(directory)
@@ -305,7 +305,7 @@ def test_a_missing_checkpoint_directory_is_file_not_found_naming_the_path(tmp_pa
 
 
 def test_a_file_given_as_the_directory_is_not_a_directory_error(tmp_path: Path) -> None:
-    vocab = copy_of(TINY_DIR, tmp_path / "tok") / "vocab.json"
+    vocab = copy_of(TINY_VOCAB_DIR, tmp_path / "tok") / "vocab.json"
     with pytest.raises(NotADirectoryError) as caught:
         BlenderbotSmallTokenizer.from_pretrained(vocab)
     assert caught.value.filename == str(vocab)
@@ -338,7 +338,7 @@ def test_save_pretrained_failing_on_the_third_file_leaves_every_old_file_and_no_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = tmp_path / "saved"
-    old = BlenderbotSmallTokenizer.from_pretrained(TINY_DIR)
+    old = BlenderbotSmallTokenizer.from_pretrained(TINY_VOCAB_DIR)
     old.add_tokens(["<old>"])
     old.save_pretrained(target)
     before = contents(target)
@@ -358,7 +358,7 @@ def test_save_vocabulary_failing_on_the_second_file_leaves_both_old_files(
 ) -> None:
     target = tmp_path / "saved"
     target.mkdir()
-    implementation.from_pretrained(TINY_DIR).save_vocabulary(target)
+    implementation.from_pretrained(TINY_VOCAB_DIR).save_vocabulary(target)
     before = contents(target)
     fail_fsync_number(monkeypatch, 2)
     with pytest.raises(OSError, match="simulated"):
@@ -383,7 +383,7 @@ def test_save_pretrained_renames_only_after_every_file_is_written(
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
-    tok = BlenderbotSmallTokenizer.from_pretrained(TINY_DIR)
+    tok = BlenderbotSmallTokenizer.from_pretrained(TINY_VOCAB_DIR)
     tok.add_tokens(["<new>"])
     written = tok.save_pretrained(tmp_path / "saved")
     monkeypatch.undo()
@@ -396,7 +396,7 @@ def test_save_pretrained_renames_only_after_every_file_is_written(
 
 def vocab_error_without_source(vocab: dict[str, int], tmp_path: Path) -> str:
     """What from_pretrained says of ``vocab``, with the file name taken out."""
-    directory = copy_of(TINY_DIR, tmp_path / "bad")
+    directory = copy_of(TINY_VOCAB_DIR, tmp_path / "bad")
     (directory / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
     with pytest.raises(ValueError) as caught:
         BlenderbotSmallTokenizer.from_pretrained(directory)
@@ -406,7 +406,7 @@ def vocab_error_without_source(vocab: dict[str, int], tmp_path: Path) -> str:
 def test_unpickling_a_pure_tokenizer_with_an_id_beyond_two_to_the_31_fails_as_loading_does(
     tmp_path: Path,
 ) -> None:
-    tok = BlenderbotSmallTokenizer.from_pretrained(TINY_DIR)
+    tok = BlenderbotSmallTokenizer.from_pretrained(TINY_VOCAB_DIR)
     tok.encoder["huge"] = 2**31
     pickled = pickle.dumps(tok)
     with pytest.raises(ValueError) as caught:
@@ -418,7 +418,7 @@ def test_unpickling_a_pure_tokenizer_with_an_id_beyond_two_to_the_31_fails_as_lo
 def test_unpickling_a_fast_tokenizer_with_an_id_beyond_two_to_the_31_fails_as_loading_does(
     tmp_path: Path,
 ) -> None:
-    tok = BlenderbotSmallTokenizerFast.from_pretrained(TINY_DIR)
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(TINY_VOCAB_DIR)
     state = tok.__getstate__()
     vocab, merges, cache_words = state["_core_parts"]
     state["_core_parts"] = ({**vocab, "huge": 2**31}, merges, cache_words)
@@ -433,7 +433,7 @@ def test_unpickling_a_fast_tokenizer_with_an_id_beyond_two_to_the_31_fails_as_lo
 def test_unpickling_an_added_token_with_an_id_beyond_two_to_the_31_fails(
     implementation: Any,
 ) -> None:
-    tok = implementation.from_pretrained(TINY_DIR)
+    tok = implementation.from_pretrained(TINY_VOCAB_DIR)
     state = dict(tok.__getstate__())
     tokens = state["_tokens"]
     state["_tokens"] = dataclasses.replace(
@@ -448,7 +448,7 @@ def test_unpickling_an_added_token_with_an_id_beyond_two_to_the_31_fails(
 
 @pytest.mark.parametrize("implementation", [BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast])
 def test_a_valid_tokenizer_still_pickles(implementation: Any) -> None:
-    tok = implementation.from_pretrained(TINY_DIR)
+    tok = implementation.from_pretrained(TINY_VOCAB_DIR)
     tok.add_tokens(["<new>"])
     assert pickle.loads(pickle.dumps(tok)).get_vocab() == tok.get_vocab()
 

@@ -17,10 +17,10 @@ from bbtok import BlenderbotSmallTokenizerFast as Fast
 from bbtok import _native
 from bbtok.tokenization import vocabulary_files
 
-from conftest import TINY_DIR
+from conftest import TINY_VOCAB_DIR
 
-TINY_VOCAB = (TINY_DIR / "vocab.json").read_bytes()
-TINY_MERGES = (TINY_DIR / "merges.txt").read_bytes()
+TINY_VOCAB = (TINY_VOCAB_DIR / "vocab.json").read_bytes()
+TINY_MERGES = (TINY_VOCAB_DIR / "merges.txt").read_bytes()
 
 
 def load_native(directory: Path, vocab: bytes, merges: bytes) -> tuple[Any, ...]:
@@ -134,7 +134,7 @@ def test_the_core_names_the_files_as_given(tmp_path: Path) -> None:
 def test_the_core_knows_no_special_tokens() -> None:
     # The family's special tokens come from the Python layer: the core alone has none.
     core = _native.NativeTokenizer.from_files(
-        str(TINY_DIR / "vocab.json"), str(TINY_DIR / "merges.txt"), "v", "m"
+        str(TINY_VOCAB_DIR / "vocab.json"), str(TINY_VOCAB_DIR / "merges.txt"), "v", "m"
     )
     assert core.vocab_id("__null__") is None
     with pytest.raises(ValueError, match="no unk_token"):
@@ -143,7 +143,7 @@ def test_the_core_knows_no_special_tokens() -> None:
 
 
 def test_lone_surrogates_cross_into_the_core() -> None:
-    pure, fast = Pure.from_pretrained(TINY_DIR), Fast.from_pretrained(TINY_DIR)
+    pure, fast = Pure.from_pretrained(TINY_VOCAB_DIR), Fast.from_pretrained(TINY_VOCAB_DIR)
     for text in ["\ud800", "a\udfff act", "x\ud83d\ude00\ud800y"]:
         assert fast.encode(text) == pure.encode(text)
         assert fast.tokenize(text) == pure.tokenize(text)

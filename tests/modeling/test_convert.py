@@ -19,7 +19,9 @@ from bbtok.modeling.convert import convert
 from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration as Model
 from bbtok.modeling.weights import SafetensorsFile
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "torch_checkpoints"
+from conftest import FIXTURES
+
+TORCH_CHECKPOINTS = FIXTURES / "torch_checkpoints"
 FORMS = ["single", "sharded_bin", "sharded_safetensors"]
 SAMPLE_FILES = ("config.json", "generation_config.json", "vocab.json", "merges.txt")
 IDS, TARGETS = np.array([[5, 6, 7, 2], [9, 10, 2, 0]]), np.array([[1, 9, 10], [1, 5, 6]])
@@ -29,7 +31,7 @@ MASK = np.array([[1, 1, 1, 1], [1, 1, 1, 0]])
 def full_checkpoint(tmp_path: Path, form: str) -> Path:
     """A fixture's weights with the sample checkpoint's configuration and tokenizer files."""
     directory = tmp_path / form
-    shutil.copytree(FIXTURES / form, directory)
+    shutil.copytree(TORCH_CHECKPOINTS / form, directory)
     for name in SAMPLE_FILES:
         shutil.copy(SAMPLE_CHECKPOINT / name, directory)
     return directory

@@ -23,7 +23,7 @@ import tokenizers
 from bbtok import BatchEncoding, BlenderbotSmallTokenizer
 from bbtok.blenderbot_small.family import DEFAULT_SPECIAL_TOKENS, MERGES_FILE, VOCAB_FILE
 
-from conftest import TINY_DIR, TOKENIZER_DIRS, reference_class
+from conftest import TINY_VOCAB_DIR, TOKENIZER_DIRS, reference_class
 
 # Whole words of the generated vocabulary ("i", "m", "t" make "I'm" and "don't" known).
 WORDS = ("hello", "world", "the", "cat", "sat", "on", "mat", "how", "are", "you")
@@ -561,11 +561,14 @@ def test_vocabulary_size_and_length_match_the_reference(ours: Any, ref: Any) -> 
 
 
 def test_vocabulary_of_tiny_with_an_appended_pad_token_matches_the_reference(
-    tiny: Any, reference_tiny: Any
+    tiny_tokenizer: Any, reference_tiny_tokenizer: Any
 ) -> None:
-    assert tiny.get_vocab() == reference_tiny.get_vocab()
-    assert (tiny.vocab_size, len(tiny)) == (reference_tiny.vocab_size, len(reference_tiny))
-    assert tiny.pad_token_id == reference_tiny.pad_token_id == 7
+    assert tiny_tokenizer.get_vocab() == reference_tiny_tokenizer.get_vocab()
+    assert (tiny_tokenizer.vocab_size, len(tiny_tokenizer)) == (
+        reference_tiny_tokenizer.vocab_size,
+        len(reference_tiny_tokenizer),
+    )
+    assert tiny_tokenizer.pad_token_id == reference_tiny_tokenizer.pad_token_id == 7
 
 
 # -- added tokens ---------------------------------------------------------------------------
@@ -929,19 +932,19 @@ def test_saved_by_transformers_loads_identically_in_bbtok(fresh: Any, tmp_path: 
 
 
 def test_plain_directory_saved_by_transformers_loads_identically_in_bbtok(
-    tmp_path: Path, reference_tiny: Any
+    tmp_path: Path, reference_tiny_tokenizer: Any
 ) -> None:
-    reference_tiny.save_pretrained(str(tmp_path))
+    reference_tiny_tokenizer.save_pretrained(str(tmp_path))
     loaded = BlenderbotSmallTokenizer.from_pretrained(tmp_path)
-    assert behaviour(loaded) == behaviour(reference_tiny)
+    assert behaviour(loaded) == behaviour(reference_tiny_tokenizer)
 
 
 def test_plain_directory_saved_by_bbtok_loads_identically_in_transformers(
-    tmp_path: Path, tiny: Any, reference_tiny: Any
+    tmp_path: Path, tiny_tokenizer: Any, reference_tiny_tokenizer: Any
 ) -> None:
-    tiny.save_pretrained(tmp_path)
+    tiny_tokenizer.save_pretrained(tmp_path)
     loaded = reference_class().from_pretrained(str(tmp_path))
-    assert behaviour(loaded) == behaviour(reference_tiny)
+    assert behaviour(loaded) == behaviour(reference_tiny_tokenizer)
 
 
 def write_legacy_layout(
@@ -1045,5 +1048,5 @@ def test_from_pretrained_on_each_fixture_matches_the_reference(name: str) -> Non
 
 
 def test_the_default_special_tokens_are_the_familys(implementation: type[Any]) -> None:
-    tok = implementation(TINY_DIR / VOCAB_FILE, TINY_DIR / MERGES_FILE)
+    tok = implementation(TINY_VOCAB_DIR / VOCAB_FILE, TINY_VOCAB_DIR / MERGES_FILE)
     assert tok.special_tokens_map == dict(DEFAULT_SPECIAL_TOKENS)

@@ -19,9 +19,9 @@ from bbtok.blenderbot_small.tokenizer_fast import max_threads
 from bbtok.cli import main
 from bbtok.cli.checkpoints import RANDOM_WEIGHTS_NOTE
 
-from conftest import REALISTIC_DIR
+from conftest import SAMPLE_DIR
 
-TOKENIZER = ["--tokenizer", str(REALISTIC_DIR)]
+TOKENIZER = ["--tokenizer", str(SAMPLE_DIR)]
 
 
 def run(*arguments: str | Path) -> int:
@@ -92,8 +92,8 @@ def test_tokenize_counts_one_token_in_the_singular(capsys: pytest.CaptureFixture
 @pytest.fixture
 def tokenizer_losing_a_merge(tmp_path: Path) -> Path:
     """A tokenizer directory whose merges.txt lacks its final newline: loading it warns."""
-    shutil.copy(REALISTIC_DIR / "vocab.json", tmp_path / "vocab.json")
-    merges = (REALISTIC_DIR / "merges.txt").read_bytes()
+    shutil.copy(SAMPLE_DIR / "vocab.json", tmp_path / "vocab.json")
+    merges = (SAMPLE_DIR / "merges.txt").read_bytes()
     (tmp_path / "merges.txt").write_bytes(merges.rstrip(b"\n"))
     return tmp_path
 
@@ -119,7 +119,7 @@ def test_log_warnings_read_as_bbtok_warnings(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for name in ("vocab.json", "merges.txt"):
-        shutil.copy(REALISTIC_DIR / name, tmp_path / name)
+        shutil.copy(SAMPLE_DIR / name, tmp_path / name)
     (tmp_path / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 4}))
     assert run("tokenize", "--tokenizer", tmp_path, "one two three four five") == 0
     assert capsys.readouterr().err.startswith(

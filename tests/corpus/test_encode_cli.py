@@ -27,9 +27,9 @@ from bbtok.corpus import progress as report
 from bbtok.corpus import records as inputs
 from bbtok.corpus import sinks as outputs
 
-from conftest import MULTILINGUAL_TEXT, REALISTIC_DIR
+from conftest import MULTILINGUAL_TEXT, SAMPLE_DIR
 
-TOKENIZER = ["--tokenizer", str(REALISTIC_DIR)]
+TOKENIZER = ["--tokenizer", str(SAMPLE_DIR)]
 
 # Records that a careless reader would cut, merge or change: line separators other than "\n"
 # inside a record, white space only, special tokens, an empty record, a long one.
@@ -50,7 +50,7 @@ EDGE_RECORDS = [
 
 @pytest.fixture(scope="module")
 def tok() -> BlenderbotSmallTokenizerFast:
-    return BlenderbotSmallTokenizerFast.from_pretrained(REALISTIC_DIR)
+    return BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_DIR)
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +213,7 @@ def test_truncate_from_the_left() -> None:
 def test_tokenizers_with_strip_rules_take_the_shared_path(
     tok: BlenderbotSmallTokenizerFast, records: list[str]
 ) -> None:
-    stripping = BlenderbotSmallTokenizerFast.from_pretrained(REALISTIC_DIR)
+    stripping = BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_DIR)
     stripping.add_tokens([AddedToken("<l>", lstrip=True)])
     texts = [*records[:20], "a <l> b", "<l>x", "  <l>  "]
     for tokenizer in (tok, stripping):

@@ -1,6 +1,6 @@
 """Property tests: bbtok.BlenderbotSmallTokenizer behaves exactly like transformers' reference.
 
-What is proven, on both shipped fixtures (``tiny`` and ``realistic``), for every input
+What is proven, on both shipped fixtures (``tiny`` and ``sample``), for every input
 hypothesis draws (arbitrary Unicode including NUL and lone surrogates, and targeted text: all
 kinds of white space, punctuation runs, special tokens whole, glued and partial, newlines,
 Greek final sigma, Turkish and German case mappings, CJK, emoji, combining marks, words of
@@ -43,7 +43,7 @@ from tokenizers import AddedToken
 
 from bbtok import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast
 
-from conftest import MULTILINGUAL_TEXT, REALISTIC_DIR, TINY_DIR, reference_class
+from conftest import MULTILINGUAL_TEXT, SAMPLE_DIR, TINY_VOCAB_DIR, reference_class
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -98,9 +98,9 @@ def normalize(value: Any) -> Any:
     return value
 
 
-def assert_same(pair: tuple[Any, Any], call: Callable[[Any], Any]) -> Any:
+def assert_same(ours_and_reference: tuple[Any, Any], call: Callable[[Any], Any]) -> Any:
     """Run ``call`` on both tokenizers; same value, or same exception type. Returns the value."""
-    ours, reference = pair
+    ours, reference = ours_and_reference
     expected_kind, expected = outcome(call, reference)
     actual_kind, actual = outcome(call, ours)
     if expected_kind == "raised":
@@ -165,8 +165,8 @@ ENGLISH_WORDS = ["adapt", "act", "apte", "ADAPT", "Act", "I", "am", "a", "small"
 ENGLISH_WORDS += ["there", "can't", "don't", "you're", "Hello", "WORLD", "it's", "I'm"]
 
 
-def _realistic_words() -> list[str]:
-    path = REALISTIC_DIR / "vocab.json"
+def _sample_vocabulary_words() -> list[str]:
+    path = SAMPLE_DIR / "vocab.json"
     if not path.exists():
         return []
     vocab = json.loads(path.read_text(encoding="utf-8"))
@@ -174,7 +174,7 @@ def _realistic_words() -> list[str]:
     return words[::37]
 
 
-VOCAB_WORDS = _realistic_words()
+VOCAB_WORDS = _sample_vocabulary_words()
 FRAGMENTS = (
     SPECIAL_TOKENS
     + PARTIAL_SPECIALS
@@ -215,22 +215,22 @@ def id_lists(size: int) -> st.SearchStrategy[list[int]]:
 
 @settings(max_examples=examples(800), **SETTINGS)
 @given(text=texts)
-def test_tokenize(pair: tuple[Any, Any], text: str) -> None:
-    assert_same(pair, lambda tok: tok.tokenize(text))
-    assert_same(pair, lambda tok: tok.tokenize(text, split_special_tokens=True))
+def test_tokenize(ours_and_reference: tuple[Any, Any], text: str) -> None:
+    assert_same(ours_and_reference, lambda tok: tok.tokenize(text))
+    assert_same(ours_and_reference, lambda tok: tok.tokenize(text, split_special_tokens=True))
 
 
 @settings(max_examples=examples(500), **SETTINGS)
 @given(text=texts)
-def test_input_ids_and_round_trip(pair: tuple[Any, Any], text: str) -> None:
-    encoded = assert_same(pair, lambda tok: tok(text))
+def test_input_ids_and_round_trip(ours_and_reference: tuple[Any, Any], text: str) -> None:
+    encoded = assert_same(ours_and_reference, lambda tok: tok(text))
     assert encoded is not None
     ids = encoded["input_ids"]
-    assert_same(pair, lambda tok: tok.encode(text))
+    assert_same(ours_and_reference, lambda tok: tok.encode(text))
     for skip in (False, True):
         for clean_up in (None, True, False):
             assert_same(
-                pair,
+                ours_and_reference,
                 lambda tok, s=skip, c=clean_up: tok.decode(
                     ids, skip_special_tokens=s, clean_up_tokenization_spaces=c
                 ),
@@ -249,20 +249,23 @@ def test_input_ids_and_round_trip(pair: tuple[Any, Any], text: str) -> None:
         max_size=12,
     )
 )
-def test_convert_tokens_to_ids(pair: tuple[Any, Any], tokens: list[str]) -> None:
-    assert_same(pair, lambda tok: tok.convert_tokens_to_ids(tokens))
+def test_convert_tokens_to_ids(ours_and_reference: tuple[Any, Any], tokens: list[str]) -> None:
+    assert_same(ours_and_reference, lambda tok: tok.convert_tokens_to_ids(tokens))
     for token in tokens[:3]:
-        assert_same(pair, lambda tok, t=token: tok.convert_tokens_to_ids(t))
+        assert_same(ours_and_reference, lambda tok, t=token: tok.convert_tokens_to_ids(t))
 
 
 @settings(max_examples=examples(300), **SETTINGS)
 @given(data=st.data())
-def test_convert_ids_to_tokens(pair: tuple[Any, Any], data: st.DataObject) -> None:
-    ids = data.draw(id_lists(len(pair[1])))
+def test_convert_ids_to_tokens(ours_and_reference: tuple[Any, Any], data: st.DataObject) -> None:
+    ids = data.draw(id_lists(len(ours_and_reference[1])))
     for skip in (False, True):
-        assert_same(pair, lambda tok, s=skip: tok.convert_ids_to_tokens(ids, skip_special_tokens=s))
+        assert_same(
+            ours_and_reference,
+            lambda tok, s=skip: tok.convert_ids_to_tokens(ids, skip_special_tokens=s),
+        )
     for index in ids[:3]:
-        assert_same(pair, lambda tok, i=index: tok.convert_ids_to_tokens(i))
+        assert_same(ours_and_reference, lambda tok, i=index: tok.convert_ids_to_tokens(i))
 
 
 # -- calling: single texts, pairs, batches --------------------------------------------------
@@ -298,7 +301,7 @@ short_texts = st.one_of(fragment_text, arbitrary_text, st.sampled_from(["", " ",
     options=call_options,
 )
 def test_batch_call(
-    pair: tuple[Any, Any],
+    ours_and_reference: tuple[Any, Any],
     batch: list[str],
     with_pair: bool,
     data: st.DataObject,
@@ -307,15 +310,15 @@ def test_batch_call(
     text_pair = None
     if with_pair:
         text_pair = data.draw(st.lists(short_texts, min_size=len(batch), max_size=len(batch)))
-    assert_same(pair, lambda tok: tok(batch, text_pair=text_pair, **options))
+    assert_same(ours_and_reference, lambda tok: tok(batch, text_pair=text_pair, **options))
 
 
 @settings(max_examples=examples(400), **SETTINGS)
 @given(text=short_texts, text_pair=st.one_of(st.none(), short_texts), options=call_options)
 def test_single_call(
-    pair: tuple[Any, Any], text: str, text_pair: str | None, options: dict[str, Any]
+    ours_and_reference: tuple[Any, Any], text: str, text_pair: str | None, options: dict[str, Any]
 ) -> None:
-    assert_same(pair, lambda tok: tok(text, text_pair=text_pair, **options))
+    assert_same(ours_and_reference, lambda tok: tok(text, text_pair=text_pair, **options))
 
 
 @pytest.mark.parametrize(
@@ -334,15 +337,17 @@ def test_single_call(
         {"return_tensors": "np"},
     ],
 )
-def test_batch_call_named_options(pair: tuple[Any, Any], options: dict[str, Any]) -> None:
+def test_batch_call_named_options(
+    ours_and_reference: tuple[Any, Any], options: dict[str, Any]
+) -> None:
     batch = ["Hello there!", "I am a small frog.", "x__null__y adapt act apte", ""]
-    assert_same(pair, lambda tok: tok(batch, **options))
+    assert_same(ours_and_reference, lambda tok: tok(batch, **options))
     pairs = ["ok", "(x)", "can'\nt", "ΣΑΣ."]
-    assert_same(pair, lambda tok: tok(batch, text_pair=pairs, **options))
+    assert_same(ours_and_reference, lambda tok: tok(batch, text_pair=pairs, **options))
 
 
-def test_numpy_tensors_have_reference_dtype_and_shape(pair: tuple[Any, Any]) -> None:
-    ours, reference = pair
+def test_numpy_tensors_have_reference_dtype_and_shape(ours_and_reference: tuple[Any, Any]) -> None:
+    ours, reference = ours_and_reference
     batch = ["Hello there!", "I am a small frog.", "adapt"]
     mine = ours(batch, padding=True, return_tensors="np")
     theirs = reference(batch, padding=True, return_tensors="np")
@@ -353,29 +358,34 @@ def test_numpy_tensors_have_reference_dtype_and_shape(pair: tuple[Any, Any]) -> 
         np.testing.assert_array_equal(mine[key], theirs[key])
 
 
-def test_empty_batch_raises_like_reference(pair: tuple[Any, Any]) -> None:
+def test_empty_batch_raises_like_reference(ours_and_reference: tuple[Any, Any]) -> None:
     # The reference pads every batch, and pad() rejects one without input_ids (ValueError).
-    assert_same(pair, lambda tok: tok([]))
-    assert_same(pair, lambda tok: tok([], padding=True, return_tensors="np"))
+    assert_same(ours_and_reference, lambda tok: tok([]))
+    assert_same(ours_and_reference, lambda tok: tok([], padding=True, return_tensors="np"))
 
 
-def test_empty_text_is_not_padded(pair: tuple[Any, Any]) -> None:
+def test_empty_text_is_not_padded(ours_and_reference: tuple[Any, Any]) -> None:
     # The reference's padding returns early when a single sequence is empty: no pad ids, an
     # empty attention mask. In a batch, an empty row is padded like any other.
-    assert_same(pair, lambda tok: tok("", padding="max_length", max_length=2))
-    assert_same(pair, lambda tok: tok("", padding="max_length", max_length=2, return_tensors="np"))
-    assert_same(pair, lambda tok: tok([""], padding="max_length", max_length=2))
+    assert_same(ours_and_reference, lambda tok: tok("", padding="max_length", max_length=2))
+    assert_same(
+        ours_and_reference,
+        lambda tok: tok("", padding="max_length", max_length=2, return_tensors="np"),
+    )
+    assert_same(ours_and_reference, lambda tok: tok([""], padding="max_length", max_length=2))
 
 
-def test_overflow_in_only_some_batch_items(pair: tuple[Any, Any]) -> None:
+def test_overflow_in_only_some_batch_items(ours_and_reference: tuple[Any, Any]) -> None:
     # overflowing_tokens is present only for the items that overflowed, so the reference's
     # batch padding finds fields of different batch sizes and fails its assertion.
     texts = ["i am", "i"]  # one token and two or more, in both fixtures
-    for tok in pair:
+    for tok in ours_and_reference:
         assert [len(ids) for ids in tok(texts)["input_ids"]][1] == 1
-    assert_same(pair, lambda tok: tok(texts, max_length=1, return_overflowing_tokens=True))
     assert_same(
-        pair,
+        ours_and_reference, lambda tok: tok(texts, max_length=1, return_overflowing_tokens=True)
+    )
+    assert_same(
+        ours_and_reference,
         lambda tok: tok(texts, max_length=1, return_overflowing_tokens=True, padding=True),
     )
 
@@ -424,8 +434,8 @@ def test_overflow_in_only_some_batch_items(pair: tuple[Any, Any]) -> None:
         pytest.param(lambda tok: tok.model_max_length, id="model-max-length"),
     ],
 )
-def test_unusual_inputs(pair: tuple[Any, Any], call: Callable[[Any], Any]) -> None:
-    assert_same(pair, call)
+def test_unusual_inputs(ours_and_reference: tuple[Any, Any], call: Callable[[Any], Any]) -> None:
+    assert_same(ours_and_reference, call)
 
 
 # Where bbtok checks its arguments and the reference silently accepts them (a deliberate,
@@ -442,24 +452,24 @@ def test_unusual_inputs(pair: tuple[Any, Any], call: Callable[[Any], Any]) -> No
     ],
 )
 def test_stricter_than_reference(
-    pair: tuple[Any, Any], call: Callable[[Any], Any], error: type[Exception]
+    ours_and_reference: tuple[Any, Any], call: Callable[[Any], Any], error: type[Exception]
 ) -> None:
-    ours, reference = pair
+    ours, reference = ours_and_reference
     if ours.is_fast and error is NotImplementedError:
         pytest.skip("the fast tokenizer does return offsets")
     assert outcome(call, reference)[0] == "ok"
     assert outcome(call, ours) == ("raised", error)
 
 
-def test_is_fast_says_which_tokenizer_runs_in_rust(pair: tuple[Any, Any]) -> None:
-    ours, reference = pair
+def test_is_fast_says_which_tokenizer_runs_in_rust(ours_and_reference: tuple[Any, Any]) -> None:
+    ours, reference = ours_and_reference
     assert reference.is_fast is False
     assert ours.is_fast is isinstance(ours, BlenderbotSmallTokenizerFast)
 
 
-def test_numpy_integer_ids_are_ids(pair: tuple[Any, Any]) -> None:
+def test_numpy_integer_ids_are_ids(ours_and_reference: tuple[Any, Any]) -> None:
     # The reference raises TypeError for a numpy integer id; bbtok takes it as the int it is.
-    ours, reference = pair
+    ours, reference = ours_and_reference
     assert ours.convert_ids_to_tokens(np.int64(1)) == reference.convert_ids_to_tokens(1)
 
 
@@ -468,18 +478,18 @@ def test_numpy_integer_ids_are_ids(pair: tuple[Any, Any]) -> None:
 
 @settings(max_examples=examples(300), **SETTINGS)
 @given(data=st.data())
-def test_decode_arbitrary_ids(pair: tuple[Any, Any], data: st.DataObject) -> None:
-    ids = data.draw(id_lists(len(pair[1])))
+def test_decode_arbitrary_ids(ours_and_reference: tuple[Any, Any], data: st.DataObject) -> None:
+    ids = data.draw(id_lists(len(ours_and_reference[1])))
     for skip in (False, True):
         for clean_up in (None, True, False):
 
             def decode(tok: Any, s: bool = skip, c: bool | None = clean_up) -> Any:
                 return tok.decode(ids, skip_special_tokens=s, clean_up_tokenization_spaces=c)
 
-            assert_same(pair, decode)
+            assert_same(ours_and_reference, decode)
             in_int64 = [i for i in ids if -(2**63) <= i < 2**63]
             assert_same(
-                pair,
+                ours_and_reference,
                 lambda tok, s=skip, c=clean_up, i=in_int64: tok.decode(
                     np.array(i, dtype=np.int64),
                     skip_special_tokens=s,
@@ -490,18 +500,18 @@ def test_decode_arbitrary_ids(pair: tuple[Any, Any], data: st.DataObject) -> Non
 
 @settings(max_examples=examples(200), **SETTINGS)
 @given(data=st.data())
-def test_batch_decode(pair: tuple[Any, Any], data: st.DataObject) -> None:
-    sequences = data.draw(st.lists(id_lists(len(pair[1])), max_size=4))
+def test_batch_decode(ours_and_reference: tuple[Any, Any], data: st.DataObject) -> None:
+    sequences = data.draw(st.lists(id_lists(len(ours_and_reference[1])), max_size=4))
     for skip in (False, True):
         for clean_up in (None, True, False):
             assert_same(
-                pair,
+                ours_and_reference,
                 lambda tok, s=skip, c=clean_up: tok.batch_decode(
                     sequences, skip_special_tokens=s, clean_up_tokenization_spaces=c
                 ),
             )
             assert_same(
-                pair,
+                ours_and_reference,
                 lambda tok, s=skip, c=clean_up: tok.decode(
                     sequences, skip_special_tokens=s, clean_up_tokenization_spaces=c
                 ),
@@ -512,8 +522,10 @@ def test_batch_decode(pair: tuple[Any, Any], data: st.DataObject) -> None:
 
 
 @pytest.mark.parametrize("prefix", [None, "", "pre", "ünï-çødé"])
-def test_save_vocabulary_bytes(pair: tuple[Any, Any], tmp_path: Path, prefix: str | None) -> None:
-    ours, reference = pair
+def test_save_vocabulary_bytes(
+    ours_and_reference: tuple[Any, Any], tmp_path: Path, prefix: str | None
+) -> None:
+    ours, reference = ours_and_reference
     (tmp_path / "ours").mkdir()
     (tmp_path / "reference").mkdir()
     our_paths = ours.save_vocabulary(str(tmp_path / "ours"), filename_prefix=prefix)
@@ -558,19 +570,19 @@ def test_random_merges_and_vocab(merges: list[str], vocab_tokens: list[str], tex
         Path(directory, "merges.txt").write_text(
             "#version: 0.2\n" + "".join(line + "\n" for line in merges), encoding="utf-8"
         )
-        pair = (
+        ours_and_reference = (
             BlenderbotSmallTokenizer.from_pretrained(directory),
             reference_class().from_pretrained(directory),
         )
-        assert_same(pair, lambda tok: tok.tokenize(text))
-        assert_same(pair, lambda tok: tok(text)["input_ids"])
-        assert_same(pair, lambda tok: tok.get_vocab())
+        assert_same(ours_and_reference, lambda tok: tok.tokenize(text))
+        assert_same(ours_and_reference, lambda tok: tok(text)["input_ids"])
+        assert_same(ours_and_reference, lambda tok: tok.get_vocab())
         saved = Path(directory, "saved")
         saved.mkdir()
         (saved / "ours").mkdir()
         (saved / "reference").mkdir()
-        pair[0].save_vocabulary(str(saved / "ours"))
-        pair[1].save_vocabulary(str(saved / "reference"))
+        ours_and_reference[0].save_vocabulary(str(saved / "ours"))
+        ours_and_reference[1].save_vocabulary(str(saved / "reference"))
         for name in ("vocab.json", "merges.txt"):
             assert (saved / "ours" / name).read_bytes() == (saved / "reference" / name).read_bytes()
 
@@ -651,22 +663,22 @@ added_text = st.lists(
 
 
 def test_added_tokens(tokenizer_dir: Path) -> None:
-    pair = fresh_pair_with_added_tokens(tokenizer_dir)
-    assert_same(pair, len)
-    assert_same(pair, lambda tok: tok.get_vocab())
-    assert_same(pair, lambda tok: tok.added_tokens_encoder)
-    assert_same(pair, lambda tok: sorted(tok.all_special_tokens))
-    assert_same(pair, lambda tok: sorted(tok.all_special_ids))
+    ours_and_reference = fresh_pair_with_added_tokens(tokenizer_dir)
+    assert_same(ours_and_reference, len)
+    assert_same(ours_and_reference, lambda tok: tok.get_vocab())
+    assert_same(ours_and_reference, lambda tok: tok.added_tokens_encoder)
+    assert_same(ours_and_reference, lambda tok: sorted(tok.all_special_tokens))
+    assert_same(ours_and_reference, lambda tok: sorted(tok.all_special_ids))
 
     @settings(max_examples=examples(300), **SETTINGS)
     @given(text=added_text)
     def check(text: str) -> None:
-        assert_same(pair, lambda tok: tok.tokenize(text))
-        encoded = assert_same(pair, lambda tok: tok(text)["input_ids"])
+        assert_same(ours_and_reference, lambda tok: tok.tokenize(text))
+        encoded = assert_same(ours_and_reference, lambda tok: tok(text)["input_ids"])
         for skip in (False, True):
             for clean_up in (None, True, False):
                 assert_same(
-                    pair,
+                    ours_and_reference,
                     lambda tok, s=skip, c=clean_up: tok.decode(
                         encoded, skip_special_tokens=s, clean_up_tokenization_spaces=c
                     ),
@@ -710,18 +722,18 @@ def test_generated_added_tokens(
     text = data.draw(text_around([content for content, *_ in specs]), label="text")
     tokenizers = []
     for cls in (BlenderbotSmallTokenizer, reference_class()):
-        tok = cls.from_pretrained(str(TINY_DIR))
+        tok = cls.from_pretrained(str(TINY_VOCAB_DIR))
         for content, lstrip, rstrip, single_word, special in specs:
             token = AddedToken(content, lstrip=lstrip, rstrip=rstrip, single_word=single_word)
             tok.add_tokens([token], special_tokens=special)
         tokenizers.append(tok)
-    pair = (tokenizers[0], tokenizers[1])
-    assert_same(pair, len)
-    assert_same(pair, lambda tok: tok.get_vocab())
-    assert_same(pair, lambda tok: tok.tokenize(text))
-    encoded = assert_same(pair, lambda tok: tok(text)["input_ids"])
-    assert_same(pair, lambda tok: tok.decode(encoded))
-    assert_same(pair, lambda tok: tok.decode(encoded, skip_special_tokens=True))
+    ours_and_reference = (tokenizers[0], tokenizers[1])
+    assert_same(ours_and_reference, len)
+    assert_same(ours_and_reference, lambda tok: tok.get_vocab())
+    assert_same(ours_and_reference, lambda tok: tok.tokenize(text))
+    encoded = assert_same(ours_and_reference, lambda tok: tok(text)["input_ids"])
+    assert_same(ours_and_reference, lambda tok: tok.decode(encoded))
+    assert_same(ours_and_reference, lambda tok: tok.decode(encoded, skip_special_tokens=True))
 
 
 @pytest.mark.parametrize(
@@ -738,14 +750,14 @@ def test_added_token_after_a_failed_partial_match(
     # The reference's trie, when a partial match ("ab" of "abd") fails on a character ("x")
     # just as a shorter token ("b") completes, continues the failed match from the character
     # after ("d"), finds "abd" there, and so treats "abxd" as one span of ordinary text.
-    pair = (
+    ours_and_reference = (
         BlenderbotSmallTokenizer.from_pretrained(tokenizer_dir),
         reference_class().from_pretrained(str(tokenizer_dir)),
     )
-    for tok in pair:
+    for tok in ours_and_reference:
         tok.add_tokens(list(tokens))
-    assert_same(pair, lambda tok: tok.tokenize(text))
-    assert_same(pair, lambda tok: tok(text)["input_ids"])
+    assert_same(ours_and_reference, lambda tok: tok.tokenize(text))
+    assert_same(ours_and_reference, lambda tok: tok(text)["input_ids"])
 
 
 # -- real multilingual text -----------------------------------------------------------------
@@ -757,8 +769,8 @@ def multilingual_text() -> str:
     return MULTILINGUAL_TEXT.read_text(encoding="utf-8")
 
 
-def test_multilingual_lines(pair: tuple[Any, Any]) -> None:
-    ours, reference = pair
+def test_multilingual_lines(ours_and_reference: tuple[Any, Any]) -> None:
+    ours, reference = ours_and_reference
     lines = multilingual_text().splitlines(keepends=True)
     assert len(lines) > 100
     mismatches = []
@@ -771,8 +783,8 @@ def test_multilingual_lines(pair: tuple[Any, Any]) -> None:
     assert mismatches == []
 
 
-def test_multilingual_whole_file(pair: tuple[Any, Any]) -> None:
-    ours, reference = pair
+def test_multilingual_whole_file(ours_and_reference: tuple[Any, Any]) -> None:
+    ours, reference = ours_and_reference
     text = multilingual_text()
     assert ours.tokenize(text) == reference.tokenize(text)
     ids = ours(text)["input_ids"]

@@ -20,10 +20,10 @@ import pytest
 from bbtok import BlenderbotSmallTokenizerFast
 from bbtok.corpus.ray_data import _workers_leaving_a_cpu_free, tokenize_dataset
 
-from conftest import MULTILINGUAL_TEXT, REALISTIC_DIR
+from conftest import MULTILINGUAL_TEXT, REPOSITORY, SAMPLE_DIR
 
 TEXTS = MULTILINGUAL_TEXT.read_text(encoding="utf-8").split("\n")[:-1][:300]
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = REPOSITORY / "README.md"
 # A laptop's, whatever machine runs the tests: fewer than the README's concurrency=4.
 CLUSTER_CPUS = 2
 WORKERS = 2
@@ -82,7 +82,7 @@ def ray(workers_directory: Path) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def tok() -> BlenderbotSmallTokenizerFast:
-    return BlenderbotSmallTokenizerFast.from_pretrained(REALISTIC_DIR)
+    return BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_DIR)
 
 
 def records(ray: Any, *columns: str) -> Any:
@@ -144,7 +144,7 @@ def by_id(rows: list[dict[str, Any]], column: str) -> list[list[int]]:
 def test_ids_match_and_each_worker_unpickles_the_tokenizer_once(
     ray: Any, tok: BlenderbotSmallTokenizerFast, tmp_path: Path
 ) -> None:
-    counting = CountingTokenizer.from_pretrained(REALISTIC_DIR)
+    counting = CountingTokenizer.from_pretrained(SAMPLE_DIR)
     counting.count_file = str(tmp_path / "unpickled.txt")
     result = tokenize_dataset(
         records(ray), counting, batch_size=BATCH_SIZE, concurrency=WORKERS
@@ -163,7 +163,7 @@ def test_ids_match_and_each_worker_unpickles_the_tokenizer_once(
 def test_directory_truncation_and_column_names(ray: Any, tok: BlenderbotSmallTokenizerFast) -> None:
     result = tokenize_dataset(
         records(ray, "body"),
-        REALISTIC_DIR,
+        SAMPLE_DIR,
         column="body",
         output_column="ids",
         max_length=8,
@@ -255,4 +255,4 @@ def test_without_ray_the_error_names_the_package(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "ray", None)
     monkeypatch.setitem(sys.modules, "ray.data", None)
     with pytest.raises(ImportError, match=r'pip install "ray\[data\]"'):
-        tokenize_dataset(None, REALISTIC_DIR)  # type: ignore[arg-type]
+        tokenize_dataset(None, SAMPLE_DIR)  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ or raises the same exception (same type, same message). White space is the ``reg
 ``\\s``; lowercasing is this Python's ``str.lower()``. Proven here by:
 
 1. every code point, alone and in context (inside a word, after a capital letter, on both
-   sides of a capital sigma), on ``fixtures/realistic``; ``str.lower()`` idempotence and the
+   sides of a capital sigma), on the sample vocabulary; ``str.lower()`` idempotence and the
    white-space set checked directly;
 2. the lowercasing tables derived at run time (what a Python of another Unicode version gets);
 3. hypothesis: arbitrary and targeted text, generated vocabularies and merges, batch calls with
@@ -55,7 +55,7 @@ from bbtok.blenderbot_small.tokenizer import NEWLINE_MARKER, PIECE_PATTERN, WORD
 from bbtok.blenderbot_small.tokenizer_fast import _use_running_pythons_lowercase
 from bbtok.blenderbot_small.unicode_tables import case_tables
 
-from conftest import REALISTIC_DIR, TINY_DIR
+from conftest import SAMPLE_DIR, TINY_VOCAB_DIR
 
 Pure = BlenderbotSmallTokenizer
 Fast = BlenderbotSmallTokenizerFast
@@ -76,14 +76,14 @@ SETTINGS = {
 
 
 @pytest.fixture(scope="module")
-def realistic() -> tuple[Pure, Fast]:
-    """(pure, fast) on fixtures/realistic; tests that change a tokenizer make their own."""
-    return Pure.from_pretrained(REALISTIC_DIR), Fast.from_pretrained(REALISTIC_DIR)
+def sample_pair() -> tuple[Pure, Fast]:
+    """(pure, fast) on the sample vocabulary; tests that change a tokenizer make their own."""
+    return Pure.from_pretrained(SAMPLE_DIR), Fast.from_pretrained(SAMPLE_DIR)
 
 
 @pytest.fixture(scope="module")
-def tiny() -> tuple[Pure, Fast]:
-    return Pure.from_pretrained(TINY_DIR), Fast.from_pretrained(TINY_DIR)
+def tiny_pair() -> tuple[Pure, Fast]:
+    return Pure.from_pretrained(TINY_VOCAB_DIR), Fast.from_pretrained(TINY_VOCAB_DIR)
 
 
 # -- comparing outcomes ---------------------------------------------------------------------
@@ -234,7 +234,7 @@ CODE_POINT_CONTEXTS = {
     "after a capital sigma": ("ΑΣ", ""),
 }
 CHUNK = 50_000
-# Texts are tokenized together, separated by a word that is one token of the realistic
+# Texts are tokenized together, separated by a word that is one token of the sample
 # vocabulary: white space keeps each text's words apart, and no text of three characters can
 # make a nine-letter token, so it marks where each text's tokens end. (A special token would
 # do too, but cutting 50,000 of them out in Python costs more than the tokenizing.)
@@ -276,13 +276,13 @@ def code_point_mismatches(pure: Pure, fast: Fast, texts: list[str]) -> list[tupl
 
 
 @functools.cache
-def _realistic_in_this_process() -> tuple[Pure, Fast]:
-    return Pure.from_pretrained(REALISTIC_DIR), Fast.from_pretrained(REALISTIC_DIR)
+def _sample_pair_in_this_process() -> tuple[Pure, Fast]:
+    return Pure.from_pretrained(SAMPLE_DIR), Fast.from_pretrained(SAMPLE_DIR)
 
 
 def _code_point_chunk(prefix: str, suffix: str, start: int, stop: int) -> list[Any]:
     """Worker: mismatches of one context over code points start..stop-1."""
-    pure, fast = _realistic_in_this_process()
+    pure, fast = _sample_pair_in_this_process()
     texts = [prefix + chr(code) + suffix for code in range(start, stop)]
     return code_point_mismatches(pure, fast, texts)
 
@@ -320,8 +320,8 @@ def test_str_lower_is_idempotent_on_this_python() -> None:
     assert sorted(char for char in produced if char.lower() != char) == []
 
 
-def test_white_space_is_the_regex_packages(realistic: tuple[Pure, Fast]) -> None:
-    _, fast = realistic
+def test_white_space_is_the_regex_packages(sample_pair: tuple[Pure, Fast]) -> None:
+    _, fast = sample_pair
     # "a" + c + "b" is two words exactly when regex's \s matches c. Each text takes 4
     # characters of the joined text, so a token's start says which text it comes from.
     texts = ["a" + chr(code) + "b" for code in range(LAST_CODE_POINT + 1)]
@@ -345,10 +345,10 @@ def test_white_space_is_the_regex_packages(realistic: tuple[Pure, Fast]) -> None
 
 
 def test_lowercase_tables_derived_at_run_time_agree_with_pure(
-    realistic: tuple[Pure, Fast],
+    sample_pair: tuple[Pure, Fast],
 ) -> None:
-    pure, _ = realistic
-    fast = Fast.from_pretrained(REALISTIC_DIR)
+    pure, _ = sample_pair
+    fast = Fast.from_pretrained(SAMPLE_DIR)
     _use_running_pythons_lowercase(fast._core)
     assert fast._core.unicode_version == unicodedata.unidata_version
     tables = case_tables()
@@ -371,8 +371,8 @@ def test_lowercase_tables_derived_at_run_time_agree_with_pure(
 
 @settings(max_examples=examples(300), **SETTINGS)
 @given(text=TEXT)
-def test_any_text_tokenizes_alike(realistic: tuple[Pure, Fast], text: str) -> None:
-    pure, fast = realistic
+def test_any_text_tokenizes_alike(sample_pair: tuple[Pure, Fast], text: str) -> None:
+    pure, fast = sample_pair
     assert_alike(lambda tok: tok.tokenize(text), pure, fast)
     assert_alike(lambda tok: tok.tokenize(text, split_special_tokens=True), pure, fast)
     assert_alike(lambda tok: tok(text), pure, fast)
@@ -382,9 +382,9 @@ def test_any_text_tokenizes_alike(realistic: tuple[Pure, Fast], text: str) -> No
 
 @settings(max_examples=examples(150), **SETTINGS)
 @given(text=TEXT)
-def test_any_text_tokenizes_alike_on_tiny(tiny: tuple[Pure, Fast], text: str) -> None:
+def test_any_text_tokenizes_alike_on_tiny(tiny_pair: tuple[Pure, Fast], text: str) -> None:
     # tiny's vocabulary lacks __null__ (appended after it) and most characters (unknown ids).
-    pure, fast = tiny
+    pure, fast = tiny_pair
     assert_alike(lambda tok: tok.tokenize(text), pure, fast)
     assert_alike(lambda tok: tok([text, text + "x"]), pure, fast)
 
@@ -392,9 +392,9 @@ def test_any_text_tokenizes_alike_on_tiny(tiny: tuple[Pure, Fast], text: str) ->
 @settings(max_examples=examples(8), **SETTINGS)
 @given(word=LONG_WORD, glue=st.sampled_from(["", " ", "\n", "__null__", "'"]))
 def test_words_of_ten_thousand_characters_tokenize_alike(
-    realistic: tuple[Pure, Fast], word: str, glue: str
+    sample_pair: tuple[Pure, Fast], word: str, glue: str
 ) -> None:
-    pure, fast = realistic
+    pure, fast = sample_pair
     text = word + glue + word[::-1].upper()
     assert_alike(lambda tok: tok.tokenize(text), pure, fast)
     assert_alike(lambda tok: tok(text)["input_ids"], pure, fast)
@@ -542,9 +542,9 @@ CALL_OPTIONS = st.fixed_dictionaries(
 @settings(max_examples=examples(200), **SETTINGS)
 @given(texts=st.lists(TEXT, min_size=1, max_size=6), options=CALL_OPTIONS)
 def test_calls_with_padding_truncation_and_tensors_alike(
-    realistic: tuple[Pure, Fast], texts: list[str], options: dict[str, Any]
+    sample_pair: tuple[Pure, Fast], texts: list[str], options: dict[str, Any]
 ) -> None:
-    pure, fast = realistic
+    pure, fast = sample_pair
     assert_alike(lambda tok: tok(texts, **options), pure, fast)
     assert_alike(lambda tok: tok(texts[0], **options), pure, fast)
     assert_alike(lambda tok: tok(texts, texts[::-1], **options), pure, fast)
@@ -561,9 +561,9 @@ DECODE_MODES = [(skip, clean) for skip in (False, True) for clean in (None, True
 @settings(max_examples=examples(150), **SETTINGS)
 @given(ids=st.lists(IDS_IN_INT64, max_size=25), batch=st.lists(st.lists(IDS_IN_INT64), max_size=3))
 def test_decode_of_arbitrary_ids_alike(
-    realistic: tuple[Pure, Fast], ids: list[int], batch: list[list[int]]
+    sample_pair: tuple[Pure, Fast], ids: list[int], batch: list[list[int]]
 ) -> None:
-    pure, fast = realistic
+    pure, fast = sample_pair
     for skip, clean in DECODE_MODES:
         mode = {"skip_special_tokens": skip, "clean_up_tokenization_spaces": clean}
         assert_alike(lambda tok, m=mode: tok.decode(ids, **m), pure, fast)
@@ -579,9 +579,9 @@ def test_decode_of_arbitrary_ids_alike(
     skip=st.booleans(),
 )
 def test_token_id_conversions_alike(
-    realistic: tuple[Pure, Fast], tokens: list[str], ids: list[int], skip: bool
+    sample_pair: tuple[Pure, Fast], tokens: list[str], ids: list[int], skip: bool
 ) -> None:
-    pure, fast = realistic
+    pure, fast = sample_pair
     vocabulary = sorted(pure.get_vocab())
     known = [vocabulary[i % len(vocabulary)] for i in ids]
     for batch in (tokens, known, [t.upper() for t in known]):
@@ -593,8 +593,8 @@ def test_token_id_conversions_alike(
         assert_alike(lambda tok, i=index: tok.convert_ids_to_tokens(i), pure, fast)
 
 
-def test_vocabulary_views_alike(realistic: tuple[Pure, Fast]) -> None:
-    pure, fast = realistic
+def test_vocabulary_views_alike(sample_pair: tuple[Pure, Fast]) -> None:
+    pure, fast = sample_pair
     assert_alike(lambda tok: sorted(tok.get_vocab().items()), pure, fast)
     assert_alike(lambda tok: (len(tok), tok.vocab_size), pure, fast)
     assert_alike(lambda tok: tok.get_added_vocab(), pure, fast)
@@ -629,7 +629,7 @@ ADDED_TOKEN = st.one_of(
 def test_added_tokens_alike_on_fresh_instances(
     additions: list[tuple[list[Any], bool]], data: st.DataObject
 ) -> None:
-    pure, fast = Pure.from_pretrained(TINY_DIR), Fast.from_pretrained(TINY_DIR)
+    pure, fast = Pure.from_pretrained(TINY_VOCAB_DIR), Fast.from_pretrained(TINY_VOCAB_DIR)
     for tokens, special in additions:
         assert_alike(
             lambda tok, t=tokens, s=special: tok.add_tokens(t, special_tokens=s), pure, fast
@@ -658,7 +658,7 @@ def test_added_tokens_alike_on_fresh_instances(
 @given(texts=st.lists(TEXT, min_size=64, max_size=120))
 def test_batch_equals_one_by_one(
     monkeypatch: pytest.MonkeyPatch,
-    realistic: tuple[Pure, Fast],
+    sample_pair: tuple[Pure, Fast],
     threads: str | None,
     texts: list[str],
 ) -> None:
@@ -666,7 +666,7 @@ def test_batch_equals_one_by_one(
         monkeypatch.delenv("BBTOK_NUM_THREADS", raising=False)
     else:
         monkeypatch.setenv("BBTOK_NUM_THREADS", threads)
-    pure, fast = realistic
+    pure, fast = sample_pair
     one_by_one = [fast(text)["input_ids"] for text in texts]
     assert fast(texts)["input_ids"] == one_by_one
     assert fast.encode(texts[0]) == one_by_one[0]
@@ -677,10 +677,10 @@ def test_batch_equals_one_by_one(
 
 @pytest.mark.parametrize("value", ["abc", "0", "-1", "1.5", "two"])
 def test_invalid_thread_count_is_a_clear_error(
-    monkeypatch: pytest.MonkeyPatch, realistic: tuple[Pure, Fast], value: str
+    monkeypatch: pytest.MonkeyPatch, sample_pair: tuple[Pure, Fast], value: str
 ) -> None:
     monkeypatch.setenv("BBTOK_NUM_THREADS", value)
-    _, fast = realistic
+    _, fast = sample_pair
     with pytest.raises(ValueError, match=r"BBTOK_NUM_THREADS=.*(whole number|at least 1)"):
         fast(["some text"] * 64)
 
@@ -815,8 +815,8 @@ def check_offsets_law(
 
 @settings(max_examples=examples(250), **SETTINGS)
 @given(text=TEXT)
-def test_offsets_point_at_the_text(realistic: tuple[Pure, Fast], text: str) -> None:
-    pure, fast = realistic
+def test_offsets_point_at_the_text(sample_pair: tuple[Pure, Fast], text: str) -> None:
+    pure, fast = sample_pair
     encoding = fast(text, return_offsets_mapping=True)
     ids, offsets, words = encoding["input_ids"], encoding["offset_mapping"], encoding.word_ids()
     assert ids == pure(text)["input_ids"]
@@ -841,9 +841,9 @@ def test_offsets_point_at_the_text(realistic: tuple[Pure, Fast], text: str) -> N
     ],
 )
 def test_offsets_of_special_tokens_newlines_and_expanding_characters(
-    realistic: tuple[Pure, Fast], text: str, expected: list[tuple[str, tuple[int, int]]]
+    sample_pair: tuple[Pure, Fast], text: str, expected: list[tuple[str, tuple[int, int]]]
 ) -> None:
-    _, fast = realistic
+    _, fast = sample_pair
     encoding = fast(text, return_offsets_mapping=True)
     tokens = fast.tokenize(text)
     assert list(zip(tokens, encoding["offset_mapping"])) == expected
@@ -852,16 +852,16 @@ def test_offsets_of_special_tokens_newlines_and_expanding_characters(
         assert (word is None) == (token == "__null__")
 
 
-def test_word_ids_without_offsets_say_how_to_get_them(realistic: tuple[Pure, Fast]) -> None:
-    _, fast = realistic
+def test_word_ids_without_offsets_say_how_to_get_them(sample_pair: tuple[Pure, Fast]) -> None:
+    _, fast = sample_pair
     with pytest.raises(ValueError, match="return_offsets_mapping=True"):
         fast("Hello there!").word_ids()
 
 
-def test_word_ids_count_the_pieces_bpe_runs_on(realistic: tuple[Pure, Fast]) -> None:
+def test_word_ids_count_the_pieces_bpe_runs_on(sample_pair: tuple[Pure, Fast]) -> None:
     # The README's example: the pieces are İstanbul , I ' m here ! and İstanbul's BPE tokens
     # share its word id, as the tokens of one pre-tokenized word do in Hugging Face tokenizers.
-    _, fast = realistic
+    _, fast = sample_pair
     text = "İstanbul, I'm here!"
     encoding = fast(text, return_offsets_mapping=True)
     pieces = ["İstanbul", ",", "I", "'", "m", "here", "!"]
@@ -882,13 +882,13 @@ def test_word_ids_count_the_pieces_bpe_runs_on(realistic: tuple[Pure, Fast]) -> 
     side=st.sampled_from(["left", "right"]),
 )
 def test_offsets_of_padded_and_truncated_batches(
-    realistic: tuple[Pure, Fast],
+    sample_pair: tuple[Pure, Fast],
     texts: list[str],
     max_length: int | None,
     padding: Any,
     side: str,
 ) -> None:
-    pure, fast = realistic
+    pure, fast = sample_pair
     options = {"padding": padding, "truncation": True, "max_length": max_length}
     batch = fast(texts, return_offsets_mapping=True, padding_side=side, **options)
     assert batch["input_ids"] == pure(texts, padding_side=side, **options)["input_ids"]
@@ -909,16 +909,16 @@ def test_offsets_of_padded_and_truncated_batches(
 
 
 def test_offsets_of_pairs_and_pre_split_words_are_not_implemented(
-    realistic: tuple[Pure, Fast],
+    sample_pair: tuple[Pure, Fast],
 ) -> None:
-    _, fast = realistic
+    _, fast = sample_pair
     with pytest.raises(NotImplementedError):
         fast("a b", "c", return_offsets_mapping=True)
     with pytest.raises(NotImplementedError):
         fast(["a b"], ["c"], return_offsets_mapping=True)
     with pytest.raises(NotImplementedError):
         fast(["a", "b"], is_split_into_words=True, return_offsets_mapping=True)
-    stripping = Fast.from_pretrained(TINY_DIR)
+    stripping = Fast.from_pretrained(TINY_VOCAB_DIR)
     stripping.add_tokens([AddedToken("<3", lstrip=True)])
     with pytest.raises(NotImplementedError):
         stripping("a <3 b", return_offsets_mapping=True)
@@ -926,9 +926,9 @@ def test_offsets_of_pairs_and_pre_split_words_are_not_implemented(
 
 @pytest.mark.parametrize("split_special_tokens", [False, True])
 def test_offsets_give_the_ids_of_the_same_call_without_them(
-    realistic: tuple[Pure, Fast], split_special_tokens: bool
+    sample_pair: tuple[Pure, Fast], split_special_tokens: bool
 ) -> None:
-    _, fast = realistic
+    _, fast = sample_pair
     text = "x__null__y __start__ hello"
     options = {"split_special_tokens": split_special_tokens}
     with_offsets = fast(text, return_offsets_mapping=True, **options)["input_ids"]
@@ -956,15 +956,15 @@ def assert_same_outputs(first: Any, second: Any, texts: list[str]) -> None:
 PICKLE_TEXTS = [random_text(random.Random(seed), 30) for seed in range(40)]
 
 
-def test_pickle_round_trip(realistic: tuple[Pure, Fast]) -> None:
-    pure, fast = realistic
+def test_pickle_round_trip(sample_pair: tuple[Pure, Fast]) -> None:
+    pure, fast = sample_pair
     restored = pickle.loads(pickle.dumps(fast))
     assert_same_outputs(fast, restored, PICKLE_TEXTS)
     assert_same_outputs(pure, restored, PICKLE_TEXTS)
 
 
 def test_pickle_round_trip_after_add_tokens() -> None:
-    pure, fast = Pure.from_pretrained(REALISTIC_DIR), Fast.from_pretrained(REALISTIC_DIR)
+    pure, fast = Pure.from_pretrained(SAMPLE_DIR), Fast.from_pretrained(SAMPLE_DIR)
     for tok in (pure, fast):
         tok.add_tokens(["<3", "hello", AddedToken("x y", single_word=True, rstrip=True)])
         tok.add_special_tokens({"extra_special_tokens": ["[SEP]"], "cls_token": "[CLS]"})
@@ -975,9 +975,9 @@ def test_pickle_round_trip_after_add_tokens() -> None:
     assert_same_outputs(pickle.loads(pickle.dumps(pure)), restored, texts)
 
 
-def test_the_word_cache_bound_is_a_setting_kept_by_pickle(realistic: tuple[Pure, Fast]) -> None:
-    pure = realistic[0]
-    fast = Fast.from_pretrained(REALISTIC_DIR)
+def test_the_word_cache_bound_is_a_setting_kept_by_pickle(sample_pair: tuple[Pure, Fast]) -> None:
+    pure = sample_pair[0]
+    fast = Fast.from_pretrained(SAMPLE_DIR)
     assert fast.cache_words == 1 << 18
     texts = [*PICKLE_TEXTS, " ".join(PICKLE_TEXTS)]
     for words in (0, 1, 7, 100_000):
@@ -997,7 +997,7 @@ def test_added_tokens_that_bpe_also_makes_take_their_added_ids() -> None:
     is looked up before the vocabulary, as in the reference: a piece that was unknown takes the
     added id. Upper case keeps the added (lowercase) tokens from being cut out of the text."""
     text = "ADAPT APTE ACT ADAPTER APT"
-    pure, fast = Pure.from_pretrained(TINY_DIR), Fast.from_pretrained(TINY_DIR)
+    pure, fast = Pure.from_pretrained(TINY_VOCAB_DIR), Fast.from_pretrained(TINY_VOCAB_DIR)
     tokens = pure.tokenize(text)
     assert tokens == ["adapt", "ap@@", "te", "act", "ad@@", "ap@@", "t@@", "e@@", "r", "apt"]
     assert fast(text)["input_ids"] == [1, 3, 4, 2, 6, 3, 6, 6, 6, 6]
@@ -1012,7 +1012,7 @@ def test_added_tokens_that_bpe_also_makes_take_their_added_ids() -> None:
 
 
 def test_one_instance_is_safe_to_share_between_threads() -> None:
-    fast = Fast.from_pretrained(REALISTIC_DIR)
+    fast = Fast.from_pretrained(SAMPLE_DIR)
     texts = [random_text(random.Random(seed), 20) for seed in range(300)]
 
     def job(n: int) -> Any:
@@ -1057,7 +1057,7 @@ def test_adding_tokens_while_another_thread_encodes_does_not_deadlock(tmp_path: 
     # Run outside the source tree, so that the child imports the installed package (with its
     # extension) and not the sources in the current directory.
     child = subprocess.run(
-        [sys.executable, "-c", script, str(REALISTIC_DIR)],
+        [sys.executable, "-c", script, str(SAMPLE_DIR)],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -1080,8 +1080,10 @@ def test_adding_tokens_while_another_thread_encodes_does_not_deadlock(tmp_path: 
     ],
     ids=["ab-repeated", "random-letters", "few-letters", "mixed", "sigma-ignorables", "ΑΣ"],
 )
-def test_word_of_ten_thousand_characters_like_pure(realistic: tuple[Pure, Fast], word: str) -> None:
-    pure, fast = realistic
+def test_word_of_ten_thousand_characters_like_pure(
+    sample_pair: tuple[Pure, Fast], word: str
+) -> None:
+    pure, fast = sample_pair
     assert fast.tokenize(word) == pure.tokenize(word)
     assert fast(word)["input_ids"] == pure(word)["input_ids"]
 
@@ -1095,8 +1097,8 @@ def test_word_of_ten_thousand_characters_like_pure(realistic: tuple[Pure, Fast],
     ],
     ids=["ab-repeated", "random-letters", "ΑΣ"],
 )
-def test_word_of_a_million_characters(realistic: tuple[Pure, Fast], word: str) -> None:
-    _, fast = realistic
+def test_word_of_a_million_characters(sample_pair: tuple[Pure, Fast], word: str) -> None:
+    _, fast = sample_pair
     tokens = fast.tokenize(word)
     assert all(token.endswith("@@") for token in tokens[:-1])
     assert "".join(token[:-2] for token in tokens[:-1]) + tokens[-1] == word.lower()
@@ -1111,8 +1113,8 @@ def test_word_of_a_million_characters(realistic: tuple[Pure, Fast], word: str) -
 
 # == 8. malformed files ======================================================================
 
-TINY_VOCAB = Path(TINY_DIR, "vocab.json").read_bytes()
-TINY_MERGES = Path(TINY_DIR, "merges.txt").read_bytes()
+TINY_VOCAB = Path(TINY_VOCAB_DIR, "vocab.json").read_bytes()
+TINY_MERGES = Path(TINY_VOCAB_DIR, "merges.txt").read_bytes()
 MISSING = b"<missing>"
 DIRECTORY = b"<directory>"
 
@@ -1266,7 +1268,7 @@ def test_decode_strips_pythons_white_space() -> None:
         or char in REGEX_WHITE_SPACE
         or unicodedata.category(char) in ("Zs", "Zl", "Zp", "Cc", "Cf", "Cs")
     ]
-    pure, fast = Pure.from_pretrained(TINY_DIR), Fast.from_pretrained(TINY_DIR)
+    pure, fast = Pure.from_pretrained(TINY_VOCAB_DIR), Fast.from_pretrained(TINY_VOCAB_DIR)
     for tok in (pure, fast):
         tok.add_tokens(candidates)
     ids = pure.convert_tokens_to_ids(candidates)
@@ -1309,7 +1311,7 @@ def test_files_only_python_accepts_still_lowercase_like_the_running_python(
             _, _, _, fast = load_outcomes(directory, vocab, TINY_MERGES)
         if fast is None or len(given_tables) == before or given_tables[-1] is not fast._core:
             missing.append(name)
-    restored = pickle.loads(pickle.dumps(Fast.from_pretrained(TINY_DIR)))
+    restored = pickle.loads(pickle.dumps(Fast.from_pretrained(TINY_VOCAB_DIR)))
     if given_tables[-1] is not restored._core:
         missing.append("unpickling")
     assert missing == []
@@ -1349,9 +1351,9 @@ def test_added_tokens_json_with_ids_beyond_32_bits_loads_alike(tmp_path: Path) -
     ],
 )
 def test_numpy_tensors_identical(
-    realistic: tuple[Pure, Fast], text: Any, options: dict[str, Any]
+    sample_pair: tuple[Pure, Fast], text: Any, options: dict[str, Any]
 ) -> None:
-    pure, fast = realistic
+    pure, fast = sample_pair
     assert_alike(lambda tok: tok(text, return_tensors="np", **options), pure, fast)
     assert_alike(lambda tok: tok(text, text, return_tensors="np", **options), pure, fast)
 
@@ -1359,8 +1361,8 @@ def test_numpy_tensors_identical(
 # == mismatches found while writing these tests, each as its own law =======================
 
 
-def test_decode_of_a_single_id_skips_special_tokens_alike(tiny: tuple[Pure, Fast]) -> None:
-    pure, fast = tiny
+def test_decode_of_a_single_id_skips_special_tokens_alike(tiny_pair: tuple[Pure, Fast]) -> None:
+    pure, fast = tiny_pair
     for index in (0, 1, 5, 6, 99):
         assert_alike(lambda tok, i=index: tok.decode(i, skip_special_tokens=True), pure, fast)
         assert_alike(
@@ -1369,8 +1371,10 @@ def test_decode_of_a_single_id_skips_special_tokens_alike(tiny: tuple[Pure, Fast
 
 
 @pytest.mark.parametrize("index", [2**63, 2**64, 2**70, -(2**63) - 1, -(2**64)])
-def test_ids_beyond_64_bits_convert_and_decode_alike(tiny: tuple[Pure, Fast], index: int) -> None:
-    pure, fast = tiny
+def test_ids_beyond_64_bits_convert_and_decode_alike(
+    tiny_pair: tuple[Pure, Fast], index: int
+) -> None:
+    pure, fast = tiny_pair
     assert_alike(lambda tok: tok.convert_ids_to_tokens(index), pure, fast)
     assert_alike(lambda tok: tok.convert_ids_to_tokens([1, index]), pure, fast)
     assert_alike(lambda tok: tok.decode([1, index]), pure, fast)
@@ -1379,7 +1383,7 @@ def test_ids_beyond_64_bits_convert_and_decode_alike(tiny: tuple[Pure, Fast], in
 
 def test_unknown_token_without_an_id_raises_the_same_error() -> None:
     def encode_unknown_word(cls: type) -> Any:
-        tok = cls.from_pretrained(TINY_DIR)
+        tok = cls.from_pretrained(TINY_VOCAB_DIR)
         tok.unk_token = "zzz"  # set by name only: not added, not in the vocabulary
         return tok.encode("qqq")
 
@@ -1406,8 +1410,8 @@ def test_decode_of_ids_that_share_one_added_token() -> None:
     # decoding either id gives the token.
     def load_and_decode(cls: type) -> Any:
         tok = cls(
-            Path(TINY_DIR, "vocab.json"),
-            Path(TINY_DIR, "merges.txt"),
+            Path(TINY_VOCAB_DIR, "vocab.json"),
+            Path(TINY_VOCAB_DIR, "merges.txt"),
             added_tokens_decoder={20: AddedToken("x"), 21: AddedToken("x")},
         )
         return tok.convert_ids_to_tokens([20, 21]), tok.decode([20, 21]), tok.encode("x")
@@ -1415,8 +1419,8 @@ def test_decode_of_ids_that_share_one_added_token() -> None:
     assert outcome(load_and_decode, Fast) == outcome(load_and_decode, Pure)
 
 
-def test_get_vocab_keeps_the_pure_tokenizers_order(tiny: tuple[Pure, Fast]) -> None:
-    pure, fast = tiny
+def test_get_vocab_keeps_the_pure_tokenizers_order(tiny_pair: tuple[Pure, Fast]) -> None:
+    pure, fast = tiny_pair
     assert list(fast.get_vocab().items()) == list(pure.get_vocab().items())
 
 
@@ -1434,7 +1438,7 @@ def test_get_vocab_keeps_the_pure_tokenizers_order(tiny: tuple[Pure, Fast]) -> N
 )
 def test_batch_calls_follow_model_input_names(names: list[str], options: dict[str, Any]) -> None:
     def call(cls: type) -> Any:
-        tok = cls.from_pretrained(TINY_DIR, model_input_names=names)
+        tok = cls.from_pretrained(TINY_VOCAB_DIR, model_input_names=names)
         return tok(["adapt act", "apte"], **options), tok(["act", "apte x"], **options)
 
     assert outcome(call, Fast) == outcome(call, Pure)
@@ -1448,7 +1452,7 @@ def test_too_long_sequences_are_logged_alike(
 ) -> None:
     logged = {}
     for cls in (Pure, Fast):
-        tok = cls.from_pretrained(TINY_DIR, model_max_length=2)
+        tok = cls.from_pretrained(TINY_VOCAB_DIR, model_max_length=2)
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="bbtok"):
             tok(["adapt act apte", "act"], **options)
@@ -1461,7 +1465,7 @@ def test_too_long_sequences_are_logged_alike(
 
 @pytest.mark.parametrize("strip_rules", [False, True])
 def test_encode_batch_flat_gives_the_ids_of_a_call_one_after_another(strip_rules: bool) -> None:
-    fast = BlenderbotSmallTokenizerFast.from_pretrained(REALISTIC_DIR)
+    fast = BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_DIR)
     if strip_rules:
         # lstrip/rstrip rules are cut by the shared layer: the flat batch falls back to it.
         fast.add_tokens([AddedToken("<l>", lstrip=True)])

@@ -2,7 +2,7 @@
 
 Python's own documentation (``pydoc_data``, always installed) line by line and whole, plus any
 Debian ``fortunes*`` files present on the machine; compared through the public call on the
-realistic vocabulary (the ids, the padded batch and the decoded text).
+sample vocabulary (the ids, the padded batch and the decoded text).
 """
 
 from __future__ import annotations
@@ -47,17 +47,19 @@ def assert_same_encoding(
 
 
 def test_python_documentation_encodes_like_the_reference(
-    realistic: BlenderbotSmallTokenizer, reference_realistic: Any
+    sample_tokenizer: BlenderbotSmallTokenizer, reference_sample_tokenizer: Any
 ) -> None:
-    assert_same_encoding(realistic, reference_realistic, pydoc_records())
+    assert_same_encoding(sample_tokenizer, reference_sample_tokenizer, pydoc_records())
 
 
 def test_python_documentation_batch_pads_like_the_reference(
-    realistic: BlenderbotSmallTokenizer, reference_realistic: Any
+    sample_tokenizer: BlenderbotSmallTokenizer, reference_sample_tokenizer: Any
 ) -> None:
     records = pydoc_records()[:64]
-    ours = realistic(records, padding=True, truncation=True, max_length=200, return_tensors="np")
-    theirs = reference_realistic(
+    ours = sample_tokenizer(
+        records, padding=True, truncation=True, max_length=200, return_tensors="np"
+    )
+    theirs = reference_sample_tokenizer(
         records, padding=True, truncation=True, max_length=200, return_tensors="np"
     )
     assert ours.keys() == theirs.keys()
@@ -67,6 +69,6 @@ def test_python_documentation_batch_pads_like_the_reference(
 
 @pytest.mark.skipif(not FORTUNE_DIRS, reason="no Debian fortunes* package is installed")
 def test_fortunes_encode_like_the_reference(
-    realistic: BlenderbotSmallTokenizer, reference_realistic: Any
+    sample_tokenizer: BlenderbotSmallTokenizer, reference_sample_tokenizer: Any
 ) -> None:
-    assert_same_encoding(realistic, reference_realistic, fortune_records())
+    assert_same_encoding(sample_tokenizer, reference_sample_tokenizer, fortune_records())

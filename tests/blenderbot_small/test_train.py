@@ -15,7 +15,7 @@ from bbtok.blenderbot_small.tokenizer import bpe, pretokenize
 from bbtok.blenderbot_small.train import SPECIAL_TOKENS, train
 from bbtok.tokenization.vocabulary_files import read_merges, read_vocab
 
-from conftest import MULTILINGUAL_TEXT, REALISTIC_DIR, reference_class
+from conftest import MULTILINGUAL_TEXT, SAMPLE_DIR, reference_class
 
 SPECIALS = {"__null__": 0, "__start__": 1, "__end__": 2, "__unk__": 3, "__newln__": 4}
 
@@ -264,44 +264,44 @@ def test_bad_sizes_are_refused(tmp_path: Path, options: dict[str, Any]) -> None:
         train(CORPUS, tmp_path, **options)
 
 
-# -- the shipped realistic vocabulary -------------------------------------------------------
+# -- the shipped sample vocabulary -------------------------------------------------------
 
 
-def test_realistic_fixture_has_16k_entries_and_the_specials_at_0_to_4() -> None:
-    vocab = read_vocab(REALISTIC_DIR / "vocab.json")
+def test_sample_vocabulary_has_16k_entries_and_the_specials_at_0_to_4() -> None:
+    vocab = read_vocab(SAMPLE_DIR / "vocab.json")
     assert len(vocab) >= 16000
     assert {token: vocab[token] for token in SPECIALS} == SPECIALS
     assert sorted(vocab.values()) == list(range(len(vocab)))
 
 
-def test_realistic_fixture_merges_all_parse_as_pairs() -> None:
+def test_sample_vocabulary_merges_all_parse_as_pairs() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # read_merges warns on any line the reference would lose
-        ranks = read_merges(REALISTIC_DIR / "merges.txt")
+        ranks = read_merges(SAMPLE_DIR / "merges.txt")
     assert len(ranks) > 10000
 
 
-def test_realistic_fixture_loads_in_transformers() -> None:
-    reference = reference_class().from_pretrained(str(REALISTIC_DIR))
+def test_sample_vocabulary_loads_in_transformers() -> None:
+    reference = reference_class().from_pretrained(str(SAMPLE_DIR))
     assert len(reference) >= 16000
     assert reference.convert_tokens_to_ids(list(SPECIALS)) == list(SPECIALS.values())
     assert reference.tokenize("a\nb") == ["a", "__newln__", "b"]
     assert reference.unk_token_id == 3
 
 
-def test_realistic_fixture_knows_every_token_of_the_multilingual_sample() -> None:
+def test_sample_vocabulary_knows_every_token_of_the_multilingual_sample() -> None:
     # The sample is drawn from the training corpus, so BPE never leaves an unknown token.
-    reference = reference_class().from_pretrained(str(REALISTIC_DIR))
+    reference = reference_class().from_pretrained(str(SAMPLE_DIR))
     lines = MULTILINGUAL_TEXT.read_text(encoding="utf-8").split("\n")[:-1]
     assert 300 <= len(lines) <= 600
     ids = [token_id for line in lines for token_id in reference(line)["input_ids"]]
     assert reference.unk_token_id not in ids
 
 
-def test_realistic_fixture_loads_in_bbtok_and_agrees_with_transformers() -> None:
-    ours = BlenderbotSmallTokenizer.from_pretrained(REALISTIC_DIR)
-    reference = reference_class().from_pretrained(str(REALISTIC_DIR))
-    assert ours.vocab_size == len(read_vocab(REALISTIC_DIR / "vocab.json"))
+def test_sample_vocabulary_loads_in_bbtok_and_agrees_with_transformers() -> None:
+    ours = BlenderbotSmallTokenizer.from_pretrained(SAMPLE_DIR)
+    reference = reference_class().from_pretrained(str(SAMPLE_DIR))
+    assert ours.vocab_size == len(read_vocab(SAMPLE_DIR / "vocab.json"))
     lines = MULTILINGUAL_TEXT.read_text(encoding="utf-8").split("\n")[:-1][::25]
     for line in lines:
         assert ours(line)["input_ids"] == reference(line)["input_ids"], line

@@ -25,7 +25,9 @@ from bbtok.modeling.seq2seq import open_weights
 from bbtok.modeling.torch_checkpoint import TorchCheckpoint
 from bbtok.modeling.weights import SafetensorsFile
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "torch_checkpoints"
+from conftest import FIXTURES
+
+TORCH_CHECKPOINTS = FIXTURES / "torch_checkpoints"
 FORMS = ["single", "sharded_bin", "sharded_safetensors"]
 SHARED = "model.shared.weight"
 IDS, TARGETS = np.array([[5, 6, 7, 2], [9, 10, 2, 0]]), np.array([[1, 9, 10], [1, 5, 6]])
@@ -35,7 +37,7 @@ MASK = np.array([[1, 1, 1, 1], [1, 1, 1, 0]])
 def model_directory(tmp_path: Path, form: str) -> Path:
     """A checkpoint directory: the sample's configuration beside a fixture's weights."""
     directory = tmp_path / form
-    shutil.copytree(FIXTURES / form, directory)
+    shutil.copytree(TORCH_CHECKPOINTS / form, directory)
     for name in ("config.json", "generation_config.json"):
         shutil.copy(SAMPLE_CHECKPOINT / name, directory)
     return directory
@@ -67,7 +69,7 @@ def test_float16_checkpoints_compute_in_the_dtype_asked_for(tmp_path: Path) -> N
 
 
 def test_transposed_and_shared_storage_tensors_equal_the_original_ones() -> None:
-    ours = TorchCheckpoint(FIXTURES / "single" / "pytorch_model.bin")
+    ours = TorchCheckpoint(TORCH_CHECKPOINTS / "single" / "pytorch_model.bin")
     original = SafetensorsFile(SAMPLE_CHECKPOINT / "model.safetensors")
     transposed = ours.get("model.encoder.layers.0.fc1.weight")
     assert not transposed.flags.c_contiguous  # the fixture's point: it is stored transposed
@@ -78,7 +80,7 @@ def test_transposed_and_shared_storage_tensors_equal_the_original_ones() -> None
 
 
 def test_every_dtype_reads_as_the_values_saved() -> None:
-    weights = TorchCheckpoint(FIXTURES / "dtypes.bin")
+    weights = TorchCheckpoint(TORCH_CHECKPOINTS / "dtypes.bin")
     f32 = np.array([[1.5, -2.0, 3.25], [0.0, 0.125, -7.0]], dtype=np.float32)
     expected: dict[str, np.ndarray] = {
         "f32": f32,
@@ -105,12 +107,12 @@ def test_every_dtype_reads_as_the_values_saved() -> None:
 def test_a_recompressed_checkpoint_reads_the_same(tmp_path: Path) -> None:
     path = tmp_path / "deflated.bin"
     with (
-        zipfile.ZipFile(FIXTURES / "dtypes.bin") as source,
+        zipfile.ZipFile(TORCH_CHECKPOINTS / "dtypes.bin") as source,
         zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target,
     ):
         for info in source.infolist():
             target.writestr(info.filename, source.read(info))
-    original, deflated = TorchCheckpoint(FIXTURES / "dtypes.bin"), TorchCheckpoint(path)
+    original, deflated = TorchCheckpoint(TORCH_CHECKPOINTS / "dtypes.bin"), TorchCheckpoint(path)
     for name in original:
         np.testing.assert_array_equal(deflated.get(name), original.get(name), name)
 
@@ -126,7 +128,7 @@ def memmap_behind(array: np.ndarray) -> bool:
 
 
 def test_mmap_maps_the_storages_and_mmap_false_reads_them() -> None:
-    path = FIXTURES / "single" / "pytorch_model.bin"
+    path = TORCH_CHECKPOINTS / "single" / "pytorch_model.bin"
     mapped, read = TorchCheckpoint(path), TorchCheckpoint(path, mmap=False)
     assert memmap_behind(mapped.get(SHARED, np.float16))
     assert not memmap_behind(read.get(SHARED, np.float16))
@@ -165,7 +167,7 @@ def test_a_directory_without_weights_names_every_file_looked_for(tmp_path: Path)
 
 def test_the_legacy_format_is_refused_with_advice() -> None:
     with pytest.raises(ValueError, match=r"legacy.bin: .*legacy format of torch < 1\.6") as raised:
-        TorchCheckpoint(FIXTURES / "legacy.bin")
+        TorchCheckpoint(TORCH_CHECKPOINTS / "legacy.bin")
     assert "re-save it with a recent torch" in str(raised.value)
     assert "safetensors" in str(raised.value)
 
@@ -185,7 +187,7 @@ def test_the_legacy_format_is_recognised_in_every_pickle_protocol(
 
 @pytest.mark.parametrize("keep", [0, 100, 300_000, -22, -1])
 def test_a_truncated_checkpoint_is_refused_naming_the_file(tmp_path: Path, keep: int) -> None:
-    whole = (FIXTURES / "single" / "pytorch_model.bin").read_bytes()
+    whole = (TORCH_CHECKPOINTS / "single" / "pytorch_model.bin").read_bytes()
     path = tmp_path / "pytorch_model.bin"
     path.write_bytes(whole[:keep])
     with pytest.raises(ValueError, match=r"pytorch_model\.bin: not a PyTorch checkpoint"):
@@ -508,7 +510,7 @@ def test_an_index_that_is_no_weight_map_is_refused(tmp_path: Path, text: str) ->
 )
 def test_every_tensor_equals_what_torch_load_reads(relative: str) -> None:
     torch = pytest.importorskip("torch")
-    path = FIXTURES / relative
+    path = TORCH_CHECKPOINTS / relative
     expected = torch.load(path, weights_only=True)
     ours = TorchCheckpoint(path)
     assert list(ours) == list(expected)

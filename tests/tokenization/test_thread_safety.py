@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from conftest import IMPLEMENTATIONS, TINY_DIR
+from conftest import IMPLEMENTATIONS, TINY_VOCAB_DIR
 
 WRITERS = 4
 ADDS_PER_WRITER = 120
@@ -42,7 +42,7 @@ def frequent_thread_switches() -> Iterator[None]:
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
 def fresh(request: pytest.FixtureRequest) -> Any:
     """A new tokenizer of each class: these tests change it."""
-    return IMPLEMENTATIONS[request.param].from_pretrained(TINY_DIR)
+    return IMPLEMENTATIONS[request.param].from_pretrained(TINY_VOCAB_DIR)
 
 
 def token_name(writer: int, number: int) -> str:
