@@ -114,6 +114,7 @@ impl<'de> serde::Deserialize<'de> for Document<'de> {
 /// What Python's `json` makes of a raw JSON id: an id, a value that is not one, or a value only
 /// Python's `json` can word (an object or a list, which may hold repeated keys it warns about;
 /// a number too long for Python's `int`).
+#[derive(Clone, Copy)]
 enum RawId {
     Id(u32),
     Bad,
@@ -121,6 +122,18 @@ enum RawId {
 }
 
 fn raw_id(raw: &str) -> RawId {
+    // Nearly every id: a plain integer of at most 10 digits (JSON allows no leading zeros).
+    let bytes = raw.as_bytes();
+    if !bytes.is_empty() && bytes.len() <= 10 && bytes.iter().all(u8::is_ascii_digit) {
+        let id = bytes
+            .iter()
+            .fold(0u64, |id, &digit| id * 10 + u64::from(digit - b'0'));
+        return if id <= MAX_ID {
+            RawId::Id(id as u32)
+        } else {
+            RawId::Bad
+        };
+    }
     let digits = raw.strip_prefix('-').unwrap_or(raw);
     if raw.starts_with(['{', '[']) {
         return RawId::ForPython;
