@@ -176,8 +176,7 @@ class PretrainedMixin(TokenizerHooks):
             **hub.pop_options(kwargs),
         )
         kwargs.pop("trust_remote_code", None)
-        prefix_path = os.path.join
-        config_path = prefix_path(directory, TOKENIZER_CONFIG_FILE)
+        config_path = os.path.join(directory, TOKENIZER_CONFIG_FILE)
         config: dict[str, Any] = {}
         # Whatever is at the path is read: a FIFO or a dangling link is an error, not "absent".
         if os.path.lexists(config_path):
@@ -191,8 +190,8 @@ class PretrainedMixin(TokenizerHooks):
         # The files of the directory are used unless the caller names others; paths written in
         # a configuration file are never followed.
         vocab_name, merges_name = cls.vocabulary_file_names
-        vocab_file = kwargs.pop("vocab_file", None) or prefix_path(directory, vocab_name)
-        merges_file = kwargs.pop("merges_file", None) or prefix_path(directory, merges_name)
+        vocab_file = kwargs.pop("vocab_file", None) or os.path.join(directory, vocab_name)
+        merges_file = kwargs.pop("merges_file", None) or os.path.join(directory, merges_name)
         config.update(kwargs)
         # As in transformers: the name given (a hub id stays one), not the snapshot directory.
         config["name_or_path"] = os.fspath(pretrained_model_name_or_path)
