@@ -111,6 +111,82 @@ impl<'de> serde::Deserialize<'de> for Document<'de> {
     }
 }
 
+/// A `vocab.json` whose every id is a plain non-negative integer (nearly all of them): read in
+/// one pass with the ids as numbers. Anything else fails this reading, and the file is read
+/// again as a [`Document`], whose raw ids let every message quote the file.
+struct PlainDocument<'a>(Vec<(Key<'a>, u32)>);
+
+/// An id as a plain JSON integer from 0 to `MAX_ID`, or an error (no message: it only sends
+/// the file to the general reading).
+struct PlainId(u32);
+
+impl<'de> serde::Deserialize<'de> for PlainId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PlainIdVisitor;
+        impl Visitor<'_> for PlainIdVisitor {
+            type Value = PlainId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a non-negative integer id")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PlainId, E> {
+                match u32::try_from(v) {
+                    Ok(id) if v <= MAX_ID => Ok(PlainId(id)),
+                    _ => Err(E::custom("not a plain id")),
+                }
+            }
+        }
+        deserializer.deserialize_u64(PlainIdVisitor)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PlainDocument<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PlainVisitor;
+        impl<'de> Visitor<'de> for PlainVisitor {
+            type Value = PlainDocument<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of plain ids")
+            }
+            fn visit_map<M: MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<PlainDocument<'de>, M::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(1024));
+                while let Some((key, PlainId(id))) = map.next_entry::<Key<'de>, PlainId>()? {
+                    entries.push((key, id));
+                }
+                Ok(PlainDocument(entries))
+            }
+        }
+        deserializer.deserialize_map(PlainVisitor)
+    }
+}
+
+/// An id as the file gives it: what Python makes of it, and its text for messages.
+trait FileId: Copy {
+    fn id(self) -> RawId;
+    fn text(self) -> String;
+}
+
+impl FileId for &RawValue {
+    fn id(self) -> RawId {
+        raw_id(self.get())
+    }
+    fn text(self) -> String {
+        self.get().to_string()
+    }
+}
+
+impl FileId for u32 {
+    fn id(self) -> RawId {
+        RawId::Id(self)
+    }
+    fn text(self) -> String {
+        // JSON writes a plain integer one way only (no sign, no leading zero).
+        self.to_string()
+    }
+}
+
 /// What Python's `json` makes of a raw JSON id: an id, a value that is not one, or a value only
 /// Python's `json` can word (an object or a list, which may hold repeated keys it warns about;
 /// a number too long for Python's `int`).
@@ -210,6 +286,9 @@ impl Vocab {
         name: &str,
         warnings: &mut Vec<LoadWarning>,
     ) -> Result<Self, LoadError> {
+        if let Ok(PlainDocument(entries)) = serde_json::from_str::<PlainDocument<'_>>(text) {
+            return Vocab::from_file_entries(&entries, name, warnings);
+        }
         let for_python = |detail: String| LoadError::JsonForPython {
             name: name.to_string(),
             detail,
@@ -234,28 +313,41 @@ impl Vocab {
             }
             Err(error) => return Err(for_python(error.to_string())),
         };
-        // A repeated token keeps its first place and its last id, as a Python dict does.
-        let count = entries.len();
-        let mut tokens = StringTable::with_capacity(count, count * 8);
-        let mut raw_ids: Vec<&RawValue> = Vec::with_capacity(count);
-        for (token, raw) in &entries {
-            let token = token.as_ref();
-            let index = tokens.intern(token) as usize;
-            if index < raw_ids.len() {
-                warnings.push(LoadWarning::RepeatedToken {
-                    name: name.to_string(),
-                    token: token.to_string(),
-                    value: raw.get().to_string(),
-                });
-                raw_ids[index] = raw;
-            } else {
-                raw_ids.push(raw);
-            }
-        }
         // Python's json would have refused these while parsing, before any other check.
         for (_, raw) in &entries {
             if let RawId::ForPython = raw_id(raw.get()) {
                 return Err(for_python(format!("an id Python reads: {}", raw.get())));
+            }
+        }
+        Vocab::from_file_entries(&entries, name, warnings)
+    }
+
+    /// The vocabulary of a file's entries, in file order, as the pure-Python reader makes it: a
+    /// repeated token keeps its first place and its last id (with a warning), then every token
+    /// must have an id from 0 to `MAX_ID` that no earlier token has.
+    fn from_file_entries<I: FileId>(
+        entries: &[(Key<'_>, I)],
+        name: &str,
+        warnings: &mut Vec<LoadWarning>,
+    ) -> Result<Self, LoadError> {
+        if let Some(vocab) = Vocab::from_distinct_entries(entries) {
+            return Ok(vocab);
+        }
+        let count = entries.len();
+        let mut tokens = StringTable::with_capacity(count, count * 8);
+        let mut file_ids: Vec<I> = Vec::with_capacity(count);
+        for &(ref token, file_id) in entries {
+            let token = token.as_ref();
+            let index = tokens.intern(token) as usize;
+            if index < file_ids.len() {
+                warnings.push(LoadWarning::RepeatedToken {
+                    name: name.to_string(),
+                    token: token.to_string(),
+                    value: file_id.text(),
+                });
+                file_ids[index] = file_id;
+            } else {
+                file_ids.push(file_id);
             }
         }
         let mut vocab = Vocab {
@@ -263,14 +355,14 @@ impl Vocab {
             ids: Vec::with_capacity(count),
             by_id: FxHashMap::default(),
         };
-        vocab.by_id.reserve(raw_ids.len());
-        for (index, raw) in raw_ids.iter().enumerate() {
+        vocab.by_id.reserve(file_ids.len());
+        for (index, &file_id) in file_ids.iter().enumerate() {
             let token = || vocab.tokens.get(index as u32).to_string();
-            let RawId::Id(id) = raw_id(raw.get()) else {
+            let RawId::Id(id) = file_id.id() else {
                 return Err(LoadError::BadId {
                     name: name.to_string(),
                     token: token(),
-                    value: raw.get().to_string(),
+                    value: file_id.text(),
                 });
             };
             if let Some(&other) = vocab.by_id.get(&id) {
@@ -285,6 +377,30 @@ impl Vocab {
             vocab.ids.push(id);
         }
         Ok(vocab)
+    }
+
+    /// One pass for the usual file, whose tokens and ids are all distinct and whose ids are all
+    /// valid; None when a token repeats or an id is bad or taken (the two-pass reading of
+    /// [`Vocab::from_file_entries`] then gives Python's outcome and words it).
+    fn from_distinct_entries<I: FileId>(entries: &[(Key<'_>, I)]) -> Option<Self> {
+        let count = entries.len();
+        let mut vocab = Vocab {
+            tokens: StringTable::with_capacity(count, count * 8),
+            ids: Vec::with_capacity(count),
+            by_id: FxHashMap::default(),
+        };
+        vocab.by_id.reserve(count);
+        for &(ref token, file_id) in entries {
+            let RawId::Id(id) = file_id.id() else {
+                return None;
+            };
+            let index = vocab.tokens.intern(token.as_ref());
+            if index as usize != vocab.ids.len() || vocab.by_id.insert(id, index).is_some() {
+                return None;
+            }
+            vocab.ids.push(id);
+        }
+        Some(vocab)
     }
 
     /// Read `vocab.json` at `path` (named `name` in messages).
