@@ -14,8 +14,9 @@ What "the same" takes, in the order transformers does things:
 * the logits are cast to float32 before anything else, whatever the model's dtype; greedy search
   processes those logits, beam search their float32 log-softmax, and every score of beam search
   (running sums, length-normalised scores, the -1e9 masks) is float32 arithmetic;
-* the processors run in transformers' order: no-repeat n-grams, minimum length, forced BOS,
-  forced EOS (so the forced tokens win over the others);
+* the processors run in transformers' order: no-repeat n-grams, no-repeat n-grams of the
+  encoder's input, minimum length, forced BOS, forced EOS (so the forced tokens win over the
+  others);
 * beam search keeps ``max(2, 1 + len(eos)) * num_beams`` candidates a step, normalises a finished
   hypothesis by its generated length (the tokens after the start token, EOS included) to the
   power ``length_penalty``, and stops by transformers' rules for ``early_stopping``;
@@ -32,6 +33,7 @@ two candidates from different beams score within that ulp of each other.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -78,6 +80,9 @@ class _Plan:
     length_penalty: float
     early_stopping: bool | str
     no_repeat_ngram_size: int
+    # Every n-gram of each input's encoder ids, [batch, windows, n]; None when the setting is
+    # off (or no encoder ids were given).
+    encoder_ngrams: IntArray | None
     start: int
     eos: IntArray | None
     pad: int | None
@@ -87,7 +92,7 @@ class _Plan:
     settings: GenerationSettings
 
     @classmethod
-    def of(cls, settings: GenerationSettings) -> _Plan:
+    def of(cls, settings: GenerationSettings, encoder_input_ids: IntArray | None = None) -> _Plan:
         def ids(value: int | list[int] | None) -> IntArray | None:
             return None if value is None else np.atleast_1d(np.asarray(value, dtype=np.int64))
 
@@ -100,6 +105,7 @@ class _Plan:
         if start is None:
             start = settings.bos_token_id
         assert start is not None  # GenerationSettings refuses settings without either
+        encoder_ngrams = _encoder_ngrams(settings.encoder_no_repeat_ngram_size, encoder_input_ids)
         return cls(
             max_length=settings.max_total_length,
             # transformers runs a min-length and a min-new-tokens processor; with a one-token
@@ -110,6 +116,7 @@ class _Plan:
             length_penalty=settings.length_penalty,
             early_stopping=settings.early_stopping,
             no_repeat_ngram_size=settings.no_repeat_ngram_size,
+            encoder_ngrams=encoder_ngrams,
             start=start,
             eos=eos,
             pad=pad,
@@ -137,6 +144,43 @@ def _ban_repeated_ngrams(scores: Float32Array, sequences: IntArray, size: int) -
     scores[rows[keep], banned[keep]] = _NEG_INF
 
 
+def _encoder_ngrams(size: int, encoder_input_ids: IntArray | None) -> IntArray | None:
+    """The n-grams ``encoder_no_repeat_ngram_size`` bans, [batch, windows, size] (padding
+    included, as transformers takes them from the whole input_ids)."""
+    if size == 0:
+        return None
+    if encoder_input_ids is None:
+        warnings.warn(
+            "Passing `encoder_no_repeat_ngram_size` requires some form of `input_ids` to be "
+            "passed to `generate`, ignoring the argument.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+    ids = np.asarray(encoder_input_ids, dtype=np.int64)
+    if ids.shape[1] < size:
+        return np.zeros((ids.shape[0], 0, size), dtype=np.int64)
+    return np.lib.stride_tricks.sliding_window_view(ids, size, axis=1)
+
+
+def _ban_encoder_ngrams(scores: Float32Array, sequences: IntArray, ngrams: IntArray) -> None:
+    """Give -inf to every token that would complete an n-gram of the row's encoder input.
+
+    Row ``r`` is a hypothesis of input ``r // beams``. As transformers does, nothing is banned
+    before the row holds ``n - 1`` tokens (start token included).
+    """
+    rows, length = sequences.shape
+    size = ngrams.shape[2]
+    if length < size - 1 or ngrams.shape[1] == 0:
+        return
+    beams = rows // ngrams.shape[0]
+    row_ngrams = np.repeat(ngrams, beams, axis=0)
+    prefix = sequences[:, length - size + 1 :]
+    matches = np.all(row_ngrams[:, :, :-1] == prefix[:, None, :], axis=2)
+    banned_rows, positions = np.nonzero(matches)
+    scores[banned_rows, row_ngrams[banned_rows, positions, -1]] = _NEG_INF
+
+
 def _process(scores: Float32Array, sequences: IntArray, plan: _Plan) -> None:
     """Apply transformers' logits processors for these settings, in its order, in place.
 
@@ -145,6 +189,8 @@ def _process(scores: Float32Array, sequences: IntArray, plan: _Plan) -> None:
     length = sequences.shape[1]
     if plan.no_repeat_ngram_size > 0:
         _ban_repeated_ngrams(scores, sequences, plan.no_repeat_ngram_size)
+    if plan.encoder_ngrams is not None:
+        _ban_encoder_ngrams(scores, sequences, plan.encoder_ngrams)
     if plan.min_length > 0 and plan.eos is not None and length < plan.min_length:
         scores[:, plan.eos] = _NEG_INF
     if plan.forced_bos is not None and length == 1:
@@ -343,7 +389,12 @@ def _beam_search(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
     return output[:, :output_length].copy()
 
 
-def generate(model: StepModel, batch_size: int, settings: GenerationSettings) -> np.ndarray:
+def generate(
+    model: StepModel,
+    batch_size: int,
+    settings: GenerationSettings,
+    encoder_input_ids: np.ndarray | None = None,
+) -> np.ndarray:
     """Greedy (num_beams == 1) or beam search, as transformers' generate for encoder-decoders.
 
     `model` has batch_size * num_beams rows (each input repeated num_beams times, consecutively,
@@ -359,10 +410,21 @@ def generate(model: StepModel, batch_size: int, settings: GenerationSettings) ->
     model can reach changes nothing until the model refuses a position it does not have, which
     is where transformers fails too. The settings are checked against the vocabulary of the
     first logits before any id is used (``GenerationSettings.check_vocabulary``).
+
+    ``encoder_input_ids`` [batch_size, source] are the encoder's ids, whose n-grams
+    ``encoder_no_repeat_ngram_size`` bans; without them that setting is ignored with a warning,
+    as transformers ignores it.
     """
     if not is_int(batch_size) or batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
-    plan = _Plan.of(settings)
+    if encoder_input_ids is not None:
+        encoder_input_ids = np.asarray(encoder_input_ids)
+        if encoder_input_ids.ndim != 2 or encoder_input_ids.shape[0] != batch_size:
+            raise ValueError(
+                f"`encoder_input_ids` must have shape [batch_size={batch_size}, length], got "
+                f"{encoder_input_ids.shape}"
+            )
+    plan = _Plan.of(settings, encoder_input_ids)
     if plan.num_beams == 1:
         return _greedy(model, int(batch_size), plan)
     return _beam_search(model, int(batch_size), plan)

@@ -42,6 +42,7 @@ _GLOBAL_DEFAULTS: dict[str, Any] = {
     "num_beams": 1,
     "length_penalty": 1.0,
     "no_repeat_ngram_size": 0,
+    "encoder_no_repeat_ngram_size": 0,
     "num_return_sequences": 1,
     "forced_bos_token_id": None,
     "forced_eos_token_id": None,
@@ -80,7 +81,6 @@ _NO_EFFECT = frozenset(
 _UNSUPPORTED: dict[str, tuple[Any, ...]] = {
     "repetition_penalty": (1.0,),
     "encoder_repetition_penalty": (1.0,),
-    "encoder_no_repeat_ngram_size": (0,),
     "bad_words_ids": (),
     "sequence_bias": (),
     "suppress_tokens": ([],),
@@ -237,6 +237,7 @@ class GenerationSettings:
     length_penalty: float = 1.0
     early_stopping: bool | str = False  # True, False or "never", as transformers
     no_repeat_ngram_size: int = 0
+    encoder_no_repeat_ngram_size: int = 0
     forced_bos_token_id: int | None = None
     forced_eos_token_id: int | list[int] | None = None
     bos_token_id: int | None = None
@@ -290,6 +291,10 @@ class GenerationSettings:
         put(
             "no_repeat_ngram_size",
             _check_count("no_repeat_ngram_size", self.no_repeat_ngram_size, 0),
+        )
+        put(
+            "encoder_no_repeat_ngram_size",
+            _check_count("encoder_no_repeat_ngram_size", self.encoder_no_repeat_ngram_size, 0),
         )
         for name in (
             "forced_bos_token_id",

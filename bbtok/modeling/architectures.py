@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bbtok.modeling.config import BlenderbotSmallConfig
+from bbtok.modeling.config import BlenderbotConfig, BlenderbotSmallConfig, Seq2SeqConfig
 
 
 @dataclass(frozen=True)
@@ -20,9 +20,15 @@ class Architecture:
     """One architecture's layer-norm placement and tensor names."""
 
     model_type: str
-    config_class: type[BlenderbotSmallConfig]
+    # What transformers' class names of the architecture start with (``BlenderbotSmall`` of
+    # ``BlenderbotSmallForConditionalGeneration``).
+    class_prefix: str
+    config_class: type[Seq2SeqConfig]
     # Normalize before each block (x + block(norm(x))) instead of after each residual sum.
     pre_layer_norm: bool
+    # Whether the decoder scales its token embeddings by sqrt(d_model) under scale_embedding,
+    # as the encoder does.
+    scale_decoder_embeddings: bool
     # transformers' prefix of the base model's tensors in a checkpoint of the whole model; a
     # checkpoint of the base model alone has none.
     base_prefix: str = "model."
@@ -63,6 +69,25 @@ class Architecture:
 
 BLENDERBOT_SMALL = Architecture(
     model_type="blenderbot-small",
+    class_prefix="BlenderbotSmall",
     config_class=BlenderbotSmallConfig,
     pre_layer_norm=False,
+    # Quirk: transformers 5 computes the decoder's scale and never applies it.
+    scale_decoder_embeddings=False,
 )
+
+# Blenderbot 400M-3B: layer norms before each block and after the last layer, none on the
+# embeddings; its learned positions start at 0 (no offset), as BlenderbotSmall's.
+BLENDERBOT = Architecture(
+    model_type="blenderbot",
+    class_prefix="Blenderbot",
+    config_class=BlenderbotConfig,
+    pre_layer_norm=True,
+    scale_decoder_embeddings=True,
+    embedding_norm=None,
+    final_norm="{side}.layer_norm",
+)
+
+ARCHITECTURES = {
+    architecture.model_type: architecture for architecture in (BLENDERBOT_SMALL, BLENDERBOT)
+}

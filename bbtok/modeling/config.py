@@ -1,9 +1,12 @@
-"""``BlenderbotSmallConfig``: a checkpoint's ``config.json`` (and ``generation_config.json``),
-read as transformers reads them.
+"""``BlenderbotSmallConfig`` and ``BlenderbotConfig``: a checkpoint's ``config.json`` (and
+``generation_config.json``), read as transformers reads them.
 
-Missing keys take transformers' defaults for BlenderbotSmall (those of ``facebook/blenderbot_small-
-90M``'s architecture); keys transformers does not define are kept as attributes, as transformers
-keeps them (older checkpoints put generation settings such as ``num_beams`` in ``config.json``).
+Missing keys take transformers' defaults for the model type (for BlenderbotSmall those of
+``facebook/blenderbot_small-90M``'s architecture, for Blenderbot those of
+``facebook/blenderbot-3B``); keys transformers does not define are kept as attributes, as
+transformers keeps them (older checkpoints put generation settings such as ``num_beams`` in
+``config.json``). Both read and check their values with ``Seq2SeqConfig``'s code; they differ in
+their defaults and in the knobs of older configurations they can honour.
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bbtok.storage import files, hub
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from typing_extensions import Self, Unpack
 
 CONFIG_FILE = "config.json"
 GENERATION_CONFIG_FILE = "generation_config.json"
@@ -57,6 +60,36 @@ DEFAULTS: dict[str, Any] = {
     "is_decoder": False,
     "tie_word_embeddings": True,
 }
+BLENDERBOT_MODEL_TYPE = "blenderbot"
+# transformers' BlenderbotConfig defaults: BlenderbotSmall's, with the 3B model's sizes.
+BLENDERBOT_DEFAULTS: dict[str, Any] = {
+    **DEFAULTS,
+    "vocab_size": 8008,
+    "max_position_embeddings": 128,
+    "encoder_layers": 2,
+    "encoder_ffn_dim": 10240,
+    "encoder_attention_heads": 32,
+    "decoder_layers": 24,
+    "decoder_ffn_dim": 10240,
+    "decoder_attention_heads": 32,
+    "d_model": 2560,
+    "encoder_no_repeat_ngram_size": 3,
+}
+# Knobs of configurations written by transformers 3 and 4 (the BART-based Blenderbot) that
+# transformers 5.23 keeps as plain attributes, each with the values that describe what 5.23 runs
+# for Blenderbot (pre-LayerNorm with a final layer norm, no embedding layer norm, learned
+# positions without offset, no logits bias layer). Another value asks for a model 5.23 does not
+# build, so it is refused. ``scale_embedding`` and ``force_bos_token_to_be_generated`` are not
+# here: 5.23 honours every value of both.
+BLENDERBOT_LEGACY_KNOBS: dict[str, tuple[Any, ...]] = {
+    "normalize_before": (True,),
+    "add_final_layer_norm": (True,),
+    "do_blenderbot_90_layernorm": (False,),
+    "normalize_embedding": (False,),
+    "static_position_embeddings": (False,),
+    "add_bias_logits": (False,),
+    "extra_pos_embeddings": (0,),
+}
 # Other names transformers accepts for some of them.
 ALIASES = {
     "num_attention_heads": "encoder_attention_heads",
@@ -77,15 +110,15 @@ _POSITIVE_INTS = (
 )
 
 
-class BlenderbotSmallConfig:
-    """The architecture and token ids of a BlenderbotSmall checkpoint.
+class Seq2SeqConfig:
+    """What the configurations of the family share: reading, checking and writing
+    ``config.json``. A subclass gives its ``model_type``, its ``defaults`` and the
+    ``legacy_knobs`` it can honour."""
 
-    >>> config = BlenderbotSmallConfig(d_model=16, encoder_attention_heads=4)
-    >>> config.d_model, config.decoder_layers, config.to_diff_dict()["d_model"]
-    (16, 8, 16)
-    """
-
-    model_type = MODEL_TYPE
+    model_type: ClassVar[str]
+    defaults: ClassVar[dict[str, Any]]
+    # A knob of older configurations -> the values that describe what transformers 5.23 runs.
+    legacy_knobs: ClassVar[dict[str, tuple[Any, ...]]] = {}
 
     vocab_size: int
     max_position_embeddings: int
@@ -112,13 +145,20 @@ class BlenderbotSmallConfig:
         for key, value in values.items():
             self._given[ALIASES.get(key, key)] = value
         self._given.pop("model_type", None)
-        for key, value in {**DEFAULTS, **self._given}.items():
+        for key, value in {**self.defaults, **self._given}.items():
             setattr(self, key, value)
         self._check(source)
         # generation_config.json's values, when read from a directory that has one.
         self.generation_config: dict[str, Any] | None = None
 
     def _check(self, source: str) -> None:
+        for knob, honoured in self.legacy_knobs.items():
+            if knob in self._given and not _among(self._given[knob], honoured):
+                raise ValueError(
+                    f"{source}: {knob}={self._given[knob]!r} is not supported: transformers "
+                    f"5.23 runs {self.model_type} models as {knob}="
+                    f"{' or '.join(repr(value) for value in honoured)} whatever this says"
+                )
         for key in _POSITIVE_INTS:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -137,13 +177,13 @@ class BlenderbotSmallConfig:
             )
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any], source: str = "<dict>") -> BlenderbotSmallConfig:
+    def from_dict(cls, values: dict[str, Any], source: str = "<dict>") -> Self:
         return cls(source=source, **values)
 
     @classmethod
     def from_pretrained(
         cls, directory: str | os.PathLike[str], **hub_options: Unpack[hub.HubOptions]
-    ) -> BlenderbotSmallConfig:
+    ) -> Self:
         """Read ``config.json`` from a checkpoint directory, and ``generation_config.json`` when
         it is there; or from a hub model id (``org/name``) through huggingface_hub's cache,
         fetching only those two files (``hub_options``: ``revision``, ``cache_dir``, ``token``,
@@ -154,10 +194,10 @@ class BlenderbotSmallConfig:
         ``ValueError`` naming it."""
         path = Path(hub.pretrained_directory(directory, CONFIG_FILES, **hub_options))
         values = _read_object(path / CONFIG_FILE)
-        model_type = values.get("model_type", MODEL_TYPE)
-        if model_type != MODEL_TYPE:
+        model_type = values.get("model_type", cls.model_type)
+        if model_type != cls.model_type:
             raise ValueError(
-                f"{path / CONFIG_FILE}: model_type is {model_type!r}, not {MODEL_TYPE!r}"
+                f"{path / CONFIG_FILE}: model_type is {model_type!r}, not {cls.model_type!r}"
             )
         config = cls(source=str(path / CONFIG_FILE), **values)
         generation = path / GENERATION_CONFIG_FILE
@@ -168,8 +208,8 @@ class BlenderbotSmallConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting, defaults included, with ``model_type``."""
-        values = {key: getattr(self, key) for key in {**DEFAULTS, **self._given}}
-        return {"model_type": MODEL_TYPE, **values}
+        values = {key: getattr(self, key) for key in {**self.defaults, **self._given}}
+        return {"model_type": self.model_type, **values}
 
     def to_diff_dict(self) -> dict[str, Any]:
         """The settings that differ from transformers' defaults, with ``model_type`` (what
@@ -178,7 +218,7 @@ class BlenderbotSmallConfig:
         return {
             key: value
             for key, value in values.items()
-            if key == "model_type" or key not in DEFAULTS or DEFAULTS[key] != value
+            if key == "model_type" or key not in self.defaults or self.defaults[key] != value
         }
 
     def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
@@ -195,12 +235,48 @@ class BlenderbotSmallConfig:
         return self.d_model // self.decoder_attention_heads
 
     def __repr__(self) -> str:
-        return f"BlenderbotSmallConfig({json.dumps(self.to_diff_dict(), sort_keys=True)})"
+        return f"{type(self).__name__}({json.dumps(self.to_diff_dict(), sort_keys=True)})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, BlenderbotSmallConfig) and self.to_dict() == other.to_dict()
+        return isinstance(other, Seq2SeqConfig) and self.to_dict() == other.to_dict()
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like transformers' configs
+
+
+class BlenderbotSmallConfig(Seq2SeqConfig):
+    """The architecture and token ids of a BlenderbotSmall checkpoint.
+
+    >>> config = BlenderbotSmallConfig(d_model=16, encoder_attention_heads=4)
+    >>> config.d_model, config.decoder_layers, config.to_diff_dict()["d_model"]
+    (16, 8, 16)
+    """
+
+    model_type = MODEL_TYPE
+    defaults = DEFAULTS
+
+
+class BlenderbotConfig(Seq2SeqConfig):
+    """The architecture and token ids of a Blenderbot checkpoint (the pre-LayerNorm models,
+    400M to 3B). Knobs of older configurations are accepted where they describe what
+    transformers 5.23 runs, and refused naming the knob and the file where they do not.
+
+    >>> config = BlenderbotConfig(d_model=16, encoder_attention_heads=4, decoder_attention_heads=4)
+    >>> config.decoder_layers, config.encoder_no_repeat_ngram_size
+    (24, 3)
+    >>> BlenderbotConfig(normalize_before=False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: <arguments>: normalize_before=False is not supported: ...
+    """
+
+    model_type = BLENDERBOT_MODEL_TYPE
+    defaults = BLENDERBOT_DEFAULTS
+    legacy_knobs = BLENDERBOT_LEGACY_KNOBS
+
+
+def _among(value: Any, allowed: tuple[Any, ...]) -> bool:
+    """``value`` is one of ``allowed``, a bool matching only a bool (``0`` is not ``False``)."""
+    return any(type(value) is type(option) and value == option for option in allowed)
 
 
 def _read_object(path: Path) -> dict[str, Any]:

@@ -227,20 +227,25 @@ class DecoderLayer:
         self,
         x: Array,
         self_mask: Array | None,
-        cross: tuple[Array, Array],
+        cross: tuple[Array, Array] | None,
         cross_mask: Array | None,
         store: KeyValueStore | None = None,
     ) -> Array:
-        """``cross``: the encoder output's keys and values for ``encoder_attn``; ``store``: the
-        key/value cache of the positions before ``x``'s (None when ``x`` holds them all)."""
+        """``cross``: the encoder output's keys and values for ``encoder_attn`` (None in a
+        decoder-only model, which skips cross-attention, as transformers does without encoder
+        states); ``store``: the key/value cache of the positions before ``x``'s (None when ``x``
+        holds them all)."""
 
         def self_attention(h: Array) -> Array:
             return self.self_attn.self_attend(h, self_mask, store)
 
-        def cross_attention(h: Array) -> Array:
-            return self.encoder_attn.attend(h, cross[0], cross[1], cross_mask)
-
         pre = self.pre_layer_norm
         x = residual(x, self.self_attn_layer_norm, self_attention, pre)
-        x = residual(x, self.encoder_attn_layer_norm, cross_attention, pre)
+        if cross is not None:
+            keys, values = cross
+
+            def cross_attention(h: Array) -> Array:
+                return self.encoder_attn.attend(h, keys, values, cross_mask)
+
+            x = residual(x, self.encoder_attn_layer_norm, cross_attention, pre)
         return residual(x, self.final_layer_norm, self.feed_forward, pre)

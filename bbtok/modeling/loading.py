@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bbtok.modeling.architectures import Architecture
-from bbtok.modeling.config import BlenderbotSmallConfig
+from bbtok.modeling.config import Seq2SeqConfig
 from bbtok.modeling.layers import (
     ACTIVATIONS,
     Array,
@@ -57,7 +57,7 @@ class LayerReader:
     def __init__(
         self,
         architecture: Architecture,
-        config: BlenderbotSmallConfig,
+        config: Seq2SeqConfig,
         weights: TensorSource,
         dtype: type[np.floating],
     ) -> None:

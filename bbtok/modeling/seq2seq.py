@@ -1,9 +1,13 @@
-"""BlenderbotSmallForConditionalGeneration in numpy: load a transformers checkpoint, run it, and
-generate with transformers' semantics (greedy and beam search), without torch.
+"""The encoder-decoders in numpy (BlenderbotSmall and the pre-LayerNorm Blenderbot 400M-3B, with
+their output layer or bare): load a transformers checkpoint, run it, and generate with
+transformers' semantics (greedy and beam search), without torch.
 
-The computation follows transformers 5's ``modeling_blenderbot_small`` step by step, in the same
+One implementation serves both: what differs is the ``Architecture`` entry (where the layer
+norms are, whether the decoder scales its embeddings) and the configuration. For BlenderbotSmall
+the computation follows transformers 5's ``modeling_blenderbot_small`` step by step, in the same
 order of operations, so that float64 runs agree with transformers in float64 to the last bits
-that matter (identical generations) and float32 runs agree to float32 rounding:
+that matter (identical generations) and float32 runs agree to float32 rounding (Blenderbot:
+``modeling_blenderbot``, pre-LayerNorm with final layer norms, both embeddings scaled):
 
 - post-layer-norm encoder and decoder layers (attention, residual, layer norm; feed-forward,
   residual, layer norm), learned positions without offset, ``layernorm_embedding``;
@@ -24,6 +28,7 @@ cross-attention keys and values are computed once, and each step computes one po
 
 from __future__ import annotations
 
+import abc
 import math
 import os
 from dataclasses import dataclass
@@ -32,9 +37,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bbtok.generation.search import generate
-from bbtok.generation.settings import GenerationSettings, is_int
-from bbtok.modeling.architectures import BLENDERBOT_SMALL, Architecture
-from bbtok.modeling.config import MODEL_FILES, BlenderbotSmallConfig
+from bbtok.generation.settings import GenerationSettings
+from bbtok.modeling.architectures import BLENDERBOT, BLENDERBOT_SMALL, Architecture
+from bbtok.modeling.config import MODEL_FILES, Seq2SeqConfig
+from bbtok.modeling.inputs import attention_mask, token_ids
 from bbtok.modeling.layers import (
     Array,
     DecoderLayer,
@@ -48,18 +54,31 @@ from bbtok.modeling.weights import TensorSource
 from bbtok.storage.hub import HubOptions, pretrained_directory
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from typing_extensions import Self, Unpack
 
 __all__ = [
+    "BlenderbotForConditionalGeneration",
+    "BlenderbotModel",
     "BlenderbotSmallForConditionalGeneration",
+    "BlenderbotSmallModel",
     "Decoder",
     "Encoder",
     "IncrementalDecoder",
     "Seq2SeqLMOutput",
+    "Seq2SeqModelOutput",
     "open_weights",
 ]
 
 DTYPES: dict[str, type[np.floating]] = {"float32": np.float32, "float64": np.float64}
+
+
+@dataclass
+class Seq2SeqModelOutput:
+    """What the bare model's forward pass returns: the decoder's last hidden state
+    [batch, target, d_model] and the encoder's [batch, source, d_model]."""
+
+    last_hidden_state: Array
+    encoder_last_hidden_state: Array
 
 
 @dataclass
@@ -98,10 +117,11 @@ class Encoder:
 
 @dataclass
 class Decoder:
-    """Token embeddings, their layer norm, plus positions; the layers; a final norm."""
+    """Token embeddings (scaled), their layer norm, plus positions; the layers; a final norm."""
 
     embed_tokens: Array
     embed_positions: Array
+    embed_scale: float
     layernorm_embedding: LayerNorm | None
     layers: list[DecoderLayer]
     layer_norm: LayerNorm | None
@@ -115,54 +135,37 @@ class Decoder:
         tokens: Array,
         start: int,
         self_mask: Array | None,
-        cross: list[tuple[Array, Array]],
-        cross_mask: Array,
+        cross: list[tuple[Array, Array]] | None,
+        cross_mask: Array | None,
         stores: list[KeyValueStore] | None = None,
     ) -> Array:
         """[batch, target] tokens at positions ``start``... -> [batch, target, d_model].
-        ``cross``: ``cross_keys_values``; ``stores``: each layer's key/value cache, holding
-        the positions before ``start``."""
-        # transformers 5 does not scale the decoder's embeddings, even with scale_embedding;
-        # Quirk: BlenderbotSmall normalizes them before adding the positions.
+        ``cross``: ``cross_keys_values`` (None without an encoder: no cross-attention);
+        ``stores``: each layer's key/value cache, holding the positions before ``start``."""
+        # Quirk: BlenderbotSmall never scales them (embed_scale 1 whatever scale_embedding
+        # says), and normalizes them before adding the positions.
         x = self.embed_tokens[tokens]
+        if self.embed_scale != 1.0:
+            x = x * self.embed_tokens.dtype.type(self.embed_scale)
         if self.layernorm_embedding is not None:
             x = self.layernorm_embedding(x)
         x = x + self.embed_positions[start : start + tokens.shape[1]]
         for i, layer in enumerate(self.layers):
-            x = layer(x, self_mask, cross[i], cross_mask, None if stores is None else stores[i])
+            layer_cross = None if cross is None else cross[i]
+            x = layer(x, self_mask, layer_cross, cross_mask, None if stores is None else stores[i])
         return x if self.layer_norm is None else self.layer_norm(x)
-
-
-# -- inputs ---------------------------------------------------------------------------------
-
-
-def _as_array(values: Any, argument: str, what: str) -> Array:
-    try:
-        return np.asarray(values)
-    except ValueError as error:  # numpy's refusal of ragged nested lists, which names nothing
-        raise ValueError(f"{argument} must be {what}: {error}") from None
-
-
-def _first(found: Array) -> tuple[int, int]:
-    """The [row, column] of the first True of a 2-D boolean array."""
-    row, column = np.argwhere(found)[0]
-    return int(row), int(column)
 
 
 # -- the model ------------------------------------------------------------------------------
 
 
-class BlenderbotSmallForConditionalGeneration:
-    """A BlenderbotSmall checkpoint in numpy.
-
-    >>> from bbtok.data import SAMPLE_CHECKPOINT
-    >>> model = BlenderbotSmallForConditionalGeneration.from_pretrained(SAMPLE_CHECKPOINT)
-    >>> ids = model.generate(np.array([[5, 6, 7, 2]]), max_new_tokens=5)  # doctest: +SKIP
-    """
+class Seq2SeqBase(abc.ABC):
+    """What the encoder-decoder models of an architecture share: loading, input checks and
+    the encoder and decoder passes. A subclass names its ``architecture`` and adds its head."""
 
     architecture: Architecture = BLENDERBOT_SMALL
 
-    def __init__(self, config: BlenderbotSmallConfig, weights: TensorSource, dtype: str) -> None:
+    def __init__(self, config: Seq2SeqConfig, weights: TensorSource, dtype: str) -> None:
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         self.config = config
@@ -176,7 +179,7 @@ class BlenderbotSmallForConditionalGeneration:
         dtype: str = "float32",
         mmap: bool = True,
         **hub_options: Unpack[HubOptions],
-    ) -> BlenderbotSmallForConditionalGeneration:
+    ) -> Self:
         """Load ``config.json`` (+ ``generation_config.json``) and the weights: the first of
         ``model.safetensors``, ``model.safetensors.index.json`` (shards), ``pytorch_model.bin``
         (``torch.save``'s zip format, read without torch and without running its pickle's
@@ -203,8 +206,7 @@ class BlenderbotSmallForConditionalGeneration:
         config, names = self.config, self.architecture
         read = LayerReader(names, config, weights, self.dtype)
         self.shared = read.shared_embeddings()
-        self.lm_head = read.lm_head(self.shared)
-        self.final_logits_bias = read.final_logits_bias()
+        self._load_head(read)
         encoder_positions, decoder_positions = read.positions("encoder"), read.positions("decoder")
         encoder_norm = read.side_norm(names.embedding_norm, "encoder")
         decoder_norm = read.side_norm(names.embedding_norm, "decoder")
@@ -218,69 +220,28 @@ class BlenderbotSmallForConditionalGeneration:
             encoder_layers,
             read.side_norm(names.final_norm, "encoder"),
         )
+        decoder_scale = config.scale_embedding and names.scale_decoder_embeddings
         self.decoder = Decoder(
             self.shared,
             decoder_positions,
+            math.sqrt(config.d_model) if decoder_scale else 1.0,
             decoder_norm,
             decoder_layers,
             read.side_norm(names.final_norm, "decoder"),
         )
         read.refuse_unused()
 
+    @abc.abstractmethod
+    def _load_head(self, read: LayerReader) -> None:
+        """Read what the model puts after the decoder (or count it as read, when unused)."""
+
     # -- inputs --
 
     def _ids(self, values: Any, argument: str) -> Array:
-        array = _as_array(values, argument, "a [batch, length] array of integer ids")
-        if array.ndim == 1:
-            array = array[None, :]
-        python_ints = False
-        if array.dtype == object or (array.dtype.kind == "f" and not isinstance(values, Array)):
-            # An id beyond int64 makes numpy hold a list as float64 or objects: look at the
-            # list's own integers, so that the error below can name the id.
-            exact = np.asarray(values, dtype=object).reshape(array.shape)
-            python_ints = all(is_int(value) for value in exact.flat)
-            if python_ints:
-                array = exact
-        integer = python_ints or np.issubdtype(array.dtype, np.integer)
-        if array.ndim != 2 or array.shape[1] == 0 or not integer:
-            raise ValueError(
-                f"{argument} must be integer ids of shape [batch, length] with length >= 1, got "
-                f"{array.dtype} of shape {array.shape}"
-            )
-        if array.shape[0] == 0:
-            raise ValueError(f"{argument} must hold at least one row, got shape {array.shape}")
-        outside = (array < 0) | (array >= self.config.vocab_size)
-        if outside.any():
-            row, column = _first(outside)
-            raise ValueError(
-                f"{argument} holds ids outside [0, {self.config.vocab_size}): "
-                f"{int(array[row, column])} at [{row}, {column}]"
-            )
-        if array.shape[1] > self.config.max_position_embeddings:
-            raise ValueError(
-                f"{argument} has {array.shape[1]} positions; this model has "
-                f"{self.config.max_position_embeddings} (max_position_embeddings)"
-            )
-        return array.astype(np.int64)
+        return token_ids(values, argument, self.config)
 
     def _mask(self, values: Any, ids: Array, argument: str) -> Array:
-        if values is None:
-            return np.ones(ids.shape, dtype=bool)
-        mask = _as_array(values, argument, f"a 0/1 mask of the ids' shape {ids.shape}")
-        if mask.ndim == 1:
-            mask = mask[None, :]
-        if mask.shape != ids.shape:
-            raise ValueError(
-                f"{argument} must be a 0/1 mask of the ids' shape {ids.shape}, got shape "
-                f"{mask.shape}"
-            )
-        outside = ~np.isin(mask, (0, 1))
-        if outside.any():
-            row, column = _first(outside)
-            value = mask[row, column]
-            shown = value.item() if isinstance(value, np.generic) else value
-            raise ValueError(f"{argument} must be a 0/1 mask, got {shown!r} at [{row}, {column}]")
-        return mask.astype(bool)
+        return attention_mask(values, ids, argument)
 
     # -- running --
 
@@ -288,21 +249,18 @@ class BlenderbotSmallForConditionalGeneration:
         """The encoder's last hidden state [batch, source, d_model]."""
         return self.encoder(input_ids, additive_mask(attention_mask[:, None, None, :], self.dtype))
 
-    def _logits(self, hidden: Array) -> Array:
-        return hidden @ self.lm_head.T + self.final_logits_bias
-
-    def __call__(
+    def _forward(
         self,
         input_ids: Any,
-        attention_mask: Any = None,
-        decoder_input_ids: Any = None,
-        decoder_attention_mask: Any = None,
-    ) -> Seq2SeqLMOutput:
-        """One forward pass: ``.logits`` [batch, target, vocab]."""
+        attention_mask: Any,
+        decoder_input_ids: Any,
+        decoder_attention_mask: Any,
+    ) -> tuple[Array, Array]:
+        """The decoder's and the encoder's last hidden states."""
         if decoder_input_ids is None:
             raise ValueError(
-                "decoder_input_ids is required (transformers' BlenderbotSmall does not derive it "
-                "from input_ids either)"
+                f"decoder_input_ids is required (transformers' {self.architecture.class_prefix} "
+                "does not derive it from input_ids either)"
             )
         ids = self._ids(input_ids, "input_ids")
         mask = self._mask(attention_mask, ids, "attention_mask")
@@ -318,7 +276,54 @@ class BlenderbotSmallForConditionalGeneration:
         self_mask = additive_mask(causal[None, None] & target_mask[:, None, None, :], self.dtype)
         cross_mask = additive_mask(mask[:, None, None, :], self.dtype)
         cross = self.decoder.cross_keys_values(encoded)
-        hidden = self.decoder(targets, 0, self_mask, cross, cross_mask)
+        return self.decoder(targets, 0, self_mask, cross, cross_mask), encoded
+
+
+class Seq2SeqModel(Seq2SeqBase):
+    """The bare encoder-decoder (transformers' ``...Model``): hidden states, no output layer.
+    Reads a checkpoint of the bare model or of the whole ``...ForConditionalGeneration`` (whose
+    output layer it leaves unread)."""
+
+    def _load_head(self, read: LayerReader) -> None:
+        for name in self.architecture.unprefixed:
+            read.skip(name, prefixed=False)
+
+    def __call__(
+        self,
+        input_ids: Any,
+        attention_mask: Any = None,
+        decoder_input_ids: Any = None,
+        decoder_attention_mask: Any = None,
+    ) -> Seq2SeqModelOutput:
+        """One forward pass: ``.last_hidden_state`` [batch, target, d_model] (the decoder's)
+        and ``.encoder_last_hidden_state`` [batch, source, d_model]."""
+        hidden, encoded = self._forward(
+            input_ids, attention_mask, decoder_input_ids, decoder_attention_mask
+        )
+        return Seq2SeqModelOutput(last_hidden_state=hidden, encoder_last_hidden_state=encoded)
+
+
+class Seq2SeqForConditionalGeneration(Seq2SeqBase):
+    """The encoder-decoder with its output layer: logits, and ``generate``."""
+
+    def _load_head(self, read: LayerReader) -> None:
+        self.lm_head = read.lm_head(self.shared)
+        self.final_logits_bias = read.final_logits_bias()
+
+    def _logits(self, hidden: Array) -> Array:
+        return hidden @ self.lm_head.T + self.final_logits_bias
+
+    def __call__(
+        self,
+        input_ids: Any,
+        attention_mask: Any = None,
+        decoder_input_ids: Any = None,
+        decoder_attention_mask: Any = None,
+    ) -> Seq2SeqLMOutput:
+        """One forward pass: ``.logits`` [batch, target, vocab]."""
+        hidden, encoded = self._forward(
+            input_ids, attention_mask, decoder_input_ids, decoder_attention_mask
+        )
         return Seq2SeqLMOutput(logits=self._logits(hidden), encoder_last_hidden_state=encoded)
 
     def generate(self, input_ids: Any, attention_mask: Any = None, **settings: Any) -> Array:
@@ -344,7 +349,7 @@ class BlenderbotSmallForConditionalGeneration:
             np.repeat(mask, beams, axis=0),
             capacity=min(resolved.max_total_length, self.config.max_position_embeddings),
         )
-        return generate(decoder, ids.shape[0], resolved)
+        return generate(decoder, ids.shape[0], resolved, ids)
 
     @staticmethod
     def _default_mask(ids: Array, settings: GenerationSettings) -> Array:
@@ -358,6 +363,40 @@ class BlenderbotSmallForConditionalGeneration:
         return np.asarray(ids != pad)
 
 
+class BlenderbotSmallForConditionalGeneration(Seq2SeqForConditionalGeneration):
+    """A BlenderbotSmall checkpoint in numpy.
+
+    >>> from bbtok.data import SAMPLE_CHECKPOINT
+    >>> model = BlenderbotSmallForConditionalGeneration.from_pretrained(SAMPLE_CHECKPOINT)
+    >>> ids = model.generate(np.array([[5, 6, 7, 2]]), max_new_tokens=5)  # doctest: +SKIP
+    """
+
+    architecture = BLENDERBOT_SMALL
+
+
+class BlenderbotForConditionalGeneration(Seq2SeqForConditionalGeneration):
+    """A Blenderbot checkpoint (the pre-LayerNorm 400M-3B models) in numpy, run by the same code
+    as BlenderbotSmall's with its own architecture entry.
+
+    >>> model = BlenderbotForConditionalGeneration.from_pretrained("fixtures/tiny_blenderbot")
+    ... # doctest: +SKIP
+    """
+
+    architecture = BLENDERBOT
+
+
+class BlenderbotSmallModel(Seq2SeqModel):
+    """The bare BlenderbotSmall encoder-decoder (transformers' ``BlenderbotSmallModel``)."""
+
+    architecture = BLENDERBOT_SMALL
+
+
+class BlenderbotModel(Seq2SeqModel):
+    """The bare Blenderbot encoder-decoder (transformers' ``BlenderbotModel``)."""
+
+    architecture = BLENDERBOT
+
+
 class IncrementalDecoder:
     """The decoder one position at a time, with its key/value cache (``bbtok.generation.search``'s
     ``StepModel``). Cross-attention keys and values are computed once; self-attention keys and
@@ -366,7 +405,7 @@ class IncrementalDecoder:
 
     def __init__(
         self,
-        model: BlenderbotSmallForConditionalGeneration,
+        model: Seq2SeqForConditionalGeneration,
         encoded: Array,
         mask: Array,
         capacity: int = 16,

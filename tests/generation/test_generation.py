@@ -150,6 +150,49 @@ def test_no_repeated_ngrams(size: int, beams: int) -> None:
         assert len(grams) == len(set(grams)), tokens
 
 
+@pytest.mark.parametrize("size", [1, 2, 3])
+@pytest.mark.parametrize("beams", [1, 3])
+def test_no_ngram_of_the_encoder_input_is_generated(size: int, beams: int) -> None:
+    inputs = 3
+    unrestricted = GenerationSettings.resolve(CONFIG, None, {"num_beams": beams, "max_length": 12})
+    baseline = generate(TableModel(inputs, beams, seed=size), inputs, unrestricted)
+    # The encoder input repeats what the model generates unrestricted: its n-grams must go.
+    encoder_ids = baseline[:, 1:6]
+    settings = GenerationSettings.resolve(
+        CONFIG, None, {"num_beams": beams, "encoder_no_repeat_ngram_size": size, "max_length": 12}
+    )
+    output = generate(TableModel(inputs, beams, seed=size), inputs, settings, encoder_ids)
+    assert output.tolist() != baseline.tolist()
+    for row, encoder_row in zip(output, encoder_ids.tolist(), strict=True):
+        tokens = generated_part(row)
+        banned = {tuple(encoder_row[i : i + size]) for i in range(len(encoder_row) - size + 1)}
+        # Each n-gram ending in a generated token (the start token may begin one).
+        grams = [tuple(tokens[i - size + 1 : i + 1]) for i in range(max(1, size - 1), len(tokens))]
+        assert not banned & set(grams), tokens
+
+
+def test_encoder_no_repeat_ngram_size_without_encoder_ids_is_ignored_with_a_warning() -> None:
+    settings = GenerationSettings.resolve(CONFIG, None, {"encoder_no_repeat_ngram_size": 2})
+    plain = GenerationSettings.resolve(CONFIG, None, {})
+    with pytest.warns(UserWarning, match="encoder_no_repeat_ngram_size"):
+        output = generate(TableModel(2, 1), 2, settings)
+    assert output.tolist() == generate(TableModel(2, 1), 2, plain).tolist()
+
+
+def test_encoder_ids_must_have_a_row_per_input() -> None:
+    settings = GenerationSettings.resolve(CONFIG, None, {"encoder_no_repeat_ngram_size": 2})
+    with pytest.raises(ValueError, match="encoder_input_ids"):
+        generate(TableModel(2, 1), 2, settings, np.zeros((3, 4), dtype=np.int64))
+
+
+def test_encoder_no_repeat_ngram_size_is_read_from_the_generation_config() -> None:
+    settings = GenerationSettings.resolve(CONFIG, {**CONFIG, "encoder_no_repeat_ngram_size": 3}, {})
+    assert settings.encoder_no_repeat_ngram_size == 3
+    assert GenerationSettings.resolve(CONFIG, None, {}).encoder_no_repeat_ngram_size == 0
+    with pytest.raises(ValueError, match="encoder_no_repeat_ngram_size"):
+        GenerationSettings.resolve(CONFIG, None, {"encoder_no_repeat_ngram_size": -1})
+
+
 @pytest.mark.parametrize("beams", [1, 2, 4])
 def test_min_length_and_min_new_tokens_hold_back_eos(beams: int) -> None:
     minimums: list[dict[str, Any]] = [
@@ -437,8 +480,8 @@ def test_neutral_unsupported_options_are_accepted() -> None:
         CONFIG, None, {"repetition_penalty": 1.0, "bad_words_ids": None, "suppress_tokens": []}
     )
     assert settings == GenerationSettings.resolve(CONFIG, None, {})
-    with pytest.raises(ValueError, match="encoder_no_repeat_ngram_size"):
-        GenerationSettings.resolve({**CONFIG, "encoder_no_repeat_ngram_size": 3}, None, {})
+    with pytest.raises(ValueError, match="encoder_repetition_penalty"):
+        GenerationSettings.resolve({**CONFIG, "encoder_repetition_penalty": 1.5}, None, {})
 
 
 def test_unknown_settings_raise_type_error_naming_them() -> None:
