@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from bbtok import _former_paths
 from bbtok.blenderbot_small.tokenizer import BlenderbotSmallTokenizer
-from bbtok.modeling.config import BlenderbotSmallConfig
+from bbtok.modeling.config import BlenderbotConfig, BlenderbotSmallConfig
 from bbtok.tokenization.added_tokens import AddedToken
 from bbtok.tokenization.batch_encoding import BatchEncoding
 
 if TYPE_CHECKING:
+    from bbtok.blenderbot.tokenizer import BlenderbotTokenizer, BlenderbotTokenizerFast
     from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
 
 try:
@@ -31,9 +32,12 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 __all__ = [
     "AddedToken",
     "BatchEncoding",
+    "BlenderbotConfig",
     "BlenderbotSmallConfig",
     "BlenderbotSmallTokenizer",
     "BlenderbotSmallTokenizerFast",
+    "BlenderbotTokenizer",
+    "BlenderbotTokenizerFast",
     "__version__",
 ]
 
@@ -71,4 +75,9 @@ def __getattr__(name: str) -> Any:
         from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
 
         return BlenderbotSmallTokenizerFast
+    # The byte-level tokenizer loads the tokenizers library: imported on first use as well.
+    if name in ("BlenderbotTokenizer", "BlenderbotTokenizerFast"):
+        from bbtok.blenderbot import tokenizer
+
+        return getattr(tokenizer, name)
     raise AttributeError(f"module 'bbtok' has no attribute {name!r}")

@@ -447,6 +447,8 @@ class TokenizerBase(PretrainedMixin, DecodingMixin, PaddingMixin, SpecialTokensM
         word_ids: WordIds | None = None
         if spans is not None:
             fields["offset_mapping"], word_ids = spans
+            if add_special_tokens:
+                fields["offset_mapping"], word_ids = self._spans_with_special_tokens(*spans)
         if return_token_type_ids:
             fields["token_type_ids"] = type_ids
         if options.return_special_tokens_mask:
@@ -460,7 +462,11 @@ class TokenizerBase(PretrainedMixin, DecodingMixin, PaddingMixin, SpecialTokensM
             fields["num_truncated_tokens"] = total - max_length if max_length else 0
         self._warn_if_too_long(sequence, max_length)
         padding_strategy = options.padding_strategy
-        if not sequence and (padding_strategy != "do_not_pad" or return_attention_mask):
+        if (
+            not sequence
+            and not self.pads_empty_sequences
+            and (padding_strategy != "do_not_pad" or return_attention_mask)
+        ):
             # As the reference (whose pad() returns early on an empty sequence): not padded.
             if return_attention_mask:
                 fields["attention_mask"] = []

@@ -32,6 +32,9 @@ class TokenizerHooks:
     reference_class_name: ClassVar[str]
     # The names of the vocabulary file and the merges file in a pretrained directory.
     vocabulary_file_names: ClassVar[tuple[str, str]]
+    # Whether an empty sequence is padded like any other (a tokenizers-backed reference pads
+    # it; a pure-Python one returns it unpadded).
+    pads_empty_sequences: ClassVar[bool] = False
 
     name_or_path: str
     model_max_length: int
@@ -132,3 +135,11 @@ class TokenizerHooks:
     ) -> list[int]:
         """The token type ids of a sequence (or pair) with its special tokens."""
         raise NotImplementedError
+
+    def _spans_with_special_tokens(
+        self, offsets: list[tuple[int, int]], word_ids: list[int | None]
+    ) -> tuple[list[tuple[int, int]], list[int | None]]:
+        """The offsets and word indices of one sequence, placed as
+        :meth:`build_inputs_with_special_tokens` places its ids: a special token it adds gets
+        ``(0, 0)`` and no word. By default the family adds none, so they are unchanged."""
+        return offsets, word_ids

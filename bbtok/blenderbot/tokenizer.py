@@ -1,0 +1,450 @@
+"""``BlenderbotTokenizer``: the byte-level BPE tokenizer of facebook/blenderbot-400M-distill,
+-1B-distill and -3B, on the ``tokenizers`` library, behind the shared Hugging Face surface.
+
+The ``tokenizers`` pipeline (the *core*) is built by :mod:`bbtok.blenderbot.pipeline` as
+transformers 5.23.0 builds it (``add_prefix_space``, True by default). The core cuts the added
+tokens out of the text and encodes the rest, batches included (``encode_batch``, on all cores);
+the shared layer (:mod:`bbtok.tokenization`) truncates, adds the special tokens where the
+post-processor puts them (:class:`~bbtok.blenderbot.family.SpecialTokenLayout`), pads and
+builds tensors. The shared token registry is the source of the added tokens: each change is
+handed to the core before it is published.
+
+A directory holds either ``tokenizer.json`` (what transformers 5 saves: its vocabulary, merges
+and post-processor are used, the rest of the pipeline is rebuilt as above, as 5.23.0 does) or
+``vocab.json`` + ``merges.txt`` (the hub's form): then a sequence is ``X </s>`` and a pair
+``A </s> B </s>``, as the family's documentation says (transformers 5.23.0 adds none there; see
+README.md).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any, ClassVar, TypeVar
+
+from tokenizers import Encoding, Tokenizer
+
+from bbtok.blenderbot.family import (
+    DEFAULT_SPECIAL_TOKENS,
+    MERGES_FILE,
+    REFERENCE_CLASS_NAME,
+    TOKENIZER_FILE,
+    TOKENIZER_FILES,
+    VOCAB_FILE,
+    SpecialTokenLayout,
+)
+from bbtok.blenderbot.pipeline import (
+    core_spec,
+    core_token,
+    eos_template,
+    read_byte_level_merges,
+    read_pipeline_file,
+)
+from bbtok.storage import files, hub
+from bbtok.tokenization import vocabulary_files
+from bbtok.tokenization.added_tokens import AddedToken, TokenRegistry
+from bbtok.tokenization.base import Spans, TokenizerBase
+from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id, to_python
+from bbtok.tokenization.options import CallOptions
+from bbtok.tokenization.pretrained import TOKENIZER_CONFIG_FILE
+
+TokenizerT = TypeVar("TokenizerT", bound="BlenderbotTokenizer")
+logger = logging.getLogger("bbtok")
+# The setting that makes decode clean up spaces even though this is a BPE tokenizer.
+FORCE_CLEAN_UP = "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output"
+
+# What from_pretrained reads: tokenizer.json, or vocab.json and merges.txt. The hub's Blenderbot
+# checkpoints all hold the latter, so a model id needs them; a local directory may hold either.
+_DIRECTORY_FILES = hub.FileSet(
+    f"{TOKENIZER_FILE}, or {VOCAB_FILE} and {MERGES_FILE}",
+    TOKENIZER_FILES.required,
+    (TOKENIZER_FILE, *TOKENIZER_FILES.optional),
+)
+
+
+class BlenderbotTokenizer(TokenizerBase):
+    """The Blenderbot byte-level BPE tokenizer: identical ids, tokens, offsets and decoded text
+    to transformers 5.23.0's ``BlenderbotTokenizer`` loaded from the same directory.
+
+    >>> tok = BlenderbotTokenizer.from_pretrained("fixtures/byte_level")  # doctest: +SKIP
+    >>> tok("Hello world")["input_ids"]  # doctest: +SKIP
+    [421, 1087, 1047, 2]
+    """
+
+    reference_class_name: ClassVar[str] = REFERENCE_CLASS_NAME
+    vocabulary_file_names: ClassVar[tuple[str, str]] = (VOCAB_FILE, MERGES_FILE)
+    pads_empty_sequences: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        vocab_file: str | os.PathLike[str] | None = None,
+        merges_file: str | os.PathLike[str] | None = None,
+        *,
+        tokenizer_file: str | os.PathLike[str] | None = None,
+        add_prefix_space: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        post_processor: dict[str, Any] | None = None
+        if tokenizer_file is not None:
+            vocab, merges, post_processor, added_tokens = read_pipeline_file(tokenizer_file)
+            if added_tokens:
+                kwargs.setdefault("added_tokens_decoder", added_tokens)
+        elif vocab_file is not None and merges_file is not None:
+            vocab = vocabulary_files.read_vocab(vocab_file)
+            merges = read_byte_level_merges(merges_file)
+        else:
+            raise TypeError("give vocab_file and merges_file, or tokenizer_file")
+        self.add_prefix_space = bool(add_prefix_space)
+        self.force_clean_up = bool(kwargs.pop(FORCE_CLEAN_UP, False))
+        self._warned_clean_up = False
+        self._vocab = vocab
+        self._vocab_tokens = {index: token for token, index in vocab.items()}
+        self._merges = merges
+        self._core = Tokenizer.from_str(json.dumps(core_spec(vocab, merges, add_prefix_space)))
+        for name, default in DEFAULT_SPECIAL_TOKENS.items():
+            kwargs.setdefault(name, default)
+        mask = kwargs["mask_token"]
+        if "added_tokens_decoder" not in kwargs and isinstance(mask, str) and mask in vocab:
+            # As the reference: the mask token swallows the white space before it.
+            kwargs["added_tokens_decoder"] = {
+                vocab[mask]: AddedToken(mask, lstrip=True, normalized=False, special=True)
+            }
+        super().__init__(**kwargs)
+        self._core.encode_special_tokens = self.split_special_tokens
+        if tokenizer_file is None and self.eos_token is not None:
+            post_processor = eos_template(self.eos_token, self._token_to_id(self.eos_token))
+        self._set_post_processor(post_processor)
+
+    def _set_post_processor(self, spec: dict[str, Any] | None) -> None:
+        self._layout = SpecialTokenLayout.from_post_processor(spec)
+        pipeline = json.loads(self._core.to_str())
+        pipeline["post_processor"] = spec
+        core = Tokenizer.from_str(json.dumps(pipeline))
+        core.encode_special_tokens = self.split_special_tokens
+        self._core = core
+
+    @property
+    def is_fast(self) -> bool:
+        """True: this tokenizer runs on the ``tokenizers`` library (offsets, batches)."""
+        return True
+
+    # -- keeping the core in step with the shared registry ----------------------------------
+
+    def _tokens_changing(self, previous: TokenRegistry | None, tokens: TokenRegistry) -> None:
+        # Called with the change lock held, before the registry is published. The core is
+        # changed on a copy that then replaces it whole: readers (encode_batch runs outside
+        # the GIL) keep the core they took.
+        known = self._core.get_added_tokens_decoder()
+        new_tokens = sorted(
+            (index, token)
+            for index, token in tokens.added_tokens_decoder.items()
+            if index not in known
+        )
+        if not new_tokens:
+            return
+        core = Tokenizer.from_str(self._core.to_str())
+        core.encode_special_tokens = self._core.encode_special_tokens
+        for index, token in new_tokens:
+            core.add_tokens([core_token(token)])
+            given = core.token_to_id(token.content)
+            if given != index:
+                raise ValueError(
+                    f"added token {token.content!r} has id {index}, but the next free id of "
+                    f"the vocabulary is {given}: added tokens must follow the vocabulary "
+                    "without gaps"
+                )
+        self._core = core
+
+    # -- the algorithm -----------------------------------------------------------------------
+
+    @property
+    def vocab_size(self) -> int:
+        """Size of the vocabulary, without added tokens."""
+        return len(self._vocab)
+
+    def _tokenize_plain(self, text: str) -> list[str]:
+        tokens: list[str] = self._plain_core().encode(text, add_special_tokens=False).tokens
+        return tokens
+
+    def _plain_core(self) -> Tokenizer:
+        """A core that treats added tokens as text (``split_special_tokens=True``)."""
+        core = copy.copy(self._core)
+        core.encode_special_tokens = True
+        return core
+
+    def _encode_plain(self, text: str, tokens: TokenRegistry) -> list[int]:
+        ids: list[int] = self._plain_core().encode(text, add_special_tokens=False).ids
+        return ids
+
+    def _core_for(self, split_special_tokens: bool | None) -> Tokenizer:
+        if split_special_tokens is None or split_special_tokens == self.split_special_tokens:
+            return self._core
+        core = copy.copy(self._core)
+        core.encode_special_tokens = split_special_tokens
+        return core
+
+    def tokenize(self, text: str, **kwargs: Any) -> list[str]:
+        """Split text into byte-level tokens (``Ġ`` stands for a space); added tokens are kept
+        whole.
+
+        >>> tok.tokenize("Hello world")  # doctest: +SKIP
+        ['ĠHello', 'Ġworld']
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        core = self._core_for(kwargs.pop("split_special_tokens", None))
+        tokens: list[str] = core.encode(text, add_special_tokens=False).tokens
+        return tokens
+
+    def _encode_text(self, text: str, split_special_tokens: bool | None = None) -> list[int]:
+        ids: list[int] = (
+            self._core_for(split_special_tokens).encode(text, add_special_tokens=False).ids
+        )
+        return ids
+
+    def _encode_with_offsets(self, text: str, split_special: bool) -> tuple[list[int], Spans]:
+        encoding = self._core_for(split_special).encode(text, add_special_tokens=False)
+        return _with_spans(encoding)
+
+    def _encode_any(self, text: Any, text_pair: Any, options: CallOptions) -> BatchEncoding:
+        texts_only = (
+            isinstance(text, list)
+            and text
+            and not options.is_split_into_words
+            and all(type(item) is str for item in text)
+            and (
+                text_pair is None
+                or (
+                    isinstance(text_pair, list)
+                    and len(text_pair) == len(text)
+                    and all(type(item) is str for item in text_pair)
+                )
+            )
+        )
+        if options.return_overflowing_tokens:
+            # The reference, on the tokenizers library, returns each overflowing window as a
+            # row of its own (with overflow_to_sample_mapping); the shared layer does not.
+            raise NotImplementedError(
+                f"{type(self).__name__} does not support return_overflowing_tokens=True"
+            )
+        if not texts_only:
+            return super()._encode_any(text, text_pair, options)
+        # A batch of texts: encoded by the core on all cores.
+        core = self._core_for(options.split_special)
+        encodings = core.encode_batch(text, add_special_tokens=False)
+        if options.return_offsets_mapping:
+            self._check_offsets_options(text_pair, False)
+            encoded = [_with_spans(encoding) for encoding in encodings]
+            return self._batch_prepare(
+                [ids for ids, _ in encoded],
+                [None] * len(encoded),
+                options,
+                spans=[spans for _, spans in encoded],
+            )
+        firsts = [encoding.ids for encoding in encodings]
+        seconds: list[list[int] | None] = [None] * len(firsts)
+        if text_pair is not None:
+            seconds = [e.ids for e in core.encode_batch(text_pair, add_special_tokens=False)]
+        return self._batch_prepare(firsts, seconds, options)
+
+    def _vocab_token_to_id(self, token: str) -> int | None:
+        return self._vocab.get(token)
+
+    def _vocab_id_to_token(self, index: int) -> str | None:
+        return self._vocab_tokens.get(index)
+
+    def _base_vocab(self) -> dict[str, int]:
+        return dict(self._vocab)
+
+    def _merge_ranks(self) -> dict[tuple[str, ...], int]:
+        return {merge: rank for rank, merge in enumerate(self._merges)}
+
+    # -- the family's hooks ------------------------------------------------------------------
+
+    def _vocab_key(self, token: str) -> str:
+        return token
+
+    def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
+        """Byte-level tokens back into text: ``["ĠHello", "Ġworld"]`` -> " Hello world"."""
+        decoder = self._core.decoder
+        assert decoder is not None  # set by _core_spec
+        text: str = decoder.decode(list(tokens))
+        return text
+
+    def build_inputs_with_special_tokens(
+        self, token_ids_0: list[int], token_ids_1: list[int] | None = None
+    ) -> list[int]:
+        """The ids with the special tokens the post-processor adds (``X </s>`` by default)."""
+        return self._layout.build(list(token_ids_0), token_ids_1)
+
+    def _added_special_tokens_mask(
+        self, token_ids_0: list[int], token_ids_1: list[int] | None
+    ) -> list[int]:
+        return self._layout.special_mask(list(token_ids_0), token_ids_1)
+
+    def create_token_type_ids_from_sequences(
+        self, token_ids_0: list[int], token_ids_1: list[int] | None = None
+    ) -> list[int]:
+        """The token type ids the post-processor gives."""
+        return self._layout.type_ids(list(token_ids_0), token_ids_1)
+
+    def _spans_with_special_tokens(
+        self, offsets: list[tuple[int, int]], word_ids: list[int | None]
+    ) -> tuple[list[tuple[int, int]], list[int | None]]:
+        mask = self._layout.special_mask([0] * len(offsets), None)
+        own_offsets = iter(offsets)
+        own_words = iter(word_ids)
+        placed_offsets = [(0, 0) if special else next(own_offsets) for special in mask]
+        placed_words = [None if special else next(own_words) for special in mask]
+        return placed_offsets, placed_words
+
+    def convert_ids_to_tokens(self, ids: Any, skip_special_tokens: bool = False) -> Any:
+        """Id(s) -> token(s); as in the reference, an id that is neither in the vocabulary nor
+        an added token gives None."""
+        core = self._core
+        ids = to_python(ids)
+        if not isinstance(ids, (list, tuple)):
+            return core.id_to_token(as_token_id(ids))
+        skipped = set(self.all_special_ids) if skip_special_tokens else set()
+        return [core.id_to_token(i) for i in map(as_token_id, ids) if i not in skipped]
+
+    # -- decoding ----------------------------------------------------------------------------
+
+    def _decode_text(self, token_ids: Any, skip_special_tokens: bool) -> str:
+        ids = (
+            [as_token_id(i) for i in token_ids]
+            if isinstance(token_ids, (list, tuple))
+            else [as_token_id(token_ids)]
+        )
+        text: str = self._core.decode(ids, skip_special_tokens=skip_special_tokens)
+        return text
+
+    def _decode_one(
+        self,
+        token_ids: Any,
+        skip_special_tokens: bool,
+        clean_up_tokenization_spaces: bool | None,
+    ) -> str:
+        if clean_up_tokenization_spaces is None:
+            clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
+        if clean_up_tokenization_spaces and not self.force_clean_up:
+            # Quirk: the reference skips the clean-up for BPE tokenizers, where it would remove
+            # spaces the text had, unless forced to by the setting named FORCE_CLEAN_UP.
+            if not self._warned_clean_up:
+                logger.warning(
+                    "%s does not clean up tokenization spaces (it would remove spaces of the "
+                    "text); pass %s=True to force it",
+                    type(self).__name__,
+                    FORCE_CLEAN_UP,
+                )
+                self._warned_clean_up = True
+            clean_up_tokenization_spaces = False
+        return super()._decode_one(token_ids, skip_special_tokens, clean_up_tokenization_spaces)
+
+    # -- files and pickling ------------------------------------------------------------------
+
+    def _config_for_saving(self, tokens: TokenRegistry) -> dict[str, Any]:
+        config = super()._config_for_saving(tokens)
+        config["add_prefix_space"] = self.add_prefix_space
+        if self.force_clean_up:
+            config[FORCE_CLEAN_UP] = True
+        return config
+
+    def save_pretrained(
+        self,
+        save_directory: str | os.PathLike[str],
+        legacy_format: bool | None = None,
+        filename_prefix: str | None = None,
+        push_to_hub: bool = False,
+        **kwargs: Any,
+    ) -> tuple[str, ...]:
+        """Save ``tokenizer.json`` (the whole pipeline, post-processor included),
+        ``vocab.json``, ``merges.txt`` and ``tokenizer_config.json`` as one set; this class and
+        transformers' ``from_pretrained`` both load it with the same output. Returns the paths
+        written."""
+        if push_to_hub:
+            raise ValueError("push_to_hub is not supported: bbtok works with local directories")
+        save_directory = os.fspath(save_directory)
+        if os.path.isfile(save_directory):
+            raise NotADirectoryError(
+                20, "Provided path should be a directory, not a file", save_directory
+            )
+        os.makedirs(save_directory, exist_ok=True)
+        prefix = f"{filename_prefix}-" if filename_prefix else ""
+        tokens = self._tokens
+        core = self._core
+        contents = vocabulary_files.vocab_file_contents(
+            save_directory, *self._vocabulary_texts(), self.vocabulary_file_names, filename_prefix
+        )
+        pipeline_path = os.path.join(save_directory, prefix + TOKENIZER_FILE)
+        pipeline = files.encode_utf8(core.to_str(pretty=True), pipeline_path)
+        contents.append((pipeline_path, pipeline))
+        config_path = os.path.join(save_directory, prefix + TOKENIZER_CONFIG_FILE)
+        config = self._config_for_saving(tokens)
+        # The file that says what the others are is renamed last.
+        contents.append((config_path, files.json_bytes(config, config_path)))
+        written = files.write_file_set(contents)
+        return (written[-1], *written[:-1])
+
+    @classmethod
+    def from_pretrained(
+        cls: type[TokenizerT], pretrained_model_name_or_path: str | os.PathLike[str], **kwargs: Any
+    ) -> TokenizerT:
+        """Load a directory holding ``tokenizer.json`` (preferred, as transformers does) or
+        ``vocab.json`` + ``merges.txt``, with ``tokenizer_config.json`` when present; or a hub
+        model id, through huggingface_hub's cache.
+
+        >>> tok = BlenderbotTokenizer.from_pretrained("facebook/blenderbot-400M-distill")
+        ... # doctest: +SKIP
+        """
+        directory = hub.pretrained_directory(
+            pretrained_model_name_or_path, _DIRECTORY_FILES, **hub.pop_options(kwargs)
+        )
+        kwargs.pop("trust_remote_code", None)
+        config_path = os.path.join(directory, TOKENIZER_CONFIG_FILE)
+        config: dict[str, Any] = {}
+        if os.path.lexists(config_path):
+            loaded = files.read_json(config_path)
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{config_path}: expected a JSON object")
+            config = loaded
+        config.pop("tokenizer_class", None)
+        config.pop("backend", None)
+        if "added_tokens_decoder" not in config:
+            config.update(cls._legacy_token_files(directory, config, kwargs))
+        config.update(kwargs)
+        config["name_or_path"] = os.fspath(pretrained_model_name_or_path)
+        for key in ("vocab_file", "merges_file", "tokenizer_file"):
+            config.pop(key, None)
+        pipeline_path = os.path.join(directory, TOKENIZER_FILE)
+        if os.path.lexists(pipeline_path):
+            return cls(tokenizer_file=pipeline_path, **config)
+        vocab_path = os.path.join(directory, VOCAB_FILE)
+        merges_path = os.path.join(directory, MERGES_FILE)
+        for path in (vocab_path, merges_path):
+            if not os.path.lexists(path):
+                raise FileNotFoundError(
+                    2, f"no {TOKENIZER_FILE}, or {VOCAB_FILE} and {MERGES_FILE}, in", directory
+                )
+        return cls(vocab_path, merges_path, **config)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_core"] = state["_core"].to_str()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["_core"] = Tokenizer.from_str(state["_core"])
+        state["_core"].encode_special_tokens = state["split_special_tokens"]
+        super().__setstate__(state)
+
+
+BlenderbotTokenizerFast = BlenderbotTokenizer
+
+
+def _with_spans(encoding: Encoding) -> tuple[list[int], Spans]:
+    offsets: list[tuple[int, int]] = [tuple(pair) for pair in encoding.offsets]  # type: ignore[misc]
+    return list(encoding.ids), (offsets, list(encoding.word_ids))

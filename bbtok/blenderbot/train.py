@@ -1,0 +1,109 @@
+"""Learning a byte-level Blenderbot vocabulary (``vocab.json`` + ``merges.txt`` +
+``tokenizer_config.json``, as the hub's Blenderbot checkpoints hold them) from text.
+
+The ``tokenizers`` BPE trainer learns the merges under the GPT-2 byte-level pre-tokenizer with a
+leading space added (what the tokenizer does to every text). The vocabulary starts with
+``<s> <pad> </s> <unk>`` at ids 0-3, then the 256 byte symbols, then the merges; ``<mask>`` is
+its last id, as in facebook/blenderbot-400M-distill.
+
+The result is deterministic: the trainer ranks pairs by count and breaks ties by the pair's
+symbol ids, which the sorted initial alphabet fixes, so the same text gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Union
+
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+from bbtok.blenderbot.family import (
+    DISTILL_400M_VOCAB_SIZE,
+    MASK_TOKEN,
+    MERGES_FILE,
+    REFERENCE_CLASS_NAME,
+    VOCAB_FILE,
+    VOCABULARY_HEAD,
+)
+from bbtok.storage.files import json_bytes, read_text, write_file_set
+from bbtok.tokenization.pretrained import TOKENIZER_CONFIG_FILE
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+# The model length of facebook/blenderbot-400M-distill's configuration.
+MODEL_MAX_LENGTH = 128
+
+
+def train_byte_level(
+    corpus: Iterable[str] | Sequence[PathLike],
+    output_dir: PathLike,
+    vocab_size: int = DISTILL_400M_VOCAB_SIZE,
+    min_frequency: int = 2,
+    *,
+    files: bool = False,
+) -> tuple[str, str, str]:
+    """Learn byte-level BPE merges and write ``vocab.json``, ``merges.txt`` and
+    ``tokenizer_config.json`` into ``output_dir``; return their paths.
+
+    ``corpus`` is text records (any iterable of ``str``), or with ``files=True`` paths of UTF-8
+    text files (each file one record). ``vocab_size`` counts every entry, the specials and
+    ``<mask>`` included; fewer merges may be found in a small corpus. The same corpus always
+    gives the same bytes, and the files are written as one set (none half-written).
+
+    >>> train_byte_level(["hello there", "hello again"], "my-vocab", vocab_size=300)
+    ... # doctest: +SKIP
+    ('my-vocab/vocab.json', 'my-vocab/merges.txt', 'my-vocab/tokenizer_config.json')
+    """
+    minimum = len(VOCABULARY_HEAD) + len(pre_tokenizers.ByteLevel.alphabet()) + 1
+    if vocab_size < minimum:
+        raise ValueError(f"vocab_size must be at least {minimum} (specials and the 256 bytes)")
+    records: Iterable[str] = _read_files(corpus) if files else _checked_texts(corpus)
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size - 1,  # <mask> is appended after training
+        min_frequency=min_frequency,
+        show_progress=False,
+        special_tokens=list(VOCABULARY_HEAD),
+        initial_alphabet=sorted(pre_tokenizers.ByteLevel.alphabet()),
+    )
+    tokenizer.train_from_iterator(records, trainer=trainer)
+    model = json.loads(tokenizer.to_str())["model"]
+    vocab: dict[str, int] = dict(model["vocab"])
+    vocab[MASK_TOKEN] = len(vocab)
+    merges = [" ".join(pair) if isinstance(pair, list) else pair for pair in model["merges"]]
+    os.makedirs(output_dir, exist_ok=True)
+    vocab_path = os.path.join(output_dir, VOCAB_FILE)
+    merges_path = os.path.join(output_dir, MERGES_FILE)
+    config_path = os.path.join(output_dir, TOKENIZER_CONFIG_FILE)
+    # As the hub's files: compact JSON in id order, a "#version" header before the merges.
+    vocab_text = json.dumps(vocab, ensure_ascii=False, separators=(",", ":"))
+    merges_text = "#version: 0.2\n" + "".join(merge + "\n" for merge in merges)
+    config = {"model_max_length": MODEL_MAX_LENGTH, "tokenizer_class": REFERENCE_CLASS_NAME}
+    written = write_file_set(
+        [
+            (vocab_path, vocab_text.encode("utf-8")),
+            (merges_path, merges_text.encode("utf-8")),
+            (config_path, json_bytes(config, config_path)),
+        ]
+    )
+    return written[0], written[1], written[2]
+
+
+def _checked_texts(corpus: Iterable[object]) -> Iterator[str]:
+    for record in corpus:
+        if not isinstance(record, str):
+            raise TypeError(
+                f"corpus records must be str, got {type(record).__name__} "
+                "(pass files=True for paths)"
+            )
+        yield record
+
+
+def _read_files(paths: Iterable[object]) -> Iterator[str]:
+    for path in paths:
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"corpus files must be paths, got {type(path).__name__}")
+        yield read_text(path)
