@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,15 +24,14 @@ import numpy as np
 
 from bbtok.modeling import inputs
 from bbtok.modeling.architectures import BLENDERBOT, BLENDERBOT_SMALL, Architecture
-from bbtok.modeling.config import MODEL_FILES, Seq2SeqConfig
 from bbtok.modeling.layers import Array, additive_mask
-from bbtok.modeling.loading import LayerReader, open_weights
-from bbtok.modeling.seq2seq import DTYPES, Decoder
+from bbtok.modeling.loading import LayerReader
+from bbtok.modeling.pretrained_model import PretrainedModel
+from bbtok.modeling.seq2seq import Decoder
 from bbtok.modeling.weights import TensorSource
-from bbtok.storage.hub import HubOptions, pretrained_directory
 
 if TYPE_CHECKING:
-    from typing_extensions import Self, Unpack
+    pass
 
 __all__ = ["BlenderbotForCausalLM", "BlenderbotSmallForCausalLM", "CausalLMOutput"]
 
@@ -55,32 +53,8 @@ def decoder_only(architecture: Architecture) -> Architecture:
     )
 
 
-class CausalLMBase:
+class CausalLMBase(PretrainedModel):
     """A ``...ForCausalLM`` checkpoint in numpy; a subclass names its ``architecture``."""
-
-    architecture: Architecture = BLENDERBOT_SMALL
-
-    def __init__(self, config: Seq2SeqConfig, weights: TensorSource, dtype: str) -> None:
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-        self.config = config
-        self.dtype: type[np.floating] = DTYPES[dtype]
-        self._load(weights)
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        directory: str | os.PathLike[str],
-        dtype: str = "float32",
-        mmap: bool = True,
-        **hub_options: Unpack[HubOptions],
-    ) -> Self:
-        """Load ``config.json`` and the weights, as
-        ``BlenderbotSmallForConditionalGeneration.from_pretrained`` does (same files, same
-        ``dtype``, ``mmap`` and hub options)."""
-        directory = pretrained_directory(directory, MODEL_FILES, **hub_options)
-        config = cls.architecture.config_class.from_pretrained(directory)
-        return cls(config, open_weights(directory, mmap), dtype)
 
     def _load(self, weights: TensorSource) -> None:
         config, names = self.config, decoder_only(self.architecture)
