@@ -49,7 +49,7 @@ from bbtok.tokenization.added_tokens import AddedToken, TokenRegistry
 from bbtok.tokenization.base import Spans, TokenizerBase
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id, to_python
 from bbtok.tokenization.options import CallOptions
-from bbtok.tokenization.pretrained import TOKENIZER_CONFIG_FILE
+from bbtok.tokenization.pretrained import read_tokenizer_config
 
 TokenizerT = TypeVar("TokenizerT", bound="BlenderbotTokenizer")
 logger = logging.getLogger("bbtok")
@@ -77,6 +77,7 @@ class BlenderbotTokenizer(TokenizerBase):
     reference_class_name: ClassVar[str] = REFERENCE_CLASS_NAME
     vocabulary_file_names: ClassVar[tuple[str, str]] = (VOCAB_FILE, MERGES_FILE)
     pads_empty_sequences: ClassVar[bool] = True
+    saves_pipeline_file: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -353,41 +354,13 @@ class BlenderbotTokenizer(TokenizerBase):
             config[FORCE_CLEAN_UP] = True
         return config
 
-    def save_pretrained(
-        self,
-        save_directory: str | os.PathLike[str],
-        legacy_format: bool | None = None,
-        filename_prefix: str | None = None,
-        push_to_hub: bool = False,
-        **kwargs: Any,
-    ) -> tuple[str, ...]:
-        """Save ``tokenizer.json`` (the whole pipeline, post-processor included),
-        ``vocab.json``, ``merges.txt`` and ``tokenizer_config.json`` as one set; this class and
-        transformers' ``from_pretrained`` both load it with the same output. Returns the paths
-        written."""
-        if push_to_hub:
-            raise ValueError("push_to_hub is not supported: bbtok works with local directories")
-        save_directory = os.fspath(save_directory)
-        if os.path.isfile(save_directory):
-            raise NotADirectoryError(
-                20, "Provided path should be a directory, not a file", save_directory
-            )
-        os.makedirs(save_directory, exist_ok=True)
-        prefix = f"{filename_prefix}-" if filename_prefix else ""
-        tokens = self._tokens
-        core = self._core
-        contents = vocabulary_files.vocab_file_contents(
-            save_directory, *self._vocabulary_texts(), self.vocabulary_file_names, filename_prefix
-        )
+    def _more_files_to_save(
+        self, save_directory: str, prefix: str, tokens: TokenRegistry
+    ) -> list[tuple[str, bytes]]:
+        # tokenizer.json holds the whole pipeline, post-processor and added tokens included:
+        # with it, this class and transformers' from_pretrained load the same tokenizer.
         pipeline_path = os.path.join(save_directory, prefix + TOKENIZER_FILE)
-        pipeline = files.encode_utf8(core.to_str(pretty=True), pipeline_path)
-        contents.append((pipeline_path, pipeline))
-        config_path = os.path.join(save_directory, prefix + TOKENIZER_CONFIG_FILE)
-        config = self._config_for_saving(tokens)
-        # The file that says what the others are is renamed last.
-        contents.append((config_path, files.json_bytes(config, config_path)))
-        written = files.write_file_set(contents)
-        return (written[-1], *written[:-1])
+        return [(pipeline_path, files.encode_utf8(self._core.to_str(pretty=True), pipeline_path))]
 
     @classmethod
     def from_pretrained(
@@ -404,14 +377,7 @@ class BlenderbotTokenizer(TokenizerBase):
             pretrained_model_name_or_path, _DIRECTORY_FILES, **hub.pop_options(kwargs)
         )
         kwargs.pop("trust_remote_code", None)
-        config_path = os.path.join(directory, TOKENIZER_CONFIG_FILE)
-        config: dict[str, Any] = {}
-        if os.path.lexists(config_path):
-            loaded = files.read_json(config_path)
-            if not isinstance(loaded, dict):
-                raise ValueError(f"{config_path}: expected a JSON object")
-            config = loaded
-        config.pop("tokenizer_class", None)
+        config = read_tokenizer_config(directory)
         config.pop("backend", None)
         if "added_tokens_decoder" not in config:
             config.update(cls._legacy_token_files(directory, config, kwargs))

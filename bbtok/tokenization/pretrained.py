@@ -8,7 +8,7 @@ files of a directory are transformers' own, named here.
 from __future__ import annotations
 
 import os
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from bbtok.storage import files, hub
 from bbtok.tokenization import vocabulary_files
@@ -46,6 +46,20 @@ TRANSIENT_CONFIG_KEYS = frozenset(
 TokenizerT = TypeVar("TokenizerT", bound="PretrainedMixin")
 
 
+def read_tokenizer_config(directory: str) -> dict[str, Any]:
+    """The ``tokenizer_config.json`` of a directory ({} when there is none), without the class
+    name it was saved by (the class loading it is the caller's)."""
+    config_path = os.path.join(directory, TOKENIZER_CONFIG_FILE)
+    # Whatever is at the path is read: a FIFO or a dangling link is an error, not "absent".
+    if not os.path.lexists(config_path):
+        return {}
+    config = files.read_json(config_path)
+    if not isinstance(config, dict):
+        raise ValueError(f"{config_path}: expected a JSON object")
+    config.pop("tokenizer_class", None)
+    return config
+
+
 def tokenizer_file_set(vocabulary_file_names: tuple[str, ...]) -> hub.FileSet:
     """The files ``from_pretrained`` reads from the directory of a tokenizer whose vocabulary is
     in ``vocabulary_file_names``: those, and transformers' own files when present."""
@@ -58,6 +72,10 @@ def tokenizer_file_set(vocabulary_file_names: tuple[str, ...]) -> hub.FileSet:
 
 class PretrainedMixin(TokenizerHooks):
     """Saving and loading the directories of :class:`~bbtok.tokenization.base.TokenizerBase`."""
+
+    # Whether save_pretrained writes the whole pipeline (tokenizer.json) besides the
+    # vocabulary files, so that legacy_format=False can be honoured.
+    saves_pipeline_file: ClassVar[bool] = False
 
     def _vocabulary_texts(self) -> tuple[str, str]:
         """The texts of ``vocab.json`` and ``merges.txt``, as the reference writes them."""
@@ -115,17 +133,18 @@ class PretrainedMixin(TokenizerHooks):
     ) -> tuple[str, ...]:
         """Save a directory that this class and transformers' ``from_pretrained`` both load.
 
-        Writes ``tokenizer_config.json``, ``vocab.json``, ``merges.txt`` and, when tokens were
-        added beyond the vocabulary, ``added_tokens.json``; returns the paths written. The files
-        are written as one set (:func:`~bbtok.storage.files.write_file_set`): all are written and
-        fsynced
-        beside their targets before any is renamed, ``tokenizer_config.json`` last, so a full
-        disk leaves the previous files as they were. Only a crash between two renames can leave
-        some files new and the others old.
+        Writes ``tokenizer_config.json``, ``vocab.json``, ``merges.txt`` and the family's other
+        files (:meth:`_more_files_to_save`: ``added_tokens.json`` when tokens were added beyond
+        the vocabulary; ``tokenizer.json`` for the byte-level family); returns the paths
+        written, ``tokenizer_config.json`` first. The files are written as one set
+        (:func:`~bbtok.storage.files.write_file_set`): all are written and fsynced beside their
+        targets before any is renamed, ``tokenizer_config.json`` last, so a full disk leaves the
+        previous files as they were. Only a crash between two renames can leave some files new
+        and the others old.
         """
         if push_to_hub:
             raise ValueError("push_to_hub is not supported: bbtok works with local directories")
-        if legacy_format is False:
+        if legacy_format is False and not self.saves_pipeline_file:
             raise ValueError("this tokenizer only saves the vocab.json/merges.txt format")
         save_directory = os.fspath(save_directory)
         if os.path.isfile(save_directory):
@@ -134,26 +153,35 @@ class PretrainedMixin(TokenizerHooks):
             )
         os.makedirs(save_directory, exist_ok=True)
         prefix = f"{filename_prefix}-" if filename_prefix else ""
-        config_path = os.path.join(save_directory, prefix + TOKENIZER_CONFIG_FILE)
-        # One registry for both files, so they agree however other threads add tokens.
+        # One registry for all files, so they agree however other threads add tokens.
         tokens = self._tokens
         # Every file is encoded before any is written: an unencodable token writes nothing.
         contents = vocabulary_files.vocab_file_contents(
             save_directory, *self._vocabulary_texts(), self.vocabulary_file_names, filename_prefix
         )
+        contents.extend(self._more_files_to_save(save_directory, prefix, tokens))
+        # The file that says what the others are is renamed last.
+        config_path = os.path.join(save_directory, prefix + TOKENIZER_CONFIG_FILE)
+        config = self._config_for_saving(tokens)
+        contents.append((config_path, files.json_bytes(config, config_path)))
+        written = files.write_file_set(contents)
+        return (written[-1], *written[:-1])
+
+    def _more_files_to_save(
+        self, save_directory: str, prefix: str, tokens: TokenRegistry
+    ) -> list[tuple[str, bytes]]:
+        """The files ``save_pretrained`` writes besides the vocabulary files and
+        ``tokenizer_config.json``: ``added_tokens.json`` when tokens were added beyond the
+        vocabulary."""
         beyond_vocab = {
             token.content: index
             for index, token in sorted(tokens.added_tokens_decoder.items())
             if index >= self.vocab_size
         }
-        if beyond_vocab:
-            added_path = os.path.join(save_directory, prefix + ADDED_TOKENS_FILE)
-            contents.append((added_path, files.json_bytes(beyond_vocab, added_path)))
-        # The file that says what the others are is renamed last.
-        config = self._config_for_saving(tokens)
-        contents.append((config_path, files.json_bytes(config, config_path)))
-        vocab_path, merges_path, *added = files.write_file_set(contents)[:-1]
-        return (config_path, vocab_path, merges_path, *added)
+        if not beyond_vocab:
+            return []
+        added_path = os.path.join(save_directory, prefix + ADDED_TOKENS_FILE)
+        return [(added_path, files.json_bytes(beyond_vocab, added_path))]
 
     @classmethod
     def from_pretrained(
@@ -176,15 +204,7 @@ class PretrainedMixin(TokenizerHooks):
             **hub.pop_options(kwargs),
         )
         kwargs.pop("trust_remote_code", None)
-        config_path = os.path.join(directory, TOKENIZER_CONFIG_FILE)
-        config: dict[str, Any] = {}
-        # Whatever is at the path is read: a FIFO or a dangling link is an error, not "absent".
-        if os.path.lexists(config_path):
-            loaded = files.read_json(config_path)
-            if not isinstance(loaded, dict):
-                raise ValueError(f"{config_path}: expected a JSON object")
-            config = loaded
-        config.pop("tokenizer_class", None)
+        config = read_tokenizer_config(directory)
         if "added_tokens_decoder" not in config:
             config.update(cls._legacy_token_files(directory, config, kwargs))
         # The files of the directory are used unless the caller names others; paths written in
