@@ -9,12 +9,14 @@ from typing import Any
 
 from bbtok.blenderbot_small.family import TOKENIZER_FILES
 from bbtok.data import SAMPLE_CHECKPOINT
-from bbtok.modeling.config import MODEL_FILES
-from bbtok.storage import hub
+from bbtok.modeling.config import CONFIG_FILE, MODEL_FILES
+from bbtok.storage import files, hub
 
 # The checkpoint shipped in the package: the commands work from any directory out of the box.
 DEFAULT_TOKENIZER_DIR = str(SAMPLE_CHECKPOINT)
 DEFAULT_MODEL_DIR = str(SAMPLE_CHECKPOINT)
+# The suffix of the classes that generate: the encoder-decoder with its output layer.
+CONDITIONAL_GENERATION = "ForConditionalGeneration"
 RANDOM_WEIGHTS_NOTE = (
     "bbtok: note: the sample checkpoint shipped with bbtok has random weights, so its replies are "
     "nonsense; point --model at a real BlenderbotSmall checkpoint for real ones (a hub model id "
@@ -56,13 +58,42 @@ def model_directory(name: str) -> str:
 
 
 def load_model(directory: str, dtype: str) -> Any:
+    """The encoder-decoder with its output layer that the checkpoint's config.json names: a
+    Blenderbot or a BlenderbotSmall one (the runner's own messages for anything it cannot
+    load); a bare model or a causal LM is refused, since only these generate replies."""
     try:
+        from bbtok.modeling.auto import model_class
         from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration
     except ImportError as error:
         raise SystemExit(
             f"bbtok: error: the model runner needs numpy ({error}); pip install 'bbtok[model]'"
         ) from None
-    model = BlenderbotSmallForConditionalGeneration.from_pretrained(directory, dtype=dtype)
+    model_type, architectures = _named_architecture(directory)
+    runner: Any = BlenderbotSmallForConditionalGeneration
+    if model_type is not None:
+        config_path = os.path.join(directory, CONFIG_FILE)
+        runner = model_class(model_type, architectures, config_path)
+        if not runner.__name__.endswith(CONDITIONAL_GENERATION):
+            raise ValueError(
+                f"{config_path}: {runner.__name__} has no output layer to generate replies with; "
+                f"generate and chat need a ...{CONDITIONAL_GENERATION} checkpoint"
+            )
+    model = runner.from_pretrained(directory, dtype=dtype)
     if os.path.abspath(directory) == os.path.abspath(DEFAULT_MODEL_DIR):
         print(RANDOM_WEIGHTS_NOTE, file=sys.stderr)
     return model
+
+
+def _named_architecture(directory: str) -> tuple[str | None, object]:
+    """``model_type`` and ``architectures`` of the directory's config.json, the model type
+    ``None`` when it names none bbtok knows or the file cannot be read: the BlenderbotSmall
+    runner then loads it, or says why it cannot, in its own words."""
+    from bbtok.modeling.architectures import ARCHITECTURES
+
+    try:
+        values = files.read_json(os.path.join(directory, CONFIG_FILE))
+    except (OSError, ValueError):
+        return None, None
+    if not isinstance(values, dict) or values.get("model_type") not in ARCHITECTURES:
+        return None, None
+    return str(values["model_type"]), values.get("architectures")

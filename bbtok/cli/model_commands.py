@@ -6,18 +6,25 @@ import argparse
 import sys
 from typing import Any
 
-from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
 from bbtok.cli.checkpoints import load_model, model_directory
+from bbtok.tokenizer_auto import AnyTokenizer, auto_tokenizer, is_byte_level
 
 # Turns of a conversation are joined with a line break, which the tokenizer turns into the
 # __newln__ token: the way BlenderBot-small's training data separated them.
 TURN_SEPARATOR = "\n"
+# Blenderbot (byte-level) joins them with two spaces and puts a space before each of the
+# person's turns: the conversation format of transformers 4's BlenderbotTokenizer (its
+# default chat template; transformers 5.23.0's blenderbot code no longer defines one).
+BYTE_LEVEL_TURN_SEPARATOR = "  "
+BYTE_LEVEL_USER_PREFIX = " "
 QUIT_WORDS = {"quit", "exit"}
 
 
-def _check_texts(tok: BlenderbotSmallTokenizerFast, texts: list[str]) -> None:
-    """A text without a token would reach the model as an input of length 0: name it instead."""
-    for number, (text, ids) in enumerate(zip(texts, tok(texts)["input_ids"]), 1):
+def _check_texts(tok: AnyTokenizer, texts: list[str]) -> None:
+    """A text without a token would reach the model as an input of length 0 (or of its end
+    token alone): name it instead."""
+    encoded = tok(texts, add_special_tokens=False)["input_ids"]
+    for number, (text, ids) in enumerate(zip(texts, encoded), 1):
         if not ids:
             what = "empty" if not text else "only white space"
             raise ValueError(f"text {number} is {what}: there is nothing to reply to")
@@ -27,7 +34,7 @@ def generate_and_show(
     name: str, texts: list[str], settings: dict[str, Any], dtype: str
 ) -> list[str]:
     directory = model_directory(name)
-    tok = BlenderbotSmallTokenizerFast.from_pretrained(directory)
+    tok = auto_tokenizer(directory)
     _check_texts(tok, texts)
     model = load_model(directory, dtype)
     batch = tok(texts, padding=True, return_tensors="np")
@@ -57,7 +64,8 @@ def run_chat(args: argparse.Namespace) -> int:
     positions hold. Only the replies (``bot> ...``) are results, on standard output; the
     greeting and the prompts are shown, on standard error, when the input is a terminal."""
     directory = model_directory(args.model)
-    tok = BlenderbotSmallTokenizerFast.from_pretrained(directory)
+    tok = auto_tokenizer(directory)
+    byte_level = is_byte_level(directory)
     model = load_model(directory, args.dtype)
     interactive = sys.stdin.isatty()
     if interactive:
@@ -79,7 +87,7 @@ def run_chat(args: argparse.Namespace) -> int:
             continue
         history.append(message)
         context = tok(
-            TURN_SEPARATOR.join(history),
+            conversation_text(history, byte_level),
             truncation=True,
             max_length=model.config.max_position_embeddings,
             return_tensors="np",
@@ -89,6 +97,17 @@ def run_chat(args: argparse.Namespace) -> int:
         print(f"bot> {reply}", flush=True)
         history.append(reply)
     return 0
+
+
+def conversation_text(turns: list[str], byte_level: bool) -> str:
+    """The model's input for a conversation whose turns alternate, the person's first, joined
+    as the checkpoint's family expects them."""
+    if not byte_level:
+        return TURN_SEPARATOR.join(turns)
+    return BYTE_LEVEL_TURN_SEPARATOR.join(
+        BYTE_LEVEL_USER_PREFIX + turn if number % 2 == 0 else turn
+        for number, turn in enumerate(turns)
+    )
 
 
 def _read_message(interactive: bool) -> str:

@@ -177,7 +177,18 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="learn a vocabulary in this tokenizer's format")
     train.add_argument("files", nargs="+", help="UTF-8 text files to learn from")
     train.add_argument("-o", "--output", required=True, help="directory to write to")
-    train.add_argument("--vocab-size", type=int, default=16384, help="(default: %(default)s)")
+    train.add_argument(
+        "--vocab-size",
+        type=int,
+        help="entries of the vocabulary, special tokens included (default: 16384; "
+        "8008 with --byte-level, as facebook/blenderbot-400M-distill)",
+    )
+    train.add_argument(
+        "--byte-level",
+        action="store_true",
+        help="learn a byte-level vocabulary for Blenderbot (bbtok.BlenderbotTokenizer) instead "
+        "of a BlenderbotSmall one; writes tokenizer_config.json too",
+    )
     train.add_argument("--min-frequency", type=int, default=2, help="(default: %(default)s)")
     train.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar and no 'wrote ...' line"

@@ -16,7 +16,10 @@ from bbtok.corpus.file_encoder import encode_files
 from bbtok.corpus.progress import plural
 from bbtok.corpus.records import STDIN, Source, check_input, input_format
 from bbtok.corpus.sinks import is_stream, output_name
+from bbtok.tokenizer_auto import auto_tokenizer, is_byte_level
 
+# The vocabulary size ``bbtok train`` learns by default (the sample checkpoint's).
+SMALL_VOCAB_SIZE = 16384
 # A text argument that stands for all of standard input.
 STANDARD_INPUT = "-"
 
@@ -28,7 +31,15 @@ def run_encode(args: argparse.Namespace) -> int:
     sources = [Source(path, input_format(path, args.format)) for path in args.inputs]
     if sum(source.path == STDIN for source in sources) > 1:
         raise ValueError("standard input ('-') can be read only once")
-    tok = BlenderbotSmallTokenizerFast.from_pretrained(tokenizer_directory(args.tokenizer))
+    directory = tokenizer_directory(args.tokenizer)
+    if is_byte_level(directory):
+        # The streaming engine runs the BlenderbotSmall core's flat batches.
+        raise ValueError(
+            f"{directory}: a byte-level (Blenderbot) tokenizer; bbtok encode runs BlenderbotSmall "
+            "tokenizers only: tokenize with bbtok.BlenderbotTokenizer in Python instead (or "
+            "bbtok tokenize for a few texts)"
+        )
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(directory)
     show_progress = not args.quiet and sys.stderr.isatty()
     try:
         summary = encode_files(
@@ -71,7 +82,7 @@ def run_tokenize(args: argparse.Namespace) -> int:
     """Show each token of each text with its id and (start, end) character offsets."""
     if args.text.count(STANDARD_INPUT) > 1:
         raise ValueError("standard input ('-') can be read only once")
-    tok = BlenderbotSmallTokenizerFast.from_pretrained(tokenizer_directory(args.tokenizer))
+    tok = auto_tokenizer(tokenizer_directory(args.tokenizer))
     texts = [_read_standard_input() if text == STANDARD_INPUT else text for text in args.text]
     for number, text in enumerate(texts):
         if number:
@@ -146,23 +157,37 @@ def parse_ids(words: Sequence[str]) -> list[int]:
 def run_decode(args: argparse.Namespace) -> int:
     """Print the text of token ids."""
     ids = parse_ids(args.ids)
-    tok = BlenderbotSmallTokenizerFast.from_pretrained(tokenizer_directory(args.tokenizer))
+    tok = auto_tokenizer(tokenizer_directory(args.tokenizer))
     print(tok.decode(ids, skip_special_tokens=args.skip_special_tokens))
     return 0
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Learn merges on text files and write vocab.json + merges.txt."""
-    from bbtok.blenderbot_small.train import train
+    """Learn merges on text files and write vocab.json + merges.txt (and, for a byte-level
+    vocabulary, tokenizer_config.json naming its class)."""
+    show_progress = not args.quiet and sys.stderr.isatty()
+    if args.byte_level:
+        from bbtok.blenderbot.family import DISTILL_400M_VOCAB_SIZE
+        from bbtok.blenderbot.train import train_byte_level
 
-    vocab_path, merges_path = train(
-        args.files,
-        args.output,
-        vocab_size=args.vocab_size,
-        min_frequency=args.min_frequency,
-        show_progress=not args.quiet and sys.stderr.isatty(),
-        files=True,
-    )
+        written: tuple[str, ...] = train_byte_level(
+            args.files,
+            args.output,
+            vocab_size=DISTILL_400M_VOCAB_SIZE if args.vocab_size is None else args.vocab_size,
+            min_frequency=args.min_frequency,
+            files=True,
+        )
+    else:
+        from bbtok.blenderbot_small.train import train
+
+        written = train(
+            args.files,
+            args.output,
+            vocab_size=SMALL_VOCAB_SIZE if args.vocab_size is None else args.vocab_size,
+            min_frequency=args.min_frequency,
+            show_progress=show_progress,
+            files=True,
+        )
     if not args.quiet:
-        print(f"bbtok: wrote {vocab_path} and {merges_path}", file=sys.stderr)
+        print(f"bbtok: wrote {', '.join(written[:-1])} and {written[-1]}", file=sys.stderr)
     return 0

@@ -1,0 +1,73 @@
+"""``auto_tokenizer``: the tokenizer of either family a directory holds, loaded.
+
+The family is the one ``tokenizer_config.json``'s ``tokenizer_class`` names, as transformers'
+``AutoTokenizer`` reads it; without that name, a directory holding ``tokenizer.json`` is
+byte-level (Blenderbot) and any other is BlenderbotSmall (``vocab.json`` + ``merges.txt``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Union
+
+from bbtok.storage import files
+from bbtok.tokenization.pretrained import TOKENIZER_CONFIG_FILE
+
+if TYPE_CHECKING:
+    from bbtok.blenderbot.tokenizer import BlenderbotTokenizer
+    from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
+
+__all__ = ["BYTE_LEVEL_CLASS_NAMES", "SMALL_CLASS_NAMES", "auto_tokenizer", "is_byte_level"]
+
+# transformers' names for each family's tokenizer classes, as tokenizer_config.json holds them.
+BYTE_LEVEL_CLASS_NAMES = frozenset({"BlenderbotTokenizer", "BlenderbotTokenizerFast"})
+SMALL_CLASS_NAMES = frozenset({"BlenderbotSmallTokenizer", "BlenderbotSmallTokenizerFast"})
+# The single file of a byte-level tokenizer as transformers 5 saves it.
+PIPELINE_FILE = "tokenizer.json"
+
+AnyTokenizer = Union["BlenderbotSmallTokenizerFast", "BlenderbotTokenizer"]
+
+
+def is_byte_level(directory: str | os.PathLike[str]) -> bool:
+    """Whether the tokenizer directory holds a byte-level (Blenderbot) tokenizer rather than a
+    BlenderbotSmall one; ``ValueError`` naming the file when its ``tokenizer_class`` is
+    neither.
+
+    >>> from bbtok.data import SAMPLE_CHECKPOINT
+    >>> is_byte_level(SAMPLE_CHECKPOINT)
+    False
+    """
+    config_path = os.path.join(directory, TOKENIZER_CONFIG_FILE)
+    class_name = None
+    if os.path.lexists(config_path):
+        config = files.read_json(config_path)
+        if not isinstance(config, dict):
+            raise ValueError(f"{config_path}: expected a JSON object")
+        class_name = config.get("tokenizer_class")
+    if class_name is None:
+        return os.path.lexists(os.path.join(directory, PIPELINE_FILE))
+    if class_name in BYTE_LEVEL_CLASS_NAMES:
+        return True
+    if class_name in SMALL_CLASS_NAMES:
+        return False
+    known = ", ".join(sorted(BYTE_LEVEL_CLASS_NAMES | SMALL_CLASS_NAMES))
+    raise ValueError(
+        f"{config_path}: tokenizer_class {class_name!r} is not a tokenizer bbtok has "
+        f"(it has {known})"
+    )
+
+
+def auto_tokenizer(directory: str | os.PathLike[str]) -> AnyTokenizer:
+    """Load the tokenizer of a local directory with the class of its family (see
+    :func:`is_byte_level`): ``BlenderbotTokenizer`` or ``BlenderbotSmallTokenizerFast``.
+
+    >>> type(auto_tokenizer("fixtures/byte_level")).__name__  # doctest: +SKIP
+    'BlenderbotTokenizer'
+    """
+    if is_byte_level(directory):
+        from bbtok.blenderbot.tokenizer import BlenderbotTokenizer
+
+        return BlenderbotTokenizer.from_pretrained(directory)
+    from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
+
+    return BlenderbotSmallTokenizerFast.from_pretrained(directory)
