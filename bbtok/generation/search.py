@@ -10,7 +10,9 @@ What "the same" takes, in the order transformers does things:
 
 * lengths count the decoder prompt, which for an encoder-decoder model is the single
   ``decoder_start_token_id``; ``max_new_tokens`` and ``min_new_tokens`` therefore mean
-  ``max_length = max_new_tokens + 1`` and ``min_length = min_new_tokens + 1``;
+  ``max_length = max_new_tokens + 1`` and ``min_length = min_new_tokens + 1``. A decoder-only
+  model's prompt is its ``input_ids`` (``prompt``), counted the same way, and every processor
+  sees it as part of the sequence (no-repeat n-grams span it);
 * the logits are cast to float32 before anything else, whatever the model's dtype; greedy search
   processes those logits, beam search their float32 log-softmax, and every score of beam search
   (running sums, length-normalised scores, the -1e9 masks) is float32 arithmetic;
@@ -40,7 +42,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from bbtok.generation.settings import PROMPT_LENGTH, GenerationSettings, is_int
+from bbtok.generation.settings import GenerationSettings, is_int
 from bbtok.generation.torch_top_k import top_k
 
 __all__ = ["GenerationSettings", "StepModel", "generate"]
@@ -54,7 +56,9 @@ _NEG_INF = np.float32(-np.inf)
 
 
 class StepModel(Protocol):
-    """A decoder with a cache, fed one token per row at a time."""
+    """A decoder with a cache, fed one token per row at a time. When the search starts it has
+    seen every prompt token but the last, which the first ``step`` feeds (with a one-token
+    prompt, the decoder start token, it has seen nothing)."""
 
     def step(self, tokens: np.ndarray) -> np.ndarray:
         """Feed one new decoder token per row (int64, shape [rows]).
@@ -84,6 +88,7 @@ class _Plan:
     # off (or no encoder ids were given).
     encoder_ngrams: IntArray | None
     start: int
+    prompt_length: int
     eos: IntArray | None
     pad: int | None
     forced_bos: int | None
@@ -118,6 +123,7 @@ class _Plan:
             no_repeat_ngram_size=settings.no_repeat_ngram_size,
             encoder_ngrams=encoder_ngrams,
             start=start,
+            prompt_length=settings.prompt_length,
             eos=eos,
             pad=pad,
             forced_bos=settings.forced_bos_token_id,
@@ -244,11 +250,20 @@ def _length_divisor(length: int, penalty: float) -> np.float32:
         ) from None
 
 
-def _greedy(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
+def _start(batch_size: int, plan: _Plan, prompt: IntArray | None) -> IntArray:
+    """The prompt [batch_size, prompt length]: the decoder start token when none is given."""
+    if prompt is None:
+        return np.full((batch_size, 1), plan.start, dtype=np.int64)
+    return prompt
+
+
+def _greedy(
+    model: StepModel, batch_size: int, plan: _Plan, prompt: IntArray | None = None
+) -> IntArray:
     """transformers' greedy search: argmax of the processed float32 logits, finished rows padded."""
-    sequences = np.full((batch_size, 1), plan.start, dtype=np.int64)
+    sequences = _start(batch_size, plan, prompt)
     unfinished = np.ones(batch_size, dtype=np.bool_)
-    tokens = sequences[:, 0].copy()
+    tokens = sequences[:, -1].copy()
     vocab_size: int | None = None
     while True:
         scores = _float32_logits(model, tokens, plan, vocab_size)
@@ -269,8 +284,12 @@ def _greedy(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
             return sequences
 
 
-def _beam_search(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
+def _beam_search(
+    model: StepModel, batch_size: int, plan: _Plan, prompt: IntArray | None = None
+) -> IntArray:
     """transformers' beam search (the vectorised one of 4.50+), step for step in float32."""
+    prompt = _start(batch_size, plan, prompt)
+    prompt_length = prompt.shape[1]
     beams = plan.num_beams
     max_length = plan.max_length
     penalty = plan.length_penalty
@@ -287,7 +306,7 @@ def _beam_search(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
     # rather than being sized by max_length as transformers sizes them: max_length may be far
     # beyond what the model can reach (its position embeddings end generation first), and a
     # step's copies then cost the current length, not max_length.
-    running = np.full((batch_size, beams, PROMPT_LENGTH), plan.start, dtype=np.int64)
+    running = np.repeat(prompt[:, None, :], beams, axis=1)
     running_scores = np.zeros((batch_size, beams), dtype=np.float32)
     # Only the first beam's candidates count at the first step: the beams are identical.
     running_scores[:, 1:] = _MASKED
@@ -300,8 +319,8 @@ def _beam_search(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
     improvable = np.ones((batch_size, 1), dtype=np.bool_)
     is_top = np.arange(keep) < beams
 
-    tokens = np.full(batch_size * beams, plan.start, dtype=np.int64)
-    length = PROMPT_LENGTH
+    tokens = np.repeat(prompt[:, -1], beams)
+    length = prompt_length
     vocab_size: int | None = None
     while True:
         logits = _float32_logits(model, tokens, plan, vocab_size)
@@ -335,7 +354,7 @@ def _beam_search(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
         # their length-normalised log-probability; the masks are added one by one, in
         # transformers' order, as float32 rounding depends on it.
         just_finished = hits & is_top[None, :]
-        normalised = chosen_scores / _length_divisor(length + 1 - PROMPT_LENGTH, penalty)
+        normalised = chosen_scores / _length_divisor(length + 1 - prompt_length, penalty)
         full = is_finished.all(axis=1, keepdims=True) & (early_stopping is True)
         normalised = normalised + full.astype(np.float32) * _MASKED
         normalised = normalised + (~improvable).astype(np.float32) * _MASKED
@@ -350,7 +369,7 @@ def _beam_search(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
         finished_scores = np.take_along_axis(merged_scores, best, axis=1)
         finished_lengths = np.take_along_axis(
             np.concatenate(
-                [finished_lengths, np.full((batch_size, keep), length + 1 - PROMPT_LENGTH)],
+                [finished_lengths, np.full((batch_size, keep), length + 1 - prompt_length)],
                 axis=1,
             ),
             best,
@@ -365,9 +384,9 @@ def _beam_search(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
         # the rule allows (the current one, or max_length for "never" with a positive
         # penalty), against the worst kept hypothesis (-1e9 while a slot is still empty).
         if early_stopping == "never" and penalty > 0.0:
-            hypothetical = max_length - PROMPT_LENGTH
+            hypothetical = max_length - prompt_length
         else:
-            hypothetical = length - PROMPT_LENGTH
+            hypothetical = length - prompt_length
         best_running = running_scores[:, :1] / _length_divisor(hypothetical, penalty)
         worst_kept = np.where(
             is_finished, finished_scores.min(axis=1, keepdims=True), _MASKED
@@ -385,7 +404,7 @@ def _beam_search(model: StepModel, batch_size: int, plan: _Plan) -> IntArray:
     returned = plan.num_return_sequences
     output = finished[:, :returned].reshape(batch_size * returned, -1)
     # Cropped to the longest returned hypothesis, as transformers crops its static buffers.
-    output_length = PROMPT_LENGTH + int(finished_lengths[:, :returned].max())
+    output_length = prompt_length + int(finished_lengths[:, :returned].max())
     return output[:, :output_length].copy()
 
 
@@ -394,14 +413,18 @@ def generate(
     batch_size: int,
     settings: GenerationSettings,
     encoder_input_ids: np.ndarray | None = None,
+    prompt: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Greedy (num_beams == 1) or beam search, as transformers' generate for encoder-decoders.
+    """Greedy (num_beams == 1) or beam search, as transformers' generate.
 
     `model` has batch_size * num_beams rows (each input repeated num_beams times, consecutively,
-    like transformers' repeat_interleave expansion) and has seen no decoder token yet. Returns
-    int64 [batch_size * num_return_sequences, length]: each row starts with
-    decoder_start_token_id, finished rows padded with pad_token_id, exactly as transformers'
-    generate returns for an encoder-decoder model.
+    like transformers' repeat_interleave expansion). Returns int64
+    [batch_size * num_return_sequences, length]: each row starts with its prompt, finished rows
+    padded with pad_token_id, exactly as transformers' generate returns.
+
+    ``prompt`` [batch_size, settings.prompt_length] is a decoder-only model's ``input_ids``, of
+    which `model` has seen every token but the last. Without it the prompt is an encoder-decoder
+    model's decoder_start_token_id, and `model` has seen no decoder token yet.
 
     Beam search pads with EOS instead when the pad id is 0 (transformers' ``pad or eos``), and
     with -1 when there is no EOS token; see ``_beam_search``.
@@ -425,6 +448,13 @@ def generate(
                 f"{encoder_input_ids.shape}"
             )
     plan = _Plan.of(settings, encoder_input_ids)
+    prompt_ids = _start(int(batch_size), plan, None if prompt is None else np.asarray(prompt))
+    prompt_ids = prompt_ids.astype(np.int64)
+    if prompt_ids.shape != (batch_size, plan.prompt_length):
+        raise ValueError(
+            f"the prompt must have shape [batch_size={batch_size}, "
+            f"prompt_length={plan.prompt_length}], got {prompt_ids.shape}"
+        )
     if plan.num_beams == 1:
-        return _greedy(model, int(batch_size), plan)
-    return _beam_search(model, int(batch_size), plan)
+        return _greedy(model, int(batch_size), plan, prompt_ids)
+    return _beam_search(model, int(batch_size), plan, prompt_ids)

@@ -7,7 +7,8 @@ model's files, then transformers' global defaults. Lengths count the decoder pro
 encoder-decoder model is the single ``decoder_start_token_id``: ``max_new_tokens`` and
 ``min_new_tokens`` therefore mean ``max_length = max_new_tokens + 1`` and
 ``min_length = min_new_tokens + 1`` (``total_length`` owns that rule; ``max_total_length`` and
-``min_total_length`` apply it).
+``min_total_length`` apply it). A decoder-only model's prompt is its ``input_ids``: ``resolve``
+takes its length as ``prompt_length``, and the same rule counts it.
 """
 
 from __future__ import annotations
@@ -116,16 +117,19 @@ def is_int(value: object) -> TypeGuard[int | np.integer[Any]]:
     return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
 
 
-def total_length(absolute: _Bound, new_tokens: object) -> _Bound | int:
-    """A length bound that counts the decoder prompt: ``new_tokens`` after the prompt when it is
-    set (an integer), as transformers lets "new tokens" limits overrule the absolute ones; else
-    ``absolute``, unchanged (whatever it is: ``GenerationSettings`` checks it).
+def total_length(
+    absolute: _Bound, new_tokens: object, prompt_length: int = PROMPT_LENGTH
+) -> _Bound | int:
+    """A length bound that counts the decoder prompt (``prompt_length`` tokens): ``new_tokens``
+    after the prompt when it is set (an integer), as transformers lets "new tokens" limits
+    overrule the absolute ones; else ``absolute``, unchanged (whatever it is:
+    ``GenerationSettings`` checks it).
 
-    >>> total_length(20, 5), total_length(20, None)
-    (6, 20)
+    >>> total_length(20, 5), total_length(20, None), total_length(20, 5, prompt_length=7)
+    (6, 20, 12)
     """
     if new_tokens is not None and is_int(new_tokens):
-        return int(new_tokens) + PROMPT_LENGTH
+        return int(new_tokens) + prompt_length
     return absolute
 
 
@@ -244,6 +248,9 @@ class GenerationSettings:
     eos_token_id: int | list[int] | None = None
     pad_token_id: int | None = None
     decoder_start_token_id: int | None = None
+    # The tokens the bounds count before the generated ones: the decoder start token of an
+    # encoder-decoder model, a decoder-only model's whole prompt. Not a transformers setting.
+    prompt_length: int = PROMPT_LENGTH
 
     def __post_init__(self) -> None:
         # Normalise numpy integers to int so that the settings compare and print plainly.
@@ -258,6 +265,7 @@ class GenerationSettings:
             put("max_new_tokens", _check_count("max_new_tokens", self.max_new_tokens, 1))
             put("max_length", _check_count("max_length", self.max_length, 0))
         put("min_length", _check_count("min_length", self.min_length, 0))
+        put("prompt_length", _check_count("prompt_length", self.prompt_length, 1))
         if self.min_new_tokens is not None:
             put("min_new_tokens", _check_count("min_new_tokens", self.min_new_tokens, 0))
         put("num_beams", _check_count("num_beams", self.num_beams, 1))
@@ -315,13 +323,13 @@ class GenerationSettings:
     def max_total_length(self) -> int:
         """The bound on a returned row's length, start token included: ``max_new_tokens`` after
         the start token when set, else ``max_length``."""
-        return total_length(self.max_length, self.max_new_tokens)
+        return total_length(self.max_length, self.max_new_tokens, self.prompt_length)
 
     @property
     def min_total_length(self) -> int:
         """The length, start token included, below which EOS is not generated:
         ``min_new_tokens`` after the start token when set, else ``min_length``."""
-        return total_length(self.min_length, self.min_new_tokens)
+        return total_length(self.min_length, self.min_new_tokens, self.prompt_length)
 
     def check_vocabulary(self, vocab_size: int) -> None:
         """Refuse what a model of ``vocab_size`` tokens cannot run, before anything is allocated.
@@ -379,8 +387,10 @@ class GenerationSettings:
         config: Mapping[str, Any],
         generation_config: Mapping[str, Any] | None,
         overrides: Mapping[str, Any],
+        prompt_length: int = PROMPT_LENGTH,
     ) -> GenerationSettings:
-        """Settings as transformers resolves them for an encoder-decoder model.
+        """Settings as transformers resolves them for an encoder-decoder model, or for a
+        decoder-only one whose prompt (``input_ids``) has ``prompt_length`` tokens.
 
         generation_config.json's values when that file exists (else the generation keys of
         config.json), then the caller's overrides. Unknown override names raise ``TypeError``
@@ -416,24 +426,29 @@ class GenerationSettings:
         values["early_stopping"] = _early_stopping_value(values.get("early_stopping"))
 
         # As transformers does, "new tokens" limits overrule the absolute ones, counted after
-        # the decoder's one-token prompt; an unset max_length means 20 new tokens, capped by
-        # the model's position embeddings.
+        # the prompt (the decoder's start token, or a decoder-only model's input_ids); an unset
+        # max_length means 20 new tokens, capped by the model's position embeddings.
         if overrides.get("max_length") is None and model_values.get("max_length") is None:
             max_positions = config.get("max_position_embeddings", _DEFAULT_MAX_POSITIONS)
-            values["max_length"] = total_length(None, _DEFAULT_NEW_TOKENS)
+            values["max_length"] = total_length(None, _DEFAULT_NEW_TOKENS, prompt_length)
             if is_int(max_positions):
                 values["max_length"] = min(values["max_length"], int(max_positions))
-        values["max_length"] = total_length(values["max_length"], values.get("max_new_tokens"))
-        values["min_length"] = total_length(values["min_length"], values.get("min_new_tokens"))
+        values["max_length"] = total_length(
+            values["max_length"], values.get("max_new_tokens"), prompt_length
+        )
+        values["min_length"] = total_length(
+            values["min_length"], values.get("min_new_tokens"), prompt_length
+        )
 
         names = [field.name for field in fields(cls)]
-        return cls(**{name: values[name] for name in names if name in values})
+        known = {name: values[name] for name in names if name in values}
+        return cls(**known, prompt_length=prompt_length)
 
 
 # Every name transformers' GenerationConfig knows and resolve therefore accepts (the sampling
 # ones and the no-effect ones are read and ignored).
 _GENERATION_KEYS = frozenset(
-    [field.name for field in fields(GenerationSettings)]
+    [field.name for field in fields(GenerationSettings) if field.name != "prompt_length"]
     + ["do_sample"]
     + list(_SAMPLING_ONLY)
     + list(_NO_EFFECT)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from bbtok.generation.settings import is_int
+from bbtok.generation.settings import GenerationSettings, is_int
 from bbtok.modeling.config import Seq2SeqConfig
 from bbtok.modeling.layers import Array
 
@@ -83,3 +83,14 @@ def attention_mask(values: Any, ids: Array, argument: str) -> Array:
         shown = value.item() if isinstance(value, np.generic) else value
         raise ValueError(f"{argument} must be a 0/1 mask, got {shown!r} at [{row}, {column}]")
     return mask.astype(bool)
+
+
+def default_attention_mask(ids: np.ndarray, settings: GenerationSettings) -> np.ndarray:
+    """transformers' mask when ``generate`` is given none: padding is where the pad id is,
+    unless the pad id is also an end-of-sequence id (then nothing is padding)."""
+    pad = settings.pad_token_id
+    eos = settings.eos_token_id
+    eos_ids = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
+    if pad is None or pad in eos_ids or not np.any(ids == pad):
+        return np.ones(ids.shape, dtype=bool)
+    return np.asarray(ids != pad)

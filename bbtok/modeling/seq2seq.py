@@ -38,7 +38,7 @@ import numpy as np
 from bbtok.generation.search import generate
 from bbtok.generation.settings import GenerationSettings
 from bbtok.modeling.architectures import BLENDERBOT, BLENDERBOT_SMALL
-from bbtok.modeling.inputs import attention_mask, token_ids
+from bbtok.modeling.inputs import attention_mask, default_attention_mask, token_ids
 from bbtok.modeling.layers import (
     Array,
     DecoderLayer,
@@ -296,7 +296,7 @@ class Seq2SeqForConditionalGeneration(Seq2SeqBase):
         resolved.check_vocabulary(self.config.vocab_size)
         ids = self._ids(input_ids, "input_ids")
         if attention_mask is None:
-            mask = self._default_mask(ids, resolved)
+            mask = default_attention_mask(ids, resolved)
         else:
             mask = self._mask(attention_mask, ids, "attention_mask")
         beams = resolved.num_beams
@@ -308,17 +308,6 @@ class Seq2SeqForConditionalGeneration(Seq2SeqBase):
             capacity=min(resolved.max_total_length, self.config.max_position_embeddings),
         )
         return generate(decoder, ids.shape[0], resolved, ids)
-
-    @staticmethod
-    def _default_mask(ids: Array, settings: GenerationSettings) -> Array:
-        """transformers' mask when none is given: padding is where the pad id is, unless the pad
-        id is also an end-of-sequence id (then nothing is padding)."""
-        pad = settings.pad_token_id
-        eos = settings.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
-        if pad is None or pad in eos_ids or not np.any(ids == pad):
-            return np.ones(ids.shape, dtype=bool)
-        return np.asarray(ids != pad)
 
 
 class BlenderbotSmallForConditionalGeneration(Seq2SeqForConditionalGeneration):

@@ -1,0 +1,153 @@
+"""``generate`` of the decoder-only language models (``BlenderbotForCausalLM``,
+``BlenderbotSmallForCausalLM``): the prompt is ``input_ids``, the returned rows start with it,
+and float64 greedy and beam search give the ids transformers' ``*ForCausalLM.generate`` gives.
+
+The causal checkpoints are the tiny encoder-decoders' decoders under transformers' names
+(``causal_checkpoint``). Live comparisons run when torch and transformers import.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from test_blenderbot_model import TINY_BLENDERBOT, causal_checkpoint, live_transformers
+
+from bbtok.data import SAMPLE_CHECKPOINT
+from bbtok.modeling import BlenderbotForCausalLM, BlenderbotSmallForCausalLM
+from bbtok.modeling.causal_lm import CausalLMBase
+
+FAMILIES = {
+    "Blenderbot": (BlenderbotForCausalLM, TINY_BLENDERBOT, 64),
+    "BlenderbotSmall": (BlenderbotSmallForCausalLM, Path(SAMPLE_CHECKPOINT), 16388),
+}
+
+# A small grid over what the search does with a prompt: lengths counted with or without it,
+# minimum lengths, n-grams over the whole sequence, beams, penalties, early stopping.
+SETTINGS: list[dict[str, Any]] = [
+    {"num_beams": 1, "max_new_tokens": 6},
+    {"num_beams": 1, "max_length": 12, "min_length": 10},
+    {"num_beams": 1, "max_new_tokens": 8, "no_repeat_ngram_size": 2, "min_new_tokens": 3},
+    {"num_beams": 3, "max_new_tokens": 6},
+    {"num_beams": 3, "max_length": 14, "length_penalty": 0.5, "early_stopping": True},
+    {
+        "num_beams": 4,
+        "num_return_sequences": 2,
+        "max_new_tokens": 7,
+        "no_repeat_ngram_size": 3,
+        "early_stopping": "never",
+    },
+    {"num_beams": 2, "max_new_tokens": 5, "encoder_no_repeat_ngram_size": 2},
+    {"num_beams": 1, "max_new_tokens": 5, "forced_eos_token_id": 2},
+]
+
+
+def their_generate(theirs: Any, torch: Any, ids: Any, mask: Any, **settings: Any) -> Any:
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        arguments = {"input_ids": torch.tensor(ids)}
+        if mask is not None:
+            arguments["attention_mask"] = torch.tensor(mask)
+        return theirs.generate(**arguments, **settings).tolist()
+
+
+@pytest.fixture(scope="module", params=sorted(FAMILIES))
+def both_models(request: Any, tmp_path_factory: Any) -> tuple[str, CausalLMBase, Any, Any]:
+    """Ours and transformers' causal LM of one family, in float64."""
+    torch, transformers = live_transformers()
+    family = request.param
+    ours, source, _ = FAMILIES[family]
+    directory = causal_checkpoint(source, tmp_path_factory.mktemp(family))
+    theirs = getattr(transformers, f"{family}ForCausalLM").from_pretrained(
+        directory, attn_implementation="eager", dtype=torch.float64
+    )
+    return family, ours.from_pretrained(directory, dtype="float64"), theirs.eval(), torch
+
+
+def test_live_unpadded_batches_generate_transformers_ids(
+    both_models: tuple[str, CausalLMBase, Any, Any],
+) -> None:
+    family, ours, theirs, torch = both_models
+    vocab = FAMILIES[family][2]
+    rng = np.random.default_rng(11)
+    for prompt_length in (1, 4):
+        ids = rng.integers(3, vocab, size=(2, prompt_length))
+        for settings in SETTINGS:
+            expected = their_generate(theirs, torch, ids, None, **settings)
+            assert ours.generate(ids, **settings).tolist() == expected, settings
+
+
+def test_live_left_padded_batches_generate_transformers_ids(
+    both_models: tuple[str, CausalLMBase, Any, Any],
+) -> None:
+    family, ours, theirs, torch = both_models
+    vocab = FAMILIES[family][2]
+    rng = np.random.default_rng(12)
+    ids = rng.integers(3, vocab, size=(3, 6))
+    ids[1, :2] = 0
+    ids[2, :4] = 0
+    mask = (ids != 0).astype(np.int64)
+    for settings in SETTINGS:
+        expected = their_generate(theirs, torch, ids, mask, **settings)
+        assert ours.generate(ids, mask, **settings).tolist() == expected, settings
+        # Without a mask, the pad token tells the padding, as in transformers.
+        assert ours.generate(ids, **settings).tolist() == expected, settings
+
+
+def test_live_checkpoint_defaults_generate_transformers_ids(
+    both_models: tuple[str, CausalLMBase, Any, Any],
+) -> None:
+    _, ours, theirs, torch = both_models
+    ids = np.array([[5, 6, 7], [8, 9, 10]])
+    assert ours.generate(ids).tolist() == their_generate(theirs, torch, ids, None)
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory: Any) -> BlenderbotForCausalLM:
+    directory = causal_checkpoint(TINY_BLENDERBOT, tmp_path_factory.mktemp("causal"))
+    return BlenderbotForCausalLM.from_pretrained(directory, dtype="float64")
+
+
+def test_generated_rows_start_with_the_prompt(small_model: BlenderbotForCausalLM) -> None:
+    ids = np.array([[5, 6, 7, 8], [9, 10, 11, 12]])
+    for beams in (1, 3):
+        output = small_model.generate(ids, num_beams=beams, max_new_tokens=5, min_new_tokens=5)
+        assert output.shape == (2, 9)
+        assert output[:, :4].tolist() == ids.tolist()
+
+
+def test_max_length_counts_the_prompt(small_model: BlenderbotForCausalLM) -> None:
+    ids = np.array([[5, 6, 7, 8]])
+    output = small_model.generate(ids, max_length=7, min_length=7, num_beams=1)
+    assert output.shape == (1, 7)
+
+
+def test_greedy_is_the_argmax_of_the_forward_pass(small_model: BlenderbotForCausalLM) -> None:
+    ids = np.array([[5, 6, 7, 8]])
+    # The checkpoint forces EOS last and bans its prompt's 3-grams: switched off here.
+    output = small_model.generate(
+        ids,
+        max_new_tokens=4,
+        min_new_tokens=4,
+        num_beams=1,
+        forced_eos_token_id=None,
+        encoder_no_repeat_ngram_size=0,
+    )
+    for length in range(4, 8):
+        logits = small_model(output[:, :length]).logits[:, -1]
+        assert int(np.argmax(logits)) == output[0, length]
+
+
+def test_a_prompt_as_long_as_max_length_is_refused(small_model: BlenderbotForCausalLM) -> None:
+    with pytest.raises(ValueError, match="Input length of input_ids is 4, but `max_length` is set"):
+        small_model.generate(np.array([[5, 6, 7, 8]]), max_length=4)
+
+
+def test_generation_past_the_positions_is_refused(small_model: BlenderbotForCausalLM) -> None:
+    with pytest.raises(ValueError, match="cannot generate past 32 positions"):
+        small_model.generate(
+            np.array([[5, 6, 7, 8]]), max_new_tokens=40, min_new_tokens=40, num_beams=1
+        )
