@@ -10,20 +10,35 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Union
 
-from bbtok.storage import files
+from bbtok.blenderbot import family as byte_level
+from bbtok.blenderbot_small import family as small
+from bbtok.storage import files, hub
 from bbtok.tokenization.pretrained import TOKENIZER_CONFIG_FILE
 
 if TYPE_CHECKING:
     from bbtok.blenderbot.tokenizer import BlenderbotTokenizer
     from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
 
-__all__ = ["BYTE_LEVEL_CLASS_NAMES", "SMALL_CLASS_NAMES", "auto_tokenizer", "is_byte_level"]
+__all__ = [
+    "BYTE_LEVEL_CLASS_NAMES",
+    "SMALL_CLASS_NAMES",
+    "TOKENIZER_FILES",
+    "auto_tokenizer",
+    "is_byte_level",
+]
 
 # transformers' names for each family's tokenizer classes, as tokenizer_config.json holds them.
 BYTE_LEVEL_CLASS_NAMES = frozenset({"BlenderbotTokenizer", "BlenderbotTokenizerFast"})
 SMALL_CLASS_NAMES = frozenset({"BlenderbotSmallTokenizer", "BlenderbotSmallTokenizerFast"})
 # The single file of a byte-level tokenizer as transformers 5 saves it.
-PIPELINE_FILE = "tokenizer.json"
+PIPELINE_FILE = byte_level.TOKENIZER_FILE
+# What a tokenizer directory of either family holds, as a hub model id is fetched: the
+# vocabulary files both families' hub checkpoints have, and tokenizer.json when there is one.
+TOKENIZER_FILES = hub.FileSet(
+    small.TOKENIZER_FILES.holding,
+    small.TOKENIZER_FILES.required,
+    (*small.TOKENIZER_FILES.optional, PIPELINE_FILE),
+)
 
 AnyTokenizer = Union["BlenderbotSmallTokenizerFast", "BlenderbotTokenizer"]
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from bbtok.storage import hub
 from bbtok.tokenization.pretrained import tokenizer_file_set
 
 VOCAB_FILE = "vocab.json"
@@ -20,6 +21,13 @@ MERGES_FILE = "merges.txt"
 TOKENIZER_FILE = "tokenizer.json"
 # What a directory in the hub's form must hold.
 TOKENIZER_FILES = tokenizer_file_set((VOCAB_FILE, MERGES_FILE))
+# What from_pretrained reads: tokenizer.json, or vocab.json and merges.txt. The hub's Blenderbot
+# checkpoints all hold the latter, so a model id needs them; a local directory may hold either.
+DIRECTORY_FILES = hub.FileSet(
+    f"{TOKENIZER_FILE}, or {VOCAB_FILE} and {MERGES_FILE}",
+    TOKENIZER_FILES.required,
+    (TOKENIZER_FILE, *TOKENIZER_FILES.optional),
+)
 REFERENCE_CLASS_NAME = "BlenderbotTokenizer"
 # The special tokens by role, as the reference's constructor sets them.
 DEFAULT_SPECIAL_TOKENS: Mapping[str, str] = MappingProxyType(

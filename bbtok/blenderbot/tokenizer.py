@@ -29,10 +29,10 @@ from tokenizers import Encoding, Tokenizer
 
 from bbtok.blenderbot.family import (
     DEFAULT_SPECIAL_TOKENS,
+    DIRECTORY_FILES,
     MERGES_FILE,
     REFERENCE_CLASS_NAME,
     TOKENIZER_FILE,
-    TOKENIZER_FILES,
     VOCAB_FILE,
     SpecialTokenLayout,
 )
@@ -55,14 +55,6 @@ TokenizerT = TypeVar("TokenizerT", bound="BlenderbotTokenizer")
 logger = logging.getLogger("bbtok")
 # The setting that makes decode clean up spaces even though this is a BPE tokenizer.
 FORCE_CLEAN_UP = "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output"
-
-# What from_pretrained reads: tokenizer.json, or vocab.json and merges.txt. The hub's Blenderbot
-# checkpoints all hold the latter, so a model id needs them; a local directory may hold either.
-_DIRECTORY_FILES = hub.FileSet(
-    f"{TOKENIZER_FILE}, or {VOCAB_FILE} and {MERGES_FILE}",
-    TOKENIZER_FILES.required,
-    (TOKENIZER_FILE, *TOKENIZER_FILES.optional),
-)
 
 
 class BlenderbotTokenizer(TokenizerBase):
@@ -374,7 +366,7 @@ class BlenderbotTokenizer(TokenizerBase):
         ... # doctest: +SKIP
         """
         directory = hub.pretrained_directory(
-            pretrained_model_name_or_path, _DIRECTORY_FILES, **hub.pop_options(kwargs)
+            pretrained_model_name_or_path, DIRECTORY_FILES, **hub.pop_options(kwargs)
         )
         kwargs.pop("trust_remote_code", None)
         config = read_tokenizer_config(directory)

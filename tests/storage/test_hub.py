@@ -20,6 +20,7 @@ from bbtok.blenderbot_small.family import TOKENIZER_FILES
 from bbtok.blenderbot_small.tokenizer import BlenderbotSmallTokenizer
 from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
 from bbtok.cli import main as run_command
+from bbtok.cli.checkpoints import model_directory, tokenizer_directory
 from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.modeling.config import MODEL_FILES, BlenderbotSmallConfig
 from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration as Model
@@ -308,3 +309,23 @@ def test_bbtok_with_a_model_id_not_cached_offline_says_so(cache: Path) -> None:
     message = str(stopped.value.code)
     assert message.startswith(f"bbtok: error: {MODEL_ID!r}: ")
     assert "revision 'main'" in message and str(cache) in message
+
+
+def test_a_model_id_for_the_command_line_brings_its_tokenizer_json_when_it_has_one(
+    cache: Path, requested: list[str]
+) -> None:
+    directory = snapshot(cache, MAIN_COMMIT)
+    (directory / "tokenizer.json").write_text("{}", encoding="utf-8")  # only its fetching counts
+    assert model_directory(MODEL_ID) == str(directory)
+    assert "tokenizer.json" in requested
+    requested.clear()
+    assert tokenizer_directory(MODEL_ID) == str(directory)
+    assert "tokenizer.json" in requested
+
+
+def test_a_model_id_without_a_tokenizer_json_still_loads_for_the_command_line(
+    cache: Path, requested: list[str]
+) -> None:
+    directory = snapshot(cache, MAIN_COMMIT)
+    assert model_directory(MODEL_ID) == str(directory)
+    assert "tokenizer.json" in requested  # asked for, found missing, and not needed
