@@ -42,18 +42,37 @@ IMPLEMENTATIONS: dict[str, type[BlenderbotSmallTokenizer | BlenderbotSmallTokeni
 }
 
 
-def reference_class() -> Any:
-    """transformers' BlenderbotSmallTokenizer, or a skip when transformers is not installed."""
+def reference_class(name: str = "BlenderbotSmallTokenizer") -> Any:
+    """transformers' tokenizer class ``name`` (BlenderbotSmallTokenizer by default), or a skip
+    when transformers is not installed."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import transformers
-            from transformers import BlenderbotSmallTokenizer as Reference
+
+            Reference = getattr(transformers, name)
     except ImportError as error:  # pragma: no cover - CI installs transformers
         pytest.skip(f"transformers is not installed ({error}); parity tests need the reference")
     transformers.logging.set_verbosity_error()
     logging.getLogger("transformers").setLevel(logging.ERROR)
     return Reference
+
+
+def live_torch_and_transformers() -> tuple[Any, Any]:
+    """torch and transformers for a live comparison of models, or a skip when either is
+    missing (CI installs both)."""
+    torch = pytest.importorskip(
+        "torch", reason="the live comparison needs torch and transformers' model classes"
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import transformers
+    except ImportError as error:  # pragma: no cover - CI installs transformers
+        pytest.skip(f"the live comparison needs transformers ({error})")
+    logging_module: Any = transformers.logging
+    logging_module.set_verbosity_error()
+    return torch, transformers
 
 
 @pytest.fixture(scope="session", params=sorted(TOKENIZER_DIRS))

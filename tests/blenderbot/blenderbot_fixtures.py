@@ -7,8 +7,6 @@ import as ``conftest``.
 
 from __future__ import annotations
 
-import logging
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +14,15 @@ import pytest
 
 from bbtok import BlenderbotTokenizer
 
+from conftest import FIXTURES, reference_class
+
 # The hub's form: vocab.json + merges.txt + tokenizer_config.json (fixtures/make_byte_level.py).
-BYTE_LEVEL_DIR = Path(__file__).resolve().parent.parent.parent / "fixtures" / "byte_level"
+BYTE_LEVEL_DIR = FIXTURES / "byte_level"
 
 
 def blenderbot_reference_class() -> Any:
     """transformers' BlenderbotTokenizer, or a skip when transformers is not installed."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import transformers
-            from transformers import BlenderbotTokenizer as Reference
-    except ImportError as error:  # pragma: no cover - CI installs transformers
-        pytest.skip(f"transformers is not installed ({error}); parity tests need the reference")
-    transformers.logging.set_verbosity_error()
-    logging.getLogger("transformers").setLevel(logging.ERROR)
-    return Reference
+    return reference_class("BlenderbotTokenizer")
 
 
 @pytest.fixture(scope="session")

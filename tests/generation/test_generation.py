@@ -32,6 +32,8 @@ from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.generation import GenerationSettings, generate
 from bbtok.generation.torch_top_k import _heap_select, _sort_heap, torch_top_k
 
+from conftest import live_torch_and_transformers
+
 TINY_MODEL = SAMPLE_CHECKPOINT
 
 IntArray = npt.NDArray[np.int64]
@@ -504,22 +506,6 @@ def test_settings_built_directly_are_checked() -> None:
 # -- live: the same ids as transformers' generate ------------------------------------------------
 
 
-def live_modules() -> tuple[Any, Any]:
-    torch = pytest.importorskip(
-        "torch", reason="the live comparison needs torch and transformers' model classes"
-    )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import transformers
-            from transformers import BlenderbotSmallForConditionalGeneration  # noqa: F401
-    except ImportError as error:
-        pytest.skip(f"the live comparison needs transformers' model classes ({error})")
-    logging_module: Any = transformers.logging
-    logging_module.set_verbosity_error()
-    return torch, transformers
-
-
 class TorchStepModel:
     """transformers' decoder as a StepModel: the encoder runs once, each step uses the cache."""
 
@@ -579,7 +565,7 @@ def random_model() -> Any:
     weights (scaled like fixtures/make_tiny_model.py's) and a raised EOS bias give varied
     outputs of varied lengths.
     """
-    torch, transformers = live_modules()
+    torch, transformers = live_torch_and_transformers()
     torch.manual_seed(20250611)
     config = transformers.BlenderbotSmallConfig(
         vocab_size=64,
@@ -725,7 +711,7 @@ def compare(model: Any, ids: Any, mask: Any, settings: GenerationSettings, **kwa
 
 @pytest.mark.parametrize("case", range(len(LIVE_CASES)))
 def test_live_same_ids_as_transformers(random_model: Any, case: int) -> None:
-    torch, _ = live_modules()
+    torch, _ = live_torch_and_transformers()
     overrides = LIVE_CASES[case]
     ids, mask = random_batch(random.Random(case), torch, 64)
     settings = GenerationSettings.resolve(random_model.config.to_dict(), None, overrides)
@@ -740,7 +726,7 @@ def twin_model(random_model: Any) -> Any:
     greedy search must take the lower id as transformers' float32 argmax does, and beam search
     must order the tied candidates as torch.topk does.
     """
-    torch, _ = live_modules()
+    torch, _ = live_torch_and_transformers()
     model = copy.deepcopy(random_model)
     generator = torch.Generator().manual_seed(3)
     with torch.no_grad():
@@ -765,7 +751,7 @@ TWIN_CASES: list[dict[str, Any]] = [
 
 @pytest.mark.parametrize("case", range(len(TWIN_CASES)))
 def test_live_exact_ties_as_transformers(twin_model: Any, case: int) -> None:
-    torch, _ = live_modules()
+    torch, _ = live_torch_and_transformers()
     overrides = TWIN_CASES[case]
     for batch in range(3):
         ids, mask = random_batch(random.Random(1000 + 10 * case + batch), torch, 64)
@@ -775,7 +761,7 @@ def test_live_exact_ties_as_transformers(twin_model: Any, case: int) -> None:
 
 def test_live_outputs_are_not_degenerate(random_model: Any) -> None:
     # The comparison means something only if generations vary and end at varied lengths.
-    torch, _ = live_modules()
+    torch, _ = live_torch_and_transformers()
     ids = torch.randint(3, 64, (16, 8), generator=torch.Generator().manual_seed(0))
     ids[:, -1] = EOS
     with torch.no_grad():
@@ -786,7 +772,7 @@ def test_live_outputs_are_not_degenerate(random_model: Any) -> None:
 
 
 def test_live_top_k_matches_torch() -> None:
-    torch, _ = live_modules()
+    torch, _ = live_torch_and_transformers()
     rng = random.Random(2)
     for trial in range(600):
         n = rng.choice([3, 8, 17, 64, 320, 1000, 5000])
@@ -810,7 +796,7 @@ FIXTURE_CASES: list[dict[str, Any]] = [
 def test_live_settings_from_the_fixture_files(with_generation_config: bool, tmp_path: Path) -> None:
     # from_pretrained reads generation_config.json when there is one, else config.json's
     # generation keys; resolve must read the same files the same way.
-    torch, transformers = live_modules()
+    torch, transformers = live_torch_and_transformers()
     folder = tmp_path / "model"
     folder.mkdir()
     for name in ("config.json", "model.safetensors"):

@@ -32,7 +32,7 @@ from bbtok.modeling import (
 )
 from bbtok.modeling.auto import model_class
 
-from conftest import FIXTURES
+from conftest import FIXTURES, live_torch_and_transformers
 
 TINY_BLENDERBOT = FIXTURES / "tiny_blenderbot"
 GOLDENS = json.loads((FIXTURES / "tiny_blenderbot_goldens.json").read_text(encoding="utf-8"))
@@ -288,25 +288,10 @@ def test_model_class_refuses_what_it_does_not_run() -> None:
 # -- live: transformers itself --------------------------------------------------------------
 
 
-def live_transformers() -> Any:
-    torch = pytest.importorskip(
-        "torch", reason="the live comparison needs torch and transformers' model classes"
-    )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import transformers
-    except ImportError as error:
-        pytest.skip(f"the live comparison needs transformers ({error})")
-    logging_module: Any = transformers.logging
-    logging_module.set_verbosity_error()
-    return torch, transformers
-
-
 def test_live_logits_and_generations_match_transformers(
     model32: BlenderbotForConditionalGeneration, model64: BlenderbotForConditionalGeneration
 ) -> None:
-    torch, transformers = live_transformers()
+    torch, transformers = live_torch_and_transformers()
     reference = transformers.BlenderbotForConditionalGeneration
     theirs32 = reference.from_pretrained(TINY_BLENDERBOT, attn_implementation="eager").eval()
     theirs64 = reference.from_pretrained(
@@ -337,7 +322,7 @@ def test_live_logits_and_generations_match_transformers(
 
 @pytest.mark.parametrize("family", ["Blenderbot", "BlenderbotSmall"])
 def test_live_bare_model_matches_transformers(family: str, tmp_path: Path) -> None:
-    torch, transformers = live_transformers()
+    torch, transformers = live_torch_and_transformers()
     source = TINY_BLENDERBOT if family == "Blenderbot" else Path(SAMPLE_CHECKPOINT)
     ours = {"Blenderbot": BlenderbotModel, "BlenderbotSmall": BlenderbotSmallModel}[family]
     theirs = getattr(transformers, f"{family}Model").from_pretrained(
@@ -369,7 +354,7 @@ def test_live_bare_model_matches_transformers(family: str, tmp_path: Path) -> No
 
 @pytest.mark.parametrize("family", ["Blenderbot", "BlenderbotSmall"])
 def test_live_causal_lm_matches_transformers(family: str, tmp_path: Path) -> None:
-    torch, transformers = live_transformers()
+    torch, transformers = live_torch_and_transformers()
     source = TINY_BLENDERBOT if family == "Blenderbot" else Path(SAMPLE_CHECKPOINT)
     directory = causal_checkpoint(source, tmp_path)
     ours = {"Blenderbot": BlenderbotForCausalLM, "BlenderbotSmall": BlenderbotSmallForCausalLM}

@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_blenderbot_model import TINY_BLENDERBOT, causal_checkpoint, live_transformers
+from test_blenderbot_model import TINY_BLENDERBOT, causal_checkpoint
 
 from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.modeling import BlenderbotForCausalLM, BlenderbotSmallForCausalLM
 from bbtok.modeling.causal_lm import CausalLMBase
+
+from conftest import live_torch_and_transformers
 
 FAMILIES = {
     "Blenderbot": (BlenderbotForCausalLM, TINY_BLENDERBOT, 64),
@@ -57,7 +59,7 @@ def their_generate(theirs: Any, torch: Any, ids: Any, mask: Any, **settings: Any
 @pytest.fixture(scope="module", params=sorted(FAMILIES))
 def both_models(request: Any, tmp_path_factory: Any) -> tuple[str, CausalLMBase, Any, Any]:
     """Ours and transformers' causal LM of one family, in float64."""
-    torch, transformers = live_transformers()
+    torch, transformers = live_torch_and_transformers()
     family = request.param
     ours, source, _ = FAMILIES[family]
     directory = causal_checkpoint(source, tmp_path_factory.mktemp(family))
