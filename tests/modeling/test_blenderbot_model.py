@@ -1,9 +1,11 @@
 """The pre-LayerNorm Blenderbot models, the bare models, the decoder-only language models and the
 loader that picks a class from ``config.json``, against transformers.
 
-Goldens recorded by ``fixtures/make_blenderbot_goldens.py`` on ``fixtures/tiny_blenderbot`` are
-checked without torch; live comparisons run when torch and transformers' model classes import.
-float32 outputs agree within 1e-4; float64 generations are identical.
+Goldens recorded by ``fixtures/make_blenderbot_goldens.py`` on ``fixtures/tiny_blenderbot`` and by
+``fixtures/make_causal_lm_goldens.py`` on ``fixtures/tiny_blenderbot_small_causal`` (a
+``BlenderbotSmallForCausalLM`` as transformers saves it) are checked without torch; live
+comparisons run when torch and transformers' model classes import. float32 outputs agree within
+1e-4; float64 generations are identical.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ from conftest import FIXTURES, live_torch_and_transformers
 
 TINY_BLENDERBOT = FIXTURES / "tiny_blenderbot"
 GOLDENS = json.loads((FIXTURES / "tiny_blenderbot_goldens.json").read_text(encoding="utf-8"))
+TINY_BLENDERBOT_SMALL_CAUSAL = FIXTURES / "tiny_blenderbot_small_causal"
+CAUSAL_GOLDENS = json.loads(
+    (FIXTURES / "tiny_blenderbot_small_causal_goldens.json").read_text(encoding="utf-8")
+)
 TOLERANCE = 1e-4
 
 
@@ -169,6 +175,14 @@ def test_causal_lm_logits_match_the_goldens(tmp_path: Path) -> None:
     np.testing.assert_allclose(logits, case["logits"], rtol=0, atol=TOLERANCE)
 
 
+def test_blenderbot_small_causal_lm_logits_match_the_goldens() -> None:
+    model = BlenderbotSmallForCausalLM.from_pretrained(TINY_BLENDERBOT_SMALL_CAUSAL)
+    case = CAUSAL_GOLDENS["logits"]
+    logits = model(case["input_ids"], case["attention_mask"]).logits
+    assert logits.dtype == np.float32
+    np.testing.assert_allclose(logits, case["logits"], rtol=0, atol=TOLERANCE)
+
+
 # -- configuration --------------------------------------------------------------------------
 
 
@@ -268,6 +282,7 @@ def test_auto_model_picks_the_class_config_json_names(tmp_path: Path) -> None:
     causal = auto_model(causal_checkpoint(TINY_BLENDERBOT, tmp_path / "causal"), dtype="float64")
     assert type(causal) is BlenderbotForCausalLM
     assert causal.dtype is np.float64
+    assert type(auto_model(TINY_BLENDERBOT_SMALL_CAUSAL)) is BlenderbotSmallForCausalLM
 
 
 def test_model_class_without_architectures_is_the_lm_model() -> None:
@@ -352,11 +367,18 @@ def test_live_bare_model_matches_transformers(family: str, tmp_path: Path) -> No
         )
 
 
-@pytest.mark.parametrize("family", ["Blenderbot", "BlenderbotSmall"])
-def test_live_causal_lm_matches_transformers(family: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "checkpoint", ["tiny_blenderbot renamed", "tiny_blenderbot_small_causal", "sample renamed"]
+)
+def test_live_causal_lm_matches_transformers(checkpoint: str, tmp_path: Path) -> None:
     torch, transformers = live_torch_and_transformers()
-    source = TINY_BLENDERBOT if family == "Blenderbot" else Path(SAMPLE_CHECKPOINT)
-    directory = causal_checkpoint(source, tmp_path)
+    if checkpoint == "tiny_blenderbot_small_causal":
+        family, directory = "BlenderbotSmall", TINY_BLENDERBOT_SMALL_CAUSAL
+    elif checkpoint == "sample renamed":
+        # The one causal checkpoint stored in float16, with a vocabulary far wider than the model.
+        family, directory = "BlenderbotSmall", causal_checkpoint(Path(SAMPLE_CHECKPOINT), tmp_path)
+    else:
+        family, directory = "Blenderbot", causal_checkpoint(TINY_BLENDERBOT, tmp_path)
     ours = {"Blenderbot": BlenderbotForCausalLM, "BlenderbotSmall": BlenderbotSmallForCausalLM}
     theirs = getattr(transformers, f"{family}ForCausalLM").from_pretrained(
         directory, attn_implementation="eager", dtype=torch.float32

@@ -2,8 +2,11 @@
 ``BlenderbotSmallForCausalLM``): the prompt is ``input_ids``, the returned rows start with it,
 and float64 greedy and beam search give the ids transformers' ``*ForCausalLM.generate`` gives.
 
-The causal checkpoints are the tiny encoder-decoders' decoders under transformers' names
-(``causal_checkpoint``). Live comparisons run when torch and transformers import.
+BlenderbotSmall's causal checkpoint is ``fixtures/tiny_blenderbot_small_causal`` (as transformers
+saves a ``BlenderbotSmallForCausalLM``), with goldens written by
+``fixtures/make_causal_lm_goldens.py``; Blenderbot's is the tiny encoder-decoder's decoder under
+transformers' names (``causal_checkpoint``). Live comparisons run when torch and transformers
+import.
 """
 
 from __future__ import annotations
@@ -14,37 +17,35 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_blenderbot_model import TINY_BLENDERBOT, causal_checkpoint
+from test_blenderbot_model import (
+    CAUSAL_GOLDENS,
+    TINY_BLENDERBOT,
+    TINY_BLENDERBOT_SMALL_CAUSAL,
+    causal_checkpoint,
+)
 
-from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.modeling import BlenderbotForCausalLM, BlenderbotSmallForCausalLM
 from bbtok.modeling.causal_lm import CausalLMBase
 
 from conftest import live_torch_and_transformers
 
-FAMILIES = {
-    "Blenderbot": (BlenderbotForCausalLM, TINY_BLENDERBOT, 64),
-    "BlenderbotSmall": (BlenderbotSmallForCausalLM, Path(SAMPLE_CHECKPOINT), 16388),
-}
+VOCAB_SIZE = 64  # both tiny checkpoints'
 
-# A small grid over what the search does with a prompt: lengths counted with or without it,
-# minimum lengths, n-grams over the whole sequence, beams, penalties, early stopping.
-SETTINGS: list[dict[str, Any]] = [
-    {"num_beams": 1, "max_new_tokens": 6},
-    {"num_beams": 1, "max_length": 12, "min_length": 10},
-    {"num_beams": 1, "max_new_tokens": 8, "no_repeat_ngram_size": 2, "min_new_tokens": 3},
-    {"num_beams": 3, "max_new_tokens": 6},
-    {"num_beams": 3, "max_length": 14, "length_penalty": 0.5, "early_stopping": True},
-    {
-        "num_beams": 4,
-        "num_return_sequences": 2,
-        "max_new_tokens": 7,
-        "no_repeat_ngram_size": 3,
-        "early_stopping": "never",
-    },
-    {"num_beams": 2, "max_new_tokens": 5, "encoder_no_repeat_ngram_size": 2},
-    {"num_beams": 1, "max_new_tokens": 5, "forced_eos_token_id": 2},
-]
+# A small grid over what the search does with a prompt: the checkpoint's defaults, lengths
+# counted with or without it, minimum lengths, n-grams over the whole sequence, beams,
+# penalties, early stopping, forced EOS. Written once, by the goldens' script.
+SETTINGS: list[dict[str, Any]] = CAUSAL_GOLDENS["settings"]
+
+
+def causal_directory(family: str, scratch: Path) -> Path:
+    """The tiny causal checkpoint of ``family``: BlenderbotSmall's committed one, Blenderbot's
+    renamed from its encoder-decoder into ``scratch``."""
+    if family == "BlenderbotSmall":
+        return TINY_BLENDERBOT_SMALL_CAUSAL
+    return causal_checkpoint(TINY_BLENDERBOT, scratch)
+
+
+FAMILIES = {"Blenderbot": BlenderbotForCausalLM, "BlenderbotSmall": BlenderbotSmallForCausalLM}
 
 
 def their_generate(theirs: Any, torch: Any, ids: Any, mask: Any, **settings: Any) -> Any:
@@ -57,38 +58,36 @@ def their_generate(theirs: Any, torch: Any, ids: Any, mask: Any, **settings: Any
 
 
 @pytest.fixture(scope="module", params=sorted(FAMILIES))
-def both_models(request: Any, tmp_path_factory: Any) -> tuple[str, CausalLMBase, Any, Any]:
+def both_models(request: Any, tmp_path_factory: Any) -> tuple[CausalLMBase, Any, Any]:
     """Ours and transformers' causal LM of one family, in float64."""
     torch, transformers = live_torch_and_transformers()
     family = request.param
-    ours, source, _ = FAMILIES[family]
-    directory = causal_checkpoint(source, tmp_path_factory.mktemp(family))
+    directory = causal_directory(family, tmp_path_factory.mktemp(family))
     theirs = getattr(transformers, f"{family}ForCausalLM").from_pretrained(
         directory, attn_implementation="eager", dtype=torch.float64
     )
-    return family, ours.from_pretrained(directory, dtype="float64"), theirs.eval(), torch
+    ours = FAMILIES[family].from_pretrained(directory, dtype="float64")
+    return ours, theirs.eval(), torch
 
 
 def test_live_unpadded_batches_generate_transformers_ids(
-    both_models: tuple[str, CausalLMBase, Any, Any],
+    both_models: tuple[CausalLMBase, Any, Any],
 ) -> None:
-    family, ours, theirs, torch = both_models
-    vocab = FAMILIES[family][2]
+    ours, theirs, torch = both_models
     rng = np.random.default_rng(11)
     for prompt_length in (1, 4):
-        ids = rng.integers(3, vocab, size=(2, prompt_length))
+        ids = rng.integers(3, VOCAB_SIZE, size=(2, prompt_length))
         for settings in SETTINGS:
             expected = their_generate(theirs, torch, ids, None, **settings)
             assert ours.generate(ids, **settings).tolist() == expected, settings
 
 
 def test_live_left_padded_batches_generate_transformers_ids(
-    both_models: tuple[str, CausalLMBase, Any, Any],
+    both_models: tuple[CausalLMBase, Any, Any],
 ) -> None:
-    family, ours, theirs, torch = both_models
-    vocab = FAMILIES[family][2]
+    ours, theirs, torch = both_models
     rng = np.random.default_rng(12)
-    ids = rng.integers(3, vocab, size=(3, 6))
+    ids = rng.integers(3, VOCAB_SIZE, size=(3, 6))
     ids[1, :2] = 0
     ids[2, :4] = 0
     mask = (ids != 0).astype(np.int64)
@@ -100,11 +99,37 @@ def test_live_left_padded_batches_generate_transformers_ids(
 
 
 def test_live_checkpoint_defaults_generate_transformers_ids(
-    both_models: tuple[str, CausalLMBase, Any, Any],
+    both_models: tuple[CausalLMBase, Any, Any],
 ) -> None:
-    _, ours, theirs, torch = both_models
+    ours, theirs, torch = both_models
     ids = np.array([[5, 6, 7], [8, 9, 10]])
     assert ours.generate(ids).tolist() == their_generate(theirs, torch, ids, None)
+
+
+# -- goldens: fixtures/tiny_blenderbot_small_causal --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_causal64() -> BlenderbotSmallForCausalLM:
+    return BlenderbotSmallForCausalLM.from_pretrained(TINY_BLENDERBOT_SMALL_CAUSAL, dtype="float64")
+
+
+@pytest.mark.parametrize(
+    "golden",
+    CAUSAL_GOLDENS["generations"],
+    ids=[f"{g['prompt']}-{g['settings']}" for g in CAUSAL_GOLDENS["generations"]],
+)
+def test_small_causal_float64_generations_are_transformers_ids(
+    golden: dict[str, Any], small_causal64: BlenderbotSmallForCausalLM
+) -> None:
+    prompt = CAUSAL_GOLDENS["prompts"][golden["prompt"]]
+    ids = small_causal64.generate(
+        prompt["input_ids"], prompt["attention_mask"], **golden["settings"]
+    )
+    assert ids.tolist() == golden["ids"]
+
+
+# -- the search on a prompt -------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
