@@ -2,6 +2,10 @@
 ``merges.txt`` and ``tokenizer.json`` read, and the pipeline (the *core*) set up as transformers
 5.23.0 sets it up: BPE with no continuation prefix or word suffix, the GPT-2 byte-level
 pre-tokenizer and decoder, no normalizer; the post-processor of ``X </s>``.
+
+With ``return_overflowing_tokens=True`` the core also truncates, pads and cuts the overflowing
+windows, as in 5.23.0; the inputs it is given and the lengths its truncation cuts sequences to
+are worked out here (:func:`core_batch`, :func:`narrowest_window`).
 """
 
 from __future__ import annotations
@@ -112,6 +116,17 @@ def eos_template(eos: str, eos_id: int) -> dict[str, Any]:
     }
 
 
+def no_special_tokens_template() -> dict[str, Any]:
+    """The post-processor transformers 5.23.0 gives a pipeline that has none: ``X`` and
+    ``A B``, the second sequence of type 1."""
+    return {
+        "type": "TemplateProcessing",
+        "single": [{"Sequence": {"id": "A", "type_id": 0}}],
+        "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+        "special_tokens": {},
+    }
+
+
 def core_token(token: AddedToken) -> CoreAddedToken:
     """An added token of the shared registry as the ``tokenizers`` library takes it."""
     return CoreAddedToken(
@@ -122,3 +137,112 @@ def core_token(token: AddedToken) -> CoreAddedToken:
         normalized=token.normalized,
         special=token.special,
     )
+
+
+# -- the core's input and truncation, for return_overflowing_tokens=True -------------------------
+
+
+def is_text_input(value: object) -> bool:
+    """Whether ``value`` is text as transformers 5.23.0's ``tokenizers``-backed tokenizers take
+    it: a str, or lists (of lists (of lists)) whose first item is a str; an empty list at any of
+    those levels passes.
+
+    >>> is_text_input([["a", "b"]]), is_text_input([1, 2])
+    (True, False)
+    """
+    for _ in range(4):
+        if isinstance(value, str):
+            return True
+        if not isinstance(value, (list, tuple)):
+            return False
+        if not value:
+            return True
+        value = value[0]
+    return False
+
+
+def core_batch(text: Any, text_pair: Any, pretokenized: bool) -> list[Any]:
+    """The inputs of ``Tokenizer.encode_batch`` for a call's ``text`` and ``text_pair``, as
+    transformers 5.23.0 makes them: a batch of texts or of (text, pair) tuples, or one of
+    them for a single text. Its checks are made, with its exception types.
+
+    >>> core_batch(["a", "b"], ["x", "y"], pretokenized=False)
+    [('a', 'x'), ('b', 'y')]
+    """
+    for name, value in (("text", text), ("text_pair", text_pair)):
+        if value is not None and not is_text_input(value):
+            raise ValueError(
+                f"`{name}` must be a str, a list of str (a batch, or one text split into words "
+                "with is_split_into_words=True), a list of lists of str, or a list of pairs of "
+                f"them; got {type(value).__name__}"
+            )
+    if pretokenized:
+        batched = (
+            isinstance(text, (list, tuple)) and bool(text) and isinstance(text[0], (list, tuple))
+        )
+    else:
+        batched = isinstance(text, (list, tuple))
+    if not batched:
+        # Quirk: an empty text_pair ("" or []) is dropped, so the text is encoded alone.
+        return [(text, text_pair)] if text_pair else [text]
+    if isinstance(text_pair, str):
+        raise TypeError("`text` is a batch, so `text_pair` must be a list or tuple, not a str")
+    if text_pair is None:
+        return list(text)
+    if len(text) != len(text_pair):
+        raise ValueError(
+            f"`text` is a batch of {len(text)} but `text_pair` a batch of {len(text_pair)}"
+        )
+    return list(zip(text, text_pair, strict=True))
+
+
+def split_input(item: Any, pretokenized: bool) -> tuple[Any, Any] | None:
+    """An input of ``encode_batch`` as the ``tokenizers`` library reads it: (first sequence,
+    second sequence or None), or None when the library will refuse it.
+
+    >>> split_input(["a b", "c"], pretokenized=False), split_input(("a", "b"), pretokenized=True)
+    (('a b', 'c'), (('a', 'b'), None))
+    """
+    if pretokenized:
+        if isinstance(item, (list, tuple)) and all(isinstance(word, str) for word in item):
+            return item, None
+    elif isinstance(item, str):
+        return item, None
+    if isinstance(item, (list, tuple)) and len(item) == 2:
+        return item[0], item[1]
+    return None
+
+
+def narrowest_window(first: int, second: int | None, room: int, strategy: str) -> int | None:
+    """The smallest length, above 0, that the core's truncation cuts a sequence of ``first``
+    tokens (and a second one of ``second``) to, when ``room`` tokens are left for them
+    (``max_length`` less the special tokens added); None when none is cut to such a length.
+    Its stride must be below that length: the library panics otherwise.
+
+    The arithmetic is that of ``tokenizers``' truncation: a pair cut with ``longest_first``
+    keeps the shorter sequence whole if it fits in half the room, else half the room each.
+
+    >>> narrowest_window(10, None, 4, "longest_first"), narrowest_window(10, 3, 5, "only_first")
+    (4, 2)
+    """
+    if room <= 0:
+        # 0: every token goes to the overflow (no window). Below 0 (fewer than the special
+        # tokens): the library's unsigned subtraction wraps around, and nothing is cut.
+        return None
+    total = first + (second or 0)
+    if total <= room:
+        return None
+    if second is None and strategy == "longest_first":
+        return room
+    if strategy == "longest_first":
+        assert second is not None
+        shorter, longer = sorted((first, second))
+        shorter_kept, longer_kept = shorter, max(shorter, room - shorter)
+        if shorter_kept + longer_kept > room:
+            shorter_kept, longer_kept = room // 2, room // 2 + room % 2
+        kept_and_lengths = ((shorter_kept, shorter), (longer_kept, longer))
+        return min((kept for kept, length in kept_and_lengths if 0 < kept < length), default=None)
+    target = first if strategy == "only_first" else second
+    if target is None or target <= total - room:
+        return None  # the library raises its own error: no second sequence, or too short
+    return target - (total - room)

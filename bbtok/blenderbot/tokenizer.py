@@ -9,6 +9,11 @@ post-processor puts them (:class:`~bbtok.blenderbot.family.SpecialTokenLayout`),
 builds tensors. The shared token registry is the source of the added tokens: each change is
 handed to the core before it is published.
 
+With ``return_overflowing_tokens=True`` the core does it all, as in transformers 5.23.0: it
+truncates (``stride``, ``max_length``, the strategy), adds the special tokens, pads, and returns
+each overflowing window as a row of its own (``overflow_to_sample_mapping`` says whose); a copy
+of the core per thread is set up for each such call.
+
 A directory holds either ``tokenizer.json`` (what transformers 5 saves: its vocabulary, merges
 and post-processor are used, the rest of the pipeline is rebuilt as above, as 5.23.0 does) or
 ``vocab.json`` + ``merges.txt`` (the hub's form): then a sequence is ``X </s>`` and a pair
@@ -19,9 +24,11 @@ README.md).
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -37,11 +44,15 @@ from bbtok.blenderbot.family import (
     SpecialTokenLayout,
 )
 from bbtok.blenderbot.pipeline import (
+    core_batch,
     core_spec,
     core_token,
     eos_template,
+    narrowest_window,
+    no_special_tokens_template,
     read_byte_level_merges,
     read_pipeline_file,
+    split_input,
 )
 from bbtok.storage import files, hub
 from bbtok.tokenization import vocabulary_files
@@ -55,6 +66,17 @@ TokenizerT = TypeVar("TokenizerT", bound="BlenderbotTokenizer")
 logger = logging.getLogger("bbtok")
 # The setting that makes decode clean up spaces even though this is a BPE tokenizer.
 FORCE_CLEAN_UP = "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output"
+# The token type id of padding (transformers' pad_token_type_id, which Blenderbot leaves at 0).
+PAD_TYPE_ID = 0
+
+
+class _WindowingCore(threading.local):
+    """A thread's copy of the core, which calls with ``return_overflowing_tokens=True`` set
+    truncation and padding on (other threads read the shared core meanwhile); made again when
+    the shared core is replaced (``source``)."""
+
+    source: Tokenizer | None = None
+    core: Tokenizer | None = None
 
 
 class BlenderbotTokenizer(TokenizerBase):
@@ -91,6 +113,7 @@ class BlenderbotTokenizer(TokenizerBase):
         else:
             raise TypeError("give vocab_file and merges_file, or tokenizer_file")
         self.add_prefix_space = bool(add_prefix_space)
+        self._windowing = _WindowingCore()
         self.force_clean_up = bool(kwargs.pop(FORCE_CLEAN_UP, False))
         self._warned_clean_up = False
         self._vocab = vocab
@@ -112,6 +135,10 @@ class BlenderbotTokenizer(TokenizerBase):
         self._set_post_processor(post_processor)
 
     def _set_post_processor(self, spec: dict[str, Any] | None) -> None:
+        if spec is None:
+            # As 5.23.0: a pipeline with no post-processor gets one that adds no token (the
+            # padding of an empty row then belongs to no sequence, in sequence_ids()).
+            spec = no_special_tokens_template()
         self._layout = SpecialTokenLayout.from_post_processor(spec)
         pipeline = json.loads(self._core.to_str())
         pipeline["post_processor"] = spec
@@ -217,12 +244,12 @@ class BlenderbotTokenizer(TokenizerBase):
                 )
             )
         )
-        if options.return_overflowing_tokens:
-            # The reference, on the tokenizers library, returns each overflowing window as a
-            # row of its own (with overflow_to_sample_mapping); the shared layer does not.
-            raise NotImplementedError(
-                f"{type(self).__name__} does not support return_overflowing_tokens=True"
-            )
+        # An empty batch goes on to the shared layer's ValueError (the reference fails on an
+        # index); an empty list of words is one empty text.
+        if options.return_overflowing_tokens and (
+            options.is_split_into_words or not isinstance(text, (list, tuple)) or text
+        ):
+            return self._encode_windows(text, text_pair, options)
         if not texts_only:
             return super()._encode_any(text, text_pair, options)
         # A batch of texts: encoded by the core on all cores.
@@ -242,6 +269,153 @@ class BlenderbotTokenizer(TokenizerBase):
         if text_pair is not None:
             seconds = [e.ids for e in core.encode_batch(text_pair, add_special_tokens=False)]
         return self._batch_prepare(firsts, seconds, options)
+
+    # -- return_overflowing_tokens=True: rows made by the core --------------------------------
+
+    def _windowing_core(self) -> Tokenizer:
+        windowing = self._windowing
+        core = self._core
+        if windowing.source is not core or windowing.core is None:
+            windowing.core = copy.copy(core)
+            windowing.source = core
+        return windowing.core
+
+    def _encode_windows(self, text: Any, text_pair: Any, options: CallOptions) -> BatchEncoding:
+        """Encode as transformers 5.23.0 does with ``return_overflowing_tokens=True``: one row
+        per window the core's truncation cuts, ``overflow_to_sample_mapping`` naming the input
+        of each, single texts included (no row is unwrapped)."""
+        pretokenized = options.is_split_into_words
+        inputs = core_batch(text, text_pair, pretokenized)
+        core = self._windowing_core()
+        core.encode_special_tokens = options.split_special
+        core.no_padding()
+        if options.truncation_strategy == "do_not_truncate":
+            core.no_truncation()
+        else:
+            assert options.max_length is not None  # resolve_strategies gives one
+            truncate = functools.partial(
+                core.enable_truncation,
+                options.max_length,
+                stride=options.stride,
+                strategy=options.truncation_strategy,
+                direction=self.truncation_side,
+            )
+            # The library refuses a stride above max_length less the special tokens of a
+            # single sequence here, with a ValueError, as in the reference.
+            truncate()
+            if options.stride:
+                core.no_truncation()
+                self._check_stride(core, inputs, options)
+                truncate()
+        if options.padding_strategy != "do_not_pad":
+            core.enable_padding(
+                direction=options.padding_side or self.padding_side,
+                pad_id=self.pad_token_id,
+                pad_type_id=PAD_TYPE_ID,
+                pad_token=self.pad_token,
+                length=options.max_length if options.padding_strategy == "max_length" else None,
+                pad_to_multiple_of=options.pad_to_multiple_of,
+            )
+        try:
+            encodings = core.encode_batch(
+                inputs, add_special_tokens=options.add_special_tokens, is_pretokenized=pretokenized
+            )
+        except Exception as error:
+            if type(error) is not Exception:
+                raise
+            # The library's truncation errors (a sequence too short to cut, no second
+            # sequence to cut with only_second) are bare Exceptions in the reference.
+            raise ValueError(str(error)) from error
+        return self._window_rows(encodings, options)
+
+    def _check_stride(self, core: Tokenizer, inputs: list[Any], options: CallOptions) -> None:
+        """Raise a ValueError where the library would panic (a ``PanicException``, which is no
+        ``Exception``) while cutting windows: when ``stride`` is not below the length it cuts
+        a sequence to. Sequences are encoded untruncated to learn their lengths, only where
+        the lengths that do not need it cannot rule that out."""
+        pretokenized = options.is_split_into_words
+        split = [split_input(item, pretokenized) for item in inputs]
+        items = [item for item in split if item is not None]
+        if len(items) < len(split):
+            return  # encode_batch refuses the input, as in the reference
+        stride = options.stride
+        assert options.max_length is not None
+        added_tokens = {
+            is_pair: core.num_special_tokens_to_add(is_pair) if options.add_special_tokens else 0
+            for is_pair in (False, True)
+        }
+
+        @functools.cache
+        def lengths(side: int) -> dict[int, int]:
+            """Untruncated length of each input's first (0) or second (1) sequence."""
+            indices = [i for i, item in enumerate(items) if item[side] is not None]
+            encoded = core.encode_batch(
+                [items[i][side] for i in indices],
+                add_special_tokens=False,
+                is_pretokenized=pretokenized,
+            )
+            return {i: len(encoding.ids) for i, encoding in zip(indices, encoded, strict=True)}
+
+        strategy = options.truncation_strategy
+        for index, item in enumerate(items):
+            is_pair = item[1] is not None
+            added = added_tokens[is_pair]
+            room = options.max_length - added
+            # What can be told without the lengths: the window a single sequence is cut to is
+            # the room; a pair cut longest_first keeps at least half of it per sequence.
+            if not is_pair and room > stride:
+                continue
+            if is_pair and strategy == "longest_first" and room // 2 > stride:
+                continue
+            if is_pair and strategy in ("only_first", "only_second"):
+                other = 1 if strategy == "only_first" else 0
+                other_room = room - lengths(other)[index]
+                if other_room <= 0 or other_room > stride:
+                    continue
+            window = narrowest_window(
+                lengths(0)[index], lengths(1)[index] if is_pair else None, room, strategy
+            )
+            if window is not None and stride >= window:
+                raise ValueError(
+                    f"stride={stride} must be below {window}, the length the truncation cuts "
+                    f"a sequence of input {index} to (max_length={options.max_length} less "
+                    f"{added} special tokens{', shared by the pair' if is_pair else ''})"
+                )
+
+    def _window_rows(self, encodings: list[Encoding], options: CallOptions) -> BatchEncoding:
+        """The fields 5.23.0 builds of the core's encodings, a row per window, in its order."""
+        return_token_type_ids = options.return_token_type_ids
+        if return_token_type_ids is None:
+            return_token_type_ids = "token_type_ids" in self.model_input_names
+        return_attention_mask = options.return_attention_mask
+        if return_attention_mask is None:
+            return_attention_mask = "attention_mask" in self.model_input_names
+        rows: list[Encoding] = []
+        sample_of_row: list[int] = []
+        for index, encoding in enumerate(encodings):
+            windows = [encoding, *encoding.overflowing]
+            rows.extend(windows)
+            sample_of_row.extend([index] * len(windows))
+        fields: dict[str, Any] = {"input_ids": [row.ids for row in rows]}
+        if return_token_type_ids:
+            fields["token_type_ids"] = [row.type_ids for row in rows]
+        if return_attention_mask:
+            fields["attention_mask"] = [row.attention_mask for row in rows]
+        if options.return_special_tokens_mask:
+            fields["special_tokens_mask"] = [row.special_tokens_mask for row in rows]
+        if options.return_offsets_mapping:
+            fields["offset_mapping"] = [row.offsets for row in rows]
+        if options.return_length:
+            fields["length"] = [len(row.ids) for row in rows]
+        fields["overflow_to_sample_mapping"] = sample_of_row
+        for ids in fields["input_ids"]:
+            self._warn_if_too_long(ids, options.max_length)
+        return BatchEncoding(
+            fields,
+            tensor_type=options.return_tensors,
+            word_ids=[row.word_ids for row in rows],
+            sequence_ids=[row.sequence_ids for row in rows],
+        )
 
     def _vocab_token_to_id(self, token: str) -> int | None:
         return self._vocab.get(token)
@@ -392,9 +566,11 @@ class BlenderbotTokenizer(TokenizerBase):
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state["_core"] = state["_core"].to_str()
+        del state["_windowing"]  # per thread, made again on use
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state["_windowing"] = _WindowingCore()
         state["_core"] = Tokenizer.from_str(state["_core"])
         state["_core"].encode_special_tokens = state["split_special_tokens"]
         super().__setstate__(state)

@@ -58,9 +58,11 @@ class BatchEncoding(dict[str, Any]):
         tensor_type: str | None = None,
         prepend_batch_axis: bool = False,
         word_ids: list[list[int | None]] | None = None,
+        sequence_ids: list[list[int | None]] | None = None,
     ) -> None:
         super().__init__(data or {})
         self._word_ids = word_ids
+        self._sequence_ids = sequence_ids
         self.convert_to_tensors(tensor_type, prepend_batch_axis=prepend_batch_axis)
 
     @classmethod
@@ -70,6 +72,7 @@ class BatchEncoding(dict[str, Any]):
         encoding = cls.__new__(cls)
         dict.update(encoding, fields)
         encoding._word_ids = None
+        encoding._sequence_ids = None
         return encoding
 
     def __getattr__(self, name: str) -> Any:
@@ -79,11 +82,12 @@ class BatchEncoding(dict[str, Any]):
             raise AttributeError(name) from None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"data": dict(self), "word_ids": self._word_ids}
+        return {"data": dict(self), "word_ids": self._word_ids, "sequence_ids": self._sequence_ids}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.update(state["data"])
         self._word_ids = state["word_ids"]
+        self._sequence_ids = state.get("sequence_ids")
 
     def __reduce__(self) -> Any:
         return (BatchEncoding, (), self.__getstate__())
@@ -111,6 +115,16 @@ class BatchEncoding(dict[str, Any]):
                 "return_offsets_mapping=True, which computes the words with the offsets"
             )
         return self._word_ids[batch_index]
+
+    def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
+        """Which sequence of a pair each token comes from (0 or 1; ``None`` for special tokens
+        and padding)."""
+        if self._sequence_ids is None:
+            raise ValueError(
+                "sequence_ids() needs an encoding made by the byte-level tokenizer with "
+                "return_overflowing_tokens=True, which takes them from the tokenizers library"
+            )
+        return self._sequence_ids[batch_index]
 
     def convert_to_tensors(
         self, tensor_type: str | None = None, prepend_batch_axis: bool = False

@@ -132,12 +132,6 @@ def test_a_bad_merge_line_names_the_file_and_line(tmp_path: Path) -> None:
         BlenderbotTokenizer.from_pretrained(tmp_path)
 
 
-def test_overflowing_tokens_are_refused_rather_than_given_in_another_layout() -> None:
-    tokenizer = BlenderbotTokenizer.from_pretrained(BYTE_LEVEL_DIR)
-    with pytest.raises(NotImplementedError, match="return_overflowing_tokens"):
-        tokenizer("a b c d e", truncation=True, max_length=2, return_overflowing_tokens=True)
-
-
 def test_tokens_added_while_other_threads_encode_break_no_call() -> None:
     tokenizer = BlenderbotTokenizer.from_pretrained(BYTE_LEVEL_DIR)
     texts = ["Hello there friend, how are you?"] * 200
