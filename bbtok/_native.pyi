@@ -8,6 +8,10 @@ MAX_CACHE_WORDS: int
 def max_threads() -> int:
     """The most threads a batch may run on: 4 times the cores this process may use."""
 
+def jsonl_lines(ids: bytes, counts: list[int]) -> bytes:
+    """One {"input_ids":[...]} line per record of ids (native uint32, one record after another)
+    holding counts[i] ids each; ValueError when the counts do not add up to the ids."""
+
 class JsonForPythonError(ValueError):
     """vocab.json is JSON whose errors only Python's json module words exactly: read it with
     bbtok.tokenization.vocabulary_files.read_vocab for the exact error."""

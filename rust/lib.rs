@@ -4,7 +4,8 @@
 //! checked once ([`text`]), added tokens cut out ([`added`]), words ([`words`]), pieces
 //! ([`pieces`]), lowercasing ([`lowercase`]), BPE over merge ranks ([`bpe`]), token ids
 //! ([`ids`]), the pipeline that runs them ([`tokenizer`]) and decoding ([`decode`]); the
-//! reference's files ([`vocab`], [`merges`], with what reading them reports in [`files`]).
+//! reference's files ([`vocab`], [`merges`], with what reading them reports in [`files`]); and
+//! the ids of a corpus as JSON lines ([`jsonl`]).
 //! This crate knows nothing of Python: the optional `python` feature adds a thin PyO3 layer
 //! (`rust/python/`) that exposes it as `bbtok._native`.
 //!
@@ -25,6 +26,7 @@ pub mod cache;
 pub mod decode;
 pub mod files;
 pub mod ids;
+pub mod jsonl;
 pub mod lowercase;
 pub mod merges;
 pub mod pieces;

@@ -25,19 +25,10 @@ from array import array
 from collections.abc import Iterator
 from typing import Any
 
-from bbtok.storage import files
-
-try:
-    from bbtok import _native
-except ImportError as error:
-    raise ImportError(
-        f"bbtok's Rust extension (bbtok._native) is not built in {os.path.dirname(__file__)!r} "
-        "and no installed bbtok has it: install bbtok with `pip install .` from the repository "
-        "root (`pip install -e .` to work on its code). The pure-Python BlenderbotSmallTokenizer "
-        "works without it."
-    ) from error
 from bbtok.blenderbot_small.family import BlenderbotSmallFamily
 from bbtok.blenderbot_small.unicode_tables import case_tables, code_ranges
+from bbtok.native import _native
+from bbtok.storage import files
 from bbtok.tokenization import vocabulary_files
 from bbtok.tokenization.added_tokens import TokenRegistry
 from bbtok.tokenization.base import Spans, TokenizerBase

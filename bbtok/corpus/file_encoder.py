@@ -219,12 +219,10 @@ def encode_files(
         batch_size=batch_size,
         max_record_bytes=max_record_bytes,
     )
-    # JSON lines are formatted through a table of the ids up to the largest; parquet has none.
-    largest_id = max(tokenizer.get_vocab().values(), default=0) if fmt == "jsonl" else 0
     counters = Counters()
     display = ProgressLine(progress, counters, total_bytes) if progress is not None else None
     try:
-        with output_sink(output, fmt, largest_id) as sink:
+        with output_sink(output, fmt) as sink:
             _run_threads(
                 reader, tokenizer, sink, counters, display, threads=threads, max_length=max_length
             )

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import IO, Any
 
+from bbtok.native import _native
 from bbtok.tokenization.padding import ID_BYTES
 
 STDOUT = "-"
@@ -33,9 +34,6 @@ DESCRIPTOR_PATH = re.compile(r"/dev/(stdout|stderr|fd/\d+)|/proc/(self|\d+)/fd/\
 # Parquet row groups: readers work best with large ones; a batch is far too small for one.
 ROW_GROUP_ROWS = 100_000
 ROW_GROUP_IDS = 8 << 20
-# Ids are formatted through a table of their decimal strings (3x faster than str() per id);
-# a vocabulary with larger ids gets str() for those.
-ID_TABLE_LIMIT = 1 << 18
 
 
 @dataclass
@@ -89,8 +87,7 @@ class JsonlSink:
     straight to standard output (``"-"``) or a path that is not a regular file, each batch
     flushed as it comes so that a reader at the other end of a pipe sees it."""
 
-    def __init__(self, path: str, largest_id: int, *, stream: bool = False) -> None:
-        self._table = [str(index) for index in range(min(largest_id + 1, ID_TABLE_LIMIT))]
+    def __init__(self, path: str, *, stream: bool = False) -> None:
         self._stream = stream
         self._owned = path != STDOUT
         self._file: IO[bytes]
@@ -105,18 +102,9 @@ class JsonlSink:
 
     def write(self, encoded: Encoded) -> None:
         """Write a line for each record of ``encoded``."""
-        view = memoryview(encoded.ids).cast("I")
-        try:
-            strings = list(map(self._table.__getitem__, view))
-        except IndexError:  # an id beyond the table
-            strings = list(map(str, view))
-        lines: list[str] = []
-        start = 0
-        for length in encoded.lengths:
-            end = start + length
-            lines.append('{"input_ids":[' + ",".join(strings[start:end]) + "]}\n")
-            start = end
-        self._file.write("".join(lines).encode("ascii"))
+        # Formatted by the Rust core with the GIL released: id by id in Python, the writer
+        # thread took longer than the tokenizer.
+        self._file.write(_native.jsonl_lines(encoded.ids, encoded.lengths))
         if self._stream:
             self._file.flush()
 
@@ -207,12 +195,11 @@ Sink = JsonlSink | ParquetSink
 
 
 @contextlib.contextmanager
-def output_sink(output: str, fmt: str, largest_id: int) -> Iterator[Sink]:
-    """A sink that writes ``output`` in format ``fmt`` (``"jsonl"``: ids up to ``largest_id``
-    formatted through a table; ``"parquet"``), finished when the block ends: closed, synced,
-    and a file renamed over ``output``. An exception in the block (or in finishing) closes it
-    and removes the temporary file, leaving a file output as it was; a stream (see
-    :func:`is_stream`) keeps what was written to it."""
+def output_sink(output: str, fmt: str) -> Iterator[Sink]:
+    """A sink that writes ``output`` in format ``fmt`` (``"jsonl"`` or ``"parquet"``), finished
+    when the block ends: closed, synced, and a file renamed over ``output``. An exception in the
+    block (or in finishing) closes it and removes the temporary file, leaving a file output as
+    it was; a stream (see :func:`is_stream`) keeps what was written to it."""
     streamed = is_stream(output)
     temporary: str | None = None
     sink: Sink | None = None
@@ -220,7 +207,7 @@ def output_sink(output: str, fmt: str, largest_id: int) -> Iterator[Sink]:
         if not streamed:
             temporary = _temporary_beside(output)
         if fmt == "jsonl":
-            sink = JsonlSink(temporary or output, largest_id, stream=streamed)
+            sink = JsonlSink(temporary or output, stream=streamed)
         else:
             assert temporary is not None  # parquet is never streamed (checked by the caller)
             sink = ParquetSink(temporary)

@@ -9,6 +9,7 @@
 
 mod convert;
 mod errors;
+mod jsonl;
 mod native_tokenizer;
 mod pool;
 
@@ -31,6 +32,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.py().get_type::<errors::JsonForPythonError>(),
     )?;
     m.add_function(wrap_pyfunction!(max_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(jsonl::jsonl_lines, m)?)?;
     m.add_class::<native_tokenizer::NativeTokenizer>()?;
     Ok(())
 }

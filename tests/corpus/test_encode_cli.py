@@ -26,6 +26,7 @@ from bbtok.corpus import file_encoder as encode
 from bbtok.corpus import progress as report
 from bbtok.corpus import records as inputs
 from bbtok.corpus import sinks as outputs
+from bbtok.native import _native
 
 from conftest import MULTILINGUAL_TEXT, SAMPLE_DIR
 
@@ -488,12 +489,37 @@ def test_an_output_file_appears_whole_when_its_sink_is_finished(tmp_path: Path) 
     output = tmp_path / "ids.jsonl"
     output.write_text("the old output\n")
     ids = bytes(array("I", [1, 2, 3]))
-    with outputs.output_sink(str(output), "jsonl", largest_id=3) as sink:
+    with outputs.output_sink(str(output), "jsonl") as sink:
         sink.write(outputs.Encoded(ids, lengths=[2, 1], records=[0, 1], size=8))
         assert output.read_text() == "the old output\n"
         assert len(leftovers(tmp_path)) == 1
     assert output.read_text() == '{"input_ids":[1,2]}\n{"input_ids":[3]}\n'
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [[], [[]], [[0], [], [9, 10, 99, 100, 65535, 65536]], [[2**32 - 1, 2**31, 1_000_000_000]]],
+)
+def test_json_lines_are_what_json_writes_for_each_record(rows: list[list[int]]) -> None:
+    ids = bytes(array("I", [id_ for row in rows for id_ in row]))
+    expected = "".join(json.dumps({"input_ids": row}, separators=(",", ":")) + "\n" for row in rows)
+    assert _native.jsonl_lines(ids, [len(row) for row in rows]) == expected.encode("ascii")
+
+
+@pytest.mark.parametrize(
+    ("ids", "counts", "message"),
+    [
+        (b"\x01\x00\x00", [1], "3 bytes is not a whole number of uint32 ids"),
+        (bytes(array("I", [1, 2])), [1], "add up to 1 ids, but 2 were given"),
+        (bytes(array("I", [1])), [1, 1], "add up to 2 ids, but 1 were given"),
+    ],
+)
+def test_json_lines_refuse_counts_that_do_not_match_the_ids(
+    ids: bytes, counts: list[int], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        _native.jsonl_lines(ids, counts)
 
 
 def test_an_error_while_finishing_an_output_file_leaves_it_as_it_was(
@@ -507,7 +533,7 @@ def test_an_error_while_finishing_an_output_file_leaves_it_as_it_was(
     output.write_text("the old output\n")
     with (
         pytest.raises(OSError, match="Input/output error"),
-        outputs.output_sink(str(output), "jsonl", largest_id=3) as sink,
+        outputs.output_sink(str(output), "jsonl") as sink,
     ):
         sink.write(outputs.Encoded(bytes(array("I", [1])), lengths=[1], records=[0], size=2))
     assert output.read_text() == "the old output\n"
