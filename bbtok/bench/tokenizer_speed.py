@@ -3,6 +3,11 @@
 Usage (from the repository root, after ``pip install -e ".[test]"``)::
 
     python -m bbtok.bench [--tokenizer DIR] [--megabytes 4] [--repeats 3]
+    python -m bbtok.bench --steady [--megabytes 4] [--passes 4] [--batch-records 5000]
+        [--vocab-size 30000] [--encode-megabytes 40] [--repeats 3]
+
+``--steady`` measures the steady state of a corpus pipeline instead (the fast tokenizer on the
+text in batches, pass after pass, and ``bbtok encode``): see :mod:`bbtok.bench.steady_state`.
 
 The text is real: Python's own documentation (``pydoc_data.topics``, one line a record),
 ``fixtures/multilingual.txt``, and when they are installed the Debian fortune files under
@@ -235,6 +240,11 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def timed_thread_counts(cores: int) -> list[int]:
+    """The thread counts timed: 1, every core, and 2 when there are more than 2 cores."""
+    return sorted({1, min(2, cores), cores})
+
+
 # -- the HF tokenizers yardstick ----------------------------------------------------------------
 
 
@@ -305,15 +315,18 @@ def hf_tokenizers_yardstick(directory: Path) -> Any:
     return tokenizer
 
 
-# -- the 55k vocabulary -----------------------------------------------------------------------
+# -- vocabularies trained at run time ----------------------------------------------------------
 
 
-def big_vocabulary(text: Text, directory: str) -> tuple[int, int]:
-    """Train a vocabulary of about 55k entries on ``text`` into ``directory``; (entries, merges).
+def big_vocabulary(
+    text: Text, directory: str, vocab_size: int = LOAD_VOCAB_SIZE
+) -> tuple[int, int]:
+    """Train a vocabulary of about ``vocab_size`` entries (55k by default) on ``text`` into
+    ``directory``; (entries, merges).
 
     Load time depends on the sizes, not on what the entries are; training one from the text
-    gives real sizes of tokens. If the text is too small to give enough merges seen twice,
-    merges seen once are taken too.
+    gives real sizes of tokens, and a vocabulary no release shipped. If the text is too small
+    to give enough merges seen twice, merges seen once are taken too.
     """
     from bbtok.blenderbot_small.train import train
 
@@ -321,11 +334,11 @@ def big_vocabulary(text: Text, directory: str) -> tuple[int, int]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             vocab_file, merges_file = train(
-                text.lines, directory, vocab_size=LOAD_VOCAB_SIZE, min_frequency=min_frequency
+                text.lines, directory, vocab_size=vocab_size, min_frequency=min_frequency
             )
         with open(vocab_file, encoding="utf-8") as handle:
             entries = len(json.load(handle))
-        if entries >= LOAD_VOCAB_SIZE:
+        if entries >= vocab_size:
             break
     with open(merges_file, encoding="utf-8") as handle:
         merges = handle.read().count("\n") - 1
@@ -366,11 +379,18 @@ def first_difference(a: list[list[int]], b: list[list[int]]) -> int:
 
 @dataclass
 class Classes:
-    """The three tokenizer classes of the contest (imported late: see ``main``)."""
+    """The three tokenizer classes of the contest (imported late: see ``main``). Without the
+    pure-Python and transformers ones, the fast tokenizer is timed alone (the steady-state
+    mode), and HF tokenizers is left out too."""
 
     fast: Any
-    pure: Any
-    reference: Any
+    pure: Any = None
+    reference: Any = None
+
+    @property
+    def fast_only(self) -> bool:
+        """True when only the fast tokenizer is timed."""
+        return self.pure is None and self.reference is None
 
 
 @dataclass
@@ -459,16 +479,19 @@ def measure_short_text(classes: Classes, directory: Path) -> list[tuple[str, flo
     """Microseconds for one short text, each contender warm (as a server would call it)."""
     progress("one short text")
     fast = classes.fast.from_pretrained(directory)
-    hf = hf_tokenizers_yardstick(directory)
-    pure = classes.pure.from_pretrained(directory)
-    reference = classes.reference.from_pretrained(directory)
     with bbtok_threads(1):
-        return [
-            ("bbtok fast, tok(text)", per_call_us(lambda: fast(SHORT_TEXT))),
+        timings = [("bbtok fast, tok(text)", per_call_us(lambda: fast(SHORT_TEXT)))]
+        if classes.fast_only:
+            return timings
+        hf = hf_tokenizers_yardstick(directory)
+        pure = classes.pure.from_pretrained(directory)
+        reference = classes.reference.from_pretrained(directory)
+        timings += [
             ("HF tokenizers, encode(text).ids", per_call_us(lambda: hf.encode(SHORT_TEXT).ids)),
             ("bbtok pure-Python, tok(text)", per_call_us(lambda: pure(SHORT_TEXT))),
             ("transformers, tok(text)", per_call_us(lambda: reference(SHORT_TEXT))),
         ]
+        return timings
 
 
 def measure_load(classes: Classes, text: Text, repeats: int) -> tuple[str, list[tuple[str, float]]]:
@@ -481,14 +504,18 @@ def measure_load(classes: Classes, text: Text, repeats: int) -> tuple[str, list[
         entries, merges = big_vocabulary(source, directory)
         training = time.perf_counter() - start
         progress("load times")
-        loads = [
-            ("bbtok fast", best_seconds(lambda: classes.fast.from_pretrained(directory), 7)),
-            ("bbtok pure-Python", best_seconds(lambda: classes.pure.from_pretrained(directory), 3)),
-            (
-                "transformers",
-                best_seconds(lambda: classes.reference.from_pretrained(directory), 3),
-            ),
-        ]
+        loads = [("bbtok fast", best_seconds(lambda: classes.fast.from_pretrained(directory), 7))]
+        if not classes.fast_only:
+            loads += [
+                (
+                    "bbtok pure-Python",
+                    best_seconds(lambda: classes.pure.from_pretrained(directory), 3),
+                ),
+                (
+                    "transformers",
+                    best_seconds(lambda: classes.reference.from_pretrained(directory), 3),
+                ),
+            ]
     what = (
         f"{entries:,} entries and {merges:,} merges (trained on {source.megabytes:.1f} MB of the "
         f"text in {training:.1f} s)"
@@ -573,7 +600,15 @@ def print_targets(results: Throughput, short_us: float, load_ms: float, cores: i
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
-    """``python -m bbtok.bench``; ``prog``: the name its usage shows (``bbtok bench``)."""
+    """``python -m bbtok.bench``; ``prog``: the name its usage shows (``bbtok bench``).
+    ``--steady`` hands the other arguments to :func:`bbtok.bench.steady_state.main`."""
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if "--steady" in arguments:
+        from bbtok.bench import steady_state
+
+        arguments.remove("--steady")
+        steady_state.main(arguments, prog=f"{prog or 'python -m bbtok.bench'} --steady")
+        return
     parser = argparse.ArgumentParser(
         prog=prog,
         description="bbtok fast vs pure-Python vs transformers vs HF tokenizers: MB/s and ratios",
@@ -587,7 +622,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         help="head of the text the pure-Python and transformers tokenizers are timed on",
     )
     parser.add_argument("--repeats", type=int, default=3, help="timings are the best of these")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--steady",
+        action="store_true",
+        help="measure the steady state of a corpus pipeline instead (--steady -h for its options)",
+    )
+    args = parser.parse_args(arguments)
     if args.repeats < 1 or args.megabytes <= 0 or args.slow_megabytes <= 0:
         parser.error("--repeats, --megabytes and --slow-megabytes must be positive")
     started = time.perf_counter()
@@ -611,7 +651,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     directory = Path(args.tokenizer)
     text = corpus(args.megabytes)
     part = text.head(args.slow_megabytes)
-    thread_counts = sorted({1, min(2, cores), cores})
+    thread_counts = timed_thread_counts(cores)
 
     print(
         f"text: {text.megabytes:.2f} MB of real text, {len(text.lines):,} records (one a line), "
