@@ -51,6 +51,11 @@ class NativeTokenizer:
     def encode_plain(self, text: str) -> list[int]: ...
     def encode_batch(self, texts: list[str], threads: int) -> list[list[int]]:
         """ValueError when threads > max_threads()."""
+    def encode_batch_lists(
+        self, texts: list[str], threads: int, attention_mask: bool
+    ) -> tuple[list[list[int]], list[list[int]] | None]:
+        """The lists of ids, and with attention_mask a list of ones as long as each; ValueError
+        when threads > max_threads()."""
     def encode_batch_flat(self, texts: list[str], threads: int) -> tuple[bytes, list[int]]:
         """ValueError when threads > max_threads()."""
     def encode_with_offsets(

@@ -306,17 +306,23 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
             if encoded is not None:
                 return encoded
         with _gc_paused():
-            firsts: list[list[int]] = self._core.encode_batch(text, threads)
             if options.asks_only_ids:
-                self._warn_if_any_too_long(map(len, firsts))
-                # The common call, tok(texts): ids and an all-ones attention mask.
-                fields: dict[str, Any] = {"input_ids": firsts}
-                if options.return_attention_mask or (
-                    options.return_attention_mask is None
-                    and "attention_mask" in self.model_input_names
-                ):
-                    fields["attention_mask"] = [[1] * len(ids) for ids in firsts]
+                # The common call, tok(texts): ids and an all-ones attention mask, both made by
+                # the core.
+                with_mask = bool(
+                    options.return_attention_mask
+                    or (
+                        options.return_attention_mask is None
+                        and "attention_mask" in self.model_input_names
+                    )
+                )
+                ids, masks = self._core.encode_batch_lists(text, threads, with_mask)
+                self._warn_if_any_too_long(map(len, ids))
+                fields: dict[str, Any] = {"input_ids": ids}
+                if masks is not None:
+                    fields["attention_mask"] = masks
                 return BatchEncoding.of_lists(fields)
+            firsts: list[list[int]] = self._core.encode_batch(text, threads)
             return self._batch_prepare(firsts, [None] * len(firsts), options)
 
     def encode_batch_flat(

@@ -19,7 +19,8 @@ use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 use rustc_hash::FxHashSet;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, OnceLock, RwLock};
 
 /// The Rust tokenizer. The Python class `bbtok.BlenderbotSmallTokenizerFast` wraps it.
 #[pyclass(frozen, module = "bbtok._native")]
@@ -50,6 +51,11 @@ fn detach_for<T: Send>(py: Python<'_>, bytes: usize, work: impl Send + FnOnce() 
     }
 }
 
+/// Texts a pool job encodes before this thread makes their lists: big enough that handing a
+/// chunk over costs little, small enough that the lists of the last chunk, made after the
+/// pool is done, are a small part of a batch.
+const CHUNK_TEXTS: usize = 512;
+
 /// Ids below this get a shared Python int (the vocabulary's ids are well below it).
 const INT_TABLE_SIZE: u32 = 1 << 17;
 
@@ -74,6 +80,71 @@ impl NativeTokenizer {
         .map_err(|e| self.error(e))
     }
 
+    /// Encode `texts` chunk by chunk, handing each chunk's ids to `take` (on this thread, with
+    /// the GIL) in order. On `threads` threads, the pool encodes the next chunks meanwhile: the
+    /// Python lists of a batch are made while the threads work, not after.
+    fn encode_in_chunks(
+        &self,
+        py: Python<'_>,
+        texts: &Bound<'_, PyList>,
+        threads: usize,
+        mut take: impl FnMut(Vec<Vec<u32>>) -> PyResult<()>,
+    ) -> PyResult<()> {
+        let items: Vec<Bound<'_, PyAny>> = texts.iter().collect();
+        let texts = items.iter().map(text_of).collect::<PyResult<Vec<_>>>()?;
+        let slices: Vec<PythonText<'_>> = texts.iter().map(TextArg::text).collect();
+        let tokenizer = self.read();
+        if threads <= 1 || slices.len() <= CHUNK_TEXTS {
+            let encoded = if threads <= 1 {
+                py.detach(|| tokenizer.encode_batch(&slices, false))
+            } else {
+                let pool = pool(threads)?;
+                py.detach(|| pool.install(|| tokenizer.encode_batch(&slices, true)))
+            };
+            return take(encoded.map_err(|e| self.error(e))?);
+        }
+        let pool = pool(threads)?;
+        let (sender, mut receiver) = mpsc::channel();
+        // Set when this thread stops taking chunks (an error): the pool stops encoding more.
+        let stopped = AtomicBool::new(false);
+        let mut outcome = Ok(());
+        pool.in_place_scope(|scope| {
+            let (slices, tokenizer, stopped) = (&slices, &tokenizer, &stopped);
+            scope.spawn(move |_| {
+                for chunk in slices.chunks(CHUNK_TEXTS) {
+                    if stopped.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let encoded = tokenizer.encode_batch(chunk, true);
+                    let failed = encoded.is_err();
+                    if sender.send(encoded).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            for _ in slices.chunks(CHUNK_TEXTS) {
+                // The receiver goes to the GIL-free side and back (it cannot be shared there).
+                let received;
+                (receiver, received) = py.detach(move || {
+                    let received = receiver.recv();
+                    (receiver, received)
+                });
+                let taken = match received {
+                    Ok(encoded) => encoded.map_err(|e| self.error(e)).and_then(&mut take),
+                    Err(mpsc::RecvError) => Err(PyValueError::new_err(
+                        "the thread pool stopped before encoding every text",
+                    )),
+                };
+                if let Err(error) = taken {
+                    stopped.store(true, Ordering::Relaxed);
+                    outcome = Err(error);
+                    break;
+                }
+            }
+        });
+        outcome
+    }
+
     /// One text's ids by `encode` (the GIL released for long texts), as a Python list.
     fn encode_one<'py>(
         &self,
@@ -90,10 +161,7 @@ impl NativeTokenizer {
 
     /// A Python list of ids.
     fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
-        let ints = self.ints.get_or_init(|| {
-            let size = (self.read().vocab().len() as u32 + 1024).min(INT_TABLE_SIZE);
-            (0..size).map(|id| PyInt::new(py, id).unbind()).collect()
-        });
+        let ints = self.int_table(py);
         if ids.len() < CHECKED_FROM {
             return PyList::new(
                 py,
@@ -122,6 +190,14 @@ impl NativeTokenizer {
             }
         }
         Ok(list)
+    }
+
+    /// The shared Python ints of the ids below `INT_TABLE_SIZE`, made on first use.
+    fn int_table(&self, py: Python<'_>) -> &[Py<PyInt>] {
+        self.ints.get_or_init(|| {
+            let size = (self.read().vocab().len() as u32 + 1024).min(INT_TABLE_SIZE);
+            (0..size).map(|id| PyInt::new(py, id).unbind()).collect()
+        })
     }
 
     fn read(&self) -> Arc<Tokenizer> {
@@ -313,12 +389,40 @@ impl NativeTokenizer {
         texts: Bound<'py, PyList>,
         threads: usize,
     ) -> PyResult<Bound<'py, PyList>> {
-        let encoded = self.encode_texts(py, &texts, threads)?;
-        let rows = encoded
-            .iter()
-            .map(|ids| self.id_list(py, ids))
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, rows)
+        Ok(self.encode_batch_lists(py, texts, threads, false)?.0)
+    }
+
+    /// Many texts -> (lists of ids, and when `attention_mask`, a list of ones as long as each),
+    /// on `threads` threads (1: this thread only). With threads, the lists of each chunk of
+    /// texts are made on this thread while the pool encodes the next chunks.
+    fn encode_batch_lists<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Bound<'py, PyList>,
+        threads: usize,
+        attention_mask: bool,
+    ) -> PyResult<(Bound<'py, PyList>, Option<Bound<'py, PyList>>)> {
+        let rows = texts.len();
+        let ids = list_of(py, (0..rows).map(|_| py.None().into_bound(py)))?;
+        let masks = if attention_mask {
+            Some(list_of(py, (0..rows).map(|_| py.None().into_bound(py)))?)
+        } else {
+            None
+        };
+        // Each mask is `[1] * count`: Python's list repetition fills it in one call.
+        let one = PyList::new(py, [1])?;
+        let mut row = 0;
+        self.encode_in_chunks(py, &texts, threads, |chunk| {
+            for encoded in chunk {
+                ids.set_item(row, self.id_list(py, &encoded)?)?;
+                if let Some(masks) = &masks {
+                    masks.set_item(row, one.as_sequence().repeat(encoded.len())?)?;
+                }
+                row += 1;
+            }
+            Ok(())
+        })?;
+        Ok((ids, masks))
     }
 
     /// Many texts -> (ids of all texts as native-endian uint32 bytes, the length of each).
