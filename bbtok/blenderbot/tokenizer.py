@@ -60,6 +60,7 @@ from bbtok.tokenization.added_tokens import AddedToken, TokenRegistry
 from bbtok.tokenization.base import Spans, TokenizerBase
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id, to_python
 from bbtok.tokenization.options import CallOptions
+from bbtok.tokenization.padding import flat_rows
 from bbtok.tokenization.pretrained import read_tokenizer_config
 
 TokenizerT = TypeVar("TokenizerT", bound="BlenderbotTokenizer")
@@ -269,6 +270,25 @@ class BlenderbotTokenizer(TokenizerBase):
         if text_pair is not None:
             seconds = [e.ids for e in core.encode_batch(text_pair, add_special_tokens=False)]
         return self._batch_prepare(firsts, seconds, options)
+
+    def encode_batch_flat(
+        self, texts: list[str], threads: int | None = None, max_length: int | None = None
+    ) -> tuple[bytes, list[int]]:
+        """The ids of ``texts`` as ``tok(texts, truncation=True, max_length=max_length)
+        ["input_ids"]`` gives them (no truncation when ``max_length`` is None), all of them one
+        after another (native uint32), and the count of each text: the layout ``bbtok encode``
+        streams. ``threads`` is taken for the BlenderbotSmall tokenizers' signature: batches run
+        on the ``tokenizers`` library's own thread pool (its size: ``RAYON_NUM_THREADS``, else
+        every core).
+
+        >>> ids, counts = tok.encode_batch_flat(["Hello there!", "Hi"])  # doctest: +SKIP
+        >>> counts  # doctest: +SKIP
+        [4, 2]
+        """
+        if not texts:
+            return b"", []
+        truncation = max_length is not None
+        return flat_rows(self(texts, truncation=truncation, max_length=max_length)["input_ids"])
 
     # -- return_overflowing_tokens=True: rows made by the core --------------------------------
 

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import itertools
 import operator
 import os
 import unicodedata
 import warnings
-from array import array
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,7 +32,7 @@ from bbtok.tokenization.added_tokens import TokenRegistry
 from bbtok.tokenization.base import Spans, TokenizerBase
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id
 from bbtok.tokenization.options import LARGE_INTEGER, CallOptions
-from bbtok.tokenization.padding import padded_arrays
+from bbtok.tokenization.padding import flat_rows, padded_arrays, truncate_flat
 from bbtok.tokenization.special_tokens import UNPICKLED
 
 # Batches smaller than this are not worth waking the thread pool for.
@@ -326,11 +324,13 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
             return self._batch_prepare(firsts, [None] * len(firsts), options)
 
     def encode_batch_flat(
-        self, texts: list[str], threads: int | None = None
+        self, texts: list[str], threads: int | None = None, max_length: int | None = None
     ) -> tuple[bytes, list[int]]:
-        """The ids of ``texts`` as ``tok(texts)["input_ids"]`` gives them, without Python lists:
-        all of them one after another (native uint32), and the count of each text. Batches run
-        on ``threads`` threads (default: :func:`thread_count` for a large batch, else one).
+        """The ids of ``texts`` as ``tok(texts, truncation=True, max_length=max_length)
+        ["input_ids"]`` gives them (no truncation when ``max_length`` is None), without Python
+        lists: all of them one after another (native uint32), and the count of each text.
+        Batches run on ``threads`` threads (default: :func:`thread_count` for a large batch,
+        else one).
 
         >>> ids, counts = tok.encode_batch_flat(["Hello there!", "Hi"])  # doctest: +SKIP
         >>> counts  # doctest: +SKIP
@@ -340,13 +340,16 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
             return b"", []
         if threads is None:
             threads = thread_count() if len(texts) >= PARALLEL_FROM else 1
-        if not self._tokens.strip_rules and not self.split_special_tokens:
-            flat: tuple[bytes, list[int]] = self._core.encode_batch_flat(texts, threads)
-            return flat
-        # Added tokens with lstrip/rstrip rules, or split_special_tokens: the shared code path.
-        rows: list[list[int]] = self(texts)["input_ids"]
-        ids = array("I", itertools.chain.from_iterable(rows))
-        return ids.tobytes(), [len(row) for row in rows]
+        if self._tokens.strip_rules or self.split_special_tokens:
+            # Added tokens with lstrip/rstrip rules, or split_special_tokens: the shared path.
+            return flat_rows(
+                self(texts, truncation=max_length is not None, max_length=max_length)["input_ids"]
+            )
+        ids, counts = self._core.encode_batch_flat(texts, threads)
+        if max_length is None:
+            return ids, counts
+        # No special tokens are added: truncating the ids is truncating the text's.
+        return truncate_flat(ids, counts, max_length, from_left=self.truncation_side == "left")
 
     def _numpy_batch(
         self, texts: list[str], threads: int, options: CallOptions

@@ -118,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=_thread_count,
         metavar="N",
-        help="threads tokenizing each batch (default: BBTOK_NUM_THREADS, else all cores)",
+        help="threads tokenizing each batch (default: BBTOK_NUM_THREADS, else all cores; a "
+        "byte-level tokenizer runs on the tokenizers library's own threads)",
     )
     encoder.add_argument(
         "--batch-size",

@@ -9,14 +9,14 @@ import sys
 import unicodedata
 from collections.abc import Sequence
 
-from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast, thread_count
+from bbtok.blenderbot_small.tokenizer_fast import thread_count
 from bbtok.cli.checkpoints import tokenizer_directory
 from bbtok.cli.process import INTERRUPTED, Terminated
 from bbtok.corpus.file_encoder import encode_files
 from bbtok.corpus.progress import plural
 from bbtok.corpus.records import STDIN, Source, check_input, input_format
 from bbtok.corpus.sinks import is_stream, output_name
-from bbtok.tokenizer_auto import auto_tokenizer, is_byte_level
+from bbtok.tokenizer_auto import auto_tokenizer
 
 # The vocabulary size ``bbtok train`` learns by default (the sample checkpoint's).
 SMALL_VOCAB_SIZE = 16384
@@ -32,14 +32,7 @@ def run_encode(args: argparse.Namespace) -> int:
     if sum(source.path == STDIN for source in sources) > 1:
         raise ValueError("standard input ('-') can be read only once")
     directory = tokenizer_directory(args.tokenizer)
-    if is_byte_level(directory):
-        # The streaming engine runs the BlenderbotSmall core's flat batches.
-        raise ValueError(
-            f"{directory}: a byte-level (Blenderbot) tokenizer; bbtok encode runs BlenderbotSmall "
-            "tokenizers only: tokenize with bbtok.BlenderbotTokenizer in Python instead (or "
-            "bbtok tokenize for a few texts)"
-        )
-    tok = BlenderbotSmallTokenizerFast.from_pretrained(directory)
+    tok = auto_tokenizer(directory)
     show_progress = not args.quiet and sys.stderr.isatty()
     try:
         summary = encode_files(

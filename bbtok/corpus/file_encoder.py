@@ -42,7 +42,7 @@ from bbtok.corpus.sinks import (
     output_name,
     output_sink,
 )
-from bbtok.tokenization.padding import ID_BYTES, truncate_flat
+from bbtok.tokenization.padding import ID_BYTES
 
 # Batches waiting between two threads: one being worked on and one ready is enough to keep
 # every thread busy; more would only hold more memory.
@@ -54,22 +54,17 @@ READER_NAME = "bbtok-read"
 T = TypeVar("T")
 
 
-def tokenize_batch(tokenizer: Any, texts: list[str], threads: int) -> tuple[bytes, list[int]]:
-    """The ids of ``texts`` as ``tokenizer(texts)["input_ids"]`` gives them: all of them one
+def tokenize_batch(
+    tokenizer: Any, texts: list[str], threads: int, max_length: int | None = None
+) -> tuple[bytes, list[int]]:
+    """The ids of ``texts`` as ``tokenizer(texts, truncation=True, max_length=max_length)
+    ["input_ids"]`` gives them (no truncation when ``max_length`` is None): all of them one
     after another (native uint32), and the count of each record (see
     :meth:`~bbtok.blenderbot_small.tokenizer_fast.BlenderbotSmallTokenizerFast.encode_batch_flat`).
+    The tokenizer truncates: where it adds special tokens, they stay.
     """
-    flat: tuple[bytes, list[int]] = tokenizer.encode_batch_flat(texts, threads)
+    flat: tuple[bytes, list[int]] = tokenizer.encode_batch_flat(texts, threads, max_length)
     return flat
-
-
-def truncate(
-    ids: bytes, lengths: list[int], max_length: int, from_left: bool = False
-) -> tuple[bytes, list[int]]:
-    """Keep ``max_length`` ids of each record: the first ones (the last with ``from_left``), as
-    ``truncation=True, max_length=max_length`` does (see
-    :func:`bbtok.tokenization.padding.truncate_flat`)."""
-    return truncate_flat(ids, lengths, max_length, from_left)
 
 
 class _Channel(Generic[T]):
@@ -252,7 +247,6 @@ def _run_threads(
     """Read, tokenize and write every record: ``reader`` and ``sink`` each in a thread of its
     own, linked to this one by bounded channels. On any exception both threads are stopped
     before it goes on (to :func:`~bbtok.corpus.sinks.output_sink`, which discards the sink)."""
-    from_left = tokenizer.truncation_side == "left"
     batches: _Channel[Batch] = _Channel(QUEUE_BATCHES)
     encoded_batches: _Channel[Encoded] = _Channel(QUEUE_BATCHES)
     workers: list[_Worker] = []
@@ -265,9 +259,7 @@ def _run_threads(
         if display is not None:
             display.start()
         while (batch := batches.get()) is not None:
-            ids, lengths = tokenize_batch(tokenizer, batch.texts, threads)
-            if max_length is not None:
-                ids, lengths = truncate(ids, lengths, max_length, from_left)
+            ids, lengths = tokenize_batch(tokenizer, batch.texts, threads, max_length)
             if not encoded_batches.put(Encoded(ids, lengths, batch.records, batch.size)):
                 writing.join()  # it stopped on an error, and abandoned the channel
                 raise writing.error or RuntimeError("the writing thread stopped")

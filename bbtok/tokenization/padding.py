@@ -7,7 +7,9 @@ Where transformers pads or truncates oddly we do the same and say so in a commen
 
 from __future__ import annotations
 
+import itertools
 import warnings
+from array import array
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -76,6 +78,17 @@ def _cut(
     if from_left:
         return sequence[count:], sequence[:window]
     return sequence[:-count], sequence[-window:]
+
+
+def flat_rows(rows: list[list[int]]) -> tuple[bytes, list[int]]:
+    """Rows of ids as one flat buffer (native uint32, one row after another) and the length of
+    each row: the layout the Rust core's batches come in.
+
+    >>> flat_rows([[1, 2], [], [3]])[1]
+    [2, 0, 1]
+    """
+    ids = array("I", itertools.chain.from_iterable(rows))
+    return ids.tobytes(), [len(row) for row in rows]
 
 
 def truncate_flat(

@@ -1,6 +1,6 @@
 """The ``bbtok`` command on the byte-level family: ``generate`` and ``chat`` on a tiny Blenderbot
 checkpoint, ``tokenize``/``decode`` on a byte-level tokenizer, ``train --byte-level``, and the
-refusals (``encode`` on a byte-level tokenizer, a checkpoint that cannot generate)."""
+refusals (a checkpoint that cannot generate)."""
 
 from __future__ import annotations
 
@@ -184,19 +184,26 @@ def test_tokenize_and_decode_a_byte_level_tokenizer(capsys: pytest.CaptureFixtur
     assert capsys.readouterr().out == " H\n"
 
 
-def test_encode_refuses_a_byte_level_tokenizer(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_encode_streams_a_byte_level_tokenizer_as_its_batch_call(
+    tmp_path: Path, suffix: str
 ) -> None:
+    records = ["Hello, World!", "", "  two  spaces", "caf\u00e9 \U0001f600 <mask> end", "x" * 300]
     source = tmp_path / "in.txt"
-    source.write_text("hello\n", encoding="utf-8")
-    output = tmp_path / "out.jsonl"
-    assert run("encode", source, "-o", output, "--tokenizer", BYTE_LEVEL_DIR) == 1
-    assert capsys.readouterr().err == (
-        f"bbtok: error: {BYTE_LEVEL_DIR}: a byte-level (Blenderbot) tokenizer; bbtok encode runs "
-        "BlenderbotSmall tokenizers only: tokenize with bbtok.BlenderbotTokenizer in Python "
-        "instead (or bbtok tokenize for a few texts)\n"
-    )
-    assert not output.exists()
+    source.write_text("\n".join(records) + "\n", encoding="utf-8")
+    output = tmp_path / f"out{suffix}"
+    arguments = ["--batch-size", "2", "--max-length", "64", "-q"]
+    assert run("encode", source, "-o", output, "--tokenizer", BYTE_LEVEL_DIR, *arguments) == 0
+    tok = BlenderbotTokenizer.from_pretrained(BYTE_LEVEL_DIR)
+    expected = tok(records, truncation=True, max_length=64)["input_ids"]
+    if suffix == ".jsonl":
+        rows = [json.loads(line)["input_ids"] for line in output.read_text().splitlines()]
+    else:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(output).column("input_ids").to_pylist()
+    assert rows == expected
+    assert all(row[-1] == tok.eos_token_id for row in rows)  # X </s>, as the family adds
 
 
 # -- train --------------------------------------------------------------------------------------

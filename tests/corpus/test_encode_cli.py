@@ -27,6 +27,7 @@ from bbtok.corpus import progress as report
 from bbtok.corpus import records as inputs
 from bbtok.corpus import sinks as outputs
 from bbtok.native import _native
+from bbtok.tokenization.padding import truncate_flat
 
 from conftest import MULTILINGUAL_TEXT, SAMPLE_DIR
 
@@ -204,11 +205,11 @@ def test_max_length(tmp_path: Path, tok: BlenderbotSmallTokenizerFast, records: 
 
 def test_truncate_from_the_left() -> None:
     ids = bytes(array("I", [1, 2, 3, 4, 5, 6]))  # records [1, 2, 3], [], [4, 5, 6]
-    kept, lengths = encode.truncate(ids, [3, 0, 3], 2, from_left=True)
+    kept, lengths = truncate_flat(ids, [3, 0, 3], 2, from_left=True)
     assert (list(array("I", kept)), lengths) == ([2, 3, 5, 6], [2, 0, 2])
-    kept, lengths = encode.truncate(ids, [3, 0, 3], 2)
+    kept, lengths = truncate_flat(ids, [3, 0, 3], 2)
     assert (list(array("I", kept)), lengths) == ([1, 2, 4, 5], [2, 0, 2])
-    assert encode.truncate(ids, [3, 0, 3], 3) == (ids, [3, 0, 3])
+    assert truncate_flat(ids, [3, 0, 3], 3) == (ids, [3, 0, 3])
 
 
 def test_tokenizers_with_strip_rules_take_the_shared_path(
@@ -553,11 +554,13 @@ def test_ctrl_c_leaves_no_output(
     real_tokenize = encode.tokenize_batch
     calls = []
 
-    def interrupted(tokenizer: Any, texts: list[str], threads: int) -> tuple[bytes, list[int]]:
+    def interrupted(
+        tokenizer: Any, texts: list[str], threads: int, max_length: int | None = None
+    ) -> tuple[bytes, list[int]]:
         calls.append(len(texts))
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real_tokenize(tokenizer, texts, threads)
+        return real_tokenize(tokenizer, texts, threads, max_length)
 
     monkeypatch.setattr(encode, "tokenize_batch", interrupted)
     source = write_txt(tmp_path / "in.txt", records)
@@ -783,9 +786,11 @@ def test_progress_line_on_a_terminal(
     monkeypatch.setattr(report, "PROGRESS_SECONDS", 0.001)
     real_tokenize = encode.tokenize_batch
 
-    def slow(tokenizer: Any, texts: list[str], threads: int) -> tuple[bytes, list[int]]:
+    def slow(
+        tokenizer: Any, texts: list[str], threads: int, max_length: int | None = None
+    ) -> tuple[bytes, list[int]]:
         encode.time.sleep(0.01)  # time for the progress line to be drawn
-        return real_tokenize(tokenizer, texts, threads)
+        return real_tokenize(tokenizer, texts, threads, max_length)
 
     monkeypatch.setattr(encode, "tokenize_batch", slow)
     terminal = FakeTerminal()
