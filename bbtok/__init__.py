@@ -8,26 +8,23 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from importlib.machinery import EXTENSION_SUFFIXES
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from bbtok import _former_paths
-from bbtok.blenderbot_small.tokenizer import BlenderbotSmallTokenizer
-from bbtok.modeling.config import BlenderbotConfig, BlenderbotSmallConfig
-from bbtok.tokenization.added_tokens import AddedToken
-from bbtok.tokenization.batch_encoding import BatchEncoding
 
 if TYPE_CHECKING:
     from bbtok.blenderbot.tokenizer import BlenderbotTokenizer, BlenderbotTokenizerFast
+    from bbtok.blenderbot_small.tokenizer import BlenderbotSmallTokenizer
     from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
+    from bbtok.modeling.config import BlenderbotConfig, BlenderbotSmallConfig
+    from bbtok.tokenization.added_tokens import AddedToken
+    from bbtok.tokenization.batch_encoding import BatchEncoding
 
-try:
-    __version__ = version("bbtok")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
+    __version__: str
 
 __all__ = [
     "AddedToken",
@@ -68,16 +65,42 @@ _borrow_an_installed_extension()
 _former_paths.install()
 
 
+# Each public name and the module that owns it, imported on first use: `bbtok` itself imports
+# nothing heavy, so that a command (`bbtok encode`) starts in a tenth of a second; the fast
+# tokenizer loads the Rust extension only then (the pure-Python one works without it), the
+# byte-level one the tokenizers library.
+_OWNERS = {
+    "AddedToken": "bbtok.tokenization.added_tokens",
+    "BatchEncoding": "bbtok.tokenization.batch_encoding",
+    "BlenderbotConfig": "bbtok.modeling.config",
+    "BlenderbotSmallConfig": "bbtok.modeling.config",
+    "BlenderbotSmallTokenizer": "bbtok.blenderbot_small.tokenizer",
+    "BlenderbotSmallTokenizerFast": "bbtok.blenderbot_small.tokenizer_fast",
+    "BlenderbotTokenizer": "bbtok.blenderbot.tokenizer",
+    "BlenderbotTokenizerFast": "bbtok.blenderbot.tokenizer",
+}
+
+
+def _installed_version() -> str:
+    # importlib.metadata alone takes longer to import than the rest of a command's start.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bbtok")
+    except PackageNotFoundError:  # running from a source tree that was not installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
-    # The fast tokenizer loads the Rust extension: imported on first use, so that the pure-Python
-    # tokenizer works where the extension is not built.
-    if name == "BlenderbotSmallTokenizerFast":
-        from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
+    if name == "__version__":
+        value: Any = _installed_version()
+    elif name in _OWNERS:
+        value = getattr(importlib.import_module(_OWNERS[name]), name)
+    else:
+        raise AttributeError(f"module 'bbtok' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
-        return BlenderbotSmallTokenizerFast
-    # The byte-level tokenizer loads the tokenizers library: imported on first use as well.
-    if name in ("BlenderbotTokenizer", "BlenderbotTokenizerFast"):
-        from bbtok.blenderbot import tokenizer
 
-        return getattr(tokenizer, name)
-    raise AttributeError(f"module 'bbtok' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -6,11 +6,14 @@ when a former path is asked for."""
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
 
 # The public paths of 0.1 and the modules that own their names now.
 FORMER_PATHS = {
@@ -24,7 +27,9 @@ FORMER_PATHS = {
 }
 
 
-class _Alias(importlib.abc.Loader):
+# The import system needs only these methods (no importlib.abc base classes: importing that
+# module costs a command's start-up a sixth).
+class _Alias:
     def __init__(self, current: str) -> None:
         self.current = current
 
@@ -38,7 +43,7 @@ class _Alias(importlib.abc.Loader):
         sys.modules[module.__name__] = importlib.import_module(self.current)
 
 
-class FormerPathFinder(importlib.abc.MetaPathFinder):
+class FormerPathFinder:
     def find_spec(
         self,
         fullname: str,
@@ -48,7 +53,7 @@ class FormerPathFinder(importlib.abc.MetaPathFinder):
         current = FORMER_PATHS.get(fullname)
         if current is None:
             return None
-        return importlib.machinery.ModuleSpec(fullname, _Alias(current))
+        return importlib.machinery.ModuleSpec(fullname, cast("Loader", _Alias(current)))
 
 
 def install() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from bbtok import __version__
 from bbtok.blenderbot_small.tokenizer_fast import checked_thread_count
 from bbtok.cli.checkpoints import DEFAULT_MODEL_DIR, DEFAULT_TOKENIZER_DIR
 from bbtok.cli.demo import run_demo
@@ -19,7 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bbtok", description="The BlenderBot-small tokenizer, exactly."
     )
-    parser.add_argument("--version", action="version", version=f"bbtok {__version__}")
+    parser.add_argument(
+        "--version", action=_PrintVersion, nargs=0, help="show the version and exit"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="tokenize sample text and show the steps")
@@ -220,6 +221,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     converter.set_defaults(run=run_convert)
     return parser
+
+
+class _PrintVersion(argparse.Action):
+    """--version: the installed version, looked up only when asked for (the lookup costs more
+    than starting any command)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        import bbtok
+
+        print(f"bbtok {bbtok.__version__}")  # to standard output, as argparse's version action
+        parser.exit()
 
 
 def _positive_int(text: str) -> int:
