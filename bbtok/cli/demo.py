@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 
 from bbtok.blenderbot_small.tokenizer import BlenderbotSmallTokenizer
-from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
 from bbtok.cli.checkpoints import tokenizer_directory
 from bbtok.cli.model_commands import generate_and_show
 from bbtok.corpus.progress import plural
+from bbtok.tokenizer_auto import auto_tokenizer, is_byte_level
 
 DEMO_TEXTS = (
     "Hello! How are you doing today?",
@@ -18,13 +18,15 @@ DEMO_TEXTS = (
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Tokenize sample text with the fast tokenizer and show tokens, ids, offsets, the decoded
-    text, a padded batch, and whether the pure-Python tokenizer agrees."""
+    """Tokenize sample text with the tokenizer of the directory's family (the fast one of
+    BlenderbotSmall, or the byte-level Blenderbot one) and show tokens, ids, offsets, the
+    decoded text, a padded batch, and for BlenderbotSmall whether the pure-Python tokenizer
+    agrees; then run the model when there is one."""
     directory = tokenizer_directory(args.tokenizer)
-    fast = BlenderbotSmallTokenizerFast.from_pretrained(directory)
-    pure = BlenderbotSmallTokenizer.from_pretrained(directory)
+    fast = auto_tokenizer(directory)
+    pure = None if is_byte_level(directory) else BlenderbotSmallTokenizer.from_pretrained(directory)
     texts = args.text or list(DEMO_TEXTS)
-    print(f"tokenizer: {args.tokenizer} ({plural(len(fast), 'token')})")
+    print(f"tokenizer: {args.tokenizer} ({type(fast).__name__}, {plural(len(fast), 'token')})")
     for text in texts:
         encoded = fast(text, return_offsets_mapping=True)
         ids = encoded["input_ids"]
@@ -36,7 +38,9 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"decoded: {fast.decode(ids)!r}")
         skipped = fast.decode(ids, skip_special_tokens=True)
         print(f"decoded, special tokens skipped: {skipped!r}")
-        print(f"pure-Python tokenizer gives the same ids: {pure(text)['input_ids'] == ids}")
+        if pure is not None:
+            agrees = pure(text)["input_ids"] == ids
+            print(f"pure-Python tokenizer gives the same ids: {agrees}")
     batch = fast(texts, padding=True, return_tensors="np")
     print()
     print("batch for the model (padding=True, return_tensors='np'):")

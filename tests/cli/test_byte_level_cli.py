@@ -209,6 +209,21 @@ def test_encode_streams_a_byte_level_tokenizer_as_its_batch_call(
 # -- train --------------------------------------------------------------------------------------
 
 
+def test_demo_runs_a_byte_level_checkpoint(
+    checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "Hello there, how are you?"
+    assert run("demo", "--tokenizer", checkpoint, "--model", checkpoint, text) == 0
+    output = capsys.readouterr().out
+    tok = BlenderbotTokenizer.from_pretrained(checkpoint)
+    assert "(BlenderbotTokenizer, 8,008 tokens)" in output
+    assert f"ids:     {tok(text)['input_ids']}" in output
+    assert "pure-Python" not in output  # BlenderbotSmall's check only
+    model = BlenderbotForConditionalGeneration.from_pretrained(checkpoint)
+    expected = model.generate(np.array([tok(text)["input_ids"]]), max_new_tokens=12)
+    assert _generated(output) == expected.tolist()
+
+
 def test_train_byte_level_writes_a_tokenizer_bbtok_loads(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
