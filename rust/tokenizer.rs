@@ -7,7 +7,7 @@
 
 use crate::added::{AddedTokenTable, AddedTokens};
 use crate::bpe::{BpeScratch, MergeRanks, SplitError, CONTINUATION};
-use crate::cache::{CacheTooLarge, LocalCache, WordCache};
+use crate::cache::{CacheTooLarge, PinnedCache, WordCache};
 use crate::files::{LoadError, LoadWarning};
 use crate::ids::{PieceToken, SymbolIds};
 use crate::lowercase::Lowercaser;
@@ -97,6 +97,9 @@ pub struct Tokenizer {
     pub(crate) vocab_symbol_ids: Arc<OnceLock<SymbolIds>>,
     pub(crate) symbol_ids: Arc<OnceLock<SymbolIds>>,
 }
+
+/// Texts of a batch encoded on one pin of the word cache, on the calling thread.
+const PIN_TEXTS: usize = 256;
 
 /// Scratch buffers reused across words.
 #[derive(Default)]
@@ -199,8 +202,8 @@ impl Tokenizer {
         self.cache.clear();
     }
 
-    /// Bound the word cache to `words` entries (0 disables it; at most
-    /// `cache::MAX_CACHE_WORDS`).
+    /// Bound the word cache to `words` entries, all threads together (0 disables it; at most
+    /// `cache::MAX_CACHE_WORDS`). The cache starts empty.
     pub fn set_cache_capacity(&mut self, words: usize) -> Result<(), CacheTooLarge> {
         self.cache = WordCache::new(words)?;
         Ok(())
@@ -341,7 +344,7 @@ impl Tokenizer {
         &self,
         word: &[u8],
         scratch: &mut Scratch,
-        cache: &mut LocalCache,
+        cache: &mut PinnedCache<'_>,
         ids: &mut Vec<u32>,
     ) -> Result<(), EncodeError> {
         if cache.get_into(word, ids) {
@@ -359,7 +362,7 @@ impl Tokenizer {
         &self,
         text: &[u8],
         scratch: &mut Scratch,
-        cache: &mut LocalCache,
+        cache: &mut PinnedCache<'_>,
         ids: &mut Vec<u32>,
     ) -> Result<(), EncodeError> {
         let mut result = Ok(());
@@ -377,15 +380,14 @@ impl Tokenizer {
         scratch: &mut Scratch,
         ids: &mut Vec<u32>,
     ) -> Result<(), EncodeError> {
-        self.cache
-            .with(|cache| self.encode_segments(text, scratch, cache, ids))
+        self.encode_segments(text, scratch, &mut self.cache.pin(), ids)
     }
 
     fn encode_segments(
         &self,
         text: &[u8],
         scratch: &mut Scratch,
-        cache: &mut LocalCache,
+        cache: &mut PinnedCache<'_>,
         ids: &mut Vec<u32>,
     ) -> Result<(), EncodeError> {
         let mut segments = std::mem::take(&mut scratch.segments);
@@ -436,8 +438,7 @@ impl Tokenizer {
         let text = text.into().as_bytes();
         let mut ids = Vec::new();
         with_scratch(|scratch| {
-            self.cache
-                .with(|cache| self.encode_plain_into(text, scratch, cache, &mut ids))
+            self.encode_plain_into(text, scratch, &mut self.cache.pin(), &mut ids)
         })?;
         Ok(ids)
     }
@@ -451,15 +452,32 @@ impl Tokenizer {
     where
         T: Into<PythonText<'a>> + Copy + Sync,
     {
-        let encode_one = |text: &T| {
+        let encode_one = |cache: &mut PinnedCache<'_>, text: &T| {
             let text = (*text).into().as_bytes();
             let mut ids = Vec::new();
-            with_scratch(|scratch| self.encode_into(text, scratch, &mut ids)).map(|_| ids)
+            with_scratch(|scratch| self.encode_segments(text, scratch, cache, &mut ids))
+                .map(|()| ids)
         };
+        // The cache is pinned once per rayon job, not per text (pinning takes a lock); on this
+        // thread again every `PIN_TEXTS` texts, so that a long batch lets go of the tables
+        // other threads turned over. A pin whose young table fills turns over by itself.
         if parallel && texts.len() > 1 {
-            texts.par_iter().map(encode_one).collect()
+            texts
+                .par_iter()
+                .map_init(|| self.cache.pin(), encode_one)
+                .collect()
         } else {
-            texts.iter().map(encode_one).collect()
+            let mut cache = self.cache.pin();
+            texts
+                .iter()
+                .enumerate()
+                .map(|(i, text)| {
+                    if i % PIN_TEXTS == PIN_TEXTS - 1 {
+                        cache = self.cache.pin();
+                    }
+                    encode_one(&mut cache, text)
+                })
+                .collect()
         }
     }
 

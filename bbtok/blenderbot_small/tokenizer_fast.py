@@ -196,10 +196,10 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
 
     @property
     def cache_words(self) -> int:
-        """The bound of the word cache: at most this many words are remembered per thread
-        (in at most 72 bytes a word: about 25 typically); 0 turns the cache off, and the most
-        is :data:`MAX_CACHE_WORDS` (4,194,304 words, 16 times the default of 262,144: at most
-        about 300 MB a thread). Memory is taken as words are cached, not up front. Words
+        """The bound of the word cache: at most this many words are remembered, by all threads
+        together (in at most 72 bytes a word: about 33 typically); 0 turns the cache off, and
+        the most is :data:`MAX_CACHE_WORDS` (4,194,304 words, 16 times the default of 262,144:
+        at most about 300 MB). Memory is taken as words are cached, not up front. Words
         longer than 255 bytes are not kept. Setting it empties the cache.
 
         >>> tok.cache_words = 100_000  # doctest: +SKIP
