@@ -978,7 +978,7 @@ def test_pickle_round_trip_after_add_tokens() -> None:
 def test_the_word_cache_bound_is_a_setting_kept_by_pickle(sample_pair: tuple[Pure, Fast]) -> None:
     pure = sample_pair[0]
     fast = Fast.from_pretrained(SAMPLE_DIR)
-    assert fast.cache_words == 1 << 18
+    assert fast.cache_words == 1 << 20
     texts = [*PICKLE_TEXTS, " ".join(PICKLE_TEXTS)]
     for words in (0, 1, 7, 100_000):
         fast.cache_words = words

@@ -87,8 +87,8 @@ def lines_of(child: subprocess.CompletedProcess[str]) -> list[str]:
 ABSURD_BOUNDS = [2**40, 10**18, 2**63, 2**64, MAX_CACHE_WORDS + 1, -1]
 
 
-def test_the_cache_bound_is_documented_as_sixteen_times_the_default() -> None:
-    assert MAX_CACHE_WORDS == 4_194_304 == 16 * Fast.from_pretrained(SAMPLE_CHECKPOINT).cache_words
+def test_the_cache_bound_is_documented_as_four_times_the_default() -> None:
+    assert MAX_CACHE_WORDS == 4_194_304 == 4 * Fast.from_pretrained(SAMPLE_CHECKPOINT).cache_words
     assert f"{MAX_CACHE_WORDS:,}" in (Fast.cache_words.__doc__ or "")
 
 
@@ -109,7 +109,7 @@ def test_an_absurd_cache_bound_is_a_value_error_naming_the_limit(tmp_path: Path)
     expected = []
     for words in ABSURD_BOUNDS:
         expected.append(f"cache_words must be an int >= 0 and at most {limit}, got {words}")
-        expected.append("[10770, 1742] 262144")
+        expected.append("[10770, 1742] 1048576")
     assert lines_of(child) == expected
 
 
