@@ -60,7 +60,6 @@ from bbtok.tokenization.added_tokens import AddedToken, TokenRegistry
 from bbtok.tokenization.base import Spans, TokenizerBase
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id, to_python
 from bbtok.tokenization.options import CallOptions
-from bbtok.tokenization.padding import flat_rows
 from bbtok.tokenization.pretrained import read_tokenizer_config
 
 TokenizerT = TypeVar("TokenizerT", bound="BlenderbotTokenizer")
@@ -271,25 +270,6 @@ class BlenderbotTokenizer(TokenizerBase):
             seconds = [e.ids for e in core.encode_batch(text_pair, add_special_tokens=False)]
         return self._batch_prepare(firsts, seconds, options)
 
-    def encode_batch_flat(
-        self, texts: list[str], threads: int | None = None, max_length: int | None = None
-    ) -> tuple[bytes, list[int]]:
-        """The ids of ``texts`` as ``tok(texts, truncation=True, max_length=max_length)
-        ["input_ids"]`` gives them (no truncation when ``max_length`` is None), all of them one
-        after another (native uint32), and the count of each text: the layout ``bbtok encode``
-        streams. ``threads`` is taken for the BlenderbotSmall tokenizers' signature: batches run
-        on the ``tokenizers`` library's own thread pool (its size: ``RAYON_NUM_THREADS``, else
-        every core).
-
-        >>> ids, counts = tok.encode_batch_flat(["Hello there!", "Hi"])  # doctest: +SKIP
-        >>> counts  # doctest: +SKIP
-        [4, 2]
-        """
-        if not texts:
-            return b"", []
-        truncation = max_length is not None
-        return flat_rows(self(texts, truncation=truncation, max_length=max_length)["input_ids"])
-
     # -- return_overflowing_tokens=True: rows made by the core --------------------------------
 
     def _windowing_core(self) -> Tokenizer:
@@ -404,12 +384,8 @@ class BlenderbotTokenizer(TokenizerBase):
 
     def _window_rows(self, encodings: list[Encoding], options: CallOptions) -> BatchEncoding:
         """The fields 5.23.0 builds of the core's encodings, a row per window, in its order."""
-        return_token_type_ids = options.return_token_type_ids
-        if return_token_type_ids is None:
-            return_token_type_ids = "token_type_ids" in self.model_input_names
-        return_attention_mask = options.return_attention_mask
-        if return_attention_mask is None:
-            return_attention_mask = "attention_mask" in self.model_input_names
+        return_token_type_ids = options.returns_token_type_ids(self.model_input_names)
+        return_attention_mask = options.returns_attention_mask(self.model_input_names)
         rows: list[Encoding] = []
         sample_of_row: list[int] = []
         for index, encoding in enumerate(encodings):

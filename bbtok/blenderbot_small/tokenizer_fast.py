@@ -32,7 +32,7 @@ from bbtok.tokenization.added_tokens import TokenRegistry
 from bbtok.tokenization.base import Spans, TokenizerBase
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id
 from bbtok.tokenization.options import LARGE_INTEGER, CallOptions
-from bbtok.tokenization.padding import flat_rows, padded_arrays, truncate_flat
+from bbtok.tokenization.padding import padded_arrays, truncate_flat
 from bbtok.tokenization.special_tokens import UNPICKLED
 
 # Batches smaller than this are not worth waking the thread pool for.
@@ -308,13 +308,7 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
             if options.asks_only_ids:
                 # The common call, tok(texts): ids and an all-ones attention mask, both made by
                 # the core.
-                with_mask = bool(
-                    options.return_attention_mask
-                    or (
-                        options.return_attention_mask is None
-                        and "attention_mask" in self.model_input_names
-                    )
-                )
+                with_mask = options.returns_attention_mask(self.model_input_names)
                 ids, masks = self._core.encode_batch_lists(text, threads, with_mask)
                 self._warn_if_any_too_long(map(len, ids))
                 fields: dict[str, Any] = {"input_ids": ids}
@@ -327,25 +321,13 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
     def encode_batch_flat(
         self, texts: list[str], threads: int | None = None, max_length: int | None = None
     ) -> tuple[bytes, list[int]]:
-        """The ids of ``texts`` as ``tok(texts, truncation=True, max_length=max_length)
-        ["input_ids"]`` gives them (no truncation when ``max_length`` is None), without Python
-        lists: all of them one after another (native uint32), and the count of each text.
-        Batches run on ``threads`` threads (default: :func:`thread_count` for a large batch,
-        else one).
-
-        >>> ids, counts = tok.encode_batch_flat(["Hello there!", "Hi"])  # doctest: +SKIP
-        >>> counts  # doctest: +SKIP
-        [3, 1]
-        """
-        if not texts:
-            return b"", []
+        """See :meth:`TokenizerBase.encode_batch_flat`; here the core's flat buffer itself, on
+        ``threads`` threads (default: :func:`thread_count` for a large batch, else one)."""
+        if not texts or self._tokens.strip_rules or self.split_special_tokens:
+            # Added tokens with lstrip/rstrip rules, or split_special_tokens: the shared path.
+            return super().encode_batch_flat(texts, threads, max_length)
         if threads is None:
             threads = thread_count() if len(texts) >= PARALLEL_FROM else 1
-        if self._tokens.strip_rules or self.split_special_tokens:
-            # Added tokens with lstrip/rstrip rules, or split_special_tokens: the shared path.
-            return flat_rows(
-                self(texts, truncation=max_length is not None, max_length=max_length)["input_ids"]
-            )
         ids, counts = self._core.encode_batch_flat(texts, threads)
         if max_length is None:
             return ids, counts

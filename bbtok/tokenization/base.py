@@ -30,7 +30,7 @@ from bbtok.tokenization.options import (
     check_side,
     resolve_strategies,
 )
-from bbtok.tokenization.padding import PaddingMixin, truncate_sequences
+from bbtok.tokenization.padding import PaddingMixin, flat_rows, truncate_sequences
 from bbtok.tokenization.pretrained import TRANSIENT_CONFIG_KEYS, PretrainedMixin
 from bbtok.tokenization.special_tokens import SpecialTokensMixin
 
@@ -249,6 +249,25 @@ class TokenizerBase(PretrainedMixin, DecodingMixin, PaddingMixin, SpecialTokensM
         encodings["labels"] = targets["input_ids"]
         return encodings
 
+    def encode_batch_flat(
+        self, texts: list[str], threads: int | None = None, max_length: int | None = None
+    ) -> tuple[bytes, list[int]]:
+        """The ids of ``texts`` as ``tok(texts, truncation=True, max_length=max_length)
+        ["input_ids"]`` gives them (no truncation when ``max_length`` is None), without a
+        list per text: all of them one after another (native uint32), and the count of each
+        text; the layout ``bbtok encode`` streams. ``threads``: how many threads a tokenizer
+        that runs batches on bbtok's thread pool uses (the fast BlenderbotSmall one; the
+        byte-level one runs on the ``tokenizers`` library's pool, of its own size).
+
+        >>> ids, counts = tok.encode_batch_flat(["Hello there!", "Hi"])  # doctest: +SKIP
+        >>> counts  # doctest: +SKIP
+        [3, 1]
+        """
+        if not texts:
+            return b"", []
+        encoded = self(texts, truncation=max_length is not None, max_length=max_length)
+        return flat_rows(encoded["input_ids"])
+
     def _offsets_not_supported(self) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not track offsets")
 
@@ -410,12 +429,8 @@ class TokenizerBase(PretrainedMixin, DecodingMixin, PaddingMixin, SpecialTokensM
                 "`longest_first`. Please select another truncation strategy than "
                 "`longest_first`, for instance `only_second` or `only_first`."
             )
-        return_token_type_ids = options.return_token_type_ids
-        if return_token_type_ids is None:
-            return_token_type_ids = "token_type_ids" in self.model_input_names
-        return_attention_mask = options.return_attention_mask
-        if return_attention_mask is None:
-            return_attention_mask = "attention_mask" in self.model_input_names
+        return_token_type_ids = options.returns_token_type_ids(self.model_input_names)
+        return_attention_mask = options.returns_attention_mask(self.model_input_names)
         add_special_tokens = options.add_special_tokens
         num_special = (
             self.num_special_tokens_to_add(pair_ids is not None) if add_special_tokens else 0

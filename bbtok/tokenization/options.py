@@ -8,6 +8,7 @@ to ``max_length`` without one pads to ``model_max_length``) we do the same.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import NamedTuple
 
 # transformers' "no limit" model_max_length, and the bound above which it means "no limit".
@@ -70,6 +71,18 @@ class CallOptions(NamedTuple):
             self.padding_side,
             self.return_attention_mask,
         )
+
+    def returns_token_type_ids(self, model_input_names: Sequence[str]) -> bool:
+        """Whether the result holds token type ids: as asked, else when the model takes them."""
+        if self.return_token_type_ids is None:
+            return "token_type_ids" in model_input_names
+        return self.return_token_type_ids
+
+    def returns_attention_mask(self, model_input_names: Sequence[str]) -> bool:
+        """Whether the result holds an attention mask: as asked, else when the model takes one."""
+        if self.return_attention_mask is None:
+            return "attention_mask" in model_input_names
+        return self.return_attention_mask
 
     @property
     def asks_only_ids(self) -> bool:
