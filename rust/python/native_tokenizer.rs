@@ -19,8 +19,7 @@ use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
 use rustc_hash::FxHashSet;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// The Rust tokenizer. The Python class `bbtok.BlenderbotSmallTokenizerFast` wraps it.
 #[pyclass(frozen, module = "bbtok._native")]
@@ -51,11 +50,6 @@ fn detach_for<T: Send>(py: Python<'_>, bytes: usize, work: impl Send + FnOnce() 
     }
 }
 
-/// Texts a pool job encodes before this thread makes their lists: big enough that handing a
-/// chunk over costs little, small enough that the lists of the last chunk, made after the
-/// pool is done, are a small part of a batch.
-const CHUNK_TEXTS: usize = 512;
-
 /// Ids below this get a shared Python int (the vocabulary's ids are well below it).
 const INT_TABLE_SIZE: u32 = 1 << 17;
 
@@ -78,71 +72,6 @@ impl NativeTokenizer {
             py.detach(|| tokenizer.encode_batch(&slices, false))
         }
         .map_err(|e| self.error(e))
-    }
-
-    /// Encode `texts` chunk by chunk, handing each chunk's ids to `take` (on this thread, with
-    /// the GIL) in order. On `threads` threads, the pool encodes the next chunks meanwhile: the
-    /// Python lists of a batch are made while the threads work, not after.
-    fn encode_in_chunks(
-        &self,
-        py: Python<'_>,
-        texts: &Bound<'_, PyList>,
-        threads: usize,
-        mut take: impl FnMut(Vec<Vec<u32>>) -> PyResult<()>,
-    ) -> PyResult<()> {
-        let items: Vec<Bound<'_, PyAny>> = texts.iter().collect();
-        let texts = items.iter().map(text_of).collect::<PyResult<Vec<_>>>()?;
-        let slices: Vec<PythonText<'_>> = texts.iter().map(TextArg::text).collect();
-        let tokenizer = self.read();
-        if threads <= 1 || slices.len() <= CHUNK_TEXTS {
-            let encoded = if threads <= 1 {
-                py.detach(|| tokenizer.encode_batch(&slices, false))
-            } else {
-                let pool = pool(threads)?;
-                py.detach(|| pool.install(|| tokenizer.encode_batch(&slices, true)))
-            };
-            return take(encoded.map_err(|e| self.error(e))?);
-        }
-        let pool = pool(threads)?;
-        let (sender, mut receiver) = mpsc::channel();
-        // Set when this thread stops taking chunks (an error): the pool stops encoding more.
-        let stopped = AtomicBool::new(false);
-        let mut outcome = Ok(());
-        pool.in_place_scope(|scope| {
-            let (slices, tokenizer, stopped) = (&slices, &tokenizer, &stopped);
-            scope.spawn(move |_| {
-                for chunk in slices.chunks(CHUNK_TEXTS) {
-                    if stopped.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let encoded = tokenizer.encode_batch(chunk, true);
-                    let failed = encoded.is_err();
-                    if sender.send(encoded).is_err() || failed {
-                        break;
-                    }
-                }
-            });
-            for _ in slices.chunks(CHUNK_TEXTS) {
-                // The receiver goes to the GIL-free side and back (it cannot be shared there).
-                let received;
-                (receiver, received) = py.detach(move || {
-                    let received = receiver.recv();
-                    (receiver, received)
-                });
-                let taken = match received {
-                    Ok(encoded) => encoded.map_err(|e| self.error(e)).and_then(&mut take),
-                    Err(mpsc::RecvError) => Err(PyValueError::new_err(
-                        "the thread pool stopped before encoding every text",
-                    )),
-                };
-                if let Err(error) = taken {
-                    stopped.store(true, Ordering::Relaxed);
-                    outcome = Err(error);
-                    break;
-                }
-            }
-        });
-        outcome
     }
 
     /// One text's ids by `encode` (the GIL released for long texts), as a Python list.
@@ -393,8 +322,9 @@ impl NativeTokenizer {
     }
 
     /// Many texts -> (lists of ids, and when `attention_mask`, a list of ones as long as each),
-    /// on `threads` threads (1: this thread only). With threads, the lists of each chunk of
-    /// texts are made on this thread while the pool encodes the next chunks.
+    /// on `threads` threads (1: this thread only). (Making the lists of finished chunks while
+    /// the pool encoded the next ones was measured: no faster on 2 cores, where the lists and
+    /// the pool take turns on the same cores.)
     fn encode_batch_lists<'py>(
         &self,
         py: Python<'py>,
@@ -402,26 +332,23 @@ impl NativeTokenizer {
         threads: usize,
         attention_mask: bool,
     ) -> PyResult<(Bound<'py, PyList>, Option<Bound<'py, PyList>>)> {
-        let rows = texts.len();
-        let ids = list_of(py, (0..rows).map(|_| py.None().into_bound(py)))?;
+        let encoded = self.encode_texts(py, &texts, threads)?;
+        let rows = encoded
+            .iter()
+            .map(|row| Ok(self.id_list(py, row)?.into_any()))
+            .collect::<PyResult<Vec<_>>>()?;
+        let ids = list_of(py, rows.into_iter())?;
         let masks = if attention_mask {
-            Some(list_of(py, (0..rows).map(|_| py.None().into_bound(py)))?)
+            // Each mask is `[1] * count`: Python's list repetition fills it in one call.
+            let one = PyList::new(py, [1])?;
+            let rows = encoded
+                .iter()
+                .map(|row| Ok(one.as_sequence().repeat(row.len())?.into_any()))
+                .collect::<PyResult<Vec<_>>>()?;
+            Some(list_of(py, rows.into_iter())?)
         } else {
             None
         };
-        // Each mask is `[1] * count`: Python's list repetition fills it in one call.
-        let one = PyList::new(py, [1])?;
-        let mut row = 0;
-        self.encode_in_chunks(py, &texts, threads, |chunk| {
-            for encoded in chunk {
-                ids.set_item(row, self.id_list(py, &encoded)?)?;
-                if let Some(masks) = &masks {
-                    masks.set_item(row, one.as_sequence().repeat(encoded.len())?)?;
-                }
-                row += 1;
-            }
-            Ok(())
-        })?;
         Ok((ids, masks))
     }
 
