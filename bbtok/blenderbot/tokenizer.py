@@ -57,7 +57,7 @@ from bbtok.blenderbot.pipeline import (
 from bbtok.storage import files, hub
 from bbtok.tokenization import vocabulary_files
 from bbtok.tokenization.added_tokens import AddedToken, TokenRegistry
-from bbtok.tokenization.base import Spans, TokenizerBase
+from bbtok.tokenization.base import Spans, TokenizerBase, are_plain_texts
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id, to_python
 from bbtok.tokenization.options import CallOptions
 from bbtok.tokenization.pretrained import read_tokenizer_config
@@ -234,13 +234,13 @@ class BlenderbotTokenizer(TokenizerBase):
             isinstance(text, list)
             and text
             and not options.is_split_into_words
-            and all(type(item) is str for item in text)
+            and are_plain_texts(text)
             and (
                 text_pair is None
                 or (
                     isinstance(text_pair, list)
                     and len(text_pair) == len(text)
-                    and all(type(item) is str for item in text_pair)
+                    and are_plain_texts(text_pair)
                 )
             )
         )

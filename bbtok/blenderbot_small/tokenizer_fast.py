@@ -29,7 +29,7 @@ from bbtok.native import _native
 from bbtok.storage import files
 from bbtok.tokenization import vocabulary_files
 from bbtok.tokenization.added_tokens import TokenRegistry
-from bbtok.tokenization.base import Spans, TokenizerBase
+from bbtok.tokenization.base import Spans, TokenizerBase, are_plain_texts
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id
 from bbtok.tokenization.options import LARGE_INTEGER, CallOptions
 from bbtok.tokenization.padding import padded_arrays, truncate_flat
@@ -294,8 +294,7 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
             and not options.split_special
             and not options.return_offsets_mapping
             and not self._tokens.strip_rules
-            # map(type) runs in C: a generator costs a tenth of a large batch's encoding.
-            and set(map(type, text)) == {str}
+            and are_plain_texts(text)
         )
         if not simple_batch:
             return super()._encode_any(text, text_pair, options)
