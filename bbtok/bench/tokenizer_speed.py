@@ -334,7 +334,11 @@ def big_vocabulary(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             vocab_file, merges_file = train(
-                text.lines, directory, vocab_size=vocab_size, min_frequency=min_frequency
+                text.lines,
+                directory,
+                vocab_size=vocab_size,
+                min_frequency=min_frequency,
+                overwrite=True,
             )
         with open(vocab_file, encoding="utf-8") as handle:
             entries = len(json.load(handle))

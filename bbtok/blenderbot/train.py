@@ -27,11 +27,20 @@ from bbtok.blenderbot.family import (
     VOCAB_FILE,
     VOCABULARY_HEAD,
 )
-from bbtok.storage.files import json_bytes, read_text, write_file_set
+from bbtok.storage.files import (
+    check_output_directory,
+    json_bytes,
+    read_text,
+    write_directory,
+    write_file_set,
+)
 from bbtok.tokenization.pretrained import TOKENIZER_CONFIG_FILE
 
 PathLike = Union[str, "os.PathLike[str]"]
 
+# The files train_byte_level writes, in the order they are put in place; in an existing output
+# directory, the only files it replaces.
+_OUTPUT_FILES = (VOCAB_FILE, MERGES_FILE, TOKENIZER_CONFIG_FILE)
 # The model length of facebook/blenderbot-400M-distill's configuration.
 MODEL_MAX_LENGTH = 128
 
@@ -43,6 +52,7 @@ def train_byte_level(
     min_frequency: int = 2,
     *,
     files: bool = False,
+    overwrite: bool = False,
 ) -> tuple[str, str, str]:
     """Learn byte-level BPE merges and write ``vocab.json``, ``merges.txt`` and
     ``tokenizer_config.json`` into ``output_dir``; return their paths.
@@ -52,6 +62,12 @@ def train_byte_level(
     ``<mask>`` included; fewer merges may be found in a small corpus. The same corpus always
     gives the same bytes, and the files are written as one set (none half-written).
 
+    ``output_dir`` is created if needed; one that is not empty is refused before training
+    (``FileExistsError``) unless ``overwrite``, which replaces those three files there, once
+    all are written, and keeps every other file (see
+    :func:`bbtok.storage.files.write_directory`); a corpus file that would be replaced is
+    refused.
+
     >>> train_byte_level(["hello there", "hello again"], "my-vocab", vocab_size=300)
     ... # doctest: +SKIP
     ('my-vocab/vocab.json', 'my-vocab/merges.txt', 'my-vocab/tokenizer_config.json')
@@ -59,7 +75,14 @@ def train_byte_level(
     minimum = len(VOCABULARY_HEAD) + len(pre_tokenizers.ByteLevel.alphabet()) + 1
     if vocab_size < minimum:
         raise ValueError(f"vocab_size must be at least {minimum} (specials and the 256 bytes)")
-    records: Iterable[str] = _read_files(corpus) if files else _checked_texts(corpus)
+    paths = list(corpus) if files else []
+    check_output_directory(
+        output_dir,
+        overwrite,
+        _OUTPUT_FILES.__contains__,
+        [path for path in paths if isinstance(path, (str, os.PathLike))],
+    )
+    records: Iterable[str] = _read_files(paths) if files else _checked_texts(corpus)
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
     trainer = trainers.BpeTrainer(
@@ -74,21 +97,25 @@ def train_byte_level(
     vocab: dict[str, int] = dict(model["vocab"])
     vocab[MASK_TOKEN] = len(vocab)
     merges = [" ".join(pair) if isinstance(pair, list) else pair for pair in model["merges"]]
-    os.makedirs(output_dir, exist_ok=True)
-    vocab_path = os.path.join(output_dir, VOCAB_FILE)
-    merges_path = os.path.join(output_dir, MERGES_FILE)
-    config_path = os.path.join(output_dir, TOKENIZER_CONFIG_FILE)
     # As the hub's files: compact JSON in id order, a "#version" header before the merges.
     vocab_text = json.dumps(vocab, ensure_ascii=False, separators=(",", ":"))
     merges_text = "#version: 0.2\n" + "".join(merge + "\n" for merge in merges)
     config = {"model_max_length": MODEL_MAX_LENGTH, "tokenizer_class": REFERENCE_CLASS_NAME}
-    written = write_file_set(
-        [
-            (vocab_path, vocab_text.encode("utf-8")),
-            (merges_path, merges_text.encode("utf-8")),
-            (config_path, json_bytes(config, config_path)),
-        ]
-    )
+
+    def write(building: str) -> list[str]:
+        write_file_set(
+            [
+                (os.path.join(building, VOCAB_FILE), vocab_text.encode("utf-8")),
+                (os.path.join(building, MERGES_FILE), merges_text.encode("utf-8")),
+                (
+                    os.path.join(building, TOKENIZER_CONFIG_FILE),
+                    json_bytes(config, TOKENIZER_CONFIG_FILE),
+                ),
+            ]
+        )
+        return list(_OUTPUT_FILES)
+
+    written = write_directory(output_dir, overwrite, _OUTPUT_FILES.__contains__, write)
     return written[0], written[1], written[2]
 
 

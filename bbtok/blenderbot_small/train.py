@@ -31,13 +31,17 @@ from bbtok.blenderbot_small.family import (
     VOCABULARY_HEAD,
 )
 from bbtok.blenderbot_small.tokenizer import END_OF_WORD, pretokenize
-from bbtok.storage.files import read_text
+from bbtok.storage.files import check_output_directory, read_text, write_directory
 from bbtok.tokenization.vocabulary_files import Merge, save_vocab_files
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 # The special tokens and their ids in the real facebook/blenderbot_small-90M vocabulary.
 SPECIAL_TOKENS = VOCABULARY_HEAD
+
+# The files train writes, in the order they are put in place; in an existing output directory,
+# the only files it replaces.
+_OUTPUT_FILES = (VOCAB_FILE, MERGES_FILE)
 
 # The trainer is fed strings of about this many characters (a piece repeated as often as it was
 # counted): big enough that crossing into Rust is rare, small enough that none is large.
@@ -52,6 +56,7 @@ def train(
     show_progress: bool = False,
     *,
     files: bool | None = None,
+    overwrite: bool = False,
 ) -> tuple[str, str]:
     """Learn BPE merges from ``corpus`` and write ``vocab.json`` and ``merges.txt``.
 
@@ -68,8 +73,11 @@ def train(
     ``vocab_size`` entries, and at most ``vocab_size + 5``, unless the corpus runs out of pairs
     seen ``min_frequency`` times first.
 
-    The same corpus always gives the same bytes. Files are written atomically into
-    ``output_dir``, which is created if needed. Returns the paths of the two files.
+    The same corpus always gives the same bytes. ``output_dir`` is created if needed; one that
+    is not empty is refused before training (``FileExistsError``) unless ``overwrite``, which
+    replaces ``vocab.json`` and ``merges.txt`` there once both new ones are written, and
+    keeps every other file (see :func:`bbtok.storage.files.write_directory`); a corpus file
+    that would be replaced is refused. Returns the paths of the two files.
 
     >>> import tempfile
     >>> out = tempfile.mkdtemp()
@@ -82,7 +90,9 @@ def train(
     if isinstance(min_frequency, bool) or not isinstance(min_frequency, int) or min_frequency < 0:
         raise ValueError(f"min_frequency must be a non-negative integer, got {min_frequency!r}")
 
-    piece_counts = count_pieces(_records(corpus, files))
+    paths, records = _records(corpus, files)
+    check_output_directory(output_dir, overwrite, _OUTPUT_FILES.__contains__, paths)
+    piece_counts = count_pieces(records)
     if not piece_counts:
         raise ValueError("the corpus holds no words to learn from")
 
@@ -110,9 +120,14 @@ def train(
         # must hold it once (the reference would keep the last).
         ranks.setdefault(merge, len(ranks))
 
-    output_dir = os.fspath(output_dir)
-    os.makedirs(output_dir, exist_ok=True)
-    return save_vocab_files(output_dir, vocab, ranks, (VOCAB_FILE, MERGES_FILE))
+    def write(building: str) -> list[str]:
+        written = save_vocab_files(building, vocab, ranks, _OUTPUT_FILES)
+        return [os.path.basename(path) for path in written]
+
+    vocab_path, merges_path = write_directory(
+        output_dir, overwrite, _OUTPUT_FILES.__contains__, write
+    )
+    return vocab_path, merges_path
 
 
 def count_pieces(records: Iterable[str]) -> Counter[str]:
@@ -129,8 +144,9 @@ def count_pieces(records: Iterable[str]) -> Counter[str]:
 
 def _records(
     corpus: Iterable[str] | Sequence[PathLike] | os.PathLike[str], as_files: bool | None
-) -> Iterator[str]:
-    """The corpus as text records, reading files if it is a list of paths."""
+) -> tuple[list[str], Iterator[str]]:
+    """The corpus as text records, reading files if it is a list of paths; and those paths
+    (checked to exist)."""
     if isinstance(corpus, (str, bytes)):
         raise TypeError(
             "corpus must be an iterable of text records or a list of file paths, not a single "
@@ -145,11 +161,12 @@ def _records(
             and all(isinstance(item, os.PathLike) for item in corpus)
         )
     if as_files:
-        return _read_files(list(corpus))
-    return _text_records(corpus)
+        paths = _checked_paths(list(corpus))
+        return paths, _read_files(paths)
+    return [], _text_records(corpus)
 
 
-def _read_files(paths: list[object]) -> Iterator[str]:
+def _checked_paths(paths: list[object]) -> list[str]:
     names: list[str] = []
     for index, path in enumerate(paths):
         if not isinstance(path, (str, os.PathLike)):
@@ -164,6 +181,10 @@ def _read_files(paths: list[object]) -> Iterator[str]:
             f"{len(missing)} corpus file(s) not found: {shown} (pass files=False if these "
             "strings are the text to learn from)",
         )
+    return names
+
+
+def _read_files(names: list[str]) -> Iterator[str]:
     # read_text names the file and the byte offset of invalid UTF-8.
     return (read_text(name) for name in names)
 

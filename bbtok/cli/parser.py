@@ -193,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--min-frequency", type=int, default=2, help="(default: %(default)s)")
     train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into an output directory that is not empty: the vocabulary files there are "
+        "replaced once the new ones are complete; other files are kept",
+    )
+    train.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar and no 'wrote ...' line"
     )
     train.set_defaults(run=run_train)

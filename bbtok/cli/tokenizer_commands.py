@@ -169,6 +169,7 @@ def run_train(args: argparse.Namespace) -> int:
             vocab_size=DISTILL_400M_VOCAB_SIZE if args.vocab_size is None else args.vocab_size,
             min_frequency=args.min_frequency,
             files=True,
+            overwrite=args.overwrite,
         )
     else:
         from bbtok.blenderbot_small.train import train
@@ -180,6 +181,7 @@ def run_train(args: argparse.Namespace) -> int:
             min_frequency=args.min_frequency,
             show_progress=show_progress,
             files=True,
+            overwrite=args.overwrite,
         )
     if not args.quiet:
         print(f"bbtok: wrote {', '.join(written[:-1])} and {written[-1]}", file=sys.stderr)

@@ -13,21 +13,22 @@ same bits. float32 becomes float16 with numpy's rounding (to nearest, ties to ev
 with round-to-nearest-even on its bit pattern. float64 tensors (which ``--dtype`` does not
 offer) stay float64; asked for bfloat16, they are rounded to float32 first.
 
-The output is built in a temporary directory beside it and renamed into place only when every
-file is written and fsynced: a failure or an interruption leaves no output and no temporary.
+A new output is built in a temporary directory beside it and renamed into place only when every
+file is written and fsynced: a failure or an interruption leaves no output and no temporary. An
+existing one (``overwrite``) gets the new files only once all are written, and keeps every file
+that is not part of a checkpoint (:func:`bbtok.storage.files.write_directory`).
 """
 
 from __future__ import annotations
 
-import contextlib
+import fnmatch
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bbtok.blenderbot.family import TOKENIZER_FILE
 from bbtok.blenderbot_small.family import TOKENIZER_FILES
 from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
 from bbtok.modeling.config import (
@@ -134,13 +135,51 @@ def output_names(source: TensorSource, config: BlenderbotSmallConfig) -> dict[st
     return names
 
 
-def _check_output(output: Path, overwrite: bool) -> None:
-    if output.is_symlink() or (output.exists() and not output.is_dir()):
-        raise FileExistsError(17, "the output exists and is not a directory", str(output))
-    if output.is_dir() and any(output.iterdir()) and not overwrite:
-        raise FileExistsError(
-            17, "the output directory exists and is not empty (pass --overwrite)", str(output)
-        )
+# The files a checkpoint set consists of: what --overwrite replaces in the output, and removes
+# when the new set lacks them (old shards and their index would make a loader pick them).
+_CHECKPOINT_FILE_PATTERNS = (
+    CONFIG_FILE,
+    GENERATION_CONFIG_FILE,
+    WEIGHTS_FILE,
+    "model-*-of-*.safetensors",
+    "*.index.json",
+    "pytorch_model*.bin",
+    *TOKENIZER_FILES.required,
+    *TOKENIZER_FILES.optional,
+    TOKENIZER_FILE,
+)
+
+
+def is_checkpoint_file(name: str) -> bool:
+    """Whether a file named ``name`` belongs to a checkpoint set (configuration, weights,
+    shards, indexes, tokenizer files).
+
+    >>> is_checkpoint_file("model-00001-of-00002.safetensors"), is_checkpoint_file("notes.txt")
+    (True, False)
+    """
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in _CHECKPOINT_FILE_PATTERNS)
+
+
+def _check_apart(source: str | os.PathLike[str], directory: Path, output: Path) -> None:
+    """Refuse an output that is the source directory, holds it or lies inside it (after
+    symlinks): writing it would replace or mix with the files being read."""
+    source_path, output_path = os.path.realpath(directory), os.path.realpath(output)
+    common = os.path.commonpath([source_path, output_path])
+    if common == source_path == output_path:
+        relation = "is"
+    elif common == output_path:
+        relation = "contains"
+    elif common == source_path:
+        relation = "lies inside"
+    else:
+        return
+    shown = os.fspath(source)
+    if os.path.abspath(shown) != source_path:  # a hub model id, or a path through a symlink
+        shown = f"{shown} ({source_path})"
+    raise ValueError(
+        f"the output {os.fspath(output)} {relation} the source checkpoint {shown}: "
+        "write to a directory apart from it"
+    )
 
 
 def convert(
@@ -153,8 +192,11 @@ def convert(
     """Write checkpoint ``source`` (a directory or a hub model id) into directory ``output``
     as one ``model.safetensors`` with its configuration and tokenizer; ``dtype`` (``float16``,
     ``bfloat16``, ``float32``) converts the weights, None keeps each tensor's stored dtype.
-    An existing non-empty ``output`` is refused unless ``overwrite``; it is then replaced
-    whole, once the new one is written. Returns the output directory.
+    An output that is the source, holds it or lies inside it is refused (``ValueError``); so is
+    an existing non-empty ``output`` unless ``overwrite``. With it, only the checkpoint's files
+    there (:func:`is_checkpoint_file`) are replaced, once the new set is complete; files of
+    the old set the new one lacks (old shards, an index) are removed after, and other files
+    are kept. Returns the output directory.
 
     >>> convert("path/to/pytorch_checkpoint", "converted", dtype="float16")  # doctest: +SKIP
     PosixPath('converted')
@@ -162,8 +204,13 @@ def convert(
     if dtype is not None and dtype not in TARGET_DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(TARGET_DTYPES)}, got {dtype!r}")
     output = Path(output)
-    _check_output(output, overwrite)
+    # Checked before the source is looked for (a hub model id may be downloaded), and again
+    # once its files are known.
+    files.check_output_directory(output, overwrite, is_checkpoint_file)
     directory = Path(hub.pretrained_directory(source, TOKENIZER_FILES | MODEL_FILES, **hub_options))
+    _check_apart(source, directory, output)
+    source_files = [entry.path for entry in os.scandir(directory) if entry.is_file()]
+    files.check_output_directory(output, overwrite, is_checkpoint_file, source_files)
     config = BlenderbotSmallConfig.from_pretrained(directory)
     tokenizer = BlenderbotSmallTokenizerFast.from_pretrained(directory)
     weights = open_weights(directory)
@@ -188,44 +235,24 @@ def convert(
         config_values.pop("torch_dtype", None)
         config_values["dtype"] = _DTYPE_NAMES[kinds.pop()]
 
-    parent = output.absolute().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(dir=parent, prefix=f".{output.name}.", suffix=".tmp"))
-    try:
-        write_safetensors(building / WEIGHTS_FILE, layout, read)
-        contents = [(building / CONFIG_FILE, files.json_bytes(config_values, CONFIG_FILE))]
+    def write(building: str) -> list[str]:
+        write_safetensors(os.path.join(building, WEIGHTS_FILE), layout, read)
+        tokenizer_files = tokenizer.save_pretrained(building)
+        contents = []
         if config.generation_config is not None:
-            generation = building / GENERATION_CONFIG_FILE
             contents.append(
-                (generation, files.json_bytes(config.generation_config, GENERATION_CONFIG_FILE))
+                (
+                    os.path.join(building, GENERATION_CONFIG_FILE),
+                    files.json_bytes(config.generation_config, GENERATION_CONFIG_FILE),
+                )
             )
-        files.write_file_set(contents)
-        tokenizer.save_pretrained(building)
-        # mkdtemp makes the directory private to its owner; give it the usual mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(building, 0o777 & ~umask)
-        _publish(building, output, overwrite)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
+        contents.append(
+            (os.path.join(building, CONFIG_FILE), files.json_bytes(config_values, CONFIG_FILE))
+        )
+        written = files.write_file_set(contents)
+        # The weights first (a loader takes model.safetensors before any old index or .bin),
+        # the configuration last.
+        return [os.path.basename(path) for path in [WEIGHTS_FILE, *tokenizer_files, *written]]
+
+    files.write_directory(output, overwrite, is_checkpoint_file, write)
     return output
-
-
-def _publish(building: Path, output: Path, overwrite: bool) -> None:
-    """Rename the finished directory to ``output``; with ``overwrite``, a non-empty ``output``
-    is first moved aside, and removed once the new one is in place. Without it, the rename
-    fails on a non-empty directory made since the check (ENOTEMPTY), which is kept."""
-    if overwrite and output.is_dir() and any(output.iterdir()):
-        old = Path(tempfile.mkdtemp(dir=building.parent, prefix=f".{output.name}.", suffix=".old"))
-        os.replace(output, old)  # over the empty directory mkdtemp made
-        try:
-            os.replace(building, output)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.replace(old, output)  # put the old one back
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(building, output)  # rename(2) replaces an empty directory
-    files._fsync_directory(os.fspath(output.absolute().parent))

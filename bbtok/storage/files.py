@@ -7,6 +7,8 @@ bound (:data:`MAX_VOCAB_BYTES`, :data:`MAX_CONFIG_BYTES`).
 
 Writers never leave a half-written file behind: :func:`write_file_set` writes and fsyncs a
 temporary file beside each target, and renames them only when all are written.
+:func:`write_directory` writes a whole set (a checkpoint, a vocabulary) into a directory that may
+hold other files: it replaces only the set's own files, once the new ones are complete.
 
 What the files of a tokenizer hold (``vocab.json``, ``merges.txt``) is read and written by
 :mod:`bbtok.tokenization.vocabulary_files`.
@@ -18,9 +20,10 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 import stat
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 # Size bounds, far above real files, so that a wrong file is refused before it is read into
@@ -236,17 +239,24 @@ def write_file_set(contents: Sequence[tuple[str | os.PathLike[str], bytes]]) -> 
     try:
         for path, (_, data) in zip(targets, contents):
             temporaries.append(_write_temporary(path, data))
-        for index, (temporary, path) in enumerate(zip(temporaries, targets)):
-            os.replace(temporary, path)
-            temporaries[index] = ""  # renamed: no longer ours to remove
+        _put_in_place(temporaries, targets)
     finally:
         for temporary in temporaries:
             if temporary:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(temporary)
-    for directory in dict.fromkeys(os.path.dirname(os.path.abspath(p)) for p in targets):
-        _fsync_directory(directory)
     return targets
+
+
+def _put_in_place(written: list[str], targets: Sequence[str]) -> None:
+    """Rename each finished file of ``written`` over its target, in order, then make the renames
+    durable. A renamed file's entry in ``written`` becomes ``""``: the caller removes the
+    others when a rename fails."""
+    for index, (path, target) in enumerate(zip(written, targets)):
+        os.replace(path, target)
+        written[index] = ""  # renamed: no longer ours to remove
+    for directory in dict.fromkeys(os.path.dirname(os.path.abspath(t)) for t in targets):
+        _fsync_directory(directory)
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> str:
@@ -267,3 +277,131 @@ def json_bytes(obj: Any, what: str) -> bytes:
 def write_json(path: str | os.PathLike[str], obj: Any) -> str:
     """Write a JSON object as transformers does (indent 2, sorted keys, UTF-8), atomically."""
     return write_atomic(path, json_bytes(obj, os.fspath(path)))
+
+
+def check_output_directory(
+    output: str | os.PathLike[str],
+    overwrite: bool,
+    is_member: Callable[[str], bool],
+    reads: Iterable[str | os.PathLike[str]] = (),
+) -> None:
+    """Refuse, before any work is done, a directory that :func:`write_directory` may not write
+    a set of files into (``is_member(name)`` says which names belong to the set).
+
+    ``FileExistsError`` naming ``output`` when it exists and is not a directory, or is a
+    directory holding anything without ``overwrite``; ``IsADirectoryError`` when a member's
+    name is taken by a directory there; ``ValueError`` when a member there is one of the files
+    ``reads`` names (itself or through a symlink or hard link), which replacing would destroy.
+    """
+    path = os.fspath(output)
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise FileExistsError(errno.EEXIST, "The output exists and is not a directory", path)
+    if not os.path.isdir(path):
+        return
+    names = os.listdir(path)
+    if names and not overwrite:
+        raise FileExistsError(
+            errno.EEXIST,
+            "The output directory exists and is not empty (pass --overwrite, or overwrite=True, "
+            "to replace the files it would write there)",
+            path,
+        )
+    read = {_identity(os.stat(name)) for name in reads if os.path.exists(name)}
+    for name in filter(is_member, names):
+        member = os.path.join(path, name)
+        info = os.lstat(member)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(
+                errno.EISDIR, f"The output holds a directory named {name}, a file it writes", member
+            )
+        if _identity(info) in read:
+            raise ValueError(
+                f"{member} is a file this run reads, and writing the output would replace it: "
+                "write to another directory"
+            )
+
+
+def _identity(info: os.stat_result) -> tuple[int, int]:
+    return info.st_dev, info.st_ino
+
+
+def write_directory(
+    output: str | os.PathLike[str],
+    overwrite: bool,
+    is_member: Callable[[str], bool],
+    write: Callable[[str], Sequence[str]],
+) -> list[str]:
+    """Write a set of files into directory ``output``: ``write(building)`` writes them into the
+    empty directory it is given and returns their names, in the order to put them in place (the
+    one that says what the others are, last). Returns their paths in ``output``. Check
+    ``output`` first with :func:`check_output_directory`.
+
+    A new ``output`` is the building directory, made beside it and renamed to it when complete
+    (a failure leaves nothing, not even the missing parents it made). Into an existing one (it
+    must be empty without ``overwrite``) the files are built in a hidden directory inside it and
+    renamed over their namesakes only once all are written; then the members of the old set
+    (``is_member``) the new one lacks are removed. Files that are not members are never touched.
+    """
+    path = os.path.abspath(output)
+    if not os.path.lexists(path):
+        names = _write_new_directory(path, write)
+    else:
+        check_output_directory(path, overwrite, is_member)  # anything added since the check
+        real = os.path.realpath(path)
+        building = tempfile.mkdtemp(dir=real, prefix=".bbtok-", suffix=".tmp")
+        try:
+            names = list(write(building))
+            written = [os.path.join(building, name) for name in names]
+            _put_in_place(written, [os.path.join(real, name) for name in names])
+            for name in set(os.listdir(real)) - set(names):
+                member = os.path.join(real, name)
+                if is_member(name) and not stat.S_ISDIR(os.lstat(member).st_mode):
+                    os.unlink(member)
+            os.rmdir(building)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        _fsync_directory(real)
+    return [os.path.join(os.fspath(output), name) for name in names]
+
+
+def _write_new_directory(path: str, write: Callable[[str], Sequence[str]]) -> list[str]:
+    parent = os.path.dirname(path)
+    made = _make_directories(parent)
+    try:
+        building = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        try:
+            names = list(write(building))
+            # mkdtemp makes the directory private to its owner; give it the usual mode.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(building, 0o777 & ~umask)
+            os.replace(building, path)  # fails if a non-empty one was made since the check
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+    except BaseException:
+        for directory in reversed(made):
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
+        raise
+    _fsync_directory(parent)
+    return names
+
+
+def _make_directories(path: str) -> list[str]:
+    """Make directory ``path`` and its missing parents; the ones made, outermost first."""
+    missing: list[str] = []
+    while not os.path.isdir(path) and os.path.dirname(path) != path:
+        missing.append(path)
+        path = os.path.dirname(path)
+    made: list[str] = []
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            if not os.path.isdir(directory):
+                raise
+            continue  # made by someone else meanwhile: not ours to remove
+        made.append(directory)
+    return made

@@ -61,6 +61,23 @@ def test_files_are_read_with_files_true(tmp_path: Path) -> None:
         train_byte_level([corpus], tmp_path / "bad", vocab_size=300)  # type: ignore[list-item]
 
 
+def test_a_directory_that_is_not_empty_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "tokenizer_config.json").write_text("mine")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        train_byte_level(CORPUS, tmp_path, vocab_size=300)
+    assert (tmp_path / "tokenizer_config.json").read_text() == "mine"
+
+
+def test_overwrite_replaces_the_three_files_and_keeps_the_others(tmp_path: Path) -> None:
+    train_byte_level(CORPUS, tmp_path / "fresh", vocab_size=300)
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "vocab.json").write_text("old")
+    (output / "notes.txt").write_text("mine")
+    train_byte_level(CORPUS, output, vocab_size=300, overwrite=True)
+    assert read_files(output) == {**read_files(tmp_path / "fresh"), "notes.txt": b"mine"}
+
+
 def test_too_small_a_vocabulary_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="vocab_size must be at least 261"):
         train_byte_level(CORPUS, tmp_path, vocab_size=100)

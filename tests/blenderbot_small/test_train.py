@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import bbtok.blenderbot_small.train
 from bbtok import BlenderbotSmallTokenizer
 from bbtok.blenderbot_small.tokenizer import bpe, pretokenize
 from bbtok.blenderbot_small.train import SPECIAL_TOKENS, train
@@ -215,6 +216,59 @@ def test_output_directory_is_created(tmp_path: Path) -> None:
 def test_no_temporary_file_is_left_behind(tmp_path: Path) -> None:
     train_to(tmp_path, vocab_size=100)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["merges.txt", "vocab.json"]
+
+
+# -- the output directory ---------------------------------------------------------------------
+
+
+def test_a_directory_that_is_not_empty_is_refused_before_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "vocab.json").write_text("mine")
+
+    def no_training(*arguments: object) -> None:
+        raise AssertionError("the trainer ran")
+
+    monkeypatch.setattr(bbtok.blenderbot_small.train, "_run_trainer", no_training)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        train(CORPUS, tmp_path, vocab_size=100)
+    assert (tmp_path / "vocab.json").read_text() == "mine"
+
+
+def test_overwrite_replaces_the_vocabulary_and_keeps_other_files(tmp_path: Path) -> None:
+    expected = [path.read_bytes() for path in train_to(tmp_path / "fresh", vocab_size=100)]
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "vocab.json").write_text("old")
+    (output / "notes.txt").write_text("mine")
+    written = train_to(output, vocab_size=100, overwrite=True)
+    assert [path.read_bytes() for path in written] == expected
+    assert (output / "notes.txt").read_text() == "mine"
+    assert sorted(path.name for path in output.iterdir()) == [
+        "merges.txt",
+        "notes.txt",
+        "vocab.json",
+    ]
+
+
+def test_a_corpus_file_the_output_would_replace_is_refused(tmp_path: Path) -> None:
+    corpus = tmp_path / "merges.txt"
+    corpus.write_text("\n".join(CORPUS), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"merges\.txt is a file this run reads"):
+        train([corpus], tmp_path, vocab_size=100, overwrite=True)
+    assert corpus.read_text(encoding="utf-8") == "\n".join(CORPUS)
+
+
+def test_a_failed_write_leaves_no_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(*arguments: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bbtok.blenderbot_small.train, "save_vocab_files", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        train_to(tmp_path / "new" / "vocab", vocab_size=100)
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- bad input ------------------------------------------------------------------------------

@@ -190,6 +190,41 @@ def test_train_reports_what_it_wrote_on_standard_error(
     assert captured.err == f"bbtok: wrote {output / 'vocab.json'} and {output / 'merges.txt'}\n"
 
 
+def test_train_refuses_an_output_that_is_not_empty_and_keeps_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("hello there friend\nhow are you doing\n", encoding="utf-8")
+    output = tmp_path / "vocab"
+    output.mkdir()
+    (output / "vocab.json").write_text("my vocabulary")
+    assert run("train", corpus, "-o", output, "--vocab-size", "100", "--min-frequency", "1") == 1
+    assert "is not empty (pass --overwrite" in capsys.readouterr().err
+    assert [path.name for path in output.iterdir()] == ["vocab.json"]
+    assert (output / "vocab.json").read_text() == "my vocabulary"
+
+
+def test_train_overwrite_replaces_the_vocabulary_files_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("hello there friend\nhow are you doing\n", encoding="utf-8")
+    output = tmp_path / "vocab"
+    output.mkdir()
+    (output / "vocab.json").write_text("my vocabulary")
+    (output / "notes.txt").write_text("mine")
+    options = ["--vocab-size", "100", "--min-frequency", "1", "--overwrite"]
+    assert run("train", corpus, "-o", output, *options) == 0
+    assert "wrote" in capsys.readouterr().err
+    assert sorted(path.name for path in output.iterdir()) == [
+        "merges.txt",
+        "notes.txt",
+        "vocab.json",
+    ]
+    assert (output / "notes.txt").read_text() == "mine"
+    assert "hello" in json.loads((output / "vocab.json").read_text(encoding="utf-8"))
+
+
 def test_too_many_workers_are_refused_while_the_arguments_are_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -5,6 +5,7 @@ conversions checked against numpy's and torch's own rounding."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -247,18 +248,138 @@ def test_an_existing_directory_is_refused_and_kept_without_overwrite(
     assert [path.name for path in tmp_path.iterdir()] == ["out"]
 
 
-def test_overwrite_replaces_an_existing_directory_whole(
+def test_overwrite_replaces_the_checkpoint_files_and_keeps_the_others(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "out"
     output.mkdir()
-    (output / "stale.txt").write_text("old")
+    (output / "config.json").write_text("{}")
+    (output / "notes.txt").write_text("mine")
+    (output / "runs").mkdir()
     code = main(["convert", str(SAMPLE_CHECKPOINT), "-o", str(output), "--overwrite"])
     assert code == 0
     assert capsys.readouterr().out == f"{output}\n"
-    assert not (output / "stale.txt").exists()
+    assert (output / "notes.txt").read_text() == "mine"
+    assert (output / "runs").is_dir()
     assert [path.name for path in tmp_path.iterdir()] == ["out"]
     np.testing.assert_array_equal(logits(output), logits(SAMPLE_CHECKPOINT))
+
+
+def test_overwrite_removes_the_old_shards_and_index_the_new_set_lacks(tmp_path: Path) -> None:
+    output = full_checkpoint(tmp_path, "sharded_safetensors")
+    (output / "pytorch_model.bin").write_bytes(b"old")
+    convert(SAMPLE_CHECKPOINT, output, overwrite=True)
+    assert sorted(path.name for path in output.iterdir()) == sorted(
+        ["model.safetensors", "tokenizer_config.json", *SAMPLE_FILES]
+    )
+
+
+def test_a_failed_overwrite_leaves_the_old_checkpoint_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = full_checkpoint(tmp_path, "sharded_safetensors")
+    before = {path.name: path.read_bytes() for path in output.iterdir()}
+
+    def full_disk(*arguments: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bbtok.modeling.convert, "write_safetensors", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        convert(SAMPLE_CHECKPOINT, output, overwrite=True)
+    assert {path.name: path.read_bytes() for path in output.iterdir()} == before
+
+
+def test_overwriting_the_working_directory_leaves_no_stray_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "notes.txt").write_text("mine")
+    monkeypatch.chdir(output)
+    convert(SAMPLE_CHECKPOINT, ".", overwrite=True)
+    assert (output / "notes.txt").read_text() == "mine"
+    assert (output / "model.safetensors").exists()
+    assert [path.name for path in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_failed_conversion_leaves_no_parent_directory_it_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(*arguments: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bbtok.modeling.convert, "write_safetensors", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        convert(SAMPLE_CHECKPOINT, tmp_path / "new" / "parents" / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- the source is never written ---------------------------------------------------------------
+
+
+def copied_sample(directory: Path) -> dict[str, bytes]:
+    """The sample checkpoint copied to ``directory``, with a file of the user's; their bytes."""
+    shutil.copytree(SAMPLE_CHECKPOINT, directory)
+    (directory / "notes.txt").write_text("mine")
+    return {path.name: path.read_bytes() for path in directory.iterdir()}
+
+
+def test_an_output_that_holds_the_source_is_refused_and_nothing_is_removed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "checkpoint"
+    files = copied_sample(source)
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["convert", str(source), "-o", str(tmp_path), "--overwrite"]) == 1
+    assert capsys.readouterr().err == (
+        f"bbtok: error: the output {tmp_path} contains the source checkpoint {source}: "
+        "write to a directory apart from it\n"
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["checkpoint", "notes.txt"]
+    assert {path.name: path.read_bytes() for path in source.iterdir()} == files
+
+
+def test_converting_a_checkpoint_into_itself_is_refused_and_it_is_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "checkpoint"
+    files = copied_sample(source)
+    arguments = ["-o", str(source), "--overwrite", "--dtype", "float16"]
+    assert main(["convert", str(source), *arguments]) == 1
+    assert f"the output {source} is the source checkpoint {source}" in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in source.iterdir()} == files
+
+
+def test_an_output_inside_the_source_is_refused_and_not_made(tmp_path: Path) -> None:
+    source = tmp_path / "checkpoint"
+    files = copied_sample(source)
+    with pytest.raises(ValueError, match="lies inside the source checkpoint"):
+        convert(source, source / "converted")
+    assert {path.name: path.read_bytes() for path in source.iterdir()} == files
+
+
+def test_a_source_reached_through_a_symlink_is_still_the_source(tmp_path: Path) -> None:
+    source = tmp_path / "checkpoint"
+    files = copied_sample(source)
+    (tmp_path / "link").symlink_to(source)
+    shown = f"is the source checkpoint {tmp_path / 'link'} ({source})"
+    with pytest.raises(ValueError, match=re.escape(shown)):
+        convert(tmp_path / "link", source, overwrite=True)
+    assert {path.name: path.read_bytes() for path in source.iterdir()} == files
+
+
+def test_an_output_file_the_source_links_to_is_refused(tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    copied_sample(output)
+    source = tmp_path / "checkpoint"
+    source.mkdir()
+    for name in SAMPLE_FILES:
+        shutil.copy(SAMPLE_CHECKPOINT / name, source)
+    (source / "model.safetensors").symlink_to(output / "model.safetensors")
+    weights = (output / "model.safetensors").read_bytes()
+    with pytest.raises(ValueError, match=r"model\.safetensors is a file this run reads"):
+        convert(source, output, overwrite=True, dtype="float16")
+    assert (output / "model.safetensors").read_bytes() == weights
 
 
 def test_an_empty_existing_directory_is_filled(tmp_path: Path) -> None:
