@@ -25,6 +25,7 @@ __all__ = [
     "TOKENIZER_FILES",
     "auto_tokenizer",
     "is_byte_level",
+    "is_tokenizer_file",
 ]
 
 # transformers' names for each family's tokenizer classes, as tokenizer_config.json holds them.
@@ -39,6 +40,18 @@ TOKENIZER_FILES = hub.FileSet(
     small.TOKENIZER_FILES.required,
     (*small.TOKENIZER_FILES.optional, PIPELINE_FILE),
 )
+
+
+def is_tokenizer_file(name: str) -> bool:
+    """Whether a file named ``name`` belongs to a tokenizer directory of either family: what
+    writing a new vocabulary over an old one replaces, or removes when the new one lacks it (an
+    old ``tokenizer.json`` or ``tokenizer_config.json`` would be loaded in its place).
+
+    >>> is_tokenizer_file("tokenizer.json"), is_tokenizer_file("notes.txt")
+    (True, False)
+    """
+    return name in TOKENIZER_FILES.required or name in TOKENIZER_FILES.optional
+
 
 AnyTokenizer = Union["BlenderbotSmallTokenizerFast", "BlenderbotTokenizer"]
 

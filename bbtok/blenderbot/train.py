@@ -35,11 +35,11 @@ from bbtok.storage.files import (
     write_file_set,
 )
 from bbtok.tokenization.pretrained import TOKENIZER_CONFIG_FILE
+from bbtok.tokenizer_auto import is_tokenizer_file
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-# The files train_byte_level writes, in the order they are put in place; in an existing output
-# directory, the only files it replaces.
+# The files train_byte_level writes, in the order they are put in place.
 _OUTPUT_FILES = (VOCAB_FILE, MERGES_FILE, TOKENIZER_CONFIG_FILE)
 # The model length of facebook/blenderbot-400M-distill's configuration.
 MODEL_MAX_LENGTH = 128
@@ -64,7 +64,8 @@ def train_byte_level(
 
     ``output_dir`` is created if needed; one that is not empty is refused before training
     (``FileExistsError``) unless ``overwrite``, which replaces those three files there, once
-    all are written, and keeps every other file (see
+    all are written, removes the old vocabulary's other tokenizer files (a ``tokenizer.json``
+    would be loaded in its place), and keeps every other file (see
     :func:`bbtok.storage.files.write_directory`); a corpus file that would be replaced is
     refused.
 
@@ -79,7 +80,7 @@ def train_byte_level(
     check_output_directory(
         output_dir,
         overwrite,
-        _OUTPUT_FILES.__contains__,
+        is_tokenizer_file,
         [path for path in paths if isinstance(path, (str, os.PathLike))],
     )
     records: Iterable[str] = _read_files(paths) if files else _checked_texts(corpus)
@@ -115,7 +116,7 @@ def train_byte_level(
         )
         return list(_OUTPUT_FILES)
 
-    written = write_directory(output_dir, overwrite, _OUTPUT_FILES.__contains__, write)
+    written = write_directory(output_dir, overwrite, is_tokenizer_file, write)
     return written[0], written[1], written[2]
 
 

@@ -33,14 +33,14 @@ from bbtok.blenderbot_small.family import (
 from bbtok.blenderbot_small.tokenizer import END_OF_WORD, pretokenize
 from bbtok.storage.files import check_output_directory, read_text, write_directory
 from bbtok.tokenization.vocabulary_files import Merge, save_vocab_files
+from bbtok.tokenizer_auto import is_tokenizer_file
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 # The special tokens and their ids in the real facebook/blenderbot_small-90M vocabulary.
 SPECIAL_TOKENS = VOCABULARY_HEAD
 
-# The files train writes, in the order they are put in place; in an existing output directory,
-# the only files it replaces.
+# The files train writes, in the order they are put in place.
 _OUTPUT_FILES = (VOCAB_FILE, MERGES_FILE)
 
 # The trainer is fed strings of about this many characters (a piece repeated as often as it was
@@ -75,9 +75,11 @@ def train(
 
     The same corpus always gives the same bytes. ``output_dir`` is created if needed; one that
     is not empty is refused before training (``FileExistsError``) unless ``overwrite``, which
-    replaces ``vocab.json`` and ``merges.txt`` there once both new ones are written, and
-    keeps every other file (see :func:`bbtok.storage.files.write_directory`); a corpus file
-    that would be replaced is refused. Returns the paths of the two files.
+    replaces ``vocab.json`` and ``merges.txt`` there once both new ones are written, removes
+    the old vocabulary's other tokenizer files (``tokenizer.json``, ``tokenizer_config.json``,
+    ...: they would be loaded in its place), and keeps every other file (see
+    :func:`bbtok.storage.files.write_directory`); a corpus file that would be replaced is
+    refused. Returns the paths of the two files.
 
     >>> import tempfile
     >>> out = tempfile.mkdtemp()
@@ -91,7 +93,7 @@ def train(
         raise ValueError(f"min_frequency must be a non-negative integer, got {min_frequency!r}")
 
     paths, records = _records(corpus, files)
-    check_output_directory(output_dir, overwrite, _OUTPUT_FILES.__contains__, paths)
+    check_output_directory(output_dir, overwrite, is_tokenizer_file, paths)
     piece_counts = count_pieces(records)
     if not piece_counts:
         raise ValueError("the corpus holds no words to learn from")
@@ -124,9 +126,7 @@ def train(
         written = save_vocab_files(building, vocab, ranks, _OUTPUT_FILES)
         return [os.path.basename(path) for path in written]
 
-    vocab_path, merges_path = write_directory(
-        output_dir, overwrite, _OUTPUT_FILES.__contains__, write
-    )
+    vocab_path, merges_path = write_directory(output_dir, overwrite, is_tokenizer_file, write)
     return vocab_path, merges_path
 
 

@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--overwrite",
         action="store_true",
-        help="write into an output directory that is not empty: the vocabulary files there are "
+        help="write into an output directory that is not empty: the tokenizer files there are "
         "replaced once the new ones are complete; other files are kept",
     )
     train.add_argument(
@@ -222,8 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     converter.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace DIR when it exists and is not empty (it is replaced only once the new "
-        "one is complete)",
+        help="write into an OUTPUT directory that is not empty: the checkpoint's files there "
+        "(configuration, weights, shards, indexes, tokenizer files) are replaced once the new "
+        "ones are complete; other files are kept",
     )
     converter.set_defaults(run=run_convert)
     return parser

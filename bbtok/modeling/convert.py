@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bbtok.blenderbot.family import TOKENIZER_FILE
 from bbtok.blenderbot_small.family import TOKENIZER_FILES
 from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
 from bbtok.modeling.config import (
@@ -47,6 +46,7 @@ from bbtok.modeling.weights import (
     write_safetensors,
 )
 from bbtok.storage import files, hub
+from bbtok.tokenizer_auto import is_tokenizer_file
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -144,9 +144,6 @@ _CHECKPOINT_FILE_PATTERNS = (
     "model-*-of-*.safetensors",
     "*.index.json",
     "pytorch_model*.bin",
-    *TOKENIZER_FILES.required,
-    *TOKENIZER_FILES.optional,
-    TOKENIZER_FILE,
 )
 
 
@@ -157,7 +154,9 @@ def is_checkpoint_file(name: str) -> bool:
     >>> is_checkpoint_file("model-00001-of-00002.safetensors"), is_checkpoint_file("notes.txt")
     (True, False)
     """
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in _CHECKPOINT_FILE_PATTERNS)
+    return is_tokenizer_file(name) or any(
+        fnmatch.fnmatchcase(name, pattern) for pattern in _CHECKPOINT_FILE_PATTERNS
+    )
 
 
 def _check_apart(source: str | os.PathLike[str], directory: Path, output: Path) -> None:

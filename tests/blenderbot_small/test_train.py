@@ -251,6 +251,24 @@ def test_overwrite_replaces_the_vocabulary_and_keeps_other_files(tmp_path: Path)
     ]
 
 
+def test_overwriting_a_byte_level_vocabulary_removes_its_other_tokenizer_files(
+    tmp_path: Path,
+) -> None:
+    # A tokenizer.json or a tokenizer_config.json naming the byte-level class, left beside the
+    # new files, would be loaded in their place.
+    output = tmp_path / "out"
+    output.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.json", "notes.txt"):
+        (output / name).write_text("old")
+    train_to(output, vocab_size=100, overwrite=True)
+    assert sorted(path.name for path in output.iterdir()) == [
+        "merges.txt",
+        "notes.txt",
+        "vocab.json",
+    ]
+    assert BlenderbotSmallTokenizer.from_pretrained(output)("hello")["input_ids"]
+
+
 def test_a_corpus_file_the_output_would_replace_is_refused(tmp_path: Path) -> None:
     corpus = tmp_path / "merges.txt"
     corpus.write_text("\n".join(CORPUS), encoding="utf-8")
