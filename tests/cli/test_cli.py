@@ -71,6 +71,19 @@ def test_tokenize_reads_standard_input_only_once(
     assert capsys.readouterr().err == "bbtok: error: standard input ('-') can be read only once\n"
 
 
+def test_tokenize_reads_standard_input_up_to_max_record_bytes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    standard_input(monkeypatch, b"0123456789")
+    assert run("tokenize", *TOKENIZER, "--max-record-bytes", "10", "-") == 0
+    assert capsys.readouterr().out.startswith("text: '0123456789' ")
+    standard_input(monkeypatch, b"0123456789!")
+    assert run("tokenize", *TOKENIZER, "--max-record-bytes", "10", "-") == 1
+    assert capsys.readouterr().err == (
+        "bbtok: error: standard input: longer than 10 bytes (the limit of --max-record-bytes)\n"
+    )
+
+
 def test_tokenize_names_invalid_utf8_on_standard_input(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

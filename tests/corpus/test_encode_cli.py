@@ -29,7 +29,7 @@ from bbtok.corpus import sinks as outputs
 from bbtok.native import _native
 from bbtok.tokenization.padding import truncate_flat
 
-from conftest import MULTILINGUAL_TEXT, SAMPLE_DIR
+from conftest import FEW_THREADS, MULTILINGUAL_TEXT, SAMPLE_DIR, limited_bbtok
 
 TOKENIZER = ["--tokenizer", str(SAMPLE_DIR)]
 
@@ -828,25 +828,6 @@ def test_python_m_bbtok_encode(tmp_path: Path, tok: BlenderbotSmallTokenizerFast
 
 
 # -- hostile use, each in a process of its own ---------------------------------------------------
-
-# Starts `python -m bbtok ARGS...` with its address space limited to LIMIT bytes: a run whose
-# memory grows without bound dies of MemoryError instead of taking the machine with it.
-LIMITED_BBTOK = (
-    "import os, resource, sys; limit = int(sys.argv[1]); "
-    "resource.setrlimit(resource.RLIMIT_AS, (limit, limit)); "
-    "os.execv(sys.executable, [sys.executable, '-m', 'bbtok', *sys.argv[2:]])"
-)
-ADDRESS_SPACE_LIMIT = 768 << 20
-
-
-def limited_bbtok(*arguments: str) -> list[str]:
-    """The command line of ``bbtok ARGUMENTS...`` in ADDRESS_SPACE_LIMIT bytes."""
-    return [sys.executable, "-c", LIMITED_BBTOK, str(ADDRESS_SPACE_LIMIT), *arguments]
-
-
-# Few threads and malloc arenas: their reserved (not used) address space would otherwise grow
-# with the cores of the machine running the tests.
-FEW_THREADS = {**os.environ, "BBTOK_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
 
 
 def test_reading_dev_zero_stops_at_the_record_limit(tmp_path: Path) -> None:
