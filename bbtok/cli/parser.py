@@ -130,10 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--on-error",
         choices=("fail", "skip"),
         default="fail",
-        help="a bad record (invalid UTF-8, invalid JSON, no text field, too long): stop with an "
-        "error naming FILE:LINE, an output file left as it was (fail, the default), or leave the "
-        "record out and count it (skip: a .jsonl output then has no line for it, and the record "
-        "column of a .parquet output keeps the input's numbering)",
+        help="a bad record (invalid UTF-8, invalid JSON, no text field, too long, one the "
+        "tokenizer fails on): stop with an error naming FILE:LINE, an output file left as it was "
+        "(fail, the default), or leave the record out and count it (skip: a .jsonl output then "
+        "has no line for it, and the record column of a .parquet output keeps the input's "
+        "numbering)",
     )
     encoder.add_argument(
         "-q",

@@ -9,7 +9,9 @@ skipped record (``on_error="skip"``) keeps its number, so the parquet output's `
 still points at the input's records (and, with none skipped, at the output's rows).
 
 Memory stays flat whatever the size of an input: it is read in blocks of whole lines, and a line
-longer than ``max_record_bytes`` is a bad record, read past without being held.
+longer than ``max_record_bytes`` is a bad record, read past without being held. So is a record the
+tokenizer then fails on (:mod:`bbtok.corpus.file_encoder` reports it through
+:meth:`RecordReader.bad_record`), each batch carrying every record's input and line.
 """
 
 from __future__ import annotations
