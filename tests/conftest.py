@@ -140,6 +140,30 @@ def run_python_child(
         pytest.fail(f"still running after {timeout} s: {arguments[-3:]}")
 
 
+# Starts `python -m bbtok ARGS...` with its address space limited to LIMIT bytes: a run whose
+# memory grows without bound dies of MemoryError instead of taking the machine with it.
+LIMITED_BBTOK = (
+    "import os, resource, sys; limit = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_AS, (limit, limit)); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'bbtok', *sys.argv[2:]])"
+)
+BBTOK_ADDRESS_SPACE = 768 << 20
+# Few threads and malloc arenas: their reserved (not used) address space would otherwise grow
+# with the cores of the machine running the tests.
+FEW_THREADS = {
+    **os.environ,
+    "BBTOK_NUM_THREADS": "1",
+    "MALLOC_ARENA_MAX": "2",
+    "OPENBLAS_NUM_THREADS": "1",
+}
+
+
+def limited_bbtok(*arguments: str) -> list[str]:
+    """The command line of ``bbtok ARGUMENTS...`` in BBTOK_ADDRESS_SPACE bytes (run it with
+    FEW_THREADS as its environment)."""
+    return [sys.executable, "-c", LIMITED_BBTOK, str(BBTOK_ADDRESS_SPACE), *arguments]
+
+
 SAMPLE_MODEL_ID = "facebook/blenderbot_small-90M"
 
 

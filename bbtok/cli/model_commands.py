@@ -18,6 +18,10 @@ TURN_SEPARATOR = "\n"
 BYTE_LEVEL_TURN_SEPARATOR = "  "
 BYTE_LEVEL_USER_PREFIX = " "
 QUIT_WORDS = {"quit", "exit"}
+# The longest message read from a pipe or a file: far more than the model's positions hold, and
+# a bound on memory when standard input has no line ends (/dev/zero). A terminal bounds what a
+# person types itself.
+MAX_MESSAGE_CHARACTERS = 1 << 20
 
 
 def _check_texts(tok: AnyTokenizer, texts: list[str]) -> None:
@@ -113,7 +117,17 @@ def conversation_text(turns: list[str], byte_level: bool) -> str:
 def _read_message(interactive: bool) -> str:
     """The next line of input, after a ``you>`` prompt when a person is typing it."""
     if not interactive:
-        return input()
+        line = sys.stdin.readline(MAX_MESSAGE_CHARACTERS + 1)
+        if not line:
+            raise EOFError
+        if line.endswith("\n"):
+            return line[:-1]
+        if len(line) > MAX_MESSAGE_CHARACTERS:
+            raise ValueError(
+                f"standard input: a message longer than {MAX_MESSAGE_CHARACTERS:,} characters "
+                "(one message a line)"
+            )
+        return line
     if sys.stdout.isatty():
         return input("you> ")  # input() draws its prompt itself, for line editing
     # Standard output goes to a file or a pipe: the prompt is for the person, not the results.

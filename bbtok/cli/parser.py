@@ -107,13 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="keep the first N ids of each record (as truncation=True, max_length=N)",
     )
-    encoder.add_argument(
-        "--max-record-bytes",
-        type=_positive_int,
-        default=DEFAULT_MAX_RECORD_BYTES,
-        metavar="N",
-        help="a longer line (its \\n not counted) is a bad record, read past without being held "
-        f"in memory (default: {DEFAULT_MAX_RECORD_BYTES}, 64 MiB)",
+    _add_max_record_bytes_option(
+        encoder,
+        "a longer line (its \\n not counted) is a bad record, read past without being held in "
+        "memory",
     )
     encoder.add_argument(
         "--workers",
@@ -133,10 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--on-error",
         choices=("fail", "skip"),
         default="fail",
-        help="a bad record (invalid UTF-8, invalid JSON, no text field, too long): stop with an "
-        "error naming FILE:LINE, an output file left as it was (fail, the default), or leave the "
-        "record out and count it (skip: a .jsonl output then has no line for it, and the record "
-        "column of a .parquet output keeps the input's numbering)",
+        help="a bad record (invalid UTF-8, invalid JSON, no text field, too long, one the "
+        "tokenizer fails on): stop with an error naming FILE:LINE, an output file left as it was "
+        "(fail, the default), or leave the record out and count it (skip: a .jsonl output then "
+        "has no line for it, and the record column of a .parquet output keeps the input's "
+        "numbering)",
     )
     encoder.add_argument(
         "-q",
@@ -157,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="text to tokenize; - reads all of standard input as one text, line ends included "
         "(to tokenize a lone '-': printf - | bbtok tokenize -)",
     )
+    _add_max_record_bytes_option(tokenize, "a longer standard input ('-') is an error")
     tokenize.set_defaults(run=run_tokenize)
 
     decode = commands.add_parser("decode", help="print the text of token ids")
@@ -266,4 +265,16 @@ def _add_tokenizer_option(command: argparse.ArgumentParser) -> None:
         default=DEFAULT_TOKENIZER_DIR,
         help="directory with vocab.json and merges.txt, or a hub model id such as "
         "facebook/blenderbot_small-90M (default: the sample vocabulary)",
+    )
+
+
+def _add_max_record_bytes_option(command: argparse.ArgumentParser, about: str) -> None:
+    """--max-record-bytes: the most bytes of one text a command holds, ``about`` saying what a
+    longer one does."""
+    command.add_argument(
+        "--max-record-bytes",
+        type=_positive_int,
+        default=DEFAULT_MAX_RECORD_BYTES,
+        metavar="N",
+        help=f"{about} (default: {DEFAULT_MAX_RECORD_BYTES}, 64 MiB)",
     )

@@ -15,6 +15,7 @@ from bbtok.cli.process import (
     messages_for_the_command_line,
     silence_standard_output,
 )
+from bbtok.corpus.records import describe_failure
 
 
 def run_bench(arguments: Sequence[str]) -> int:
@@ -40,6 +41,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return BROKEN_PIPE
         except (OSError, ValueError) as error:
             print(f"bbtok: error: {error}", file=sys.stderr)
+            return 1
+        except Exception as error:  # unforeseen: one line all the same, its type named
+            if sys.flags.dev_mode:
+                raise  # python -X dev: the traceback, for whoever debugs it
+            print(
+                f"bbtok: error: {describe_failure(error)} (PYTHONDEVMODE=1 shows the traceback)",
+                file=sys.stderr,
+            )
             return 1
         except KeyboardInterrupt:
             print("bbtok: interrupted", file=sys.stderr)

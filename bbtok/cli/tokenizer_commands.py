@@ -14,7 +14,7 @@ from bbtok.cli.checkpoints import tokenizer_directory
 from bbtok.cli.process import INTERRUPTED, Terminated
 from bbtok.corpus.file_encoder import encode_files
 from bbtok.corpus.progress import plural
-from bbtok.corpus.records import STDIN, Source, check_input, input_format
+from bbtok.corpus.records import READ_BYTES, STDIN, Source, check_input, input_format
 from bbtok.corpus.sinks import is_stream, output_name
 from bbtok.tokenizer_auto import auto_tokenizer
 
@@ -76,7 +76,10 @@ def run_tokenize(args: argparse.Namespace) -> int:
     if args.text.count(STANDARD_INPUT) > 1:
         raise ValueError("standard input ('-') can be read only once")
     tok = auto_tokenizer(tokenizer_directory(args.tokenizer))
-    texts = [_read_standard_input() if text == STANDARD_INPUT else text for text in args.text]
+    texts = [
+        _read_standard_input(args.max_record_bytes) if text == STANDARD_INPUT else text
+        for text in args.text
+    ]
     for number, text in enumerate(texts):
         if number:
             print()
@@ -104,9 +107,19 @@ def run_tokenize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_standard_input() -> str:
-    """All of standard input, as UTF-8 text (its line ends included: they are tokens too)."""
-    data = sys.stdin.buffer.read()
+def _read_standard_input(max_bytes: int) -> str:
+    """All of standard input, as UTF-8 text (its line ends included: they are tokens too); more
+    than ``max_bytes`` is an error, raised once they are read (/dev/zero never ends)."""
+    parts: list[bytes] = []
+    size = 0
+    while part := sys.stdin.buffer.read(min(READ_BYTES, max_bytes + 1 - size)):
+        parts.append(part)
+        size += len(part)
+        if size > max_bytes:
+            raise ValueError(
+                f"standard input: longer than {max_bytes:,} bytes (the limit of --max-record-bytes)"
+            )
+    data = b"".join(parts)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:

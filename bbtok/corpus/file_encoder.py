@@ -30,6 +30,7 @@ from bbtok.corpus.records import (
     RecordReader,
     Source,
     check_input,
+    describe_failure,
     input_size,
 )
 from bbtok.corpus.sinks import (
@@ -234,6 +235,49 @@ def encode_files(
     )
 
 
+def _encode(
+    tokenizer: Any, batch: Batch, reader: RecordReader, threads: int, max_length: int | None
+) -> Encoded:
+    """The ids of a batch's records. A failure of the tokenizer (a text it cannot encode, memory
+    running out) is found out by encoding the batch again one record at a time: the records it
+    fails on are bad records (raised, or skipped), the others keep their ids."""
+    try:
+        ids, lengths = tokenize_batch(tokenizer, batch.texts, threads, max_length)
+    except Exception:  # KeyboardInterrupt and the like are no record's fault: they go on
+        return _encode_one_by_one(tokenizer, batch, reader, threads, max_length)
+    return Encoded(ids, lengths, batch.records, batch.size)
+
+
+def _encode_one_by_one(
+    tokenizer: Any, batch: Batch, reader: RecordReader, threads: int, max_length: int | None
+) -> Encoded:
+    ids: list[bytes] = []
+    lengths: list[int] = []
+    records: list[int] = []
+    for index, text in enumerate(batch.texts):
+        try:
+            record_ids, record_lengths = tokenize_batch(tokenizer, [text], threads, max_length)
+        except Exception as error:
+            reason = f"the tokenizer failed on it ({describe_failure(error)})"
+            reader.bad_record(batch.records[index], batch.where(index), reason + _surrogate(text))
+            continue
+        ids.append(record_ids)
+        lengths += record_lengths
+        records.append(batch.records[index])
+    return Encoded(b"".join(ids), lengths, records, batch.size)
+
+
+def _surrogate(text: str) -> str:
+    """Where ``text`` holds a lone surrogate, which a JSON escape (``"\\ud800"``) can put in a
+    record and a tokenizer working on UTF-8 bytes cannot encode ("" if it holds none)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        surrogate = ord(text[error.start])
+        return f": it holds a lone surrogate, U+{surrogate:04X} at character {error.start + 1}"
+    return ""
+
+
 def _run_threads(
     reader: RecordReader,
     tokenizer: Any,
@@ -259,8 +303,8 @@ def _run_threads(
         if display is not None:
             display.start()
         while (batch := batches.get()) is not None:
-            ids, lengths = tokenize_batch(tokenizer, batch.texts, threads, max_length)
-            if not encoded_batches.put(Encoded(ids, lengths, batch.records, batch.size)):
+            encoded = _encode(tokenizer, batch, reader, threads, max_length)
+            if not encoded_batches.put(encoded):
                 writing.join()  # it stopped on an error, and abandoned the channel
                 raise writing.error or RuntimeError("the writing thread stopped")
         reading.join()

@@ -9,7 +9,9 @@ skipped record (``on_error="skip"``) keeps its number, so the parquet output's `
 still points at the input's records (and, with none skipped, at the output's rows).
 
 Memory stays flat whatever the size of an input: it is read in blocks of whole lines, and a line
-longer than ``max_record_bytes`` is a bad record, read past without being held.
+longer than ``max_record_bytes`` is a bad record, read past without being held. So is a record the
+tokenizer then fails on (:mod:`bbtok.corpus.file_encoder` reports it through
+:meth:`RecordReader.bad_record`), each batch carrying every record's input and line.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import json
 import os
 import stat
 import sys
+import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Literal
 
 STDIN = "-"
@@ -40,6 +43,11 @@ READ_BYTES = 1 << 20
 # a run needs (a few times this) when an input has no line ends at all (/dev/zero, a binary).
 DEFAULT_MAX_RECORD_BYTES = 64 << 20
 UTF8_BOM = b"\xef\xbb\xbf"
+# The most digits of a JSON integer: Python's own limit (sys.get_int_max_str_digits), checked
+# here so that a longer one is a bad record with a reason (Python's ValueError tells neither
+# where nor that it is a JSON number) and int() never works on it (its time grows with the square
+# of the digits where the interpreter sets no limit).
+MAX_NUMBER_DIGITS = 4300
 
 
 class InputError(ValueError):
@@ -64,19 +72,44 @@ class Source:
 
 @dataclass
 class Batch:
-    """Records read, the number of each (0-based over all inputs) and the bytes they took."""
+    """Records read, the number of each (0-based over all inputs), the bytes they took, and
+    where each is: the name of its input and its line there (from 1)."""
 
     texts: list[str]
     records: list[int]
     size: int
+    inputs: list[str] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+
+    def where(self, index: int) -> str:
+        """``FILE:LINE`` of record ``index`` of the batch."""
+        return f"{self.inputs[index]}:{self.lines[index]}"
 
 
 @dataclass
 class Skipped:
-    """Records skipped with ``on_error="skip"``: how many, and the first one's reason."""
+    """Records skipped with ``on_error="skip"``: how many, and the reason of the first one in
+    the inputs' order (the reader and the tokenizer find bad records in threads of their own)."""
 
     count: int = 0
     first: str = ""
+    _first_record: int = field(default=-1, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
+
+    def add(self, record: int, reason: str) -> None:
+        """Count record number ``record``, skipped for ``reason``."""
+        with self._lock:
+            if not self.count or record < self._first_record:
+                self.first, self._first_record = reason, record
+            self.count += 1
+
+
+def describe_failure(error: BaseException) -> str:
+    """An unexpected exception in a few words: its type, and its message when it has one."""
+    message = str(error)
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def check_input(path: str) -> None:
@@ -226,26 +259,35 @@ class RecordReader:
         """The records of every input in order, in batches of at most ``batch_size`` records
         that end once they hold ``batch_bytes`` bytes; a bad record raises :class:`InputError`
         (``on_error="fail"``) or is counted in :attr:`skipped`."""
-        texts: list[str] = []
-        records: list[int] = []
-        size = 0
+        pending = Batch([], [], 0)
         for source in self.sources:
-            for block_texts, block_records, block_size in self._read(source):
-                texts += block_texts
-                records += block_records
-                size += block_size
-                while len(texts) >= self.batch_size or (texts and size >= self.batch_bytes):
+            for block in self._read(source):
+                pending.texts += block.texts
+                pending.records += block.records
+                pending.inputs += block.inputs
+                pending.lines += block.lines
+                pending.size += block.size
+                texts = pending.texts
+                while len(texts) >= self.batch_size or (texts and pending.size >= self.batch_bytes):
                     count = min(len(texts), self.batch_size)
                     # The bytes are counted with the batch that completes them: the total is
                     # exact, and the progress display needs no more.
-                    yield Batch(texts[:count], records[:count], size)
-                    del texts[:count], records[:count]
-                    size = 0
-        if texts or size:
-            yield Batch(texts, records, size)
+                    yield Batch(
+                        texts[:count],
+                        pending.records[:count],
+                        pending.size,
+                        pending.inputs[:count],
+                        pending.lines[:count],
+                    )
+                    del texts[:count], pending.records[:count]
+                    del pending.inputs[:count], pending.lines[:count]
+                    pending.size = 0
+        if pending.texts or pending.size:
+            yield pending
 
-    def _read(self, source: Source) -> Iterator[tuple[list[str], list[int], int]]:
-        """(records, their numbers, bytes) of each block of ``source``."""
+    def _read(self, source: Source) -> Iterator[Batch]:
+        """The records of each block of ``source``, with their numbers and lines, and the
+        block's bytes."""
         with _open_input(source) as handle:
             lines_before = 0
             for block in _blocks(handle, self.max_record_bytes):
@@ -253,24 +295,26 @@ class RecordReader:
                     if block.starts:
                         lines_before += 1
                         self._next_record += 1
-                        self._bad(source, lines_before, self._too_long)
-                    yield [], [], block.size
+                        self._bad(source, lines_before, self._next_record - 1, self._too_long)
+                    yield Batch([], [], block.size)
                     continue
                 size = len(block)
                 if lines_before == 0 and block.startswith(UTF8_BOM):
                     block = block[len(UTF8_BOM) :]
                     if not block:  # a file of nothing but the mark has no record
-                        yield [], [], size
+                        yield Batch([], [], size)
                         continue
-                texts, positions, count = self._records(source, block, lines_before)
+                texts, kept, count = self._records(source, block, lines_before)
                 first = self._next_record
                 self._next_record += count
-                if positions is None:
+                if kept is None:
                     numbers = list(range(first, first + count))
+                    lines = list(range(lines_before + 1, lines_before + 1 + count))
                 else:
-                    numbers = [first + position for position in positions]
+                    numbers = [first + position for position, _ in kept]
+                    lines = [lines_before + 1 + index for _, index in kept]
                 lines_before += block.count(b"\n") + (not block.endswith(b"\n"))
-                yield texts, numbers, size
+                yield Batch(texts, numbers, size, [source.name] * len(texts), lines)
 
     @property
     def _too_long(self) -> str:
@@ -278,10 +322,11 @@ class RecordReader:
 
     def _records(
         self, source: Source, block: bytes, lines_before: int
-    ) -> tuple[list[str], list[int] | None, int]:
+    ) -> tuple[list[str], list[tuple[int, int]] | None, int]:
         """The records of a block of whole lines; the position of each among the block's records
-        (None: all of them, in order); and the number of records in the block, bad ones
-        included (every line of a txt input, the lines of a jsonl input that are not blank)."""
+        and its line among the block's lines, from 0 (None: each line is a record, all of them
+        kept); and the number of records in the block, bad ones included (every line of a txt
+        input, the lines of a jsonl input that are not blank)."""
         if len(block) > self.max_record_bytes and any(
             len(line) > self.max_record_bytes for line in block.split(b"\n")
         ):
@@ -299,22 +344,22 @@ class RecordReader:
         if source.format == "txt":
             return lines, None, len(lines)
         texts: list[str] = []
-        positions: list[int] = []
+        kept: list[tuple[int, int]] = []
         count = 0
         for index, line in enumerate(lines):
             if not line.strip(JSON_WHITE_SPACE):
                 continue
             try:
                 texts.append(self._json_text(line))
-                positions.append(count)
+                kept.append((count, index))
             except _BadRecord as problem:
-                self._bad(source, lines_before + index + 1, str(problem))
+                self._bad(source, lines_before + index + 1, self._next_record + count, str(problem))
             count += 1
-        return texts, (None if len(texts) == len(lines) else positions), count
+        return texts, (None if len(texts) == len(lines) else kept), count
 
     def _records_line_by_line(
         self, source: Source, block: bytes, lines_before: int
-    ) -> tuple[list[str], list[int], int]:
+    ) -> tuple[list[str], list[tuple[int, int]], int]:
         """As :meth:`_records`, for a block with invalid UTF-8 or an over-long line: each line on
         its own, so that the first problem in the file is the one reported, wherever it is."""
         raw_lines = block.split(b"\n")
@@ -322,7 +367,7 @@ class RecordReader:
         if block.endswith(b"\n"):
             raw_lines.pop()
         texts: list[str] = []
-        positions: list[int] = []
+        kept: list[tuple[int, int]] = []
         count = 0
         for index, raw in enumerate(raw_lines):
             if source.format == "jsonl" and not raw.strip(JSON_WHITE_SPACE.encode("ascii")):
@@ -343,20 +388,25 @@ class RecordReader:
                 elif index < terminated and line.endswith("\r"):
                     line = line[:-1]
             except _BadRecord as problem:
-                self._bad(source, lines_before + index + 1, str(problem))
+                line_number = lines_before + index + 1
+                self._bad(source, line_number, self._next_record + count - 1, str(problem))
                 continue
             texts.append(line)
-            positions.append(count - 1)
-        return texts, positions, count
+            kept.append((count - 1, index))
+        return texts, kept, count
 
     def _json_text(self, line: str) -> str:
         try:
-            value = json.loads(line)
+            value = _JSON_DECODER.decode(line)
         except json.JSONDecodeError as error:
             raise _BadRecord(f"invalid JSON: {error.msg} (column {error.colno})") from None
         except RecursionError:
             # Python's JSON parser recurses once per level of nesting.
             raise _BadRecord("JSON nested too deeply") from None
+        except _BadRecord:
+            raise
+        except Exception as error:  # out of memory, or a limit of the interpreter
+            raise _BadRecord(f"cannot read its JSON: {describe_failure(error)}") from None
         if not isinstance(value, dict):
             raise _BadRecord(f"expected a JSON object, got {_json_kind(value)}")
         if self.field not in value:
@@ -366,10 +416,25 @@ class RecordReader:
             raise _BadRecord(f"field {self.field!r} is {_json_kind(text)}, not a string")
         return text
 
-    def _bad(self, source: Source, line: int, reason: str) -> None:
-        where = f"{source.name}:{line}: {reason}"
+    def _bad(self, source: Source, line: int, record: int, reason: str) -> None:
+        self.bad_record(record, f"{source.name}:{line}", reason)
+
+    def bad_record(self, record: int, where: str, reason: str) -> None:
+        """Record number ``record``, at ``where`` (``FILE:LINE``), is bad for ``reason``: raise
+        :class:`InputError` (``on_error="fail"``) or count it in :attr:`skipped`. Safe to call
+        from any thread: the tokenizing stage finds bad records too."""
+        message = f"{where}: {reason}"
         if self.on_error == "fail":
-            raise InputError(where)
-        if not self.skipped.count:
-            self.skipped.first = where
-        self.skipped.count += 1
+            raise InputError(message)
+        self.skipped.add(record, message)
+
+
+def _bounded_int(digits: str) -> int:
+    """A JSON integer, refused beyond MAX_NUMBER_DIGITS digits."""
+    count = len(digits) - digits.startswith("-")
+    if count > MAX_NUMBER_DIGITS:
+        raise _BadRecord(f"a number of {count:,} digits (at most {MAX_NUMBER_DIGITS:,} are read)")
+    return int(digits)
+
+
+_JSON_DECODER = json.JSONDecoder(parse_int=_bounded_int)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,55 @@ def is_model_id(name: str) -> bool:
     return True
 
 
+# Characters git refuses anywhere in a ref name (git check-ref-format): white space and control
+# characters, and those of its revision syntax (``~ ^ : ? * [ \\``).
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+def check_revision(revision: object) -> None:
+    """Refuse a ``revision`` that is no branch, tag or commit name as git allows them (git
+    check-ref-format): huggingface_hub reads ``refs/<revision>`` in its cache, so a ``..`` in
+    it would read a file outside the cache. None (the default branch) passes.
+
+    >>> check_revision("refs/pr/1")
+    >>> check_revision("../../etc/passwd")
+    Traceback (most recent call last):
+    ValueError: revision='../../etc/passwd' is not a branch, tag or commit name: it contains '..'
+    """
+    if revision is None:
+        return
+    if not isinstance(revision, str):
+        raise TypeError(f"revision must be a string, got {type(revision).__name__}")
+    problem = _ref_name_problem(revision)
+    if problem is not None:
+        raise ValueError(f"revision={revision!r} is not a branch, tag or commit name: {problem}")
+
+
+def _ref_name_problem(name: str) -> str | None:
+    """What makes ``name`` no git ref name (None: nothing); the empty name means the default
+    branch, as huggingface_hub takes it."""
+    if not name:
+        return None
+    forbidden = _REF_FORBIDDEN.search(name)
+    if forbidden is not None:
+        return f"it contains {forbidden.group()!r}"
+    for sequence in ("..", "@{", "//"):
+        if sequence in name:
+            return f"it contains {sequence!r}"
+    if name == "@":
+        return "it is '@'"
+    if name.startswith("/") or name.endswith("/"):
+        return "it starts or ends with '/'"
+    if name.endswith("."):
+        return "it ends with '.'"
+    for part in name.split("/"):
+        if part.startswith("."):
+            return f"its part {part!r} starts with '.'"
+        if part.endswith(".lock"):
+            return f"its part {part!r} ends with '.lock'"
+    return None
+
+
 def pretrained_directory(
     name_or_path: str | os.PathLike[str], wanted: FileSet, **options: Unpack[HubOptions]
 ) -> str:
@@ -112,7 +162,8 @@ def pretrained_directory(
 
     A path that does not exist, including any string that cannot be a model id (``./my-tok``,
     ``/data/tok``, ``~/tok``, ``a/b/c``), is ``FileNotFoundError`` naming it. ``options`` are
-    :class:`HubOptions`; they are ignored for a local directory, as in transformers.
+    :class:`HubOptions`; they are ignored for a local directory, as in transformers, except
+    that a ``revision`` git would refuse is ``ValueError`` for any name (:func:`check_revision`).
 
     >>> pretrained_directory("facebook/blenderbot_small-90M", TOKENIZER_FILES)  # doctest: +SKIP
     '/home/me/.cache/huggingface/hub/models--facebook--blenderbot_small-90M/snapshots/...'
@@ -121,6 +172,7 @@ def pretrained_directory(
     unknown = set(options) - set(HUB_OPTION_NAMES)
     if unknown:
         raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    check_revision(options.get("revision"))
     # A path object always means a path; so does a string that names something on disk.
     if (
         isinstance(name_or_path, str)

@@ -8,6 +8,7 @@ import json
 import logging
 import shutil
 import signal
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -19,9 +20,10 @@ from bbtok.blenderbot_small.tokenizer_fast import max_threads
 from bbtok.cli import main
 from bbtok.cli.checkpoints import RANDOM_WEIGHTS_NOTE
 
-from conftest import SAMPLE_DIR
+from conftest import FIXTURES, SAMPLE_DIR
 
 TOKENIZER = ["--tokenizer", str(SAMPLE_DIR)]
+BYTE_LEVEL_DIR = FIXTURES / "byte_level"
 
 
 def run(*arguments: str | Path) -> int:
@@ -71,6 +73,19 @@ def test_tokenize_reads_standard_input_only_once(
     assert capsys.readouterr().err == "bbtok: error: standard input ('-') can be read only once\n"
 
 
+def test_tokenize_reads_standard_input_up_to_max_record_bytes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    standard_input(monkeypatch, b"0123456789")
+    assert run("tokenize", *TOKENIZER, "--max-record-bytes", "10", "-") == 0
+    assert capsys.readouterr().out.startswith("text: '0123456789' ")
+    standard_input(monkeypatch, b"0123456789!")
+    assert run("tokenize", *TOKENIZER, "--max-record-bytes", "10", "-") == 1
+    assert capsys.readouterr().err == (
+        "bbtok: error: standard input: longer than 10 bytes (the limit of --max-record-bytes)\n"
+    )
+
+
 def test_tokenize_names_invalid_utf8_on_standard_input(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -84,6 +99,39 @@ def test_tokenize_names_invalid_utf8_on_standard_input(
 def test_tokenize_counts_one_token_in_the_singular(capsys: pytest.CaptureFixture[str]) -> None:
     assert run("tokenize", *TOKENIZER, "x") == 0
     assert capsys.readouterr().out.startswith("text: 'x' (1 token)\n")
+
+
+# -- errors no one foresaw -----------------------------------------------------------------------
+
+# A command-line argument that is not UTF-8 reaches Python as a lone surrogate, which a byte-level
+# tokenizer (the tokenizers library) refuses with a TypeError.
+NOT_UTF8_ARGUMENT = b"a\xffb"
+
+
+def test_an_unforeseen_error_is_one_line_naming_its_type(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argument = NOT_UTF8_ARGUMENT.decode("utf-8", "surrogateescape")
+    assert run("tokenize", "--tokenizer", BYTE_LEVEL_DIR, argument) == 1
+    assert capsys.readouterr().err == (
+        "bbtok: error: TypeError: TextInputSequence must be str (PYTHONDEVMODE=1 shows the "
+        "traceback)\n"
+    )
+
+
+def test_python_dev_mode_shows_the_traceback_of_an_unforeseen_error(tmp_path: Path) -> None:
+    command = [sys.executable, "-X", "dev", "-m", "bbtok", "tokenize", "--tokenizer"]
+    finished = subprocess.run(
+        [*command, str(BYTE_LEVEL_DIR).encode(), NOT_UTF8_ARGUMENT],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 1
+    error = finished.stderr.decode()
+    assert error.startswith("Traceback (most recent call last):\n")
+    assert error.endswith("TypeError: TextInputSequence must be str\n")
 
 
 # -- warnings and log messages ------------------------------------------------------------------

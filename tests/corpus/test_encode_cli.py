@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bbtok import AddedToken, BlenderbotSmallTokenizerFast
+from bbtok import AddedToken, BlenderbotSmallTokenizerFast, BlenderbotTokenizer
 from bbtok.bench import tokenizer_speed as bench
 from bbtok.cli import demo, model_commands, tokenizer_commands
 from bbtok.cli import main as run_command
@@ -29,9 +29,10 @@ from bbtok.corpus import sinks as outputs
 from bbtok.native import _native
 from bbtok.tokenization.padding import truncate_flat
 
-from conftest import MULTILINGUAL_TEXT, SAMPLE_DIR
+from conftest import FEW_THREADS, FIXTURES, MULTILINGUAL_TEXT, SAMPLE_DIR, limited_bbtok
 
 TOKENIZER = ["--tokenizer", str(SAMPLE_DIR)]
+BYTE_LEVEL_DIR = FIXTURES / "byte_level"
 
 # Records that a careless reader would cut, merge or change: line separators other than "\n"
 # inside a record, white space only, special tokens, an empty record, a long one.
@@ -448,6 +449,92 @@ def test_a_line_without_an_end_longer_than_the_limit_is_one_skipped_record(
     assert capsys.readouterr().err.startswith("bbtok: skipped 1 record (first: ")
 
 
+# A lone surrogate escape is valid JSON; a byte-level tokenizer (the tokenizers library) cannot
+# encode the text it gives, and raises TypeError.
+SURROGATE_RECORD = '{"text": "a\\ud800b"}'
+SURROGATE_REASON = (
+    "the tokenizer failed on it (TypeError: TextEncodeInput must be Union[TextInputSequence, "
+    "Tuple[InputSequence, InputSequence]]): it holds a lone surrogate, U+D800 at character 2"
+)
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_record_the_tokenizer_fails_on_names_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = [json.dumps({"text": f"record {number}"}) for number in range(5)]
+    source = write_lines(tmp_path / "in.jsonl", [*good[:3], SURROGATE_RECORD, *good[3:]])
+    output = tmp_path / "out.jsonl"
+    assert run("encode", "--tokenizer", BYTE_LEVEL_DIR, source, "-o", output) == 1
+    assert capsys.readouterr().err == f"bbtok: error: {source}:4: {SURROGATE_REASON}\n"
+    assert sorted(os.listdir(tmp_path)) == ["in.jsonl"]
+
+
+def test_a_record_the_tokenizer_fails_on_can_be_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    texts = [f"record {number}" for number in range(5)]
+    good = [json.dumps({"text": text}) for text in texts]
+    source = write_lines(tmp_path / "in.jsonl", [*good[:3], SURROGATE_RECORD, *good[3:]])
+    output = tmp_path / "out.jsonl"
+    arguments = ["--on-error", "skip", "-q"]
+    assert run("encode", "--tokenizer", BYTE_LEVEL_DIR, source, "-o", output, *arguments) == 0
+    byte_level = BlenderbotTokenizer.from_pretrained(BYTE_LEVEL_DIR)
+    assert read_jsonl_ids(output) == [byte_level(text)["input_ids"] for text in texts]
+    assert capsys.readouterr().err == (
+        f"bbtok: skipped 1 record (first: {source}:4: {SURROGATE_REASON})\n"
+    )
+
+
+def test_the_first_skipped_record_named_is_the_first_in_the_input_whoever_found_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The reader finds line 5 bad before the tokenizer gets to line 2.
+    lines = ['{"text": "a"}', SURROGATE_RECORD, '{"text": "c"}', '{"text": "d"}', "not json"]
+    source = write_lines(tmp_path / "in.jsonl", lines)
+    arguments = ["-o", tmp_path / "out.jsonl", "--on-error", "skip", "-q"]
+    assert run("encode", "--tokenizer", BYTE_LEVEL_DIR, source, *arguments) == 0
+    assert capsys.readouterr().err == (
+        f"bbtok: skipped 2 records (first: {source}:2: {SURROGATE_REASON})\n"
+    )
+
+
+def test_a_batch_the_tokenizer_fails_on_as_a_whole_loses_no_record(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tok: BlenderbotSmallTokenizerFast,
+    records: list[str],
+) -> None:
+    real_tokenize = encode.tokenize_batch
+
+    def out_of_memory_beyond_one_record(
+        tokenizer: Any, texts: list[str], threads: int, max_length: int | None = None
+    ) -> tuple[bytes, list[int]]:
+        if len(texts) > 1:
+            raise MemoryError
+        return real_tokenize(tokenizer, texts, threads, max_length)
+
+    monkeypatch.setattr(encode, "tokenize_batch", out_of_memory_beyond_one_record)
+    source = write_txt(tmp_path / "in.txt", records)
+    output = tmp_path / "out.jsonl"
+    assert run("encode", *TOKENIZER, source, "-o", output, "--batch-size", "50", "-q") == 0
+    assert read_jsonl_ids(output) == expected_ids(tok, records)
+
+
+def test_a_number_of_more_digits_than_python_reads_is_a_bad_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_lines(tmp_path / "in.jsonl", ['{"text": "a", "id": ' + "7" * 5000 + "}"])
+    assert run("encode", *TOKENIZER, source, "-o", tmp_path / "out.jsonl") == 1
+    assert capsys.readouterr().err == (
+        f"bbtok: error: {source}:1: a number of 5,000 digits (at most 4,300 are read)\n"
+    )
+
+
 def test_an_existing_output_is_untouched_by_a_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, records: list[str]
 ) -> None:
@@ -828,25 +915,6 @@ def test_python_m_bbtok_encode(tmp_path: Path, tok: BlenderbotSmallTokenizerFast
 
 
 # -- hostile use, each in a process of its own ---------------------------------------------------
-
-# Starts `python -m bbtok ARGS...` with its address space limited to LIMIT bytes: a run whose
-# memory grows without bound dies of MemoryError instead of taking the machine with it.
-LIMITED_BBTOK = (
-    "import os, resource, sys; limit = int(sys.argv[1]); "
-    "resource.setrlimit(resource.RLIMIT_AS, (limit, limit)); "
-    "os.execv(sys.executable, [sys.executable, '-m', 'bbtok', *sys.argv[2:]])"
-)
-ADDRESS_SPACE_LIMIT = 768 << 20
-
-
-def limited_bbtok(*arguments: str) -> list[str]:
-    """The command line of ``bbtok ARGUMENTS...`` in ADDRESS_SPACE_LIMIT bytes."""
-    return [sys.executable, "-c", LIMITED_BBTOK, str(ADDRESS_SPACE_LIMIT), *arguments]
-
-
-# Few threads and malloc arenas: their reserved (not used) address space would otherwise grow
-# with the cores of the machine running the tests.
-FEW_THREADS = {**os.environ, "BBTOK_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
 
 
 def test_reading_dev_zero_stops_at_the_record_limit(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import huggingface_hub
 import pytest
 from huggingface_hub import constants
 
+from bbtok.blenderbot.tokenizer import BlenderbotTokenizer
 from bbtok.blenderbot_small.family import TOKENIZER_FILES
 from bbtok.blenderbot_small.tokenizer import BlenderbotSmallTokenizer
 from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
@@ -238,6 +239,70 @@ def test_a_misspelt_hub_option_is_a_type_error(cache: Path) -> None:
     snapshot(cache, MAIN_COMMIT)
     with pytest.raises(TypeError, match="revison"):
         BlenderbotSmallConfig.from_pretrained(MODEL_ID, revison="dev")  # type: ignore[call-arg]
+
+
+# -- revisions are git ref names --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "load",
+    [
+        BlenderbotSmallTokenizerFast.from_pretrained,
+        BlenderbotSmallTokenizer.from_pretrained,
+        BlenderbotTokenizer.from_pretrained,
+        BlenderbotSmallConfig.from_pretrained,
+        Model.from_pretrained,
+    ],
+)
+def test_a_revision_climbing_out_of_the_cache_is_refused_before_the_cache_is_read(
+    cache: Path, tmp_path: Path, requested: list[str], load: Any
+) -> None:
+    # huggingface_hub would read refs/../../../outside, that is tmp_path / "outside", as a ref,
+    # and load the snapshot it names.
+    snapshot(cache, MAIN_COMMIT)
+    snapshot(cache, DEV_COMMIT, ref=None)
+    (tmp_path / "outside").write_text(DEV_COMMIT)
+    with pytest.raises(ValueError, match=r"^revision='\.\./\.\./\.\./outside' is not a branch"):
+        load(MODEL_ID, revision="../../../outside")
+    assert requested == []
+
+
+@pytest.mark.parametrize(
+    "revision",
+    [
+        "a/../b",
+        "/main",
+        "main/",
+        "a//b",
+        "a\\b",
+        "a b",
+        "a\x00b",
+        "a\nb",
+        "a\x7fb",
+        "main~1",
+        "main^",
+        "a:b",
+        "a?",
+        "a*",
+        "a[b",
+        "main@{1}",
+        "@",
+        ".hidden",
+        "a/.b",
+        "a.lock",
+        "a.",
+    ],
+)
+def test_a_revision_git_would_refuse_is_a_value_error_naming_it(revision: str) -> None:
+    with pytest.raises(ValueError, match=r"^revision=.* is not a branch, tag or commit name: "):
+        hub.check_revision(revision)
+
+
+@pytest.mark.parametrize(
+    "revision", [None, "", "main", "v1.0", "refs/pr/1", "feature/x-y_z", "été", "a@b", DEV_COMMIT]
+)
+def test_branch_tag_and_commit_names_are_revisions(revision: str | None) -> None:
+    hub.check_revision(revision)
 
 
 # -- mistyped local paths stay paths -------------------------------------------------------------
