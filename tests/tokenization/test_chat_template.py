@@ -466,3 +466,14 @@ def test_chat_control_tokens_round_trip_through_tokenizer_config(
     loaded.save_pretrained(tmp_path)
     for loader in (type(ours), type(reference)):
         assert list(loader.from_pretrained(str(tmp_path)).chat_control_tokens) == [ours.eos_token]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_template_file_that_is_a_fifo_is_refused_by_name(
+    pair: tuple[Any, Any], tmp_path: Path
+) -> None:
+    ours, _ = pair
+    ours.save_pretrained(tmp_path)
+    os.mkfifo(tmp_path / "chat_template.jinja")
+    with pytest.raises(ValueError, match=r"chat_template\.jinja.*not a regular file"):
+        type(ours).from_pretrained(tmp_path)
