@@ -474,6 +474,7 @@ def test_a_template_file_that_is_a_fifo_is_refused_by_name(
 ) -> None:
     ours, _ = pair
     ours.save_pretrained(tmp_path)
+    (tmp_path / "chat_template.jinja").unlink()
     os.mkfifo(tmp_path / "chat_template.jinja")
     with pytest.raises(ValueError, match=r"chat_template\.jinja.*not a regular file"):
         type(ours).from_pretrained(tmp_path)
