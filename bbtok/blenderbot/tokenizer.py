@@ -55,7 +55,7 @@ from bbtok.blenderbot.pipeline import (
     split_input,
 )
 from bbtok.storage import files, hub
-from bbtok.tokenization import vocabulary_files
+from bbtok.tokenization import chat_template, vocabulary_files
 from bbtok.tokenization.added_tokens import AddedToken, TokenRegistry
 from bbtok.tokenization.base import Spans, TokenizerBase, are_plain_texts
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id, to_python
@@ -541,6 +541,8 @@ class BlenderbotTokenizer(TokenizerBase):
         kwargs.pop("trust_remote_code", None)
         config = read_tokenizer_config(directory)
         config.pop("backend", None)
+        # Template files take priority over tokenizer_config.json's chat_template.
+        config.update(chat_template.read_chat_templates(directory))
         if "added_tokens_decoder" not in config:
             config.update(cls._legacy_token_files(directory, config, kwargs))
         config.update(kwargs)

@@ -3,8 +3,9 @@
 :class:`TokenizerBase` dispatches the calls (``tok(texts, ...)``, ``encode``, ``tokenize``,
 batches, pairs, offsets) and puts an encoded sequence together; the rest is in a part each:
 special and added tokens (:mod:`~bbtok.tokenization.special_tokens`), padding and truncation
-(:mod:`~bbtok.tokenization.padding`), decoding (:mod:`~bbtok.tokenization.decoding`) and
-pretrained directories (:mod:`~bbtok.tokenization.pretrained`). A tokenizer family supplies
+(:mod:`~bbtok.tokenization.padding`), decoding (:mod:`~bbtok.tokenization.decoding`),
+pretrained directories (:mod:`~bbtok.tokenization.pretrained`) and chat templates
+(:mod:`~bbtok.tokenization.chat_template`). A tokenizer family supplies
 the hooks of :class:`~bbtok.tokenization.hooks.TokenizerHooks`; its algorithm, how a text with
 no added tokens in it becomes tokens or ids.
 
@@ -22,6 +23,7 @@ from bbtok.tokenization.added_tokens import (
 )
 from bbtok.tokenization.added_tokens import TokenRegistry
 from bbtok.tokenization.batch_encoding import BatchEncoding
+from bbtok.tokenization.chat_template import ChatTemplateMixin
 from bbtok.tokenization.decoding import DecodingMixin
 from bbtok.tokenization.options import (
     VERY_LARGE_INTEGER,
@@ -49,7 +51,9 @@ def are_plain_texts(items: list[Any]) -> bool:
     return set(map(type, items)) == {str}
 
 
-class TokenizerBase(PretrainedMixin, DecodingMixin, PaddingMixin, SpecialTokensMixin):
+class TokenizerBase(
+    ChatTemplateMixin, PretrainedMixin, DecodingMixin, PaddingMixin, SpecialTokensMixin
+):
     """Everything a tokenizer does besides its algorithm and its family's rules.
 
     A tokenizer lists its family's hooks class first (e.g.
@@ -79,6 +83,7 @@ class TokenizerBase(PretrainedMixin, DecodingMixin, PaddingMixin, SpecialTokensM
         self.verbose = bool(kwargs.pop("verbose", False))
         self._warned_too_long = False
         added_tokens_decoder = self._pop_added_tokens_decoder(kwargs)
+        self._pop_chat_settings(kwargs)
         # What else the configuration said, kept so that save_pretrained loses nothing.
         self.init_kwargs = {
             key: value for key, value in kwargs.items() if key not in TRANSIENT_CONFIG_KEYS

@@ -11,7 +11,7 @@ import os
 from typing import Any, ClassVar, TypeVar
 
 from bbtok.storage import files, hub
-from bbtok.tokenization import vocabulary_files
+from bbtok.tokenization import chat_template, vocabulary_files
 from bbtok.tokenization.added_tokens import (
     SPECIAL_TOKEN_NAMES,
     AddedToken,
@@ -66,7 +66,12 @@ def tokenizer_file_set(vocabulary_file_names: tuple[str, ...]) -> hub.FileSet:
     return hub.FileSet(
         " and ".join(vocabulary_file_names),
         vocabulary_file_names,
-        (TOKENIZER_CONFIG_FILE, SPECIAL_TOKENS_MAP_FILE, ADDED_TOKENS_FILE),
+        (
+            TOKENIZER_CONFIG_FILE,
+            SPECIAL_TOKENS_MAP_FILE,
+            ADDED_TOKENS_FILE,
+            chat_template.CHAT_TEMPLATE_FILE,
+        ),
     )
 
 
@@ -160,9 +165,15 @@ class PretrainedMixin(TokenizerHooks):
             save_directory, *self._vocabulary_texts(), self.vocabulary_file_names, filename_prefix
         )
         contents.extend(self._more_files_to_save(save_directory, prefix, tokens))
+        # The chat templates are listed right after tokenizer_config.json, as transformers does.
+        template_files, chat_settings = chat_template.chat_files_to_save(
+            self, save_directory, prefix, kwargs.get("save_jinja_files", True)
+        )
+        contents[:0] = template_files
         # The file that says what the others are is renamed last.
         config_path = os.path.join(save_directory, prefix + TOKENIZER_CONFIG_FILE)
         config = self._config_for_saving(tokens)
+        config.update(chat_settings)
         contents.append((config_path, files.json_bytes(config, config_path)))
         written = files.write_file_set(contents)
         return (written[-1], *written[:-1])
@@ -205,6 +216,8 @@ class PretrainedMixin(TokenizerHooks):
         )
         kwargs.pop("trust_remote_code", None)
         config = read_tokenizer_config(directory)
+        # Template files take priority over tokenizer_config.json's chat_template.
+        config.update(chat_template.read_chat_templates(directory))
         if "added_tokens_decoder" not in config:
             config.update(cls._legacy_token_files(directory, config, kwargs))
         # The files of the directory are used unless the caller names others; paths written in

@@ -161,7 +161,15 @@ def test_a_tokenizer_loads_from_a_snapshot_holding_only_the_tokenizer_files(
 ) -> None:
     snapshot(cache, MAIN_COMMIT, TOKENIZER_NAMES)
     BlenderbotSmallTokenizerFast.from_pretrained(MODEL_ID)
-    assert set(requested) == {*TOKENIZER_NAMES, "special_tokens_map.json", "added_tokens.json"}
+    optional = {"special_tokens_map.json", "added_tokens.json", "chat_template.jinja"}
+    assert set(requested) == {*TOKENIZER_NAMES, *optional}
+
+
+def test_a_tokenizer_reads_the_chat_template_of_a_snapshot(cache: Path) -> None:
+    directory = snapshot(cache, MAIN_COMMIT, TOKENIZER_NAMES)
+    (directory / "chat_template.jinja").write_text("{{ messages[0]['content'] }}")
+    tokenizer = BlenderbotSmallTokenizerFast.from_pretrained(MODEL_ID)
+    assert tokenizer.chat_template == "{{ messages[0]['content'] }}"
 
 
 def test_the_config_asks_for_config_json_and_generation_config_json_only(
