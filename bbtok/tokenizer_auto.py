@@ -74,6 +74,8 @@ def is_byte_level(directory: str | os.PathLike[str]) -> bool:
         class_name = config.get("tokenizer_class")
     if class_name is None:
         return os.path.lexists(os.path.join(directory, PIPELINE_FILE))
+    if not isinstance(class_name, str):
+        raise ValueError(f"{config_path}: tokenizer_class {class_name!r} is not a class name")
     if class_name in BYTE_LEVEL_CLASS_NAMES:
         return True
     if class_name in SMALL_CLASS_NAMES:

@@ -152,12 +152,13 @@ class SafetensorsFile(NamedTensors):
     def _parsed_header(self, raw: bytes) -> tuple[dict[str, str], dict[str, _Entry]]:
         """The header's metadata and tensors, held to the safetensors package's rules; anything
         else is a ValueError naming the file (and the tensor, when there is one)."""
-        try:
-            header = json.loads(raw.decode("utf-8"), parse_int=_json_int, parse_constant=_not_json)
-        except (ValueError, RecursionError) as error:
-            # ValueError: bad UTF-8, bad JSON, NaN, or an integer of more digits than Python
-            # converts; RecursionError: arrays or objects nested thousands deep.
-            raise ValueError(f"{self.path}: the safetensors header is not JSON: {error}") from None
+        header = files.parse_json(
+            raw,
+            str(self.path),
+            parse_int=_json_int,
+            parse_constant=_not_json,
+            context="the safetensors header is not JSON",
+        )
         if not isinstance(header, dict):
             raise ValueError(f"{self.path}: the safetensors header is not a JSON object")
         metadata = header.pop("__metadata__", None)
@@ -295,11 +296,12 @@ def read_weight_map(index_path: Path) -> dict[str, str]:
     """The ``weight_map`` of a sharded checkpoint's index (``model.safetensors.index.json``,
     ``pytorch_model.bin.index.json``): tensor name -> shard file, each shard a relative path
     that stays inside the index's directory."""
-    text = files.read_text(index_path, files.MAX_CONFIG_BYTES)
-    try:
-        index = json.loads(text, object_pairs_hook=_unique_names, parse_constant=_not_json)
-    except (ValueError, RecursionError) as error:
-        raise ValueError(f"{index_path}: not a checkpoint index: {error}") from None
+    index = files.read_json(
+        index_path,
+        object_pairs_hook=_unique_names,
+        parse_constant=_not_json,
+        context="not a checkpoint index",
+    )
     weight_map = index.get("weight_map") if isinstance(index, dict) else None
     if not (
         isinstance(weight_map, dict)

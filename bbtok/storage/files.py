@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import json
 import os
+import re
 import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO
@@ -145,31 +148,175 @@ def read_text(path: str | os.PathLike[str], max_bytes: int | None = None) -> str
     a regular file or is larger than ``max_bytes``, and ``ValueError`` naming the path and the
     byte offset of the first byte that is not valid UTF-8.
     """
-    path = os.fspath(path)
     raw = read_bytes(path, max_bytes)
     try:
-        text = raw.decode("utf-8")
+        return _decoded(raw)
     except UnicodeDecodeError as error:
-        raise ValueError(
-            f"{path}: invalid UTF-8 at byte offset {error.start} ({error.reason})"
-        ) from None
+        raise ValueError(f"{os.fspath(path)}: {_invalid_utf8(error)}") from None
+
+
+def _invalid_utf8(error: UnicodeDecodeError) -> str:
+    return f"invalid UTF-8 at byte offset {error.start} ({error.reason})"
+
+
+def _decoded(raw: bytes) -> str:
+    text = raw.decode("utf-8")
     # The reference opens files in text mode, which turns "\r\n" and a lone "\r" into "\n".
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
 
 
-def read_json(path: str | os.PathLike[str], max_bytes: int | None = MAX_CONFIG_BYTES) -> Any:
-    """Parse a JSON file of at most ``max_bytes`` bytes; a syntax error becomes a ``ValueError``
-    naming file, line and column."""
-    text = read_text(path, max_bytes)
+# Bounds on a JSON document, far beyond real files, so that a hostile one fails with its name
+# instead of a bare RecursionError (Python's json recurses once per level) or a conversion of
+# a huge integer. Real files nest a few levels (tokenizer.json: 5); 128 is where serde_json,
+# which the Rust core and the tokenizers library read JSON with, stops too, and it keeps code
+# that walks a parsed value recursively (copy.deepcopy, json.dumps) far from Python's
+# recursion limit, which a depth check by catching RecursionError would not.
+MAX_JSON_DEPTH = 128
+# Python's own default (sys.get_int_max_str_digits), held whatever the process sets: real
+# integers are ids and sizes of at most 31 digits (transformers writes int(1e30)).
+MAX_JSON_INTEGER_DIGITS = 4300
+JsonHook = Callable[..., Any] | None
+# The bytes that can change the nesting depth: brackets, and the quotes around strings.
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_DEPTH_STEP = [0] * 256
+for _byte in b"[{":
+    _DEPTH_STEP[_byte] = 1
+for _byte in b"]}":
+    _DEPTH_STEP[_byte] = -1
+# Rounds of removing the innermost pairs at once: real files are empty after a few; a file
+# still nested after these is measured bracket by bracket (linear in any file).
+_PEELING_ROUNDS = 16
+# The JSON tokens that matter to the bounds (a string skipped whole, an unterminated one to
+# the end of the text), for finding where a document breaks one.
+_BOUND_TOKENS = re.compile(
+    r'"(?:[^"\\]|\\.)*"?|[\[{]|[\]}]|-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?', re.DOTALL
+)
+
+
+def _nests_deeper_than(raw: bytes, limit: int) -> bool:
+    """Whether a JSON document (UTF-8) may nest arrays and objects more than ``limit`` deep,
+    in a few passes of C over its bytes: a file of at most ``limit`` opening brackets cannot
+    (nearly every config and vocab.json); else the brackets outside strings are measured.
+    Exact for valid JSON; :func:`_bound_broken` then tells where, for invalid JSON too."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    if b"\\" in raw:
+        # An escaped backslash or quote neither opens nor closes a string.
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    structure = raw.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in structure:  # strings holding brackets: keep what lies between strings
+        structure = b"".join(structure.split(b'"')[::2])
+    for _ in range(_PEELING_ROUNDS):
+        if not structure:
+            return False
+        structure = structure.replace(b"[]", b"").replace(b"{}", b"")
+    return max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, structure)), default=0) > limit
+
+
+def _bound_broken(text: str, max_digits: int) -> tuple[int, str] | None:
+    """The offset and description of the first bracket nested deeper than
+    :data:`MAX_JSON_DEPTH`, or integer of more than ``max_digits`` digits, in the order
+    Python's json meets them; None when there is none."""
+    depth = 0
+    for token in _BOUND_TOKENS.finditer(text):
+        value = token.group()
+        if value in ("[", "{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return token.start(), f"arrays and objects nested more than {MAX_JSON_DEPTH} deep"
+        elif value in ("]", "}"):
+            depth -= 1
+        elif value[0] != '"' and not any(mark in value for mark in ".eE"):
+            digits = len(value.lstrip("-"))
+            if digits > max_digits:
+                return token.start(), f"an integer of {digits:,} digits (at most {max_digits:,})"
+    return None
+
+
+def _json_error(source: str, context: str, problem: str) -> ValueError:
+    return ValueError(f"{source}: {context}: {problem}" if context else f"{source}: {problem}")
+
+
+def _raise_if_bound_broken(text: str, source: str, context: str, max_digits: int) -> None:
+    broken = _bound_broken(text, max_digits)
+    if broken is not None:
+        offset, problem = broken
+        line = text.count("\n", 0, offset) + 1
+        column = offset - text.rfind("\n", 0, offset)
+        raise _json_error(source, context, f"{problem} at line {line}, column {column}")
+
+
+def parse_json(
+    raw: bytes,
+    source: str,
+    *,
+    object_pairs_hook: JsonHook = None,
+    parse_int: JsonHook = None,
+    parse_constant: JsonHook = None,
+    context: str = "",
+) -> Any:
+    """Parse a UTF-8 JSON document, named ``source`` in messages, with :mod:`json`'s hooks.
+
+    The one JSON reader of bbtok's files: every error is a ``ValueError`` starting with
+    ``source`` (then ``context``, when given: what the file failed to be) and naming the line
+    and column where known: invalid UTF-8 or JSON, arrays and objects nested more than
+    :data:`MAX_JSON_DEPTH` deep, an integer of more than :data:`MAX_JSON_INTEGER_DIGITS` digits
+    (or the fewer the process allows), a ``ValueError`` of a hook.
+
+    >>> parse_json(b'{"a": ' + b"[" * 200 + b"]" * 200 + b"}", "deep.json")
+    Traceback (most recent call last):
+    ...
+    ValueError: deep.json: arrays and objects nested more than 128 deep at line 1, column 134
+    """
     try:
-        return json.loads(text)
+        text = _decoded(raw)
+    except UnicodeDecodeError as error:
+        raise _json_error(source, context, _invalid_utf8(error)) from None
+    python_digits = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
+    max_digits = min(python_digits or MAX_JSON_INTEGER_DIGITS, MAX_JSON_INTEGER_DIGITS)
+    # Within Python's own limit int() refuses a longer integer itself (a ValueError, handled
+    # below, at no cost to a good file); a process without it has its digit runs looked for.
+    unlimited = python_digits != max_digits and re.search(b"[0-9]{%d}" % (max_digits + 1), raw)
+    if unlimited or _nests_deeper_than(raw, MAX_JSON_DEPTH):
+        _raise_if_bound_broken(text, source, context, max_digits)
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=object_pairs_hook,
+            parse_int=parse_int,
+            parse_constant=parse_constant,
+        )
     except json.JSONDecodeError as error:
-        raise ValueError(
-            f"{os.fspath(path)}: invalid JSON at line {error.lineno}, column {error.colno}: "
-            f"{error.msg}"
-        ) from None
+        problem = f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+        raise _json_error(source, context, problem) from None
+    except ValueError as error:
+        # int()'s digit limit, or a hook's own refusal.
+        _raise_if_bound_broken(text, source, context, max_digits)
+        raise _json_error(source, context, str(error)) from None
+
+
+def read_json(
+    path: str | os.PathLike[str],
+    max_bytes: int | None = MAX_CONFIG_BYTES,
+    *,
+    object_pairs_hook: JsonHook = None,
+    parse_int: JsonHook = None,
+    parse_constant: JsonHook = None,
+    context: str = "",
+) -> Any:
+    """Parse a JSON file of at most ``max_bytes`` bytes with :func:`parse_json` (``json``'s
+    hooks passed on): every error a ``ValueError`` naming the file, and the line and column
+    where known."""
+    return parse_json(
+        read_bytes(path, max_bytes),
+        os.fspath(path),
+        object_pairs_hook=object_pairs_hook,
+        parse_int=parse_int,
+        parse_constant=parse_constant,
+        context=context,
+    )
 
 
 def encode_utf8(text: str, what: str) -> bytes:

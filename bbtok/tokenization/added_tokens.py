@@ -26,6 +26,8 @@ from typing import Any
 
 import regex
 
+from bbtok.tokenization.vocabulary_files import MAX_TOKEN_ID
+
 SPECIAL_TOKEN_NAMES = (
     "bos_token",
     "eos_token",
@@ -77,6 +79,12 @@ def as_added_token(value: object, *, special: bool | None = None) -> AddedToken:
         fields = {k: v for k, v in value.items() if k != "__type"}
         if not isinstance(fields.get("content"), str):
             raise TypeError(f"an added token needs a string 'content', got {value!r}")
+        unknown = sorted(map(str, fields.keys() - _ADDED_TOKEN_FIELDS))
+        if unknown:
+            raise TypeError(f"an added token has no field {', '.join(unknown)}: {value!r}")
+        flags = {name: flag for name, flag in fields.items() if name != "content"}
+        if not all(isinstance(flag, bool) for flag in flags.values()):
+            raise TypeError(f"an added token's flags must be true or false, got {value!r}")
         token = AddedToken(**fields)
     elif isinstance(getattr(value, "content", None), str):
         token = AddedToken(
@@ -92,6 +100,54 @@ def as_added_token(value: object, *, special: bool | None = None) -> AddedToken:
     if special:
         token.special = True
     return token
+
+
+_ADDED_TOKEN_FIELDS = frozenset(AddedToken.__dataclass_fields__)
+
+
+def added_tokens_decoder_from(value: object) -> dict[int, AddedToken]:
+    """``added_tokens_decoder`` as a constructor or ``tokenizer_config.json`` gives it (id, or
+    its decimal string, -> token in any form :func:`as_added_token` takes; None for none) as
+    id -> token; ``TypeError`` or ``ValueError`` saying which entry is wrong.
+
+    >>> added_tokens_decoder_from({"5": {"content": "<x>", "special": True}})[5].special
+    True
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"added_tokens_decoder must map ids to tokens, got a {type(value).__name__}"
+        )
+    decoder: dict[int, AddedToken] = {}
+    for key, token in value.items():
+        is_id = isinstance(key, int) and not isinstance(key, bool)
+        if not (is_id or (isinstance(key, str) and key.isascii() and key.isdigit())):
+            raise ValueError(f"added_tokens_decoder key {key!r} is not a token id")
+        try:
+            added = as_added_token(token)
+        except TypeError as error:
+            raise TypeError(f"added_tokens_decoder[{key!r}]: {error}") from None
+        index = int(key)
+        if index > MAX_TOKEN_ID or index < 0:
+            raise ValueError(
+                f"added token {added.content!r} has id {key!r}; ids must be integers from 0 to "
+                f"{MAX_TOKEN_ID}"
+            )
+        decoder[index] = added
+    return decoder
+
+
+def extra_special_token_texts(value: object) -> list[str]:
+    """The texts of ``extra_special_tokens`` (a list of tokens in any form
+    :func:`as_added_token` takes, or None); ``TypeError`` for anything else.
+
+    >>> extra_special_token_texts(["<a>", {"content": "<b>"}])
+    ['<a>', '<b>']
+    """
+    if value is not None and not isinstance(value, (list, tuple)):
+        raise TypeError("extra_special_tokens must be a list of tokens")
+    return [text for text in (token_text(t) for t in value or []) if text is not None]
 
 
 def token_text(value: object) -> str | None:

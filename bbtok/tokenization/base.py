@@ -30,6 +30,7 @@ from bbtok.tokenization.options import (
     CallOptions,
     check_length,
     check_side,
+    checked_input_names,
     resolve_strategies,
 )
 from bbtok.tokenization.padding import PaddingMixin, flat_rows, truncate_sequences
@@ -74,7 +75,7 @@ class TokenizerBase(
         self.model_max_length = VERY_LARGE_INTEGER if model_max_length is None else model_max_length
         self.padding_side = check_side("padding_side", kwargs.pop("padding_side", "right"))
         self.truncation_side = check_side("truncation_side", kwargs.pop("truncation_side", "right"))
-        self.model_input_names = list(
+        self.model_input_names = checked_input_names(
             kwargs.pop("model_input_names", self.default_model_input_names)
         )
         # The reference never cleans up unless asked.

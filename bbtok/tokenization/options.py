@@ -148,6 +148,18 @@ def check_side(name: str, value: object) -> str:
     return str(value)
 
 
+def checked_input_names(value: object) -> list[str]:
+    """``model_input_names`` as a list, if it is a list or tuple of strings; else a
+    ``ValueError`` naming it.
+
+    >>> checked_input_names(("input_ids", "attention_mask"))
+    ['input_ids', 'attention_mask']
+    """
+    if not (isinstance(value, (list, tuple)) and all(isinstance(name, str) for name in value)):
+        raise ValueError(f"model_input_names={value!r} is not valid; use a list of strings")
+    return list(value)
+
+
 def check_length(name: str, value: object) -> None:
     """Raise a ValueError naming ``name`` unless ``value`` is None or a non-negative int."""
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):

@@ -8,6 +8,7 @@ files of a directory are transformers' own, named here.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from bbtok.storage import files, hub
@@ -16,9 +17,12 @@ from bbtok.tokenization.added_tokens import (
     SPECIAL_TOKEN_NAMES,
     AddedToken,
     TokenRegistry,
+    added_tokens_decoder_from,
+    extra_special_token_texts,
     token_text,
 )
 from bbtok.tokenization.hooks import TokenizerHooks
+from bbtok.tokenization.options import check_length, check_side, checked_input_names
 
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
@@ -57,7 +61,70 @@ def read_tokenizer_config(directory: str) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ValueError(f"{config_path}: expected a JSON object")
     config.pop("tokenizer_class", None)
-    return config
+    return checked_settings(config, config_path)
+
+
+def _flag(name: str, value: object) -> object:
+    # bool("false") is True: a flag written as a string would be read as set.
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"{name}={value!r} is not valid; use true or false")
+    return value
+
+
+def _length(name: str, value: object) -> object:
+    check_length(name, value)
+    return value
+
+
+def _token(name: str, value: object) -> object:
+    token_text(value)
+    return value
+
+
+def _extra_tokens(name: str, value: object) -> object:
+    extra_special_token_texts(value)
+    return value
+
+
+# The settings of tokenizer_config.json and special_tokens_map.json that the tokenizers read,
+# each with the constructor's own check; what a check returns replaces the value.
+_SETTING_CHECKS: dict[str, Callable[[str, Any], object]] = {
+    "added_tokens_decoder": lambda _, value: added_tokens_decoder_from(value),
+    **dict.fromkeys(SPECIAL_TOKEN_NAMES, _token),
+    "extra_special_tokens": _extra_tokens,
+    "additional_special_tokens": _extra_tokens,
+    "model_max_length": _length,
+    "max_len": _length,
+    "padding_side": check_side,
+    "truncation_side": check_side,
+    "model_input_names": lambda _, value: checked_input_names(value),
+    **dict.fromkeys(
+        ("clean_up_tokenization_spaces", "split_special_tokens", "add_prefix_space"), _flag
+    ),
+}
+
+
+def checked_settings(settings: dict[str, Any], path: str) -> dict[str, Any]:
+    """``settings`` read from the file ``path``, each one a tokenizer reads held to what its
+    constructor takes (``added_tokens_decoder`` made id -> token); else a ``ValueError``
+    naming the file and the key.
+
+    >>> checked_settings({"model_input_names": 5}, "tokenizer_config.json")
+    Traceback (most recent call last):
+    ...
+    ValueError: tokenizer_config.json: model_input_names=5 is not valid; use a list of strings
+    """
+    for key, check in _SETTING_CHECKS.items():
+        if key not in settings:
+            continue
+        try:
+            settings[key] = check(key, settings[key])
+        except (TypeError, ValueError) as error:
+            problem = str(error)
+            if not problem.startswith(key):
+                problem = f"{key}: {problem}"
+            raise ValueError(f"{path}: {problem}") from None
+    return settings
 
 
 def tokenizer_file_set(vocabulary_file_names: tuple[str, ...]) -> hub.FileSet:
@@ -252,6 +319,7 @@ class PretrainedMixin(TokenizerHooks):
             special_map = files.read_json(special_map_path)
             if not isinstance(special_map, dict):
                 raise ValueError(f"{special_map_path}: expected a JSON object")
+            checked_settings(special_map, special_map_path)
             for key, value in special_map.items():
                 if kwargs.get(key):
                     continue

@@ -22,7 +22,9 @@ from bbtok.tokenization.added_tokens import (
     SPECIAL_TOKEN_NAMES,
     AddedToken,
     TokenRegistry,
+    added_tokens_decoder_from,
     as_added_token,
+    extra_special_token_texts,
     token_text,
 )
 from bbtok.tokenization.batch_encoding import as_token_id, to_python
@@ -63,26 +65,12 @@ class SpecialTokensMixin(TokenizerHooks):
         legacy_extra = kwargs.pop("additional_special_tokens", None)
         if extra is None:
             extra = legacy_extra
-        if extra is not None and not isinstance(extra, (list, tuple)):
-            raise TypeError("extra_special_tokens must be a list of tokens")
-        extra_special_tokens = [
-            text for text in (token_text(t) for t in extra or []) if text is not None
-        ]
-        return special_tokens, extra_special_tokens
+        return special_tokens, extra_special_token_texts(extra)
 
     @staticmethod
     def _pop_added_tokens_decoder(kwargs: dict[str, Any]) -> dict[int, AddedToken]:
         """Take ``added_tokens_decoder`` (id -> token) out of the constructor's ``kwargs``."""
-        added_tokens_decoder: dict[int, AddedToken] = {}
-        for index, token in dict(kwargs.pop("added_tokens_decoder", None) or {}).items():
-            added = as_added_token(token)
-            if not 0 <= int(index) <= vocabulary_files.MAX_TOKEN_ID:
-                raise ValueError(
-                    f"added token {added.content!r} has id {index!r}; ids must be integers from "
-                    f"0 to {vocabulary_files.MAX_TOKEN_ID}"
-                )
-            added_tokens_decoder[int(index)] = added
-        return added_tokens_decoder
+        return added_tokens_decoder_from(kwargs.pop("added_tokens_decoder", None))
 
     def _init_tokens(
         self,

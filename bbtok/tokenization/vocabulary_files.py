@@ -55,13 +55,9 @@ def read_vocab(path: str | os.PathLike[str]) -> dict[str, int]:
     {'a': 0, 'b@@': 1}
     """
     path = os.fspath(path)
-    text = files.read_text(path, files.MAX_VOCAB_BYTES)
-    try:
-        vocab = json.loads(text, object_pairs_hook=_warn_duplicate_keys(path))
-    except json.JSONDecodeError as error:
-        raise ValueError(
-            f"{path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
-        ) from None
+    vocab = files.read_json(
+        path, files.MAX_VOCAB_BYTES, object_pairs_hook=_warn_duplicate_keys(path)
+    )
     if not isinstance(vocab, dict):
         raise ValueError(
             f"{path}: a vocabulary must be a JSON object of token -> id, found "
