@@ -14,6 +14,12 @@ array only after its shape, strides and offset are checked against its storage's
 The pickle is run by Python's pure-Python unpickler, whose memo is a dict and whose reads are
 bounded by the data, so no number in the file sizes an allocation (the C unpickler allocates a
 counted byte string, or a memo list up to its index, before reading).
+
+The work is bounded too, since deflate lets a small file expand a thousandfold: the unpickler
+runs at most :data:`OPCODES_PER_PICKLE_BYTE` opcodes per byte ``data.pkl`` occupies in the file,
+reads no integer outside int64 (torch's own sizes; a million-digit one would make every product
+of shapes and strides slow), and hashes nothing but strings (a tuple nested in itself through the
+memo has a hash that takes exponential time).
 """
 
 from __future__ import annotations
@@ -24,10 +30,10 @@ import os
 import pickle
 import struct
 import zipfile
-import zlib
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, ClassVar, NamedTuple, NoReturn
 
 import numpy as np
 
@@ -35,6 +41,7 @@ from bbtok.modeling.weights import (
     MAX_ARRAY_BYTES,
     MAX_RANK,
     NamedTensors,
+    _is_size,
     _short,
     file_data,
     widen_bfloat16,
@@ -62,6 +69,16 @@ LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
 MAX_PICKLE_BYTES = 256 * 2**20
 # deflate's largest ratio is 1032:1; a compressed member claiming more is not what it says.
 MAX_DEFLATE_RATIO = 1032
+# torch's pickle of a state dict takes about four bytes an opcode (thirty-odd opcodes a tensor),
+# and deflate shrinks one about fourfold: one opcode per byte it occupies in the file. A stored
+# pickle can never exceed this bound; a deflated one may compress four times better than that.
+OPCODES_PER_PICKLE_BYTE = 16
+# Every number torch writes into a state dict (sizes, strides, offsets, element counts) is an
+# int64; pickle writes an int64 in at most 8 bytes (LONG1) or 20 characters (INT, LONG) and a
+# protocol-0 "L" suffix.
+INT64 = range(-(2**63), 2**63)
+MAX_LONG_BYTES = 8
+MAX_INT_TEXT = 24
 
 
 # The records below are named tuples: pickle's BUILD opcode, which sets an object's attributes
@@ -84,10 +101,6 @@ class _Tensor(NamedTuple):
     offset: int
     shape: tuple[int, ...]
     strides: tuple[int, ...]
-
-
-def _is_size(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _rebuild_tensor_v2(
@@ -121,25 +134,57 @@ def _rebuild_parameter(data: object, requires_grad: object, backward_hooks: obje
     return data  # an nn.Parameter is its tensor here
 
 
+def _ordered_dict(*items: object) -> OrderedDict[str, object]:
+    # torch pickles an OrderedDict as a call with no arguments, then sets its items, whose keys
+    # the unpickler checks; arguments would be hashed unchecked.
+    if items:
+        raise ValueError("OrderedDict is called with arguments; torch pickles one empty")
+    return OrderedDict()
+
+
 # Every global a state dict's pickle may name, and what it becomes.
 ALLOWED_GLOBALS: dict[tuple[str, str], object] = {
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-    ("collections", "OrderedDict"): OrderedDict,
+    ("collections", "OrderedDict"): _ordered_dict,
     **{("torch", name): _StorageType(name) for name in STORAGE_DTYPES},
     ("torch.storage", "UntypedStorage"): _StorageType("UntypedStorage"),
 }
 
 
-class _StateDictUnpickler(pickle._Unpickler):
-    """Python's own unpickler, with globals limited to :data:`ALLOWED_GLOBALS` and storages
-    recorded instead of loaded."""
+class _Refused(Exception):
+    """A refusal whose message is the whole error (it names the file)."""
 
-    def __init__(self, data: bytes, path: Path, storage_members: set[str]) -> None:
+
+_PICKLE_OPCODES: dict[int, Callable[[Any], None]] = dict(pickle._Unpickler.dispatch)
+
+
+def _kind(value: object) -> str:
+    return {_Tensor: "tensor", _Storage: "storage"}.get(type(value), type(value).__name__)
+
+
+class _StateDictUnpickler(pickle._Unpickler):
+    """Python's own unpickler, with globals limited to :data:`ALLOWED_GLOBALS`, storages recorded
+    instead of loaded, and its work bounded: ``max_opcodes`` opcodes (so as many memo entries and
+    objects at most), int64 integers, string dict keys, no sets and no state set but a dict's."""
+
+    # The pure-Python unpickler's own state, which typeshed does not declare.
+    stack: list[Any]
+    read: Callable[[int], bytes]
+    readline: Callable[[], bytes]
+    append: Callable[[Any], None]
+
+    def __init__(
+        self, data: bytes, path: Path, storage_members: set[str], max_opcodes: int
+    ) -> None:
         super().__init__(io.BytesIO(data))
         self.path = path
         self.storage_members = storage_members
         self.storages: dict[str, _Storage] = {}
+        self.max_opcodes = max_opcodes
+
+    def refuse(self, reason: str) -> NoReturn:
+        raise _Refused(f"{self.path}: data.pkl {reason}")
 
     def find_class(self, module: str, name: str) -> Any:
         found = ALLOWED_GLOBALS.get((module, name))
@@ -168,9 +213,119 @@ class _StateDictUnpickler(pickle._Unpickler):
             raise ValueError(f"storage {_short(key)} is named with two types or sizes")
         return storage
 
+    # Integers: their length is checked before they are converted.
 
-class _Refused(Exception):
-    """A global outside the allow-list: its message is the whole error."""
+    def _int64(self, value: int) -> int:
+        if value not in INT64:
+            self.refuse(f"holds the integer {value}, outside int64 (a state dict's numbers)")
+        return value
+
+    def _integer_text(self) -> bytes:
+        line = self.readline()
+        if len(line) > MAX_INT_TEXT:  # int() of a long decimal text takes quadratic time
+            self.refuse(
+                f"holds an integer written in {len(line):,} characters, longer than any int64 "
+                "(a state dict's numbers)"
+            )
+        return line.strip()
+
+    def load_int(self) -> None:
+        text = self._integer_text()
+        if text in (b"00", b"01"):  # protocol 0's False and True
+            self.append(text == b"01")
+        else:
+            self.append(self._int64(int(text, 0)))
+
+    def load_long(self) -> None:
+        self.append(self._int64(int(self._integer_text().removesuffix(b"L"), 0)))
+
+    def _load_long_bytes(self, length: int) -> None:
+        if length > MAX_LONG_BYTES:
+            self.refuse(
+                f"holds an integer of {length:,} bytes, more than an int64's 8 (a state dict's "
+                "numbers)"
+            )
+        self.append(int.from_bytes(self.read(length), "little", signed=True))
+
+    def load_long1(self) -> None:
+        self._load_long_bytes(self.read(1)[0])
+
+    def load_long4(self) -> None:
+        self._load_long_bytes(int.from_bytes(self.read(4), "little", signed=True))
+
+    # Dicts and sets: only strings are hashed, as a tuple nested in itself through the memo takes
+    # exponential time to hash.
+
+    def _check_keys(self, keys: list[Any]) -> None:
+        for key in keys:
+            if type(key) is not str:
+                self.refuse(f"has a dict key that is a {_kind(key)}, not a name")
+
+    def load_setitem(self) -> None:
+        self._check_keys(self.stack[-2:-1])
+        _PICKLE_OPCODES[pickle.SETITEM[0]](self)
+
+    def load_setitems(self) -> None:
+        self._check_keys(self.stack[::2])  # the items since the MARK: key, value, key, ...
+        _PICKLE_OPCODES[pickle.SETITEMS[0]](self)
+
+    def load_dict(self) -> None:
+        self._check_keys(self.stack[::2])
+        _PICKLE_OPCODES[pickle.DICT[0]](self)
+
+    def load_set(self) -> None:
+        self.refuse("builds a set, which a state dict has none of")
+
+    def load_build(self) -> None:
+        # torch gives a state dict its modules' versions as attribute _metadata, which this
+        # reader does not need; anything else BUILD could change is a tensor already checked,
+        # or one of this module's functions.
+        self.stack.pop()
+        target = self.stack[-1] if self.stack else None
+        if type(target) is not OrderedDict:
+            self.refuse(
+                f"sets attributes of a {_kind(target)}; only an OrderedDict (torch's state dict) "
+                "has any"
+            )
+
+    dispatch: ClassVar[dict[int, Callable[[Any], None]]] = {
+        **_PICKLE_OPCODES,
+        pickle.INT[0]: load_int,
+        pickle.LONG[0]: load_long,
+        pickle.LONG1[0]: load_long1,
+        pickle.LONG4[0]: load_long4,
+        pickle.SETITEM[0]: load_setitem,
+        pickle.SETITEMS[0]: load_setitems,
+        pickle.DICT[0]: load_dict,
+        pickle.EMPTY_SET[0]: load_set,
+        pickle.FROZENSET[0]: load_set,
+        pickle.BUILD[0]: load_build,
+    }
+
+    def load(self) -> Any:
+        # pickle._Unpickler.load, its loop bounded: counting in each opcode's handler instead
+        # would cost a Python call an opcode, a sixth of the time a state dict takes.
+        self._unframer = pickle._Unframer(self._file_read, self._file_readline)  # type: ignore[attr-defined]
+        self.read = self._unframer.read
+        self.readinto = self._unframer.readinto
+        self.readline = self._unframer.readline
+        self.metastack: list[list[Any]] = []
+        self.stack = []
+        self.append = self.stack.append
+        self.proto = 0
+        read, dispatch = self.read, self.dispatch
+        try:
+            for _ in range(self.max_opcodes):
+                key = read(1)
+                if not key:
+                    raise EOFError
+                dispatch[key[0]](self)
+        except pickle._Stop as stop:  # type: ignore[attr-defined]
+            return stop.value
+        self.refuse(
+            f"runs more than {self.max_opcodes:,} opcodes, {OPCODES_PER_PICKLE_BYTE} per byte "
+            "it takes in the file (a state dict runs about one)"
+        )
 
 
 def _is_legacy(head: bytes) -> bool:
@@ -203,6 +358,13 @@ def _data_offset(handle: BinaryIO, info: zipfile.ZipInfo, size: int, path: Path)
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> bytes:
     """A member's bytes through zipfile (which checks its CRC), no more than its real size
     allows: a compressed member cannot claim more than deflate can expand it to."""
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        # zipfile decompresses bzip2 and LZMA a whole chunk at a time, which a few kilobytes of
+        # bzip2 can make gigabytes; torch stores its members.
+        raise ValueError(
+            f"{path}: member {info.filename!r} is compressed with method {info.compress_type}; "
+            "bbtok reads stored or deflated members"
+        )
     if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_DEFLATE_RATIO * (
         info.compress_size + 1
     ):
@@ -213,8 +375,10 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) ->
     try:
         with archive.open(info) as member:
             data = member.read(info.file_size + 1)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
-        # RuntimeError: an encrypted member; NotImplementedError: an unknown compression.
+    except Exception as error:
+        # A damaged zip makes zipfile raise many things: BadZipFile, zlib.error, EOFError,
+        # RuntimeError (encryption), NotImplementedError, UnicodeDecodeError (a name), OSError
+        # (an offset before the file's start).
         raise ValueError(f"{path}: member {info.filename!r} cannot be read: {error}") from None
     if len(data) != info.file_size:
         raise ValueError(f"{path}: member {info.filename!r} is not the size its header says")
@@ -247,7 +411,7 @@ class TorchCheckpoint(NamedTensors):
                 )
             try:
                 archive = zipfile.ZipFile(handle)
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+            except Exception as error:  # zipfile's many errors, as in _read_member
                 raise ValueError(
                     f"{self.path}: not a PyTorch checkpoint (not a whole zip archive: {error}); "
                     "a truncated download?"
@@ -259,6 +423,13 @@ class TorchCheckpoint(NamedTensors):
         self, archive: zipfile.ZipFile, handle: BinaryIO, size: int, mmap: bool
     ) -> dict[str, np.ndarray]:
         members = {info.filename: info for info in archive.infolist()}
+        for info in members.values():
+            # zipfile places members by where the directory says it starts and where it is.
+            if info.header_offset < 0:
+                raise ValueError(
+                    f"{self.path}: member {info.filename!r} starts before the file (a damaged "
+                    "zip: its directory is not where it says)"
+                )
         pickles = [name for name in members if name.count("/") == 1 and name.endswith("/data.pkl")]
         if len(pickles) != 1:
             raise ValueError(
@@ -281,7 +452,10 @@ class TorchCheckpoint(NamedTensors):
             if name.startswith(prefix + "data/")
         }
         unpickler = _StateDictUnpickler(
-            _read_member(archive, pickle_info, self.path), self.path, storage_members
+            _read_member(archive, pickle_info, self.path),
+            self.path,
+            storage_members,
+            max_opcodes=OPCODES_PER_PICKLE_BYTE * pickle_info.compress_size,
         )
         try:
             state = unpickler.load()

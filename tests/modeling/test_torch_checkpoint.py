@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import re
 import shutil
+import struct
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +27,7 @@ from bbtok.modeling.seq2seq import open_weights
 from bbtok.modeling.torch_checkpoint import TorchCheckpoint
 from bbtok.modeling.weights import SafetensorsFile
 
-from conftest import FIXTURES
+from conftest import FIXTURES, run_python_child
 
 TORCH_CHECKPOINTS = FIXTURES / "torch_checkpoints"
 FORMS = ["single", "sharded_bin", "sharded_safetensors"]
@@ -272,10 +274,11 @@ def write_checkpoint(
     data_pkl: bytes,
     storages: dict[str, bytes] | None = None,
     byteorder: bytes = b"little",
+    pickle_compression: int = zipfile.ZIP_STORED,
 ) -> Path:
-    """A zip laid out as ``torch.save`` lays one out."""
+    """A zip laid out as ``torch.save`` lays one out (its pickle deflated if asked)."""
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("archive/data.pkl", data_pkl)
+        archive.writestr("archive/data.pkl", data_pkl, compress_type=pickle_compression)
         archive.writestr("archive/byteorder", byteorder)
         for key, raw in (storages or {}).items():
             archive.writestr(f"archive/data/{key}", raw)
@@ -383,7 +386,7 @@ HOSTILE: dict[str, tuple[Callable[[], tuple[bytes, dict[str, bytes]]], str]] = {
             ),
             {"0": bytes(8)},
         ),
-        r"data\.pkl is not a state dict of tensors",
+        r"data\.pkl sets attributes of a tensor; only an OrderedDict",
     ),
     "a value that is no tensor": (
         lambda: (crafted_pickle({"epoch": 3}), {}),
@@ -405,6 +408,20 @@ HOSTILE: dict[str, tuple[Callable[[], tuple[bytes, dict[str, bytes]]], str]] = {
         lambda: (b"\x80\x03B\xff\xff\xff\x7f" + b"x" * 10, {}),
         r"data\.pkl is not a state dict of tensors",
     ),
+    # EMPTY_DICT (the state dict), EMPTY_DICT (a state), BUILD.
+    "attributes set on a plain dict": (
+        lambda: (b"\x80\x02}}b.", {}),
+        r"data\.pkl sets attributes of a dict; only an OrderedDict \(torch's state dict\) has",
+    ),
+    "an OrderedDict made from items": (
+        lambda: (crafted_pickle({"w": Call(Global("collections", "OrderedDict"), [("a", 1)])}), {}),
+        r"OrderedDict is called with arguments",
+    ),
+    # Protocol 4: EMPTY_DICT, "w", EMPTY_SET, MARK, 1, ADDITEMS, SETITEM.
+    "a set": (
+        lambda: (b"\x80\x04}X\x01\x00\x00\x00w\x8f(K\x01\x90s.", {}),
+        r"data\.pkl builds a set, which a state dict has none of",
+    ),
 }
 
 
@@ -417,6 +434,241 @@ def test_a_damaged_or_hostile_state_dict_is_refused_naming_the_file(
     path = write_checkpoint(tmp_path / "pytorch_model.bin", data_pkl, storages)
     with pytest.raises(ValueError, match=r"pytorch_model\.bin: .*" + message):
         TorchCheckpoint(path)
+
+
+class StateDictWithAttributes:
+    """An OrderedDict pickled as torch pickles a state dict: a call, its items, then BUILD with
+    its attributes (torch's ``_metadata``)."""
+
+    def __init__(self, items: dict[str, Any], attributes: dict[str, Any]) -> None:
+        self.items, self.attributes = items, attributes
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        ordered_dict = Global("collections", "OrderedDict")
+        return (ordered_dict, (), self.attributes, None, iter(self.items.items()))
+
+
+def test_attributes_pickled_on_a_state_dict_are_ignored(tmp_path: Path) -> None:
+    # An attribute named items or keys would hide the dict's own method from the reader.
+    state = StateDictWithAttributes(
+        {"w": tensor(Storage("FloatStorage", "0", 2), 0, (2,), (1,))},
+        {"_metadata": {"": {"version": 1}}, "items": 5, "keys": None},
+    )
+    values = np.array([1.5, -2.0], dtype=np.float32)
+    path = write_checkpoint(tmp_path / "w.bin", crafted_pickle(state), {"0": values.tobytes()})
+    weights = TorchCheckpoint(path)
+    assert list(weights) == ["w"]
+    np.testing.assert_array_equal(weights.get("w"), values)
+
+
+def test_a_directory_placing_members_before_the_file_is_refused(tmp_path: Path) -> None:
+    path = write_checkpoint(tmp_path / "pytorch_model.bin", crafted_pickle({}))
+    raw = bytearray(path.read_bytes())
+    end_record = raw.rindex(b"PK\x05\x06")
+    # The directory's offset, 16 bytes into the end record (zipfile writes no zip64 one here):
+    # zipfile places every member by how far the directory lies from where this says, so a
+    # larger one moves them before byte 0.
+    (offset,) = struct.unpack_from("<I", raw, end_record + 16)
+    struct.pack_into("<I", raw, end_record + 16, offset + 100_000)
+    path.write_bytes(raw)
+    with pytest.raises(
+        ValueError, match=rf"^{re.escape(str(path))}: member '.*' starts before the file"
+    ):
+        TorchCheckpoint(path)
+
+
+def test_a_member_compressed_with_bzip2_is_refused(tmp_path: Path) -> None:
+    # zipfile decompresses bzip2 a chunk at a time with no bound on its output.
+    path = tmp_path / "pytorch_model.bin"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_BZIP2) as archive:
+        archive.writestr("archive/data.pkl", crafted_pickle({}))
+    with pytest.raises(
+        ValueError, match=r"'archive/data\.pkl' is compressed with method 12; bbtok reads stored"
+    ):
+        TorchCheckpoint(path)
+
+
+# -- work bounded by the file's size ----------------------------------------------------------
+
+# Long enough for a child to import numpy and bbtok on a loaded 2-core machine; far shorter than
+# the minutes an unbounded load of the files below takes.
+CHILD_TIMEOUT = 120
+LOAD_IN_A_CHILD = """
+import sys
+from bbtok.modeling.torch_checkpoint import TorchCheckpoint
+try:
+    TorchCheckpoint(sys.argv[1])
+except ValueError as error:
+    print(error)
+"""
+
+
+def refusal_in_a_child(tmp_path: Path, path: Path) -> str:
+    """The ValueError that loading ``path`` ends with, in a child that may not run for long."""
+    child = run_python_child(["-c", LOAD_IN_A_CHILD, str(path)], tmp_path, CHILD_TIMEOUT)
+    assert child.returncode == 0, child.stderr
+    return child.stdout.strip()
+
+
+def test_an_integer_of_millions_of_digits_is_refused_before_any_arithmetic(tmp_path: Path) -> None:
+    # About six million digits from a few kilobytes of deflated 0xff bytes: a product of shapes
+    # and strides that size takes minutes.
+    huge = int.from_bytes(b"\xff" * 2_500_000, "little")
+    state = {"w": tensor(Storage("FloatStorage", "0", 1), 0, (huge,), (huge,))}
+    path = write_checkpoint(
+        tmp_path / "pytorch_model.bin",
+        crafted_pickle(state),
+        {"0": bytes(4)},
+        pickle_compression=zipfile.ZIP_DEFLATED,
+    )
+    assert path.stat().st_size < 10_000
+    assert refusal_in_a_child(tmp_path, path) == (
+        f"{path}: data.pkl holds an integer of 2,500,001 bytes, more than an int64's 8 (a state "
+        "dict's numbers)"
+    )
+
+
+# A dict {"w": <number>} in protocol 2, the number written by the opcodes given.
+NUMBER_OPCODES = {
+    "LONG1 of 2**63": (
+        pickle.dumps(2**63, 2)[2:-1],
+        r"holds an integer of 9 bytes, more than an int64's 8",
+    ),
+    "INT of 5,000 digits": (
+        b"I" + b"9" * 5000 + b"\n",
+        r"holds an integer written in 5,001 characters, longer than any int64",
+    ),
+    "LONG of 30 digits": (
+        b"L" + b"1" * 30 + b"L\n",
+        r"holds an integer written in 32 characters, longer than any int64",
+    ),
+    "INT of 2**63": (
+        f"I{2**63}\n".encode(),
+        rf"holds the integer {2**63}, outside int64",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NUMBER_OPCODES))
+def test_integers_outside_int64_are_refused_as_they_are_read(tmp_path: Path, case: str) -> None:
+    number, message = NUMBER_OPCODES[case]
+    data_pkl = b"\x80\x02}X\x01\x00\x00\x00w" + number + b"s."
+    path = write_checkpoint(tmp_path / "pytorch_model.bin", data_pkl)
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: data\.pkl {message}"):
+        TorchCheckpoint(path)
+
+
+@pytest.mark.parametrize("where", ["numel", "offset", "shape", "strides"])
+def test_a_number_of_over_4300_digits_is_refused_naming_the_file(
+    tmp_path: Path, where: str
+) -> None:
+    # Python converts integers of more than 4,300 digits to text only when asked to.
+    values = {"numel": 1, "offset": 0, "shape": 1, "strides": 1, where: 10**5000}
+    storage = Storage("FloatStorage", "0", values["numel"])
+    state = {"w": tensor(storage, values["offset"], (values["shape"],), (values["strides"],))}
+    path = write_checkpoint(tmp_path / "pytorch_model.bin", crafted_pickle(state), {"0": bytes(4)})
+    with pytest.raises(
+        ValueError, match=rf"^{re.escape(str(path))}: data\.pkl holds an integer of 2,077 bytes"
+    ):
+        TorchCheckpoint(path)
+
+
+def test_a_deflated_pickle_running_more_opcodes_than_its_size_allows_is_refused(
+    tmp_path: Path,
+) -> None:
+    # Five million opcodes that do nothing (NONE, POP) deflated to kilobytes: a thousandfold
+    # more work than the file's size (minutes for a 250 KB file), where a state dict's pickle
+    # runs about one opcode per byte it takes.
+    data_pkl = b"\x80\x02" + b"N0" * 2_500_000 + b"}."
+    path = write_checkpoint(
+        tmp_path / "pytorch_model.bin", data_pkl, pickle_compression=zipfile.ZIP_DEFLATED
+    )
+    with zipfile.ZipFile(path) as archive:
+        compressed = archive.getinfo("archive/data.pkl").compress_size
+    assert refusal_in_a_child(tmp_path, path) == (
+        f"{path}: data.pkl runs more than {16 * compressed:,} opcodes, 16 per byte it takes in "
+        "the file (a state dict runs about one)"
+    )
+
+
+def test_a_dict_key_that_takes_exponential_time_to_hash_is_refused(tmp_path: Path) -> None:
+    # EMPTY_DICT, EMPTY_TUPLE, then a hundred times DUP and TUPLE2, each tuple holding the one
+    # before twice: 200 bytes whose hash visits 2**100 tuples. Then NONE, SETITEM.
+    data_pkl = b"\x80\x02})" + b"2\x86" * 100 + b"Ns."
+    path = write_checkpoint(tmp_path / "pytorch_model.bin", data_pkl)
+    assert refusal_in_a_child(tmp_path, path) == (
+        f"{path}: data.pkl has a dict key that is a tuple, not a name"
+    )
+
+
+# Each case changes a fixture's data.pkl (odd cases) or the whole zip (even cases) in one to
+# four places: a byte set, pickle opcodes inserted, bytes deleted or repeated, a 32-bit field
+# made extreme, or the rest cut off. Prints what ended otherwise than loaded or refused with a
+# ValueError (OSError) naming the file.
+LOAD_MUTATIONS = """
+import io, json, random, sys, zipfile
+from pathlib import Path
+from bbtok.modeling.torch_checkpoint import TorchCheckpoint
+
+source, work, cases = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+whole = source.read_bytes()
+with zipfile.ZipFile(source) as archive:
+    members = [(info.filename, archive.read(info)) for info in archive.infolist()]
+pickle_name = next(name for name, _ in members if name.endswith("/data.pkl"))
+data_pkl = dict(members)[pickle_name]
+EXTREMES = [b"\\xff\\xff\\xff\\x7f", b"\\0\\0\\0\\x80", b"\\xff" * 4, b"\\0" * 4]
+
+def mutate(raw, rng):
+    raw = bytearray(raw)
+    for _ in range(rng.randint(1, 4)):
+        at, kind = rng.randrange(len(raw) + 1), rng.randrange(6)
+        if kind == 0 and raw:
+            raw[min(at, len(raw) - 1)] = rng.randrange(256)
+        elif kind == 1:
+            raw[at:at] = bytes(rng.randrange(0x20, 0x96) for _ in range(rng.randint(1, 8)))
+        elif kind == 2:
+            del raw[at : at + rng.randint(1, 16)]
+        elif kind == 3:
+            raw[at:at] = raw[rng.randrange(len(raw) + 1) :][: rng.randint(1, 64)]
+        elif kind == 4:
+            raw[at : at + 4] = rng.choice(EXTREMES)
+        else:
+            del raw[at:]
+    return bytes(raw)
+
+def with_pickle(mutated_pkl):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, raw in members:
+            archive.writestr(name, mutated_pkl if name == pickle_name else raw)
+    return out.getvalue()
+
+rng = random.Random(6)
+path = work / "pytorch_model.bin"
+for case in range(cases):
+    mutated = with_pickle(mutate(data_pkl, rng)) if case % 2 else mutate(whole, rng)
+    path.write_bytes(mutated)
+    try:
+        weights = TorchCheckpoint(path)
+        for name in weights:
+            weights.get(name)
+    except (ValueError, OSError) as error:
+        if str(error).startswith(f"{path}: "):
+            continue
+        print(f"case {case}: {type(error).__name__}: {str(error)[:200]}")
+    except Exception as error:
+        print(f"case {case}: {type(error).__name__}: {str(error)[:200]}")
+"""
+
+
+@pytest.mark.parametrize("fixture", ["dtypes.bin", "sharded_bin/pytorch_model-00001-of-00002.bin"])
+def test_a_mutated_checkpoint_is_loaded_or_refused_naming_the_file(
+    tmp_path: Path, fixture: str
+) -> None:
+    arguments = [str(TORCH_CHECKPOINTS / fixture), str(tmp_path), "1000"]
+    child = run_python_child(["-c", LOAD_MUTATIONS, *arguments], tmp_path, CHILD_TIMEOUT)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout == ""
 
 
 # -- bad index files ----------------------------------------------------------------------------
