@@ -65,8 +65,10 @@ STORAGE_DTYPES: dict[str, np.dtype[Any]] = {
 }
 # torch < 1.6's format starts with a pickle of its magic number: PROTO n, then LONG1 of 10 bytes.
 LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
-# data.pkl holds names and shapes only, some kilobytes a thousand tensors.
-MAX_PICKLE_BYTES = 256 * 2**20
+# data.pkl holds names and shapes only: about 100 bytes a tensor, some 100 KB for Blenderbot-3B's
+# thousand tensors. The bound keeps the pure-Python unpickler's work under some seconds (it runs
+# at most one opcode a byte of a stored pickle), with a hundredfold room above real checkpoints.
+MAX_PICKLE_BYTES = 16 * 2**20
 # deflate's largest ratio is 1032:1; a compressed member claiming more is not what it says.
 MAX_DEFLATE_RATIO = 1032
 # torch's pickle of a state dict takes about four bytes an opcode (thirty-odd opcodes a tensor),
