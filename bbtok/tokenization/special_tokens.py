@@ -23,6 +23,7 @@ from bbtok.tokenization.added_tokens import (
     AddedToken,
     TokenRegistry,
     as_added_token,
+    checked_registry,
     token_text,
 )
 from bbtok.tokenization.batch_encoding import as_token_id, to_python
@@ -31,6 +32,24 @@ from bbtok.tokenization.hooks import TokenizerHooks
 Result = TypeVar("Result")
 # Where the errors of an unpickled tokenizer say its vocabulary came from.
 UNPICKLED = "unpickled tokenizer"
+
+
+def unpickled_state(state: object) -> dict[str, Any]:
+    """A copy of the state ``pickle`` gives ``__setstate__``, which must be a dict."""
+    if not isinstance(state, dict):
+        raise ValueError(f"{UNPICKLED}: its state is a {type(state).__name__}, not a dict")
+    return dict(state)
+
+
+def unpickled_attribute(state: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    """``state[name]``, which must be a ``kind``; else a ValueError (a pickle may have been
+    made by hand, or by another version)."""
+    if name not in state:
+        raise ValueError(f"{UNPICKLED}: its state has no {name!r}")
+    value = state[name]
+    if not isinstance(value, kind):
+        raise ValueError(f"{UNPICKLED}: {name} is a {type(value).__name__}")
+    return value
 
 
 # Every tokenizer of this process, so that a forked child can give each a lock of its own: a
@@ -76,12 +95,11 @@ class SpecialTokensMixin(TokenizerHooks):
         added_tokens_decoder: dict[int, AddedToken] = {}
         for index, token in dict(kwargs.pop("added_tokens_decoder", None) or {}).items():
             added = as_added_token(token)
-            if not 0 <= int(index) <= vocabulary_files.MAX_TOKEN_ID:
-                raise ValueError(
-                    f"added token {added.content!r} has id {index!r}; ids must be integers from "
-                    f"0 to {vocabulary_files.MAX_TOKEN_ID}"
-                )
-            added_tokens_decoder[int(index)] = added
+            # A JSON file's keys are strings: "5" is the id 5, "5.0" or "x" no id.
+            is_digits = isinstance(index, str) and index.isascii() and index.isdigit()
+            number = int(index) if is_digits else index
+            vocabulary_files.check_token_id(added.content, number, "added_tokens_decoder")
+            added_tokens_decoder[number] = added
         return added_tokens_decoder
 
     def _init_tokens(
@@ -131,7 +149,7 @@ class SpecialTokensMixin(TokenizerHooks):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        self.__dict__.update(unpickled_state(state))
         self._tokens_lock = threading.Lock()
         _TOKENIZERS.add(self)
         self._check_unpickled()
@@ -139,13 +157,11 @@ class SpecialTokensMixin(TokenizerHooks):
     def _check_unpickled(self) -> None:
         """Check what ``from_pretrained`` checks, with its messages: a pickle (made by another
         version, or of a tokenizer changed by hand) could otherwise give a tokenizer that saves
-        files it cannot load again."""
+        files it cannot load again. The token registry is made again from its tokens."""
         vocabulary_files.check_vocab(self._base_vocab(), UNPICKLED)
-        tokens = self._tokens
-        for index, token in tokens.added_tokens_decoder.items():
-            vocabulary_files.check_token_id(token.content, index, UNPICKLED)
-        for content, index in tokens.added_tokens_encoder.items():
-            vocabulary_files.check_token_id(content, index, UNPICKLED)
+        self._tokens = checked_registry(
+            self.__dict__.get("_tokens"), self._vocab_token_to_id, UNPICKLED
+        )
 
     # -- special tokens ---------------------------------------------------------------------
 
