@@ -41,30 +41,109 @@ def read_pipeline_file(
 ) -> tuple[dict[str, int], list[tuple[str, str]], dict[str, Any] | None, dict[int, AddedToken]]:
     """What this tokenizer takes from a ``tokenizer.json``, as transformers 5.23.0 does: the
     BPE vocabulary and merges, the post-processor and the added tokens (the rest of the
-    pipeline is the family's own)."""
+    pipeline is the family's own). What is not what ``tokenizers`` writes there is a
+    ValueError naming the file and the key (the post-processor is checked where it is read,
+    :meth:`~bbtok.blenderbot.family.SpecialTokenLayout.from_post_processor`)."""
+    source = os.fspath(path)
     spec = files.read_json(path, files.MAX_VOCAB_BYTES)
     model = spec.get("model") if isinstance(spec, dict) else None
     if not isinstance(model, dict) or model.get("type") != "BPE":
-        raise ValueError(f"{os.fspath(path)}: expected a tokenizer with a BPE model")
-    vocab = dict(model["vocab"])
-    vocabulary_files.check_vocab(vocab, os.fspath(path))
-    merges: list[tuple[str, str]] = []
-    for merge in model["merges"]:
-        # Written as "a b" by older versions of tokenizers, as ["a", "b"] by newer ones.
-        first, second = merge if isinstance(merge, list) else merge.split(" ", 1)
-        merges.append((first, second))
-    added_tokens = {
-        int(token["id"]): AddedToken(
-            token["content"],
-            single_word=token["single_word"],
-            lstrip=token["lstrip"],
-            rstrip=token["rstrip"],
-            normalized=token["normalized"],
-            special=token["special"],
+        raise ValueError(f"{source}: expected a tokenizer with a BPE model")
+    vocab = model.get("vocab")
+    if not isinstance(vocab, dict):
+        raise ValueError(
+            f"{source}: model.vocab must be a JSON object of token -> id, found "
+            f"{type(vocab).__name__}"
         )
-        for token in spec.get("added_tokens") or []
-    }
-    return vocab, merges, spec.get("post_processor"), added_tokens
+    vocabulary_files.check_vocab(vocab, f"{source}: model.vocab")
+    merges = model.get("merges")
+    if not isinstance(merges, list):
+        raise ValueError(
+            f"{source}: model.merges must be a JSON array of merges, found {type(merges).__name__}"
+        )
+    pairs = [
+        _merge_pair(merge, f"{source}: model.merges[{rank}]") for rank, merge in enumerate(merges)
+    ]
+    added_tokens = spec.get("added_tokens")
+    if added_tokens is None:
+        added_tokens = []
+    if not isinstance(added_tokens, list):
+        raise ValueError(
+            f"{source}: added_tokens must be a JSON array, found {type(added_tokens).__name__}"
+        )
+    decoder: dict[int, AddedToken] = {}
+    for number, entry in enumerate(added_tokens):
+        index, token = _added_token(entry, f"{source}: added_tokens[{number}]")
+        decoder[index] = token
+    post_processor = spec.get("post_processor")
+    if post_processor is not None and not isinstance(post_processor, dict):
+        raise ValueError(
+            f"{source}: post_processor must be a JSON object or null, found "
+            f"{type(post_processor).__name__}"
+        )
+    return vocab, pairs, post_processor, decoder
+
+
+def check_merges(merges: object, source: str) -> list[tuple[str, str]]:
+    """``merges`` (a list of pairs of symbols, as a tokenizer holds them) checked, or a
+    ValueError starting with ``source`` (where they come from: a pickle)."""
+    if not isinstance(merges, list):
+        raise ValueError(f"{source}: the merges are a {type(merges).__name__}, not a list")
+    return [
+        _merge_pair(list(merge) if isinstance(merge, tuple) else merge, f"{source}: merge {rank}")
+        for rank, merge in enumerate(merges)
+    ]
+
+
+def check_merges_in_vocab(
+    merges: list[tuple[str, str]], vocab: dict[str, int], source: str
+) -> None:
+    """Raise a ValueError starting with ``source`` unless both symbols of every merge and
+    their merge are in the vocabulary: ``tokenizers`` refuses a BPE model otherwise."""
+    for rank, (first, second) in enumerate(merges):
+        for symbol in (first, second, first + second):
+            if symbol not in vocab:
+                raise ValueError(
+                    f"{source}: merge {rank} ({first!r} {second!r}): {symbol!r} is not in the "
+                    "vocabulary"
+                )
+
+
+def _merge_pair(merge: object, where: str) -> tuple[str, str]:
+    # Written as "a b" by older versions of tokenizers, as ["a", "b"] by newer ones.
+    parts = merge.split(" ", 1) if isinstance(merge, str) else merge
+    if (
+        not isinstance(parts, list)
+        or len(parts) != 2
+        or not all(isinstance(part, str) and part for part in parts)
+    ):
+        raise ValueError(f'{where}: a merge is two symbols ("a b" or ["a", "b"]), got {merge!r}')
+    for part in parts:
+        vocabulary_files.check_text(part, where)
+    return parts[0], parts[1]
+
+
+# The keys of an added token in tokenizer.json besides its id and content.
+ADDED_TOKEN_FLAGS = ("single_word", "lstrip", "rstrip", "normalized", "special")
+
+
+def _added_token(entry: object, where: str) -> tuple[int, AddedToken]:
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where}: an added token is a JSON object, found {type(entry).__name__}")
+    for key in ("id", "content", *ADDED_TOKEN_FLAGS):
+        if key not in entry:
+            raise ValueError(f"{where}: the added token has no {key!r}")
+    content = entry["content"]
+    if not isinstance(content, str):
+        raise ValueError(f"{where}.content: must be a string, found {type(content).__name__}")
+    vocabulary_files.check_text(content, where)
+    vocabulary_files.check_token_id(content, entry["id"], where)
+    flags = {}
+    for key in ADDED_TOKEN_FLAGS:
+        if not isinstance(entry[key], bool):
+            raise ValueError(f"{where}.{key}: must be true or false, found {entry[key]!r}")
+        flags[key] = entry[key]
+    return entry["id"], AddedToken(content, **flags)
 
 
 def core_spec(

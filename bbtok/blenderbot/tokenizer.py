@@ -23,13 +23,14 @@ README.md).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from tokenizers import Encoding, Tokenizer
@@ -44,6 +45,8 @@ from bbtok.blenderbot.family import (
     SpecialTokenLayout,
 )
 from bbtok.blenderbot.pipeline import (
+    check_merges,
+    check_merges_in_vocab,
     core_batch,
     core_spec,
     core_token,
@@ -61,6 +64,7 @@ from bbtok.tokenization.base import Spans, TokenizerBase, are_plain_texts
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id, to_python
 from bbtok.tokenization.options import CallOptions
 from bbtok.tokenization.pretrained import read_tokenizer_config
+from bbtok.tokenization.special_tokens import UNPICKLED, unpickled_attribute, unpickled_state
 
 TokenizerT = TypeVar("TokenizerT", bound="BlenderbotTokenizer")
 logger = logging.getLogger("bbtok")
@@ -104,10 +108,12 @@ class BlenderbotTokenizer(TokenizerBase):
     ) -> None:
         post_processor: dict[str, Any] | None = None
         if tokenizer_file is not None:
+            source = os.fspath(tokenizer_file)
             vocab, merges, post_processor, added_tokens = read_pipeline_file(tokenizer_file)
             if added_tokens:
                 kwargs.setdefault("added_tokens_decoder", added_tokens)
         elif vocab_file is not None and merges_file is not None:
+            source = os.fspath(merges_file)
             vocab = vocabulary_files.read_vocab(vocab_file)
             merges = read_byte_level_merges(merges_file)
         else:
@@ -119,7 +125,8 @@ class BlenderbotTokenizer(TokenizerBase):
         self._vocab = vocab
         self._vocab_tokens = {index: token for token, index in vocab.items()}
         self._merges = merges
-        self._core = Tokenizer.from_str(json.dumps(core_spec(vocab, merges, add_prefix_space)))
+        check_merges_in_vocab(merges, vocab, source)
+        self._core = _library_core(core_spec(vocab, merges, add_prefix_space), source)
         for name, default in DEFAULT_SPECIAL_TOKENS.items():
             kwargs.setdefault(name, default)
         mask = kwargs["mask_token"]
@@ -132,19 +139,22 @@ class BlenderbotTokenizer(TokenizerBase):
         self._core.encode_special_tokens = self.split_special_tokens
         if tokenizer_file is None and self.eos_token is not None:
             post_processor = eos_template(self.eos_token, self._token_to_id(self.eos_token))
-        self._set_post_processor(post_processor)
+        self._set_post_processor(post_processor, f"{source}: post_processor")
 
-    def _set_post_processor(self, spec: dict[str, Any] | None) -> None:
+    def _set_post_processor(self, spec: dict[str, Any] | None, source: str) -> None:
+        """Use the post-processor ``spec`` (from ``source``, which errors name)."""
         if spec is None:
             # As 5.23.0: a pipeline with no post-processor gets one that adds no token (the
             # padding of an empty row then belongs to no sequence, in sequence_ids()).
             spec = no_special_tokens_template()
-        self._layout = SpecialTokenLayout.from_post_processor(spec)
+        self._layout = SpecialTokenLayout.from_post_processor(spec, source)
         pipeline = json.loads(self._core.to_str())
         pipeline["post_processor"] = spec
-        core = Tokenizer.from_str(json.dumps(pipeline))
+        core = _library_core(pipeline, source)
         core.encode_special_tokens = self.split_special_tokens
         self._core = core
+        # Kept for pickling, which makes the core again from its parts.
+        self._post_processor = spec
 
     @property
     def is_fast(self) -> bool:
@@ -165,6 +175,12 @@ class BlenderbotTokenizer(TokenizerBase):
         )
         if not new_tokens:
             return
+        for _, token in new_tokens:
+            if not _is_utf8(token.content):
+                raise ValueError(
+                    f"added token {token.content!r} holds a lone surrogate, which is not text: "
+                    "the byte-level tokenizer encodes text as UTF-8"
+                )
         core = Tokenizer.from_str(self._core.to_str())
         core.encode_special_tokens = self._core.encode_special_tokens
         for index, token in new_tokens:
@@ -216,7 +232,8 @@ class BlenderbotTokenizer(TokenizerBase):
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         core = self._core_for(kwargs.pop("split_special_tokens", None))
-        tokens: list[str] = core.encode(text, add_special_tokens=False).tokens
+        with _lone_surrogates_refused(text=text):
+            tokens: list[str] = core.encode(text, add_special_tokens=False).tokens
         return tokens
 
     def _encode_text(self, text: str, split_special_tokens: bool | None = None) -> list[int]:
@@ -230,6 +247,10 @@ class BlenderbotTokenizer(TokenizerBase):
         return _with_spans(encoding)
 
     def _encode_any(self, text: Any, text_pair: Any, options: CallOptions) -> BatchEncoding:
+        with _lone_surrogates_refused(text=text, text_pair=text_pair):
+            return self._encode_inputs(text, text_pair, options)
+
+    def _encode_inputs(self, text: Any, text_pair: Any, options: CallOptions) -> BatchEncoding:
         texts_only = (
             isinstance(text, list)
             and text
@@ -563,18 +584,86 @@ class BlenderbotTokenizer(TokenizerBase):
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
-        state["_core"] = state["_core"].to_str()
-        del state["_windowing"]  # per thread, made again on use
+        # The core and what follows from the parts are made again, from the parts checked as
+        # loading checks them (a pickle may have been made by hand).
+        for derived in ("_core", "_layout", "_vocab_tokens", "_windowing"):
+            del state[derived]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        state["_windowing"] = _WindowingCore()
-        state["_core"] = Tokenizer.from_str(state["_core"])
-        state["_core"].encode_special_tokens = state["split_special_tokens"]
-        super().__setstate__(state)
+        state = unpickled_state(state)
+        unpickled_attribute(state, "_vocab", dict)
+        state["_merges"] = check_merges(unpickled_attribute(state, "_merges", list), UNPICKLED)
+        for flag in ("add_prefix_space", "force_clean_up", "_warned_clean_up"):
+            unpickled_attribute(state, flag, bool)
+        post_processor = unpickled_attribute(state, "_post_processor", dict)
+        super().__setstate__(state)  # checks the vocabulary, the settings and the tokens
+        self._vocab_tokens = {index: token for token, index in self._vocab.items()}
+        self._windowing = _WindowingCore()
+        check_merges_in_vocab(self._merges, self._vocab, UNPICKLED)
+        self._core = _library_core(
+            core_spec(self._vocab, self._merges, self.add_prefix_space), UNPICKLED
+        )
+        self._tokens_changing(None, self._tokens)
+        self._set_post_processor(post_processor, f"{UNPICKLED}: post_processor")
 
 
 BlenderbotTokenizerFast = BlenderbotTokenizer
+
+
+def _library_core(pipeline: dict[str, Any], source: str) -> Tokenizer:
+    """The ``tokenizers`` pipeline ``pipeline``; what the library refuses (a merge of a symbol
+    the vocabulary lacks) is a ValueError starting with ``source``."""
+    try:
+        return Tokenizer.from_str(json.dumps(pipeline))
+    except Exception as error:  # the library's errors are bare Exceptions
+        raise ValueError(f"{source}: {error}") from None
+
+
+def _is_utf8(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _lone_surrogate(value: Any) -> tuple[str, int] | None:
+    """Where the first lone surrogate of a call's input (a text, a pair, words, a batch of
+    them) is: the index path of its text (``"[2][0]"``, ``""`` for ``value`` itself) and its
+    character; None when there is none."""
+    if isinstance(value, str):
+        if _is_utf8(value):
+            return None
+        position = next(i for i, char in enumerate(value) if "\ud800" <= char <= "\udfff")
+        return "", position
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = _lone_surrogate(item)
+            if found is not None:
+                return f"[{index}]{found[0]}", found[1]
+    return None
+
+
+@contextlib.contextmanager
+def _lone_surrogates_refused(**inputs: Any) -> Iterator[None]:
+    """The ``tokenizers`` library refuses a str holding a lone surrogate with a TypeError that
+    says it must be a str (transformers 5.23.0 passes it on); here, that error becomes a
+    ValueError naming the input and the index of the text in its batch."""
+    try:
+        yield
+    except TypeError:
+        for name, value in inputs.items():
+            found = _lone_surrogate(value)
+            if found is not None:
+                path, position = found
+                raise ValueError(
+                    f"{name}{path} holds a lone surrogate at character {position}, which is "
+                    "not text: the byte-level tokenizer encodes text as UTF-8"
+                ) from None
+        raise
 
 
 def _with_spans(encoding: Encoding) -> tuple[list[int], Spans]:

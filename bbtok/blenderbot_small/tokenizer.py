@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from itertools import pairwise
+from typing import Any
 
 import regex
 
@@ -29,6 +30,7 @@ from bbtok.blenderbot_small.family import CONTINUATION, NEWLINE_MARKER, Blenderb
 from bbtok.tokenization import vocabulary_files
 from bbtok.tokenization.added_tokens import TokenRegistry
 from bbtok.tokenization.base import TokenizerBase
+from bbtok.tokenization.special_tokens import UNPICKLED, unpickled_attribute, unpickled_state
 
 # \S with the regex package: Unicode White_Space, not str.isspace (they differ on \x1c-\x1f).
 WORD_PATTERN = regex.compile(r"\S+\n?")
@@ -201,3 +203,33 @@ class BlenderbotSmallTokenizer(BlenderbotSmallFamily, TokenizerBase):
 
     def _merge_ranks(self) -> dict[tuple[str, ...], int]:
         return self.bpe_ranks
+
+    # -- pickling ---------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        # Made again from the vocabulary (the decoder) or empty (the caches) when unpickled.
+        for derived in ("decoder", "_word_tokens", "_word_ids"):
+            del state[derived]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = unpickled_state(state)
+        unpickled_attribute(state, "encoder", dict)
+        ranks = unpickled_attribute(state, "bpe_ranks", dict)
+        for merge, rank in ranks.items():
+            if (
+                not isinstance(merge, tuple)
+                or not all(isinstance(symbol, str) for symbol in merge)
+                or not isinstance(rank, int)
+                or isinstance(rank, bool)
+                or rank < 0
+            ):
+                raise ValueError(
+                    f"{UNPICKLED}: merge {merge!r} of rank {rank!r} is not a tuple of str "
+                    "ranked by a non-negative int"
+                )
+        super().__setstate__(state)  # checks the vocabulary, the settings and the tokens
+        self.decoder = {index: token for token, index in self.encoder.items()}
+        self._word_tokens = {}
+        self._word_ids = (None, {})

@@ -33,7 +33,7 @@ from bbtok.tokenization.base import Spans, TokenizerBase, are_plain_texts
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id
 from bbtok.tokenization.options import LARGE_INTEGER, CallOptions
 from bbtok.tokenization.padding import padded_arrays, truncate_flat
-from bbtok.tokenization.special_tokens import UNPICKLED
+from bbtok.tokenization.special_tokens import UNPICKLED, unpickled_attribute, unpickled_state
 
 # Batches smaller than this are not worth waking the thread pool for.
 PARALLEL_FROM = 64
@@ -384,15 +384,25 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state = unpickled_state(state)
+        parts = unpickled_attribute(state, "_core_parts", tuple)
+        if len(parts) != 3:
+            raise ValueError(f"{UNPICKLED}: _core_parts is not (vocabulary, merges, cache_words)")
         vocab, merges, cache_words = state.pop("_core_parts")
         try:
             self._core = _native.NativeTokenizer.from_parts(vocab, merges)
-        except (OverflowError, TypeError, ValueError):
+        except (OverflowError, TypeError, ValueError) as error:
             # What the core cannot hold: from_pretrained's message for it, if it has one.
-            vocabulary_files.check_vocab(vocab, UNPICKLED)
-            raise
+            if isinstance(vocab, dict):
+                vocabulary_files.check_vocab(vocab, UNPICKLED)
+            raise ValueError(
+                f"{UNPICKLED}: its vocabulary or merges do not load: {error}"
+            ) from None
         super().__setstate__(state)  # checks the vocabulary (the core's) and the added tokens
-        self._core.set_cache_capacity(cache_words)
+        try:
+            self._core.set_cache_capacity(cache_words)
+        except ValueError as error:
+            raise ValueError(f"{UNPICKLED}: {error}") from None
         if unicodedata.unidata_version != _native.UNICODE_VERSION:
             _use_running_pythons_lowercase(self._core)
         with warnings.catch_warnings():

@@ -11,6 +11,7 @@ from bbtok.cli.model_commands import run_chat, run_convert, run_generate
 from bbtok.cli.tokenizer_commands import run_decode, run_encode, run_tokenize, run_train
 from bbtok.corpus.records import DEFAULT_BATCH_SIZE, DEFAULT_MAX_RECORD_BYTES, INPUT_FORMATS
 from bbtok.corpus.sinks import OUTPUT_FORMATS
+from bbtok.tokenization.options import MAX_LENGTH_ARGUMENT
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     encoder.add_argument(
         "--max-length",
-        type=_positive_int,
+        type=_max_length,
         metavar="N",
         help="keep the first N ids of each record (as truncation=True, max_length=N)",
     )
@@ -247,6 +248,14 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _max_length(text: str) -> int:
+    """A length a tokenizer call takes as max_length, refused while the arguments are read."""
+    value = _positive_int(text)
+    if value > MAX_LENGTH_ARGUMENT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_LENGTH_ARGUMENT}, got {value}")
     return value
 
 

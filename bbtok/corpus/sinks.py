@@ -34,6 +34,8 @@ DESCRIPTOR_PATH = re.compile(r"/dev/(stdout|stderr|fd/\d+)|/proc/(self|\d+)/fd/\
 # Parquet row groups: readers work best with large ones; a batch is far too small for one.
 ROW_GROUP_ROWS = 100_000
 ROW_GROUP_IDS = 8 << 20
+# The largest id the parquet column (list<int32>) holds.
+INT32_MAX = 2**31 - 1
 
 
 @dataclass
@@ -153,8 +155,9 @@ class ParquetSink:
         """Add the records of ``encoded``, written out once they fill a row group."""
         pa = self._pa
         total = len(encoded.ids) // ID_BYTES
-        # Ids are below 2**31 (vocab.json is checked for it), so their uint32 bytes are their
-        # int32 bytes: the column is built on the core's buffer without converting an id.
+        _check_int32_ids(pa, encoded)
+        # Ids below 2**31 have the same uint32 and int32 bytes: the column is built on the
+        # core's buffer without converting an id.
         values = pa.Array.from_buffers(pa.int32(), total, [None, pa.py_buffer(encoded.ids)])
         offsets = array("i", itertools.accumulate(encoded.lengths, initial=0))
         rows = len(encoded.lengths)
@@ -189,6 +192,25 @@ class ParquetSink:
         self._pending = []
         with contextlib.suppress(Exception):
             self._writer.close()
+
+
+def _check_int32_ids(pa: ModuleType, encoded: Encoded) -> None:
+    """Raise a ValueError naming the record unless every id of ``encoded`` fits an int32
+    column. Every tokenizer's ids are checked to be below 2**31 when it loads; this is the
+    writer's own check, so that no id is ever written as another."""
+    total = len(encoded.ids) // ID_BYTES
+    values = pa.Array.from_buffers(pa.uint32(), total, [None, pa.py_buffer(encoded.ids)])
+    largest = importlib.import_module("pyarrow.compute").max(values).as_py()
+    if largest is None or largest <= INT32_MAX:
+        return
+    ids = array("I", encoded.ids)
+    position = next(i for i, value in enumerate(ids) if value > INT32_MAX)
+    ends = itertools.accumulate(encoded.lengths)
+    row = next(row for row, end in enumerate(ends) if end > position)
+    raise ValueError(
+        f"record {encoded.records[row]}: id {ids[position]} does not fit the int32 column "
+        "input_ids of parquet (ids must be below 2**31)"
+    )
 
 
 Sink = JsonlSink | ParquetSink

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from typing import Any
 
 import regex
 
-from bbtok.tokenization.vocabulary_files import MAX_TOKEN_ID
+from bbtok.tokenization import vocabulary_files
 
 SPECIAL_TOKEN_NAMES = (
     "bos_token",
@@ -129,11 +129,7 @@ def added_tokens_decoder_from(value: object) -> dict[int, AddedToken]:
         except TypeError as error:
             raise TypeError(f"added_tokens_decoder[{key!r}]: {error}") from None
         index = int(key)
-        if index > MAX_TOKEN_ID or index < 0:
-            raise ValueError(
-                f"added token {added.content!r} has id {key!r}; ids must be integers from 0 to "
-                f"{MAX_TOKEN_ID}"
-            )
+        vocabulary_files.check_token_id(added.content, index, "added_tokens_decoder")
         decoder[index] = added
     return decoder
 
@@ -362,6 +358,45 @@ class TokenRegistry:
                     parts[i + 1] = part + parts[i + 1]
                     parts[i] = ""
         return parts
+
+
+def checked_registry(tokens: object, vocab_id: VocabId, source: str) -> TokenRegistry:
+    """A registry made again from the tokens of ``tokens`` (one unpickled, say), each checked
+    as loading checks them: what follows from them (the trie, the unknown id, the count beyond
+    the vocabulary) is worked out anew rather than taken on trust. A ValueError starting with
+    ``source`` names what is wrong."""
+    if not isinstance(tokens, TokenRegistry):
+        raise ValueError(f"{source}: its tokens are a {type(tokens).__name__}, not a TokenRegistry")
+    special = tokens.special_tokens
+    if (
+        not isinstance(special, Mapping)
+        or set(special) != set(SPECIAL_TOKEN_NAMES)
+        or not all(text is None or isinstance(text, str) for text in special.values())
+    ):
+        raise ValueError(
+            f"{source}: its special tokens must be {list(SPECIAL_TOKEN_NAMES)}, each a str or None"
+        )
+    extra = tokens.extra_special_tokens
+    if not isinstance(extra, tuple) or not all(isinstance(text, str) for text in extra):
+        raise ValueError(f"{source}: its extra special tokens must be a tuple of str")
+    decoder, encoder = tokens.added_tokens_decoder, tokens.added_tokens_encoder
+    if not isinstance(decoder, Mapping) or not isinstance(encoder, Mapping):
+        raise ValueError(f"{source}: its added tokens must be mappings")
+    for index, token in decoder.items():
+        if (
+            not isinstance(token, AddedToken)
+            or not isinstance(token.content, str)
+            or not all(isinstance(flag, bool) for flag in astuple(token)[1:])
+        ):
+            raise ValueError(
+                f"{source}: added token {token!r} is not an AddedToken of a str and flags"
+            )
+        vocabulary_files.check_token_id(token.content, index, source)
+    for content, index in encoder.items():
+        if not isinstance(content, str):
+            raise ValueError(f"{source}: added token {content!r} is not a string")
+        vocabulary_files.check_token_id(content, index, source)
+    return _registry(dict(special), extra, dict(decoder), dict(encoder), vocab_id)
 
 
 def _registry(

@@ -26,6 +26,7 @@ from bbtok.tokenization.batch_encoding import BatchEncoding
 from bbtok.tokenization.chat_template import ChatTemplateMixin
 from bbtok.tokenization.decoding import DecodingMixin
 from bbtok.tokenization.options import (
+    MAX_LENGTH_ARGUMENT,
     VERY_LARGE_INTEGER,
     CallOptions,
     check_length,
@@ -35,7 +36,12 @@ from bbtok.tokenization.options import (
 )
 from bbtok.tokenization.padding import PaddingMixin, flat_rows, truncate_sequences
 from bbtok.tokenization.pretrained import TRANSIENT_CONFIG_KEYS, PretrainedMixin
-from bbtok.tokenization.special_tokens import SpecialTokensMixin
+from bbtok.tokenization.special_tokens import (
+    UNPICKLED,
+    SpecialTokensMixin,
+    unpickled_attribute,
+    unpickled_state,
+)
 
 logger = logging.getLogger("bbtok")
 
@@ -43,6 +49,19 @@ logger = logging.getLogger("bbtok")
 Spans = tuple[list[tuple[int, int]], list[int | None]]
 # Word indices of a sequence's tokens (None for a special token or padding).
 WordIds = list[int | None]
+# The settings every tokenizer holds, and their types (checked when one is unpickled).
+SETTING_TYPES: dict[str, type] = {
+    "name_or_path": str,
+    "model_max_length": int,
+    "padding_side": str,
+    "truncation_side": str,
+    "model_input_names": list,
+    "clean_up_tokenization_spaces": bool,
+    "split_special_tokens": bool,
+    "verbose": bool,
+    "_warned_too_long": bool,
+    "init_kwargs": dict,
+}
 
 
 def are_plain_texts(items: list[Any]) -> bool:
@@ -90,6 +109,20 @@ class TokenizerBase(
             key: value for key, value in kwargs.items() if key not in TRANSIENT_CONFIG_KEYS
         }
         self._init_tokens(special_tokens, extra_special_tokens, added_tokens_decoder)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = unpickled_state(state)
+        for name, kind in SETTING_TYPES.items():
+            unpickled_attribute(state, name, kind)
+        try:
+            check_length("model_max_length", state["model_max_length"])
+            check_side("padding_side", state["padding_side"])
+            check_side("truncation_side", state["truncation_side"])
+        except ValueError as error:
+            raise ValueError(f"{UNPICKLED}: {error}") from None
+        if not all(isinstance(name, str) for name in state["model_input_names"]):
+            raise ValueError(f"{UNPICKLED}: model_input_names must be a list of str")
+        super().__setstate__(state)
 
     def _encode_plain(self, text: str, tokens: TokenRegistry) -> list[int]:
         """Ids of a text with no added tokens in it, looked up in ``tokens``."""
@@ -219,8 +252,9 @@ class TokenizerBase(
             raise ValueError("You need to specify either `text` or `text_target`.")
         if padding_side is not None:
             check_side("padding_side", padding_side)
-        if stride < 0:
-            raise ValueError(f"stride={stride!r} is not valid; use a non-negative integer")
+        if stride is None:
+            raise ValueError("stride=None is not valid; use a non-negative integer")
+        check_length("stride", stride, MAX_LENGTH_ARGUMENT)
         padding_strategy, truncation_strategy, max_length = resolve_strategies(
             padding,
             truncation,

@@ -7,6 +7,7 @@ to ``max_length`` without one pads to ``model_max_length``) we do the same.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -17,6 +18,10 @@ LARGE_INTEGER = int(1e20)
 PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
 TRUNCATION_STRATEGIES = ("only_first", "only_second", "longest_first", "do_not_truncate")
 SIDES = ("left", "right")
+# The largest max_length, stride or pad_to_multiple_of a call takes: what an index holds. Any
+# length up to it means what it says (max_length=sys.maxsize: no truncation in effect); a
+# larger one would overflow where a list, an array or the tokenizers library is sized by it.
+MAX_LENGTH_ARGUMENT = sys.maxsize
 
 
 class Padding(NamedTuple):
@@ -160,10 +165,25 @@ def checked_input_names(value: object) -> list[str]:
     return list(value)
 
 
-def check_length(name: str, value: object) -> None:
-    """Raise a ValueError naming ``name`` unless ``value`` is None or a non-negative int."""
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-        raise ValueError(f"{name}={value!r} is not valid; use a non-negative integer or None")
+def check_length(name: str, value: object, most: int | None = None) -> None:
+    """Raise a ValueError naming ``name`` unless ``value`` is None or a non-negative int (at
+    most ``most``, when given).
+
+    >>> check_length("stride", 2**64, most=10)
+    Traceback (most recent call last):
+    ValueError: stride=18446744073709551616 is not valid; use an integer from 0 to 10 or None
+    """
+    if value is None:
+        return
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or value < 0
+        or (most is not None and value > most)
+    ):
+        if most is None:
+            raise ValueError(f"{name}={value!r} is not valid; use a non-negative integer or None")
+        raise ValueError(f"{name}={value!r} is not valid; use an integer from 0 to {most} or None")
 
 
 def resolve_strategies(
@@ -181,8 +201,8 @@ def resolve_strategies(
     >>> resolve_strategies(True, None, None, None, True, 512, has_pad_token=True)
     ('longest', 'do_not_truncate', None)
     """
-    check_length("max_length", max_length)
-    check_length("pad_to_multiple_of", pad_to_multiple_of)
+    check_length("max_length", max_length, MAX_LENGTH_ARGUMENT)
+    check_length("pad_to_multiple_of", pad_to_multiple_of, MAX_LENGTH_ARGUMENT)
     if pad_to_multiple_of == 0:
         raise ValueError("pad_to_multiple_of=0 is not valid; use a positive integer or None")
     # As in transformers: max_length alone turns truncation on.
@@ -213,6 +233,8 @@ def resolve_strategies(
                 truncation_resolved = "do_not_truncate"
             else:
                 max_length = model_max_length
+        # A model_max_length too large for a length, but not so large that it means "no limit".
+        check_length("model_max_length", max_length, MAX_LENGTH_ARGUMENT)
     if padding_resolved != "do_not_pad" and not has_pad_token:
         raise ValueError(
             "Asking to pad but the tokenizer does not have a padding token: set "

@@ -326,7 +326,7 @@ class PaddingMixin(TokenizerHooks):
             padding,
             None,
             max_length,
-            None,
+            pad_to_multiple_of,
             verbose,
             self.model_max_length,
             has_pad_token=self.pad_token is not None,

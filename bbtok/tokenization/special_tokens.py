@@ -25,6 +25,7 @@ from bbtok.tokenization.added_tokens import (
     added_tokens_decoder_from,
     as_added_token,
     extra_special_token_texts,
+    checked_registry,
     token_text,
 )
 from bbtok.tokenization.batch_encoding import as_token_id, to_python
@@ -33,6 +34,24 @@ from bbtok.tokenization.hooks import TokenizerHooks
 Result = TypeVar("Result")
 # Where the errors of an unpickled tokenizer say its vocabulary came from.
 UNPICKLED = "unpickled tokenizer"
+
+
+def unpickled_state(state: object) -> dict[str, Any]:
+    """A copy of the state ``pickle`` gives ``__setstate__``, which must be a dict."""
+    if not isinstance(state, dict):
+        raise ValueError(f"{UNPICKLED}: its state is a {type(state).__name__}, not a dict")
+    return dict(state)
+
+
+def unpickled_attribute(state: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    """``state[name]``, which must be a ``kind``; else a ValueError (a pickle may have been
+    made by hand, or by another version)."""
+    if name not in state:
+        raise ValueError(f"{UNPICKLED}: its state has no {name!r}")
+    value = state[name]
+    if not isinstance(value, kind):
+        raise ValueError(f"{UNPICKLED}: {name} is a {type(value).__name__}")
+    return value
 
 
 # Every tokenizer of this process, so that a forked child can give each a lock of its own: a
@@ -119,7 +138,7 @@ class SpecialTokensMixin(TokenizerHooks):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        self.__dict__.update(unpickled_state(state))
         self._tokens_lock = threading.Lock()
         _TOKENIZERS.add(self)
         self._check_unpickled()
@@ -127,13 +146,11 @@ class SpecialTokensMixin(TokenizerHooks):
     def _check_unpickled(self) -> None:
         """Check what ``from_pretrained`` checks, with its messages: a pickle (made by another
         version, or of a tokenizer changed by hand) could otherwise give a tokenizer that saves
-        files it cannot load again."""
+        files it cannot load again. The token registry is made again from its tokens."""
         vocabulary_files.check_vocab(self._base_vocab(), UNPICKLED)
-        tokens = self._tokens
-        for index, token in tokens.added_tokens_decoder.items():
-            vocabulary_files.check_token_id(token.content, index, UNPICKLED)
-        for content, index in tokens.added_tokens_encoder.items():
-            vocabulary_files.check_token_id(content, index, UNPICKLED)
+        self._tokens = checked_registry(
+            self.__dict__.get("_tokens"), self._vocab_token_to_id, UNPICKLED
+        )
 
     # -- special tokens ---------------------------------------------------------------------
 

@@ -82,6 +82,19 @@ def check_token_id(token: object, token_id: object, source: str) -> None:
         )
 
 
+def check_text(token: str, source: str) -> None:
+    """Raise ``ValueError`` (``source: token ... holds a lone surrogate``) unless ``token`` is
+    text that UTF-8 can encode."""
+    if not token.isascii():
+        try:
+            token.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"{source}: token {token!r} holds a lone surrogate (a JSON escape such as "
+                "\\ud800), which is not text"
+            ) from None
+
+
 def check_vocab(vocab: Mapping[Any, Any], source: str) -> None:
     """What a vocabulary must be, wherever it comes from (a file, a pickle): text tokens, each
     with its own id from 0 to :data:`MAX_TOKEN_ID`. Errors start with ``source``."""
@@ -90,14 +103,7 @@ def check_vocab(vocab: Mapping[Any, Any], source: str) -> None:
         if not isinstance(token, str):
             raise ValueError(f"{source}: token {token!r} is not a string")
         check_token_id(token, token_id, source)
-        if not token.isascii():
-            try:
-                token.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValueError(
-                    f"{source}: token {token!r} holds a lone surrogate (a JSON escape such as "
-                    "\\ud800), which is not text"
-                ) from None
+        check_text(token, source)
         if token_id in token_of_id:
             raise ValueError(
                 f"{source}: tokens {token_of_id[token_id]!r} and {token!r} share the id {token_id}"

@@ -105,6 +105,16 @@ def outcome(call: Any) -> tuple[str, Any]:
         return ("raises", type(error).__name__)
 
 
+def expected_outcome(call: Any, text: Any) -> tuple[str, Any]:
+    """The reference's outcome, as ours should be: a text holding a lone surrogate, which the
+    reference refuses with the tokenizers library's TypeError (that it must be a str), is a
+    ValueError naming the text here."""
+    result = outcome(call)
+    if result == ("raises", "TypeError") and any("\ud800" <= char <= "\udfff" for char in text):
+        return ("raises", "ValueError")
+    return result
+
+
 def call_fields(tokenizer: Any, text: Any, **kwargs: Any) -> dict[str, Any]:
     encoding = tokenizer(text, **kwargs)
     fields = {
@@ -119,10 +129,12 @@ def call_fields(tokenizer: Any, text: Any, **kwargs: Any) -> dict[str, Any]:
 
 def assert_same_text_behaviour(ours: BlenderbotTokenizer, reference: Any, text: str) -> None:
     """tokens, ids, offsets, word ids and decoding of one text, without special tokens."""
-    assert outcome(lambda: ours.tokenize(text)) == outcome(lambda: reference.tokenize(text))
+    assert outcome(lambda: ours.tokenize(text)) == expected_outcome(
+        lambda: reference.tokenize(text), text
+    )
     options = {"add_special_tokens": False, "return_offsets_mapping": True}
     ours_fields = outcome(lambda: call_fields(ours, text, **options))
-    assert ours_fields == outcome(lambda: call_fields(reference, text, **options))
+    assert ours_fields == expected_outcome(lambda: call_fields(reference, text, **options), text)
     if ours_fields[0] == "value":
         ids = ours_fields[1]["input_ids"]
         for skip in (False, True):
@@ -147,7 +159,9 @@ def test_json_form_encodes_each_example_as_transformers(json_pair: Any, text: st
 def test_json_form_matches_transformers_on_any_unicode(json_pair: Any, text: str) -> None:
     ours, reference = json_pair
     assert_same_text_behaviour(ours, reference, text)
-    assert outcome(lambda: call_fields(ours, text)) == outcome(lambda: call_fields(reference, text))
+    assert outcome(lambda: call_fields(ours, text)) == expected_outcome(
+        lambda: call_fields(reference, text), text
+    )
 
 
 @settings(max_examples=60, **SETTINGS)
@@ -183,10 +197,13 @@ def test_json_form_encodes_pairs_as_transformers(json_pair: Any) -> None:
         )
 
 
-def test_lone_surrogates_are_refused_with_the_reference_error_type(json_pair: Any) -> None:
+def test_lone_surrogates_are_refused_as_the_reference_does_but_with_a_value_error(
+    json_pair: Any,
+) -> None:
     ours, reference = json_pair
-    assert outcome(lambda: ours("a\ud800b")) == outcome(lambda: reference("a\ud800b"))
-    assert outcome(lambda: ours("a\ud800b"))[0] == "raises"
+    assert outcome(lambda: reference("a\ud800b")) == ("raises", "TypeError")
+    with pytest.raises(ValueError, match="text holds a lone surrogate at character 1"):
+        ours("a\ud800b")
 
 
 def test_added_tokens_behave_as_in_transformers(tokenizer_json_dir: Any) -> None:
@@ -285,7 +302,7 @@ def test_vocab_form_matches_transformers_on_any_unicode_but_for_eos(
     ours, reference = vocab_pair
     assert_same_text_behaviour(ours, reference, text)
     ours_ids = outcome(lambda: ours(text)["input_ids"])
-    reference_ids = outcome(lambda: reference(text)["input_ids"])
+    reference_ids = expected_outcome(lambda: reference(text)["input_ids"], text)
     if reference_ids[0] == "value":
         assert ours_ids == ("value", reference_ids[1] + [EOS_ID])
     else:

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import textwrap
@@ -486,3 +487,82 @@ def test_a_model_loaded_with_mmap_false_survives_its_file_being_truncated(tmp_pa
     result = run_child(tmp_path, "-c", code, str(directory))
     assert result.returncode == 0, result
     assert "forward pass" in result.stdout and "True" in result.stdout, result
+
+
+TAMPERED_STATES: dict[str, tuple[dict[str, Any], str]] = {
+    "padding_side not a side": ({"padding_side": "up"}, "padding_side='up' is not valid"),
+    "model_max_length a string": ({"model_max_length": "512"}, "model_max_length is a str"),
+    "model_input_names of numbers": ({"model_input_names": [1]}, "model_input_names must be"),
+    "no split_special_tokens": ({"split_special_tokens": None}, "no 'split_special_tokens'"),
+    "tokens not a registry": ({"_tokens": []}, "its tokens are a list, not a TokenRegistry"),
+}
+
+
+@pytest.mark.parametrize("case", TAMPERED_STATES)
+@pytest.mark.parametrize("implementation", [BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast])
+def test_a_tampered_pickle_is_a_value_error(implementation: Any, case: str) -> None:
+    changes, expected = TAMPERED_STATES[case]
+    state = dict(implementation.from_pretrained(TINY_VOCAB_DIR).__getstate__())
+    for name, value in changes.items():
+        if value is None:
+            del state[name]
+        else:
+            state[name] = value
+    restored = implementation.__new__(implementation)
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        restored.__setstate__(state)  # what pickle.loads calls
+
+
+@pytest.mark.parametrize("implementation", [BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast])
+def test_a_pickled_added_token_with_flags_that_are_not_bools_is_refused(
+    implementation: Any,
+) -> None:
+    state = dict(implementation.from_pretrained(TINY_VOCAB_DIR).__getstate__())
+    tokens = state["_tokens"]
+    odd = AddedToken("<odd>", lstrip="yes")  # type: ignore[arg-type]
+    state["_tokens"] = dataclasses.replace(
+        tokens,
+        added_tokens_decoder={**tokens.added_tokens_decoder, 99: odd},
+        added_tokens_encoder={**tokens.added_tokens_encoder, "<odd>": 99},
+    )
+    restored = implementation.__new__(implementation)
+    with pytest.raises(ValueError, match="is not an AddedToken of a str and flags"):
+        restored.__setstate__(state)
+
+
+def test_unpickling_pure_merge_ranks_that_are_not_ranks_fails() -> None:
+    state = dict(BlenderbotSmallTokenizer.from_pretrained(TINY_VOCAB_DIR).__getstate__())
+    state["bpe_ranks"] = {("a", "b"): "first"}
+    restored = BlenderbotSmallTokenizer.__new__(BlenderbotSmallTokenizer)
+    with pytest.raises(ValueError, match=re.escape("merge ('a', 'b') of rank 'first'")):
+        restored.__setstate__(state)
+
+
+@pytest.mark.parametrize(
+    ("core_parts", "expected"),
+    [
+        (("vocab",), "_core_parts is not (vocabulary, merges, cache_words)"),
+        (({"a": 0}, [(["a"], 2**40)], 0), "its vocabulary or merges do not load"),
+        (({"a": 0}, "merges", 0), "its vocabulary or merges do not load"),
+        (({"a": 0}, [], -1), "cache_words must be an int >= 0"),
+    ],
+)
+def test_unpickling_fast_core_parts_that_are_not_a_core_fails(
+    core_parts: tuple[Any, ...], expected: str
+) -> None:
+    state = dict(BlenderbotSmallTokenizerFast.from_pretrained(TINY_VOCAB_DIR).__getstate__())
+    state["_core_parts"] = core_parts
+    restored = BlenderbotSmallTokenizerFast.__new__(BlenderbotSmallTokenizerFast)
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        restored.__setstate__(state)
+
+
+@pytest.mark.parametrize("index", ["1.5", "x", True, -1, 2**31])
+@pytest.mark.parametrize("implementation", [BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast])
+def test_an_added_tokens_decoder_key_that_is_not_an_id_is_a_value_error(
+    implementation: Any, index: object
+) -> None:
+    with pytest.raises(ValueError, match=r"added_tokens_decoder: token '<x>' has id"):
+        implementation.from_pretrained(
+            TINY_VOCAB_DIR, added_tokens_decoder={index: AddedToken("<x>")}
+        )

@@ -130,7 +130,8 @@ def test_an_absurd_cache_bound_in_pickled_state_is_a_value_error(tmp_path: Path)
         """,
     )
     assert lines_of(child) == [
-        f"cache_words must be an int >= 0 and at most {MAX_CACHE_WORDS}, got {words}"
+        "unpickled tokenizer: cache_words must be an int >= 0 and at most "
+        f"{MAX_CACHE_WORDS}, got {words}"
         for words in ABSURD_BOUNDS
     ]
 

@@ -246,6 +246,27 @@ def test_parquet_output(
     assert leftovers(tmp_path) == []
 
 
+def test_the_parquet_writer_refuses_an_id_its_int32_column_cannot_hold(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    ids = array("I", [5, 6, 7, 2**31]).tobytes()
+    encoded = outputs.Encoded(ids, [2, 2], [10, 11], 0)
+    with (
+        pytest.raises(ValueError, match=r"record 11: id 2147483648 does not fit the int32 column"),
+        outputs.output_sink(str(tmp_path / "out.parquet"), "parquet") as sink,
+    ):
+        sink.write(encoded)
+    assert leftovers(tmp_path) == []
+
+
+def test_a_max_length_too_large_for_a_length_is_refused_with_the_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_txt(tmp_path / "in.txt", ["hello"])
+    with pytest.raises(SystemExit):
+        run("encode", *TOKENIZER, source, "-o", tmp_path / "out.jsonl", "--max-length", 2**64)
+    assert "--max-length: must be at most 9223372036854775807" in capsys.readouterr().err
+
+
 def test_parquet_row_groups_stream(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, records: list[str]
 ) -> None:
