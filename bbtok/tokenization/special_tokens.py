@@ -24,8 +24,8 @@ from bbtok.tokenization.added_tokens import (
     TokenRegistry,
     added_tokens_decoder_from,
     as_added_token,
-    extra_special_token_texts,
     checked_registry,
+    extra_special_token_texts,
     token_text,
 )
 from bbtok.tokenization.batch_encoding import as_token_id, to_python
