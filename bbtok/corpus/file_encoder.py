@@ -258,8 +258,8 @@ def _encode_one_by_one(
         try:
             record_ids, record_lengths = tokenize_batch(tokenizer, [text], threads, max_length)
         except Exception as error:
-            reason = f"the tokenizer failed on it ({describe_failure(error)})"
-            reader.bad_record(batch.records[index], batch.where(index), reason + _surrogate(text))
+            reason = _surrogate(text) or f"the tokenizer failed on it ({describe_failure(error)})"
+            reader.bad_record(batch.records[index], batch.where(index), reason)
             continue
         ids.append(record_ids)
         lengths += record_lengths
@@ -269,12 +269,16 @@ def _encode_one_by_one(
 
 def _surrogate(text: str) -> str:
     """Where ``text`` holds a lone surrogate, which a JSON escape (``"\\ud800"``) can put in a
-    record and a tokenizer working on UTF-8 bytes cannot encode ("" if it holds none)."""
+    record and a tokenizer working on UTF-8 bytes cannot encode ("" if it holds none): the
+    reason the tokenizer failed, said in the record's terms."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
         surrogate = ord(text[error.start])
-        return f": it holds a lone surrogate, U+{surrogate:04X} at character {error.start + 1}"
+        return (
+            f"it holds a lone surrogate, U+{surrogate:04X} at character {error.start + 1}, which "
+            "this tokenizer cannot encode (it works on UTF-8)"
+        )
     return ""
 
 

@@ -562,7 +562,7 @@ def test_unpickling_fast_core_parts_that_are_not_a_core_fails(
 def test_an_added_tokens_decoder_key_that_is_not_an_id_is_a_value_error(
     implementation: Any, index: object
 ) -> None:
-    with pytest.raises(ValueError, match=r"added_tokens_decoder: token '<x>' has id"):
+    with pytest.raises(ValueError, match=rf"added_tokens_decoder.*{re.escape(repr(index))}"):
         implementation.from_pretrained(
             TINY_VOCAB_DIR, added_tokens_decoder={index: AddedToken("<x>")}
         )

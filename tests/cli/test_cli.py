@@ -103,35 +103,54 @@ def test_tokenize_counts_one_token_in_the_singular(capsys: pytest.CaptureFixture
 
 # -- errors no one foresaw -----------------------------------------------------------------------
 
-# A command-line argument that is not UTF-8 reaches Python as a lone surrogate, which a byte-level
-# tokenizer (the tokenizers library) refuses with a TypeError.
+# A command-line argument that is not UTF-8 reaches Python as a lone surrogate, which the
+# byte-level tokenizer cannot encode.
 NOT_UTF8_ARGUMENT = b"a\xffb"
 
 
-def test_an_unforeseen_error_is_one_line_naming_its_type(
+def test_an_argument_that_is_not_utf8_is_one_line_naming_the_surrogate(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     argument = NOT_UTF8_ARGUMENT.decode("utf-8", "surrogateescape")
     assert run("tokenize", "--tokenizer", BYTE_LEVEL_DIR, argument) == 1
     assert capsys.readouterr().err == (
-        "bbtok: error: TypeError: TextInputSequence must be str (PYTHONDEVMODE=1 shows the "
-        "traceback)\n"
+        "bbtok: error: text holds a lone surrogate at character 1, which is not text: the "
+        "byte-level tokenizer encodes text as UTF-8\n"
+    )
+
+
+def _fail_unforeseen(args: object) -> int:
+    return 1 // 0
+
+
+def test_an_unforeseen_error_is_one_line_naming_its_type(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bbtok.cli.parser.run_tokenize", _fail_unforeseen)
+    assert run("tokenize", "--tokenizer", SAMPLE_DIR, "hello") == 1
+    assert capsys.readouterr().err == (
+        "bbtok: error: ZeroDivisionError: integer division or modulo by zero (PYTHONDEVMODE=1 "
+        "shows the traceback)\n"
     )
 
 
 def test_python_dev_mode_shows_the_traceback_of_an_unforeseen_error(tmp_path: Path) -> None:
-    command = [sys.executable, "-X", "dev", "-m", "bbtok", "tokenize", "--tokenizer"]
+    script = (
+        "import sys, bbtok.cli.parser as parser; parser.run_tokenize = lambda args: 1 // 0; "
+        "from bbtok.cli import main; sys.exit(main(['tokenize', '--tokenizer', sys.argv[1], "
+        "'hello']))"
+    )
     finished = subprocess.run(
-        [*command, str(BYTE_LEVEL_DIR).encode(), NOT_UTF8_ARGUMENT],
+        [sys.executable, "-X", "dev", "-c", script, str(SAMPLE_DIR)],
         capture_output=True,
+        text=True,
         cwd=tmp_path,
         timeout=120,
         check=False,
     )
     assert finished.returncode == 1
-    error = finished.stderr.decode()
-    assert error.startswith("Traceback (most recent call last):\n")
-    assert error.endswith("TypeError: TextInputSequence must be str\n")
+    assert finished.stderr.startswith("Traceback (most recent call last):\n")
+    assert finished.stderr.endswith("ZeroDivisionError: integer division or modulo by zero\n")
 
 
 # -- warnings and log messages ------------------------------------------------------------------
