@@ -264,12 +264,14 @@ def test_feature_extraction_pipeline_takes_a_bbtok_tokenizer_as_transformers_own
         np.testing.assert_array_equal(ours, reference)
 
 
-def test_trainer_without_a_collator_does_not_pad_for_a_bbtok_tokenizer(case: Case) -> None:
+def test_trainer_without_a_collator_does_not_pad_for_a_bbtok_tokenizer(
+    case: Case, tmp_path: Path
+) -> None:
     """``Trainer`` picks ``DataCollatorWithPadding`` only for a ``PreTrainedTokenizerBase``; for
     bbtok's tokenizer it falls back to ``default_data_collator``: pass ``data_collator=``."""
     pytest.importorskip("accelerate", reason="transformers' Trainer needs accelerate")
     transformers = case.transformers
-    arguments = transformers.TrainingArguments(output_dir="unused", use_cpu=True, report_to=[])
+    arguments = transformers.TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to=[])
     model = case.seq2seq_model()
     ours, reference = (
         transformers.Trainer(model=model, args=arguments, processing_class=tok)
