@@ -90,17 +90,41 @@ def run_chat(args: argparse.Namespace) -> int:
         if not message.strip():
             continue
         history.append(message)
-        context = tok(
-            conversation_text(history, byte_level),
-            truncation=True,
-            max_length=model.config.max_position_embeddings,
-            return_tensors="np",
+        context = conversation_inputs(
+            tok, history, byte_level, model.config.max_position_embeddings
         )
         output = model.generate(context["input_ids"], context["attention_mask"], **_settings(args))
         reply = tok.decode(output[0], skip_special_tokens=True)
         print(f"bot> {reply}", flush=True)
         history.append(reply)
     return 0
+
+
+def conversation_inputs(
+    tok: AnyTokenizer, turns: list[str], byte_level: bool, max_length: int
+) -> Any:
+    """The model's input (``input_ids`` and ``attention_mask``, numpy, cut to ``max_length``
+    from the tokenizer's truncation side) for a conversation whose turns alternate, the
+    person's first: rendered by the checkpoint's chat template, with its generation prompt,
+    when the tokenizer has one; else joined as the family expects them
+    (:func:`conversation_text`)."""
+    if tok.chat_template is None:
+        return tok(
+            conversation_text(turns, byte_level),
+            truncation=True,
+            max_length=max_length,
+            return_tensors="np",
+        )
+    roles = ("user", "assistant")
+    messages = [{"role": roles[number % 2], "content": turn} for number, turn in enumerate(turns)]
+    return tok.apply_chat_template(
+        messages,
+        add_generation_prompt=True,
+        truncation=True,
+        max_length=max_length,
+        return_tensors="np",
+        return_dict=True,
+    )
 
 
 def conversation_text(turns: list[str], byte_level: bool) -> str:

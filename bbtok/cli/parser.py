@@ -59,7 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("text", nargs="+", help="texts to reply to")
         else:
             command.description = (
-                "Talk with a checkpoint: one message a line; each reply sees the turns so far. "
+                "Talk with a checkpoint: one message a line; each reply sees the turns so far, "
+                "cut from the left to what the model's positions hold. When the checkpoint's "
+                "tokenizer has a chat template (chat_template.jinja, or chat_template in "
+                "tokenizer_config.json), the turns are rendered by it as messages of the "
+                "roles user and assistant, with its generation prompt; otherwise they are "
+                "joined as the family was trained (BlenderbotSmall: a line break between "
+                "turns; Blenderbot: two spaces, and a space before each of yours). "
                 "The replies ('bot> ...') go to standard output; on a terminal, a greeting and "
                 "'you>' prompts go to standard error."
             )

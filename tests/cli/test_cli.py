@@ -12,13 +12,14 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bbtok import __version__
+from bbtok import BlenderbotSmallTokenizerFast, __version__
 from bbtok.blenderbot_small.tokenizer_fast import max_threads
-from bbtok.cli import main
-from bbtok.cli.checkpoints import RANDOM_WEIGHTS_NOTE
+from bbtok.cli import main, model_commands
+from bbtok.cli.checkpoints import RANDOM_WEIGHTS_NOTE, load_model
 
 from conftest import FIXTURES, SAMPLE_DIR
 
@@ -305,3 +306,71 @@ def test_too_many_workers_are_refused_while_the_arguments_are_read(
         capsys.readouterr().err
     )
     assert not (tmp_path / "out.jsonl").exists()
+
+
+# A template unlike the family's own joining, with a generation prompt.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{{ message.role }}: {{ message.content }}\n{% endfor %}"
+    "{% if add_generation_prompt %}assistant:{% endif %}"
+)
+
+
+def test_chat_renders_the_turns_with_the_checkpoints_chat_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checkpoint = tmp_path / "checkpoint"
+    shutil.copytree(SAMPLE_DIR, checkpoint)
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(checkpoint)
+    tok.chat_template = CHAT_TEMPLATE
+    tok.save_pretrained(checkpoint)
+    given: list[list[int]] = []
+
+    def recording_model(directory: str, dtype: str) -> Any:
+        model = load_model(directory, dtype)
+        generate = model.generate
+
+        def recording_generate(input_ids: Any, *args: Any, **kwargs: Any) -> Any:
+            given.append(input_ids[0].tolist())
+            return generate(input_ids, *args, **kwargs)
+
+        monkeypatch.setattr(model, "generate", recording_generate)
+        return model
+
+    monkeypatch.setattr(model_commands, "load_model", recording_model)
+    standard_input(monkeypatch, b"Hello!\nHow are you?\n")
+    assert run("chat", "--model", checkpoint, "--max-new-tokens", "3") == 0
+    replies = [line.removeprefix("bot> ") for line in capsys.readouterr().out.splitlines()]
+    reloaded = BlenderbotSmallTokenizerFast.from_pretrained(checkpoint)
+    conversations = [
+        [{"role": "user", "content": "Hello!"}],
+        [
+            {"role": "user", "content": "Hello!"},
+            {"role": "assistant", "content": replies[0]},
+            {"role": "user", "content": "How are you?"},
+        ],
+    ]
+    expected = [
+        reloaded.apply_chat_template(chat, add_generation_prompt=True, return_dict=False)
+        for chat in conversations
+    ]
+    assert given == expected
+    assert expected[0] != reloaded("Hello!")["input_ids"]
+
+
+def test_chat_without_a_chat_template_joins_the_turns_with_line_breaks(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_DIR)
+    assert tok.chat_template is None
+    context = model_commands.conversation_inputs(tok, ["Hello!", "Hi.", "How are you?"], False, 64)
+    assert context["input_ids"].tolist() == [tok("Hello!\nHi.\nHow are you?")["input_ids"]]
+
+
+def test_chat_help_says_when_the_chat_template_is_used(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        run("chat", "--help")
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "has a chat template" in help_text
+    assert "otherwise they are joined as the family was trained" in help_text
