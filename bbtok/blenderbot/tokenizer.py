@@ -92,6 +92,7 @@ class BlenderbotTokenizer(TokenizerBase):
     vocabulary_file_names: ClassVar[tuple[str, str]] = (VOCAB_FILE, MERGES_FILE)
     pads_empty_sequences: ClassVar[bool] = True
     saves_pipeline_file: ClassVar[bool] = True
+    tokens_as_tokenizers_library: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -122,12 +123,9 @@ class BlenderbotTokenizer(TokenizerBase):
         self._core = Tokenizer.from_str(json.dumps(core_spec(vocab, merges, add_prefix_space)))
         for name, default in DEFAULT_SPECIAL_TOKENS.items():
             kwargs.setdefault(name, default)
-        mask = kwargs["mask_token"]
-        if "added_tokens_decoder" not in kwargs and isinstance(mask, str) and mask in vocab:
+        if isinstance(kwargs["mask_token"], str):
             # As the reference: the mask token swallows the white space before it.
-            kwargs["added_tokens_decoder"] = {
-                vocab[mask]: AddedToken(mask, lstrip=True, normalized=False, special=True)
-            }
+            kwargs["mask_token"] = AddedToken(kwargs["mask_token"], lstrip=True, normalized=False)
         super().__init__(**kwargs)
         self._core.encode_special_tokens = self.split_special_tokens
         if tokenizer_file is None and self.eos_token is not None:
