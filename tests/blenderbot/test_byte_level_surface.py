@@ -112,3 +112,129 @@ def test_flags_survive_save_pretrained_into_either_class(saved_by: str, tmp_path
     for sample in ["a   [NEW_EOS]b", "a [P]  b", "a [T] b[T]c"]:
         assert loaded_ours(sample)["input_ids"] == loaded_reference(sample)["input_ids"]
         assert encoded(loaded_ours, sample) == encoded(reference, sample)
+
+
+# -- BatchEncoding's alignment methods ---------------------------------------------------------
+
+ACCESSORS = (
+    "tokens",
+    "word_ids",
+    "sequence_ids",
+    "token_to_chars",
+    "token_to_word",
+    "token_to_sequence",
+    "char_to_token",
+    "char_to_word",
+    "word_to_tokens",
+    "word_to_chars",
+)
+
+
+def answer(method: Any, *arguments: int) -> object:
+    """What a call gives, or the type of what it raises."""
+    try:
+        return method(*arguments)
+    except Exception as error:
+        return type(error)
+
+
+def alignment(encoded: Any) -> list[object]:
+    """Every alignment answer of every row of ``encoded``."""
+    answers: list[object] = [encoded.is_fast, encoded.n_sequences, len(encoded.encodings)]
+    for row, encoding in enumerate(encoded.encodings):
+        answers += [encoding.ids, encoded.tokens(row), encoded.word_ids(row)]
+        answers.append(encoded.sequence_ids(row))
+        for index in range(-1, len(encoding.ids) + 1):
+            answers += [
+                answer(encoded.token_to_chars, row, index),
+                answer(encoded.token_to_word, row, index),
+                answer(encoded.token_to_sequence, row, index),
+            ]
+        for sequence in (0, 1):
+            for index in range(0, 12):
+                answers += [
+                    answer(encoded.char_to_token, row, index, sequence),
+                    answer(encoded.char_to_word, row, index, sequence),
+                    answer(encoded.word_to_tokens, row, index, sequence),
+                    answer(encoded.word_to_chars, row, index, sequence),
+                ]
+    return answers
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SHORT_TEXTS = st.text(alphabet="ab <>/s\u00e9 \n", max_size=12)
+
+
+@pytest.fixture(scope="module")
+def vocab_pair() -> tuple[BlenderbotTokenizer, Any]:
+    return both()
+
+
+@given(text=SHORT_TEXTS, pair=st.none() | SHORT_TEXTS, truncate=st.booleans())
+def test_alignment_methods_answer_as_the_reference_on_texts_and_pairs(
+    vocab_pair: tuple[BlenderbotTokenizer, Any], text: str, pair: str | None, truncate: bool
+) -> None:
+    ours, reference = vocab_pair
+    options: dict[str, Any] = {"add_special_tokens": False, "return_offsets_mapping": True}
+    if truncate:
+        options.update(truncation=True, max_length=3)
+    for call in (
+        lambda tok: tok(text, pair, **options),
+        lambda tok: tok(
+            [text, "ab"], [pair or "", "s"] if pair is not None else None, padding=True, **options
+        ),
+    ):
+        mine, theirs = call(ours), call(reference)
+        assert dict(mine) == dict(theirs)
+        assert alignment(mine) == alignment(theirs)
+
+
+def test_single_text_alignment_matches_the_reference(
+    vocab_pair: tuple[BlenderbotTokenizer, Any],
+) -> None:
+    ours, reference = vocab_pair
+    mine = ours("Hello world", add_special_tokens=False)
+    theirs = reference("Hello world", add_special_tokens=False)
+    assert mine.tokens() == theirs.tokens()
+    assert mine.word_ids() == theirs.word_ids()
+    assert mine.char_to_token(3) == theirs.char_to_token(3)
+    assert mine.token_to_chars(1) == theirs.token_to_chars(1)
+    assert type(mine[0]).__name__ == "Encoding"
+
+
+def test_offsets_of_a_pair_match_the_reference(
+    vocab_pair: tuple[BlenderbotTokenizer, Any],
+) -> None:
+    ours, reference = vocab_pair
+    mine = ours("Hello world", "a pair", return_offsets_mapping=True, add_special_tokens=False)
+    theirs = reference(
+        "Hello world", "a pair", return_offsets_mapping=True, add_special_tokens=False
+    )
+    assert mine["offset_mapping"] == theirs["offset_mapping"]
+    assert mine.sequence_ids() == theirs.sequence_ids()
+
+
+@pytest.mark.parametrize("method", ACCESSORS)
+def test_alignment_methods_without_encodings_raise_the_references_value_error(
+    method: str,
+) -> None:
+    from bbtok.tokenization.batch_encoding import BatchEncoding
+
+    encoded = BatchEncoding({"input_ids": [[1, 2]]})
+    with pytest.raises(ValueError, match=f"{method}\\(\\) is not available"):
+        getattr(encoded, method)(0, 0) if method not in ACCESSORS[:3] else getattr(encoded, method)(
+            0
+        )
+    assert not encoded.is_fast and encoded.encodings is None and encoded.n_sequences is None
+
+
+def test_an_encoding_survives_pickling(vocab_pair: tuple[BlenderbotTokenizer, Any]) -> None:
+    import pickle
+
+    ours, _ = vocab_pair
+    encoded = ours(["Hello world", "a b"], padding=True)
+    copied = pickle.loads(pickle.dumps(encoded))
+    assert copied.tokens(1) == encoded.tokens(1)
+    assert dict(copied) == dict(encoded)
