@@ -49,6 +49,7 @@ from bbtok.blenderbot.pipeline import (
     core_token,
     eos_template,
     is_batched,
+    is_text_input,
     narrowest_window,
     no_special_tokens_template,
     read_byte_level_merges,
@@ -230,8 +231,11 @@ class BlenderbotTokenizer(TokenizerBase):
 
     def _encode_any(self, text: Any, text_pair: Any, options: CallOptions) -> BatchEncoding:
         # An empty batch goes on to the shared layer's ValueError (the reference fails on an
-        # index); an empty list of words is one empty text.
-        if options.is_split_into_words or not isinstance(text, (list, tuple)) or text:
+        # index); an empty list of words is one empty text. Ids (what apply_chat_template's
+        # sanitize_control_tokens encodes) are the shared layer's too, but for windows.
+        empty_batch = isinstance(text, (list, tuple)) and not text
+        by_core = options.return_overflowing_tokens or is_text_input(text)
+        if by_core and (options.is_split_into_words or not empty_batch):
             return self._encode_windows(text, text_pair, options)
         return super()._encode_any(text, text_pair, options)
 
