@@ -255,13 +255,7 @@ def core_batch(text: Any, text_pair: Any, pretokenized: bool) -> list[Any]:
                 "with is_split_into_words=True), a list of lists of str, or a list of pairs of "
                 f"them; got {type(value).__name__}"
             )
-    if pretokenized:
-        batched = (
-            isinstance(text, (list, tuple)) and bool(text) and isinstance(text[0], (list, tuple))
-        )
-    else:
-        batched = isinstance(text, (list, tuple))
-    if not batched:
+    if not is_batched(text, pretokenized):
         # Quirk: an empty text_pair ("" or []) is dropped, so the text is encoded alone.
         return [(text, text_pair)] if text_pair else [text]
     if isinstance(text_pair, str):
@@ -273,6 +267,18 @@ def core_batch(text: Any, text_pair: Any, pretokenized: bool) -> list[Any]:
             f"`text` is a batch of {len(text)} but `text_pair` a batch of {len(text_pair)}"
         )
     return list(zip(text, text_pair, strict=True))
+
+
+def is_batched(text: Any, pretokenized: bool) -> bool:
+    """Whether a call's ``text`` is a batch, as transformers 5.23.0 tells: a list of texts, or
+    (``is_split_into_words``) a list of lists of words.
+
+    >>> is_batched(["a", "b"], False), is_batched(["a", "b"], True)
+    (True, False)
+    """
+    if pretokenized:
+        return isinstance(text, (list, tuple)) and bool(text) and isinstance(text[0], (list, tuple))
+    return isinstance(text, (list, tuple))
 
 
 def split_input(item: Any, pretokenized: bool) -> tuple[Any, Any] | None:

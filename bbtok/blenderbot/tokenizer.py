@@ -51,6 +51,8 @@ from bbtok.blenderbot.pipeline import (
     core_spec,
     core_token,
     eos_template,
+    is_batched,
+    is_text_input,
     narrowest_window,
     no_special_tokens_template,
     read_byte_level_merges,
@@ -60,7 +62,7 @@ from bbtok.blenderbot.pipeline import (
 from bbtok.storage import files, hub
 from bbtok.tokenization import chat_template, vocabulary_files
 from bbtok.tokenization.added_tokens import AddedToken, TokenRegistry
-from bbtok.tokenization.base import Spans, TokenizerBase, are_plain_texts
+from bbtok.tokenization.base import Spans, TokenizerBase
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id, to_python
 from bbtok.tokenization.options import CallOptions
 from bbtok.tokenization.pretrained import read_tokenizer_config
@@ -96,6 +98,7 @@ class BlenderbotTokenizer(TokenizerBase):
     vocabulary_file_names: ClassVar[tuple[str, str]] = (VOCAB_FILE, MERGES_FILE)
     pads_empty_sequences: ClassVar[bool] = True
     saves_pipeline_file: ClassVar[bool] = True
+    tokens_as_tokenizers_library: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -129,12 +132,9 @@ class BlenderbotTokenizer(TokenizerBase):
         self._core = _library_core(core_spec(vocab, merges, add_prefix_space), source)
         for name, default in DEFAULT_SPECIAL_TOKENS.items():
             kwargs.setdefault(name, default)
-        mask = kwargs["mask_token"]
-        if "added_tokens_decoder" not in kwargs and isinstance(mask, str) and mask in vocab:
+        if isinstance(kwargs["mask_token"], str):
             # As the reference: the mask token swallows the white space before it.
-            kwargs["added_tokens_decoder"] = {
-                vocab[mask]: AddedToken(mask, lstrip=True, normalized=False, special=True)
-            }
+            kwargs["mask_token"] = AddedToken(kwargs["mask_token"], lstrip=True, normalized=False)
         super().__init__(**kwargs)
         self._core.encode_special_tokens = self.split_special_tokens
         if tokenizer_file is None and self.eos_token is not None:
@@ -251,47 +251,16 @@ class BlenderbotTokenizer(TokenizerBase):
             return self._encode_inputs(text, text_pair, options)
 
     def _encode_inputs(self, text: Any, text_pair: Any, options: CallOptions) -> BatchEncoding:
-        texts_only = (
-            isinstance(text, list)
-            and text
-            and not options.is_split_into_words
-            and are_plain_texts(text)
-            and (
-                text_pair is None
-                or (
-                    isinstance(text_pair, list)
-                    and len(text_pair) == len(text)
-                    and are_plain_texts(text_pair)
-                )
-            )
-        )
         # An empty batch goes on to the shared layer's ValueError (the reference fails on an
-        # index); an empty list of words is one empty text.
-        if options.return_overflowing_tokens and (
-            options.is_split_into_words or not isinstance(text, (list, tuple)) or text
-        ):
+        # index); an empty list of words is one empty text. Ids (what apply_chat_template's
+        # sanitize_control_tokens encodes) are the shared layer's too, but for windows.
+        empty_batch = isinstance(text, (list, tuple)) and not text
+        by_core = options.return_overflowing_tokens or is_text_input(text)
+        if by_core and (options.is_split_into_words or not empty_batch):
             return self._encode_windows(text, text_pair, options)
-        if not texts_only:
-            return super()._encode_any(text, text_pair, options)
-        # A batch of texts: encoded by the core on all cores.
-        core = self._core_for(options.split_special)
-        encodings = core.encode_batch(text, add_special_tokens=False)
-        if options.return_offsets_mapping:
-            self._check_offsets_options(text_pair, False)
-            encoded = [_with_spans(encoding) for encoding in encodings]
-            return self._batch_prepare(
-                [ids for ids, _ in encoded],
-                [None] * len(encoded),
-                options,
-                spans=[spans for _, spans in encoded],
-            )
-        firsts = [encoding.ids for encoding in encodings]
-        seconds: list[list[int] | None] = [None] * len(firsts)
-        if text_pair is not None:
-            seconds = [e.ids for e in core.encode_batch(text_pair, add_special_tokens=False)]
-        return self._batch_prepare(firsts, seconds, options)
+        return super()._encode_any(text, text_pair, options)
 
-    # -- return_overflowing_tokens=True: rows made by the core --------------------------------
+    # -- calls: rows made by the core --------------------------------------------------------
 
     def _windowing_core(self) -> Tokenizer:
         windowing = self._windowing
@@ -302,9 +271,11 @@ class BlenderbotTokenizer(TokenizerBase):
         return windowing.core
 
     def _encode_windows(self, text: Any, text_pair: Any, options: CallOptions) -> BatchEncoding:
-        """Encode as transformers 5.23.0 does with ``return_overflowing_tokens=True``: one row
-        per window the core's truncation cuts, ``overflow_to_sample_mapping`` naming the input
-        of each, single texts included (no row is unwrapped)."""
+        """Encode as transformers 5.23.0 does: the core truncates, adds the special tokens and
+        pads; a row per input, whose ``tokenizers.Encoding`` the result keeps. With
+        ``return_overflowing_tokens=True``, one row per window the truncation cuts,
+        ``overflow_to_sample_mapping`` naming the input of each, single texts included (no row
+        is unwrapped)."""
         pretokenized = options.is_split_into_words
         inputs = core_batch(text, text_pair, pretokenized)
         core = self._windowing_core()
@@ -347,7 +318,7 @@ class BlenderbotTokenizer(TokenizerBase):
             # The library's truncation errors (a sequence too short to cut, no second
             # sequence to cut with only_second) are bare Exceptions in the reference.
             raise ValueError(str(error)) from error
-        return self._window_rows(encodings, options)
+        return self._window_rows(encodings, options, is_batched(text, pretokenized))
 
     def _check_stride(self, core: Tokenizer, inputs: list[Any], options: CallOptions) -> None:
         """Raise a ValueError where the library would panic (a ``PanicException``, which is no
@@ -403,14 +374,22 @@ class BlenderbotTokenizer(TokenizerBase):
                     f"{added} special tokens{', shared by the pair' if is_pair else ''})"
                 )
 
-    def _window_rows(self, encodings: list[Encoding], options: CallOptions) -> BatchEncoding:
-        """The fields 5.23.0 builds of the core's encodings, a row per window, in its order."""
+    def _window_rows(
+        self, encodings: list[Encoding], options: CallOptions, batched: bool
+    ) -> BatchEncoding:
+        """The fields 5.23.0 builds of the core's encodings, a row per input (per window with
+        ``return_overflowing_tokens``), in its order; the row of a single input is unwrapped
+        unless tensors or windows are asked for."""
         return_token_type_ids = options.returns_token_type_ids(self.model_input_names)
         return_attention_mask = options.returns_attention_mask(self.model_input_names)
         rows: list[Encoding] = []
         sample_of_row: list[int] = []
         for index, encoding in enumerate(encodings):
-            windows = [encoding, *encoding.overflowing]
+            windows = (
+                [encoding, *encoding.overflowing]
+                if options.return_overflowing_tokens
+                else [encoding]
+            )
             rows.extend(windows)
             sample_of_row.extend([index] * len(windows))
         fields: dict[str, Any] = {"input_ids": [row.ids for row in rows]}
@@ -424,15 +403,16 @@ class BlenderbotTokenizer(TokenizerBase):
             fields["offset_mapping"] = [row.offsets for row in rows]
         if options.return_length:
             fields["length"] = [len(row.ids) for row in rows]
-        fields["overflow_to_sample_mapping"] = sample_of_row
+        if options.return_overflowing_tokens:
+            fields["overflow_to_sample_mapping"] = sample_of_row
         for ids in fields["input_ids"]:
             self._warn_if_too_long(ids, options.max_length)
-        return BatchEncoding(
-            fields,
-            tensor_type=options.return_tensors,
-            word_ids=[row.word_ids for row in rows],
-            sequence_ids=[row.sequence_ids for row in rows],
-        )
+        if not batched and not options.return_tensors and not options.return_overflowing_tokens:
+            fields = {
+                key: value[0] if value and isinstance(value[0], list) else value
+                for key, value in fields.items()
+            }
+        return BatchEncoding(fields, tensor_type=options.return_tensors, encodings=rows)
 
     def _vocab_token_to_id(self, token: str) -> int | None:
         return self._vocab.get(token)

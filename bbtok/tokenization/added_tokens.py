@@ -42,19 +42,39 @@ SPECIAL_TOKEN_NAMES = (
 VocabId = Callable[[str], "int | None"]
 
 
-@dataclass
+@dataclass(init=False)
 class AddedToken:
     """A token added to the vocabulary, cut out of text before the algorithm runs.
 
-    Mirrors ``tokenizers.AddedToken`` (which is accepted wherever this is).
+    Mirrors ``tokenizers.AddedToken`` (which is accepted wherever this is), its defaults
+    included: unless ``normalized`` is given, a token is normalized when it is not special.
     """
 
     content: str
-    single_word: bool = False
-    lstrip: bool = False
-    rstrip: bool = False
-    normalized: bool = True
-    special: bool = False
+    single_word: bool
+    lstrip: bool
+    rstrip: bool
+    normalized: bool
+    special: bool
+
+    def __init__(
+        self,
+        content: str,
+        single_word: bool = False,
+        lstrip: bool = False,
+        rstrip: bool = False,
+        normalized: bool | None = None,
+        special: bool = False,
+    ) -> None:
+        self.content = content
+        self.single_word = single_word
+        self.lstrip = lstrip
+        self.rstrip = rstrip
+        self.special = special
+        self.normalized = not special if normalized is None else normalized
+        # Not a field: whether ``normalized`` was chosen, or follows ``special`` (see
+        # :meth:`made_special`).
+        self.normalized_given = normalized is not None
 
     def __str__(self) -> str:
         return self.content
@@ -63,9 +83,23 @@ class AddedToken:
         """The form transformers stores in ``tokenizer_config.json``."""
         return asdict(self)
 
+    def made_special(self, normalized_follows: bool) -> AddedToken:
+        """A copy marked special. ``normalized_follows``: as ``tokenizers`` makes a token
+        special (transformers' tokenizers-backed classes), a ``normalized`` that was not given
+        turns False with it; else it stays (transformers' Python classes)."""
+        token = copy.copy(self)
+        token.special = True
+        if normalized_follows and not getattr(self, "normalized_given", True):
+            token.normalized = False
+        return token
 
-def as_added_token(value: object, *, special: bool | None = None) -> AddedToken:
+
+def as_added_token(
+    value: object, *, special: bool | None = None, normalized_follows: bool = False
+) -> AddedToken:
     """Accept a ``str``, our ``AddedToken``, ``tokenizers.AddedToken`` or their dict form.
+    ``special``: make it special (see :meth:`AddedToken.made_special` for
+    ``normalized_follows``).
 
     The result is always a new object: a registry owns its tokens, nobody else changes them.
     """
@@ -95,11 +129,30 @@ def as_added_token(value: object, *, special: bool | None = None) -> AddedToken:
             normalized=bool(getattr(value, "normalized", True)),
             special=bool(getattr(value, "special", False)),
         )
+        token.normalized_given = _normalized_given(value)
     else:
         raise TypeError(f"Token {value!r} is not a string but a {type(value).__name__}.")
-    if special:
-        token.special = True
+    if special and not token.special:
+        token = token.made_special(normalized_follows)
     return token
+
+
+def _normalized_given(value: Any) -> bool:
+    """Whether a ``tokenizers.AddedToken`` was given ``normalized`` (the library does not say):
+    if not, its ``normalized`` changes with ``special``. Told by flipping ``special`` and
+    setting it back (a copy would fix ``normalized``)."""
+    special = getattr(value, "special", None)
+    if not isinstance(special, bool):
+        return True
+    before = value.normalized
+    try:
+        value.special = not special
+        after = value.normalized
+    except (AttributeError, TypeError):
+        return True
+    finally:
+        value.special = special
+    return bool(before == after)
 
 
 _ADDED_TOKEN_FIELDS = frozenset(AddedToken.__dataclass_fields__)
@@ -223,12 +276,14 @@ class TokenRegistry:
         special_tokens: bool,
         vocab_id: VocabId,
         vocab_size: int,
+        normalized_follows: bool = False,
     ) -> tuple[TokenRegistry, int]:
         """This registry with ``new_tokens`` added, and how many of them got a new id.
 
         A ``str`` is special when ``special_tokens`` is set or it is a special token already;
-        an ``AddedToken`` as it says (``special_tokens`` makes it special). The registry keeps
-        the ``AddedToken`` objects it is given: pass ones nobody else holds (from
+        an ``AddedToken`` as it says (``special_tokens`` makes it special, see
+        :meth:`AddedToken.made_special` for ``normalized_follows``). The registry keeps the
+        ``AddedToken`` objects it is given: pass ones nobody else holds (from
         :func:`as_added_token`).
         """
         decoder = dict(self.added_tokens_decoder)
@@ -249,8 +304,7 @@ class TokenRegistry:
             else:
                 token = value
                 if special_tokens and not token.special:
-                    token = copy.copy(token)
-                    token.special = True
+                    token = token.made_special(normalized_follows)
                 if token.content == "":
                     continue
             # An added token of that text wins over the vocabulary, as in get_vocab().
@@ -283,6 +337,7 @@ class TokenRegistry:
         replace_extra_special_tokens: bool,
         vocab_id: VocabId,
         vocab_size: int,
+        normalized_follows: bool = False,
     ) -> tuple[TokenRegistry, int]:
         """``add_special_tokens``: each (name, [token]) sets a named special token, each
         ("extra_special_tokens", tokens) replaces or extends the extra ones, in order; then all
@@ -303,7 +358,7 @@ class TokenRegistry:
                 special[key] = tokens[0].content
                 to_add.append(tokens[0])
         named = self._replaced(vocab_id, special_tokens=special, extra_special_tokens=tuple(extra))
-        return named.with_added_tokens(to_add, True, vocab_id, vocab_size)
+        return named.with_added_tokens(to_add, True, vocab_id, vocab_size, normalized_follows)
 
     def _replaced(
         self,

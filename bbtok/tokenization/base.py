@@ -88,7 +88,7 @@ class TokenizerBase(
     def __init__(self, **kwargs: Any) -> None:
         kwargs = dict(kwargs)
         self.name_or_path = str(kwargs.pop("name_or_path", ""))
-        special_tokens, extra_special_tokens = self._pop_special_token_settings(kwargs)
+        special_tokens, extra_special_tokens, flagged = self._pop_special_token_settings(kwargs)
         model_max_length = kwargs.pop("model_max_length", kwargs.pop("max_len", None))
         check_length("model_max_length", model_max_length)
         self.model_max_length = VERY_LARGE_INTEGER if model_max_length is None else model_max_length
@@ -108,7 +108,7 @@ class TokenizerBase(
         self.init_kwargs = {
             key: value for key, value in kwargs.items() if key not in TRANSIENT_CONFIG_KEYS
         }
-        self._init_tokens(special_tokens, extra_special_tokens, added_tokens_decoder)
+        self._init_tokens(special_tokens, extra_special_tokens, added_tokens_decoder, flagged)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state = unpickled_state(state)

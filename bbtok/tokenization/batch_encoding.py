@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from tokenizers import Encoding
 
 TENSOR_TYPES = ("np", "pt")
 
@@ -43,9 +46,29 @@ def _as_torch(value: Any) -> Any:
     return torch.tensor(value)
 
 
+class CharSpan(NamedTuple):
+    """A span of characters of the original text: ``start`` up to ``end`` (excluded)."""
+
+    start: int
+    end: int
+
+
+class TokenSpan(NamedTuple):
+    """A span of tokens of an encoding: ``start`` up to ``end`` (excluded)."""
+
+    start: int
+    end: int
+
+
 class BatchEncoding(dict[str, Any]):
     """The output of calling a tokenizer: a dict (``input_ids``, ``attention_mask``, ...) whose
     keys are also attributes, as in transformers.
+
+    The byte-level tokenizer also gives the ``tokenizers.Encoding`` of each row
+    (:attr:`encodings`), and with them transformers' alignment methods (:meth:`tokens`,
+    :meth:`word_ids`, :meth:`char_to_token`, ...), which answer as transformers 5.23.0's.
+    Without encodings, :meth:`word_ids` answers from the word indices the fast BlenderbotSmall
+    tokenizer gives with offsets; everything else raises transformers' ValueError.
 
     >>> enc = BatchEncoding({"input_ids": [[1, 2]], "attention_mask": [[1, 1]]})
     >>> enc.input_ids
@@ -58,11 +81,11 @@ class BatchEncoding(dict[str, Any]):
         tensor_type: str | None = None,
         prepend_batch_axis: bool = False,
         word_ids: list[list[int | None]] | None = None,
-        sequence_ids: list[list[int | None]] | None = None,
+        encodings: list[Encoding] | None = None,
     ) -> None:
         super().__init__(data or {})
         self._word_ids = word_ids
-        self._sequence_ids = sequence_ids
+        self._encodings = encodings
         self.convert_to_tensors(tensor_type, prepend_batch_axis=prepend_batch_axis)
 
     @classmethod
@@ -72,7 +95,7 @@ class BatchEncoding(dict[str, Any]):
         encoding = cls.__new__(cls)
         dict.update(encoding, fields)
         encoding._word_ids = None
-        encoding._sequence_ids = None
+        encoding._encodings = None
         return encoding
 
     def __getattr__(self, name: str) -> Any:
@@ -81,13 +104,27 @@ class BatchEncoding(dict[str, Any]):
         except KeyError:
             raise AttributeError(name) from None
 
+    def __getitem__(self, item: Any) -> Any:
+        """A field by name; with encodings, the ``tokenizers.Encoding`` of a row by index; else
+        a slice of every field, as in transformers."""
+        if isinstance(item, str):
+            return dict.__getitem__(self, item)
+        if self._encodings is not None:
+            return self._encodings[item]
+        if isinstance(item, slice):
+            return {key: value[item] for key, value in self.items()}
+        raise KeyError(
+            "Invalid key. Only three types of key are available: (1) string, (2) integers for "
+            "backend Encoding, and (3) slices for data subsetting."
+        )
+
     def __getstate__(self) -> dict[str, Any]:
-        return {"data": dict(self), "word_ids": self._word_ids, "sequence_ids": self._sequence_ids}
+        return {"data": dict(self), "word_ids": self._word_ids, "encodings": self._encodings}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.update(state["data"])
         self._word_ids = state["word_ids"]
-        self._sequence_ids = state.get("sequence_ids")
+        self._encodings = state.get("encodings")
 
     def __reduce__(self) -> Any:
         return (BatchEncoding, (), self.__getstate__())
@@ -99,32 +136,118 @@ class BatchEncoding(dict[str, Any]):
 
     @property
     def is_fast(self) -> bool:
-        """True when the encoding carries word alignment (from the fast tokenizer)."""
-        return self._word_ids is not None
+        """Whether the rows' ``tokenizers.Encoding`` objects are here (:attr:`encodings`)."""
+        return self._encodings is not None
 
     @property
-    def encodings(self) -> None:
-        """transformers' per-sequence ``tokenizers.Encoding`` objects: bbtok has none."""
-        return None
+    def encodings(self) -> list[Encoding] | None:
+        """The ``tokenizers.Encoding`` of each row (byte-level tokenizer), else None."""
+        return self._encodings
+
+    @property
+    def n_sequences(self) -> int | None:
+        """How many sequences each row was made of (1, or 2 for a pair); None when unknown."""
+        if not self._encodings:
+            return None
+        count: int = self._encodings[0].n_sequences
+        return count
+
+    def _rows(self, method: str) -> list[Encoding]:
+        if not self._encodings:
+            raise ValueError(f"{method}() is not available when using Python based tokenizers")
+        return self._encodings
+
+    def tokens(self, batch_index: int = 0) -> list[str]:
+        """The tokens of a row."""
+        tokens: list[str] = self._rows("tokens")[batch_index].tokens
+        return tokens
 
     def word_ids(self, batch_index: int = 0) -> list[int | None]:
         """The index of the word each token comes from (``None`` for added/special tokens)."""
-        if self._word_ids is None:
+        if not self._encodings and self._word_ids is not None:
+            return self._word_ids[batch_index]
+        if not self._encodings:
             raise ValueError(
-                "word_ids() needs an encoding made by the fast tokenizer with "
-                "return_offsets_mapping=True, which computes the words with the offsets"
+                "word_ids() is not available when using Python based tokenizers (the fast "
+                "BlenderbotSmall tokenizer gives them with return_offsets_mapping=True)"
             )
-        return self._word_ids[batch_index]
+        words: list[int | None] = self._encodings[batch_index].word_ids
+        return words
 
     def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
         """Which sequence of a pair each token comes from (0 or 1; ``None`` for special tokens
         and padding)."""
-        if self._sequence_ids is None:
-            raise ValueError(
-                "sequence_ids() needs an encoding made by the byte-level tokenizer with "
-                "return_overflowing_tokens=True, which takes them from the tokenizers library"
-            )
-        return self._sequence_ids[batch_index]
+        sequences: list[int | None] = self._rows("sequence_ids")[batch_index].sequence_ids
+        return sequences
+
+    def _row_and_index(
+        self, method: str, batch_or_index: int, index: int | None, checks_negative: bool
+    ) -> tuple[Encoding, int]:
+        rows = self._rows(method)
+        batch_index, row_index = (0, batch_or_index) if index is None else (batch_or_index, index)
+        if checks_negative and (batch_index < 0 or row_index < 0):
+            # transformers 5.23.0 turns negative indices with attributes it no longer has.
+            raise AttributeError(f"{method}() takes no negative index in transformers 5.23.0")
+        return rows[batch_index], row_index
+
+    def token_to_sequence(
+        self, batch_or_token_index: int, token_index: int | None = None
+    ) -> int | None:
+        """The sequence (0, or 1 for the second of a pair) a token comes from; None for a
+        special token."""
+        row, index = self._row_and_index(
+            "token_to_sequence", batch_or_token_index, token_index, True
+        )
+        sequence: int | None = row.token_to_sequence(index)
+        return sequence
+
+    def token_to_word(
+        self, batch_or_token_index: int, token_index: int | None = None
+    ) -> int | None:
+        """The word a token comes from; None for a special token."""
+        row, index = self._row_and_index("token_to_word", batch_or_token_index, token_index, True)
+        word: int | None = row.token_to_word(index)
+        return word
+
+    def word_to_tokens(
+        self, batch_or_word_index: int, word_index: int | None = None, sequence_index: int = 0
+    ) -> TokenSpan | None:
+        """The tokens of a word; None when it has none."""
+        row, index = self._row_and_index("word_to_tokens", batch_or_word_index, word_index, True)
+        span = row.word_to_tokens(index, sequence_index)
+        return TokenSpan(*span) if span is not None else None
+
+    def token_to_chars(
+        self, batch_or_token_index: int, token_index: int | None = None
+    ) -> CharSpan | None:
+        """The characters a token comes from; None for a special token."""
+        row, index = self._row_and_index("token_to_chars", batch_or_token_index, token_index, False)
+        span = row.token_to_chars(index)
+        return CharSpan(*span) if span is not None else None
+
+    def char_to_token(
+        self, batch_or_char_index: int, char_index: int | None = None, sequence_index: int = 0
+    ) -> int | None:
+        """The token holding a character; None when no token does."""
+        row, index = self._row_and_index("char_to_token", batch_or_char_index, char_index, False)
+        token: int | None = row.char_to_token(index, sequence_index)
+        return token
+
+    def word_to_chars(
+        self, batch_or_word_index: int, word_index: int | None = None, sequence_index: int = 0
+    ) -> CharSpan:
+        """The characters of a word (a TypeError, as in the reference, when it has none)."""
+        row, index = self._row_and_index("word_to_chars", batch_or_word_index, word_index, False)
+        span: Any = row.word_to_chars(index, sequence_index)
+        return CharSpan(*span)
+
+    def char_to_word(
+        self, batch_or_char_index: int, char_index: int | None = None, sequence_index: int = 0
+    ) -> int | None:
+        """The word holding a character; None when no word does."""
+        row, index = self._row_and_index("char_to_word", batch_or_char_index, char_index, False)
+        word: int | None = row.char_to_word(index, sequence_index)
+        return word
 
     def convert_to_tensors(
         self, tensor_type: str | None = None, prepend_batch_axis: bool = False

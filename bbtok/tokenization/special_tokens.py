@@ -15,7 +15,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from bbtok.tokenization import vocabulary_files
 from bbtok.tokenization.added_tokens import (
@@ -73,18 +73,32 @@ class SpecialTokensMixin(TokenizerHooks):
     """The special and added tokens of :class:`~bbtok.tokenization.base.TokenizerBase`, their
     registry, its lock, and pickling (which leaves the lock out)."""
 
+    # Whether transformers 5.23.0 runs this class's reference on the tokenizers library: then
+    # special tokens given to the constructor as AddedToken join with their flags, and making a
+    # token special turns a normalized it was not given False (see AddedToken.made_special).
+    tokens_as_tokenizers_library: ClassVar[bool] = False
+
     def _pop_special_token_settings(
         self, kwargs: dict[str, Any]
-    ) -> tuple[dict[str, str | None], list[str]]:
-        """Take the named and extra special tokens out of the constructor's ``kwargs``."""
-        special_tokens = {
-            name: token_text(kwargs.pop(name)) for name in SPECIAL_TOKEN_NAMES if name in kwargs
-        }
+    ) -> tuple[dict[str, str | None], list[str], list[str | AddedToken]]:
+        """Take the named and extra special tokens out of the constructor's ``kwargs``: their
+        texts, and (when they join with their flags) each as given, named ones first."""
+        given = {name: kwargs.pop(name) for name in SPECIAL_TOKEN_NAMES if name in kwargs}
+        special_tokens = {name: token_text(value) for name, value in given.items()}
         extra = kwargs.pop("extra_special_tokens", None)
         legacy_extra = kwargs.pop("additional_special_tokens", None)
         if extra is None:
             extra = legacy_extra
-        return special_tokens, extra_special_token_texts(extra)
+        texts = extra_special_token_texts(extra)
+        as_given: list[str | AddedToken] = []
+        if self.tokens_as_tokenizers_library:
+            values = [given[name] for name in SPECIAL_TOKEN_NAMES if name in given]
+            as_given = [
+                value if isinstance(value, str) else as_added_token(value)
+                for value in [*values, *(extra or [])]
+                if value is not None
+            ]
+        return special_tokens, texts, as_given
 
     @staticmethod
     def _pop_added_tokens_decoder(kwargs: dict[str, Any]) -> dict[int, AddedToken]:
@@ -96,8 +110,11 @@ class SpecialTokensMixin(TokenizerHooks):
         special_tokens: dict[str, str | None],
         extra_special_tokens: list[str],
         added_tokens_decoder: dict[int, AddedToken],
+        special_tokens_as_given: Sequence[str | AddedToken] = (),
     ) -> None:
-        """Make the first registry (and the lock that changes to it take)."""
+        """Make the first registry (and the lock that changes to it take). Special tokens
+        that are not added tokens yet join: as ``special_tokens_as_given`` says (see
+        :func:`_joining_as_given`) when there are any, else as special ``str`` tokens."""
         # Held by changes to the registry only, never by readers (see
         # bbtok.tokenization.added_tokens).
         self._tokens_lock = threading.Lock()
@@ -106,11 +123,18 @@ class SpecialTokensMixin(TokenizerHooks):
             special_tokens, extra_special_tokens, added_tokens_decoder, self._vocab_token_to_id
         )
         # Special tokens missing from the vocabulary are appended after it, in attribute order.
+        if special_tokens_as_given:
+            joining: list[str | AddedToken] = _joining_as_given(
+                special_tokens_as_given, tokens.added_tokens_encoder, special_tokens
+            )
+        else:
+            joining = [t for t in tokens.all_special_tokens if t not in tokens.added_tokens_encoder]
         tokens, _ = tokens.with_added_tokens(
-            [t for t in tokens.all_special_tokens if t not in tokens.added_tokens_encoder],
-            True,
+            joining,
+            not special_tokens_as_given,
             self._vocab_token_to_id,
             self.vocab_size,
+            self.tokens_as_tokenizers_library,
         )
         self._tokens_changing(None, tokens)
         self._tokens = tokens
@@ -257,12 +281,20 @@ class SpecialTokensMixin(TokenizerHooks):
         converted = [
             value
             if isinstance(value, str)
-            else as_added_token(value, special=special_tokens or None)
+            else as_added_token(
+                value,
+                special=special_tokens or None,
+                normalized_follows=self.tokens_as_tokenizers_library,
+            )
             for value in new_tokens
         ]
         return self._change_tokens(
             lambda tokens: tokens.with_added_tokens(
-                converted, special_tokens, self._vocab_token_to_id, self.vocab_size
+                converted,
+                special_tokens,
+                self._vocab_token_to_id,
+                self.vocab_size,
+                self.tokens_as_tokenizers_library,
             )
         )
 
@@ -289,13 +321,19 @@ class SpecialTokensMixin(TokenizerHooks):
                 "additional_special_tokens"
             )
         assignments: list[tuple[str, list[AddedToken]]] = []
+        follows = self.tokens_as_tokenizers_library
         for key, value in special_tokens_dict.items():
             if key == "extra_special_tokens":
                 if not isinstance(value, (list, tuple)):
                     raise ValueError(f"Tokens {value!r} for key {key} should be a list")
-                assignments.append((key, [as_added_token(t, special=True) for t in value]))
+                tokens = [
+                    as_added_token(t, special=True, normalized_follows=follows) for t in value
+                ]
+                assignments.append((key, tokens))
             elif key in SPECIAL_TOKEN_NAMES:
-                assignments.append((key, [as_added_token(value, special=True)]))
+                assignments.append(
+                    (key, [as_added_token(value, special=True, normalized_follows=follows)])
+                )
             else:
                 raise ValueError(
                     f"Key {key} is not a valid special token. Valid keys are: "
@@ -303,7 +341,11 @@ class SpecialTokensMixin(TokenizerHooks):
                 )
         return self._change_tokens(
             lambda tokens: tokens.with_special_tokens(
-                assignments, replace_extra_special_tokens, self._vocab_token_to_id, self.vocab_size
+                assignments,
+                replace_extra_special_tokens,
+                self._vocab_token_to_id,
+                self.vocab_size,
+                follows,
             )
         )
 
@@ -382,6 +424,40 @@ class SpecialTokensMixin(TokenizerHooks):
     def num_special_tokens_to_add(self, pair: bool = False) -> int:
         """How many special tokens encoding adds to a sequence (or a pair)."""
         return len(self.build_inputs_with_special_tokens([], [] if pair else None))
+
+
+def _joining_as_given(
+    given: Sequence[str | AddedToken],
+    added: Mapping[str, int],
+    named: Mapping[str, str | None],
+) -> list[str | AddedToken]:
+    """The special tokens that join a new tokenizer as transformers 5.23.0's tokenizers-backed
+    classes add them: each given value (named tokens in attribute order, then extra ones) that
+    is not an added token yet, repeats of an equal value left out, a ``str`` as a special token,
+    a named one made special; of tokens with one text, the last wins (as the ``tokenizers``
+    library adds them), so ``eos_token=AddedToken("</s>", lstrip=True)`` loses its flags to the
+    default ``sep_token="</s>"``."""
+    chosen: list[str | AddedToken] = []
+    for value in given:
+        # Equality as the reference's list test: a str equals a str, a token an equal token.
+        if str(value) not in added and not any(
+            type(value) is type(other) and value == other for other in chosen
+        ):
+            chosen.append(value)
+    named_texts = {text for text in named.values() if text is not None}
+    last: dict[str, AddedToken] = {}
+    for value in chosen:
+        if isinstance(value, str):
+            token = AddedToken(value, special=True)
+        elif not value.special and value.content in named_texts:
+            token = value.made_special(normalized_follows=True)
+        else:
+            token = value
+        last.pop(token.content, None)
+        last[token.content] = token
+    # In the order the texts first joined (the ids they get), each with the last token's flags.
+    first_order = list(dict.fromkeys(str(value) for value in chosen))
+    return [last[text] for text in first_order]
 
 
 def _special_property(name: str) -> property:
