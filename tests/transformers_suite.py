@@ -179,9 +179,19 @@ def make_case_class(
     name: str,
     tokenizer_class: type[Any],
     copy_files: Callable[[Path], None],
+    logger_name: str = "transformers",
+    tokenizers_backed: bool = False,
 ) -> type[unittest.TestCase]:
     """A test class of ``mixin`` for ``tokenizer_class``, whose temporary directory holds the
-    files ``copy_files`` puts there (in place of the hub id transformers' own classes save)."""
+    files ``copy_files`` puts there (in place of the hub id transformers' own classes save).
+
+    For a class that stands in for one of transformers' (bbtok's subclass none of them):
+    the mixin's ``assertLogs("transformers")`` listens to ``logger_name``, where the class logs
+    what transformers logs; with ``tokenizers_backed`` the mixin's
+    ``isinstance(tokenizer, TokenizersBackend)`` holds for it, so that it is checked as the
+    tokenizers-backed class it stands in for (overflowing windows as rows, not the pure-Python
+    ``overflowing_tokens``)."""
+    module = sys.modules[mixin.__module__]
 
     class Case(mixin, unittest.TestCase):  # type: ignore[misc, valid-type]
         from_pretrained_id = None
@@ -190,6 +200,18 @@ def make_case_class(
         def setUpClass(cls) -> None:
             super().setUpClass()
             copy_files(Path(cls.tmpdirname))
+
+        def setUp(self) -> None:
+            super().setUp()
+            if tokenizers_backed:
+                tokenizers_backend = module.TokenizersBackend
+                module.TokenizersBackend = (tokenizers_backend, tokenizer_class)
+                self.addCleanup(setattr, module, "TokenizersBackend", tokenizers_backend)
+
+        def assertLogs(self, logger: Any = None, level: Any = None) -> Any:
+            if logger == "transformers":
+                logger = logger_name
+            return super().assertLogs(logger, level)
 
     Case.tokenizer_class = tokenizer_class
     Case.__name__ = Case.__qualname__ = name

@@ -91,6 +91,7 @@ class BlenderbotTokenizer(TokenizerBase):
     reference_class_name: ClassVar[str] = REFERENCE_CLASS_NAME
     vocabulary_file_names: ClassVar[tuple[str, str]] = (VOCAB_FILE, MERGES_FILE)
     pads_empty_sequences: ClassVar[bool] = True
+    reference_backend: ClassVar[str] = "tokenizers"
     saves_pipeline_file: ClassVar[bool] = True
 
     def __init__(
@@ -129,6 +130,8 @@ class BlenderbotTokenizer(TokenizerBase):
                 vocab[mask]: AddedToken(mask, lstrip=True, normalized=False, special=True)
             }
         super().__init__(**kwargs)
+        # A constructor argument like any other to transformers, which records it there.
+        self.init_kwargs["add_prefix_space"] = self.add_prefix_space
         self._core.encode_special_tokens = self.split_special_tokens
         if tokenizer_file is None and self.eos_token is not None:
             post_processor = eos_template(self.eos_token, self._token_to_id(self.eos_token))

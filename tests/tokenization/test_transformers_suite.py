@@ -86,12 +86,19 @@ def _case_class(family: Family, ours: bool) -> type[Any]:
 
     transformers.logging.set_verbosity_error()
     logging.getLogger("transformers").setLevel(logging.ERROR)
-    if ours:
-        tokenizer_class = getattr(bbtok, family.name)
-    else:
-        tokenizer_class = getattr(transformers, family.reference_name)
-    name = f"{'' if ours else 'Reference'}{family.name}Test"
-    return make_case_class(MIXIN, name, tokenizer_class, _copier(family.files))
+    reference_class = getattr(transformers, family.reference_name)
+    if not ours:
+        name = f"Reference{family.name}Test"
+        return make_case_class(MIXIN, name, reference_class, _copier(family.files))
+    return make_case_class(
+        MIXIN,
+        f"{family.name}Test",
+        getattr(bbtok, family.name),
+        _copier(family.files),
+        # bbtok logs transformers' messages under its own logger's name.
+        logger_name="bbtok",
+        tokenizers_backed=issubclass(reference_class, transformers.TokenizersBackend),
+    )
 
 
 @cache
