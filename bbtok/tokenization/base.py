@@ -40,6 +40,11 @@ from bbtok.tokenization.special_tokens import SpecialTokensMixin
 
 logger = logging.getLogger("bbtok")
 
+# Options of other models' tokenizers (mBART's languages) that callers pass to any tokenizer,
+# and that every tokenizer of transformers without such languages ignores; any other unknown
+# keyword is refused, a likely misspelt option.
+OTHER_MODELS_CALL_OPTIONS = ("src_lang", "tgt_lang")
+
 # The key of the too-long-sequence warning in ``deprecation_warnings`` (transformers' own).
 TOO_LONG_WARNING = "sequence-length-is-longer-than-the-specified-maximum"
 
@@ -234,8 +239,10 @@ class TokenizerBase(
         """
         split_special = kwargs.pop("split_special_tokens", self.split_special_tokens)
         max_target_length = kwargs.pop("max_target_length", None)
+        for name in OTHER_MODELS_CALL_OPTIONS:
+            kwargs.pop(name, None)
         if kwargs:
-            self._warn_unused_keywords(kwargs)
+            raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
         if return_offsets_mapping and not self.is_fast:
             self._offsets_not_supported()
         if text is None and text_target is None:
@@ -527,18 +534,6 @@ class TokenizerBase(
         if options.return_length:
             fields["length"] = len(fields["input_ids"])
         return fields, word_ids
-
-    def _warn_unused_keywords(self, kwargs: dict[str, Any]) -> None:
-        """Keywords that this call does not use are ignored, as transformers ignores them
-        (its shared tests pass a model's own, such as ``src_lang``, to every tokenizer); named
-        once per tokenizer, so that a misspelt option is seen."""
-        names = ", ".join(sorted(kwargs))
-        key = f"unused-keyword-arguments: {names}"
-        if not self.deprecation_warnings.get(key):
-            logger.warning(
-                "Keyword arguments not used by %s and ignored: %s", type(self).__name__, names
-            )
-            self.deprecation_warnings[key] = True
 
     def _warn_if_too_long(self, ids: list[int], max_length: int | None) -> None:
         if (
