@@ -97,6 +97,7 @@ class BlenderbotTokenizer(TokenizerBase):
     reference_class_name: ClassVar[str] = REFERENCE_CLASS_NAME
     vocabulary_file_names: ClassVar[tuple[str, str]] = (VOCAB_FILE, MERGES_FILE)
     pads_empty_sequences: ClassVar[bool] = True
+    reference_backend: ClassVar[str] = "tokenizers"
     saves_pipeline_file: ClassVar[bool] = True
     tokens_as_tokenizers_library: ClassVar[bool] = True
 
@@ -136,6 +137,8 @@ class BlenderbotTokenizer(TokenizerBase):
             # As the reference: the mask token swallows the white space before it.
             kwargs["mask_token"] = AddedToken(kwargs["mask_token"], lstrip=True, normalized=False)
         super().__init__(**kwargs)
+        # A constructor argument like any other to transformers, which records it there.
+        self.init_kwargs["add_prefix_space"] = self.add_prefix_space
         self._core.encode_special_tokens = self.split_special_tokens
         if tokenizer_file is None and self.eos_token is not None:
             post_processor = eos_template(self.eos_token, self._token_to_id(self.eos_token))

@@ -29,7 +29,7 @@ from bbtok.native import _native
 from bbtok.storage import files
 from bbtok.tokenization import vocabulary_files
 from bbtok.tokenization.added_tokens import TokenRegistry
-from bbtok.tokenization.base import Spans, TokenizerBase, are_plain_texts
+from bbtok.tokenization.base import TOO_LONG_WARNING, Spans, TokenizerBase, are_plain_texts
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id
 from bbtok.tokenization.options import LARGE_INTEGER, CallOptions
 from bbtok.tokenization.padding import padded_arrays, truncate_flat
@@ -356,7 +356,9 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
         return None if fields is None else BatchEncoding(fields)
 
     def _warn_if_any_too_long(self, lengths: Any) -> None:
-        if self.model_max_length <= LARGE_INTEGER and not self._warned_too_long:
+        if self.model_max_length <= LARGE_INTEGER and not self.deprecation_warnings.get(
+            TOO_LONG_WARNING
+        ):
             longest = max(lengths, default=0)
             if longest > self.model_max_length:
                 self._warn_if_too_long([0] * longest, None)

@@ -15,6 +15,7 @@ our specification.
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
@@ -45,6 +46,14 @@ from bbtok.tokenization.special_tokens import (
 
 logger = logging.getLogger("bbtok")
 
+# Options of other models' tokenizers (mBART's languages) that callers pass to any tokenizer,
+# and that every tokenizer of transformers without such languages ignores; any other unknown
+# keyword is refused, a likely misspelt option.
+OTHER_MODELS_CALL_OPTIONS = ("src_lang", "tgt_lang")
+
+# The key of the too-long-sequence warning in ``deprecation_warnings`` (transformers' own).
+TOO_LONG_WARNING = "sequence-length-is-longer-than-the-specified-maximum"
+
 # Offsets ((start, end) character positions) and word indices of a sequence's tokens.
 Spans = tuple[list[tuple[int, int]], list[int | None]]
 # Word indices of a sequence's tokens (None for a special token or padding).
@@ -71,6 +80,15 @@ def are_plain_texts(items: list[Any]) -> bool:
     return set(map(type, items)) == {str}
 
 
+def refuse_method_names(cls: type[Any], kwargs: dict[str, Any]) -> None:
+    """Refuse a constructor keyword named like a method (``add_special_tokens=``,
+    ``get_vocab=``), as transformers does: it would be saved in tokenizer_config.json, which
+    neither class could load again."""
+    for key in kwargs:
+        if callable(getattr(cls, key, None)):
+            raise AttributeError(f"{key} conflicts with the method {key} in {cls.__name__}")
+
+
 class TokenizerBase(
     ChatTemplateMixin, PretrainedMixin, DecodingMixin, PaddingMixin, SpecialTokensMixin
 ):
@@ -86,7 +104,18 @@ class TokenizerBase(
     """
 
     def __init__(self, **kwargs: Any) -> None:
+        refuse_method_names(type(self), kwargs)
+        kwargs.setdefault("backend", self.reference_backend)
+        # As transformers records them: every keyword the shared constructor was given (the
+        # family's defaults included), and no positional inputs.
+        self.init_kwargs = copy.deepcopy(kwargs)
+        self.init_inputs: tuple[Any, ...] = ()
         kwargs = dict(kwargs)
+        # What transformers' class this one stands in for reports (not saved: it describes the
+        # class that loads a directory, not the directory).
+        self.backend = str(kwargs.pop("backend"))
+        # The warnings given once per tokenizer, by name; emptying it gives them again.
+        self.deprecation_warnings: dict[str, bool] = {}
         self.name_or_path = str(kwargs.pop("name_or_path", ""))
         special_tokens, extra_special_tokens, flagged = self._pop_special_token_settings(kwargs)
         model_max_length = kwargs.pop("model_max_length", kwargs.pop("max_len", None))
@@ -101,11 +130,10 @@ class TokenizerBase(
         self.clean_up_tokenization_spaces = bool(kwargs.pop("clean_up_tokenization_spaces", False))
         self.split_special_tokens = bool(kwargs.pop("split_special_tokens", False))
         self.verbose = bool(kwargs.pop("verbose", False))
-        self._warned_too_long = False
         added_tokens_decoder = self._pop_added_tokens_decoder(kwargs)
         self._pop_chat_settings(kwargs)
         # What else the configuration said, kept so that save_pretrained loses nothing.
-        self.init_kwargs = {
+        self.unread_settings = {
             key: value for key, value in kwargs.items() if key not in TRANSIENT_CONFIG_KEYS
         }
         self._init_tokens(special_tokens, extra_special_tokens, added_tokens_decoder, flagged)
@@ -244,6 +272,8 @@ class TokenizerBase(
         """
         split_special = kwargs.pop("split_special_tokens", self.split_special_tokens)
         max_target_length = kwargs.pop("max_target_length", None)
+        for name in OTHER_MODELS_CALL_OPTIONS:
+            kwargs.pop(name, None)
         if kwargs:
             raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
         if return_offsets_mapping and not self.is_fast:
@@ -540,7 +570,11 @@ class TokenizerBase(
         return fields, word_ids
 
     def _warn_if_too_long(self, ids: list[int], max_length: int | None) -> None:
-        if max_length is None and len(ids) > self.model_max_length and not self._warned_too_long:
+        if (
+            max_length is None
+            and len(ids) > self.model_max_length
+            and not self.deprecation_warnings.get(TOO_LONG_WARNING)
+        ):
             logger.warning(
                 "Token indices sequence length is longer than the specified maximum sequence "
                 "length for this model (%d > %d). Running this sequence through the model will "
@@ -548,7 +582,7 @@ class TokenizerBase(
                 len(ids),
                 self.model_max_length,
             )
-            self._warned_too_long = True
+            self.deprecation_warnings[TOO_LONG_WARNING] = True
 
     def __repr__(self) -> str:
         tokens = self._tokens

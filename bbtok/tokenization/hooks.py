@@ -35,6 +35,9 @@ class TokenizerHooks:
     # Whether an empty sequence is padded like any other (a tokenizers-backed reference pads
     # it; a pure-Python one returns it unpadded).
     pads_empty_sequences: ClassVar[bool] = False
+    # What transformers' class reports as its ``backend``: "custom" for a pure-Python one,
+    # "tokenizers" for one built on the tokenizers library.
+    reference_backend: ClassVar[str] = "custom"
 
     name_or_path: str
     model_max_length: int
@@ -45,7 +48,9 @@ class TokenizerHooks:
     split_special_tokens: bool
     verbose: bool
     init_kwargs: dict[str, Any]
-    _warned_too_long: bool
+    # The settings of the constructor that no part read: save_pretrained writes them back.
+    unread_settings: dict[str, Any]
+    deprecation_warnings: dict[str, bool]
     # The special and added tokens (see bbtok.tokenization.special_tokens), and the lock that
     # changes to them take.
     _tokens: TokenRegistry
@@ -69,6 +74,9 @@ class TokenizerHooks:
 
         @property
         def all_special_ids(self) -> list[int]: ...
+
+        @property
+        def pad_token_type_id(self) -> int: ...
 
         def _token_id_in(self, tokens: TokenRegistry, token: str) -> int: ...
 

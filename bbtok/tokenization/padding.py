@@ -227,7 +227,7 @@ class PaddingMixin(TokenizerHooks):
         if return_attention_mask:
             padded["attention_mask"] = (fields["attention_mask"], 0)
         if "token_type_ids" in fields:
-            padded["token_type_ids"] = (fields["token_type_ids"], 0)
+            padded["token_type_ids"] = (fields["token_type_ids"], self.pad_token_type_id)
         if "special_tokens_mask" in fields:
             padded["special_tokens_mask"] = (fields["special_tokens_mask"], 1)
         if "offset_mapping" in fields:

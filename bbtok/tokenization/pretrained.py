@@ -166,7 +166,7 @@ class PretrainedMixin(TokenizerHooks):
         )
 
     def _config_for_saving(self, tokens: TokenRegistry) -> dict[str, Any]:
-        config: dict[str, Any] = dict(self.init_kwargs)
+        config: dict[str, Any] = dict(self.unread_settings)
         config.update(
             {
                 "added_tokens_decoder": {

@@ -202,6 +202,22 @@ class SpecialTokensMixin(TokenizerHooks):
         tokens = self._tokens
         return [self._token_id_in(tokens, token) for token in tokens.extra_special_tokens]
 
+    @extra_special_tokens_ids.setter
+    def extra_special_tokens_ids(self, value: Sequence[int]) -> None:
+        indices = [as_token_id(to_python(index)) for index in value]
+
+        def set_by_ids(tokens: TokenRegistry) -> tuple[TokenRegistry, None]:
+            # The tokens of the ids in the same state that is changed.
+            texts = [self._id_to_token_in(tokens, index) for index in indices]
+            return tokens.with_extra_special_tokens(texts, self._vocab_token_to_id), None
+
+        self._change_tokens(set_by_ids)
+
+    @property
+    def pad_token_type_id(self) -> int:
+        """The token type id of padding (0, as for every tokenizer of transformers)."""
+        return 0
+
     @property
     def all_special_tokens(self) -> list[str]:
         """Named special tokens in attribute order, then extra ones, without repeats."""
