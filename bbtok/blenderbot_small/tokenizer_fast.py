@@ -344,9 +344,7 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
         if self._tokens.strip_rules or self.split_special_tokens:
             return super().encode_arrow(texts, max_length, threads)
         threads = thread_count() if threads is None else checked_thread_count(threads)
-        ids = self._core.encode_arrow(
-            texts, threads, max_length, self.truncation_side == "left"
-        )
+        ids = self._core.encode_arrow(texts, threads, max_length, self.truncation_side == "left")
         return as_pyarrow(ids)
 
     def _numpy_batch(
@@ -413,8 +411,7 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
         parts = unpickled_attribute(state, "_core_files", tuple)
         if len(parts) != 3 or not all(isinstance(part, bytes) for part in parts[:2]):
             raise ValueError(
-                f"{UNPICKLED}: _core_files is not (vocab.json bytes, merges.txt bytes, "
-                "cache_words)"
+                f"{UNPICKLED}: _core_files is not (vocab.json bytes, merges.txt bytes, cache_words)"
             )
         vocab_bytes, merges_bytes, cache_words = state.pop("_core_files")
         self._core = _core_from_bytes(vocab_bytes, merges_bytes, UNPICKLED)
@@ -434,7 +431,9 @@ def _core_from_bytes(vocab_bytes: bytes, merges_bytes: bytes, source: str) -> An
     """A core read from the bytes of ``vocab.json`` and ``merges.txt`` (named ``source``'s in
     errors) as :func:`_load_core` reads the files; what the files warned of was said when they
     were loaded."""
-    vocab_name, merges_name = (f"{source}: {name}" for name in BlenderbotSmallFamily.vocabulary_file_names)
+    vocab_name, merges_name = (
+        f"{source}: {name}" for name in BlenderbotSmallFamily.vocabulary_file_names
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         vocab_text = files.decode_text(vocab_bytes, vocab_name)
