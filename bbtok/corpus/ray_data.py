@@ -45,7 +45,8 @@ def tokenize_dataset(
     is lazy).
 
     ``tokenizer`` is a local directory, loaded with its family's class
-    (:func:`bbtok.tokenizer_auto.auto_tokenizer`; read here, on the driver, so the workers need no copy of it) or any tokenizer with
+    (:func:`bbtok.tokenizer_auto.auto_tokenizer`; read here, on the driver, so the workers
+    need no copy of it) or any tokenizer with
     ``encode_arrow`` (bbtok's three classes): each batch goes through it as Arrow, with no
     Python object per record, and a null text raises a ValueError. It is
     put in Ray's object store once, and each worker of an actor pool fetches and unpickles it

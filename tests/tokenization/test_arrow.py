@@ -18,7 +18,7 @@ from conftest import MULTILINGUAL_TEXT, SAMPLE_DIR, reference_class
 pa = pytest.importorskip("pyarrow")
 
 BYTE_LEVEL_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "byte_level"
-TEXTS = MULTILINGUAL_TEXT.read_text(encoding="utf-8").split("\n")[:-1][:300] + ["", " "]
+TEXTS = [*MULTILINGUAL_TEXT.read_text(encoding="utf-8").split("\n")[:-1][:300], "", " "]
 SMALL_CLASSES = [BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast]
 
 
@@ -160,7 +160,7 @@ def test_a_tampered_fast_vocabulary_is_refused_as_a_file_would_be() -> None:
     tok = BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_DIR)
     merges = tok.__getstate__()["_core_files"][1]
     unpickle = tampered(tok, "_core_files", (b'{"a": 0, "b": 0}', merges, 10))
-    with pytest.raises(ValueError, match="unpickled tokenizer: vocab.json: tokens 'a' and 'b'"):
+    with pytest.raises(ValueError, match=r"unpickled tokenizer: vocab\.json: tokens 'a' and 'b'"):
         unpickle()
 
 
@@ -168,7 +168,7 @@ def test_a_tampered_python_vocabulary_is_refused_as_a_file_would_be() -> None:
     tok = BlenderbotSmallTokenizer.from_pretrained(SAMPLE_DIR)
     merges = tok.__getstate__()["_vocabulary_files"][1]
     unpickle = tampered(tok, "_vocabulary_files", (b'{"a": -1}', merges))
-    with pytest.raises(ValueError, match="unpickled tokenizer: vocab.json: token 'a' has id -1"):
+    with pytest.raises(ValueError, match=r"unpickled tokenizer: vocab\.json: token 'a' has id -1"):
         unpickle()
 
 
@@ -183,5 +183,5 @@ def test_vocabulary_bytes_that_are_not_utf8_are_refused() -> None:
     tok = BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_DIR)
     merges = tok.__getstate__()["_core_files"][1]
     unpickle = tampered(tok, "_core_files", (b"\xff", merges, 10))
-    with pytest.raises(ValueError, match="unpickled tokenizer: vocab.json: invalid UTF-8"):
+    with pytest.raises(ValueError, match=r"unpickled tokenizer: vocab\.json: invalid UTF-8"):
         unpickle()
