@@ -27,6 +27,11 @@ class NativeTokenizer:
         naming the files vocab_name and merges_name; JsonForPythonError for JSON only Python
         words."""
     @staticmethod
+    def from_texts(
+        vocab_text: str, merges_text: str, vocab_name: str, merges_name: str
+    ) -> NativeTokenizer:
+        """from_files on the files' texts."""
+    @staticmethod
     def from_parts(
         vocab: dict[str, int], merges: list[tuple[list[str], int]]
     ) -> NativeTokenizer: ...
@@ -56,6 +61,11 @@ class NativeTokenizer:
     ) -> tuple[list[list[int]], list[list[int]] | None]:
         """The lists of ids, and with attention_mask a list of ones as long as each; ValueError
         when threads > max_threads()."""
+    def encode_arrow(
+        self, texts: object, threads: int, max_length: int | None = None, from_left: bool = False
+    ) -> ArrowIds:
+        """An Arrow string array (PyCapsule interface) -> its ids as a list<int32> array;
+        ValueError naming a null row."""
     def encode_batch_flat(self, texts: list[str], threads: int) -> tuple[bytes, list[int]]:
         """ValueError when threads > max_threads()."""
     def encode_with_offsets(
@@ -72,3 +82,9 @@ class NativeTokenizer:
     def vocab_json(self) -> str: ...
     def merges_text(self) -> str: ...
     def merge_ranks(self) -> list[tuple[list[str], int]]: ...
+
+class ArrowIds:
+    """Ids as an Arrow list<int32> (or large_list<int32>) array, for the PyCapsule interface."""
+
+    def __arrow_c_array__(self, requested_schema: object = None) -> tuple[object, object]: ...
+    def __len__(self) -> int: ...

@@ -21,6 +21,7 @@
 //! ```
 
 pub mod added;
+pub mod arrow_layout;
 pub mod bpe;
 pub mod cache;
 pub mod decode;

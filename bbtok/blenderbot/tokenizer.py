@@ -567,14 +567,22 @@ class BlenderbotTokenizer(TokenizerBase):
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
-        # The core and what follows from the parts are made again, from the parts checked as
-        # loading checks them (a pickle may have been made by hand).
+        # The vocabulary and merges as two JSON documents (a few bytes objects, not one object
+        # per token: pickling and datasets' fingerprinting then take milliseconds). The core
+        # and what follows from the parts are made again, from the parts checked as loading
+        # checks them (a pickle may have been made by hand).
+        state["_vocab"] = json.dumps(state["_vocab"], ensure_ascii=False).encode("utf-8")
+        state["_merges"] = json.dumps(state["_merges"], ensure_ascii=False).encode("utf-8")
         for derived in ("_core", "_layout", "_vocab_tokens", "_windowing"):
             del state[derived]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state = unpickled_state(state)
+        for name in ("_vocab", "_merges"):
+            state[name] = files.parse_json(
+                unpickled_attribute(state, name, bytes), f"{UNPICKLED}: {name}"
+            )
         unpickled_attribute(state, "_vocab", dict)
         state["_merges"] = check_merges(unpickled_attribute(state, "_merges", list), UNPICKLED)
         for flag in ("add_prefix_space", "force_clean_up", "_warned_clean_up"):

@@ -19,7 +19,9 @@ The pipeline, as the reference runs it (quirks included, see ``docs`` in README)
 
 from __future__ import annotations
 
+import json
 import os
+import warnings
 from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any
@@ -207,7 +209,16 @@ class BlenderbotSmallTokenizer(BlenderbotSmallFamily, TokenizerBase):
     # -- pickling ---------------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
+        # The vocabulary and merges as the bytes of two files (a few objects, not one per
+        # token: pickling and datasets' fingerprinting then take milliseconds), read back by
+        # the files' readers, with their checks. The vocabulary keeps its order.
         state = super().__getstate__()
+        encoder = state.pop("encoder")
+        ranks = state.pop("bpe_ranks")
+        state["_vocabulary_files"] = (
+            json.dumps(encoder, ensure_ascii=False).encode("utf-8"),
+            vocabulary_files.merges_text(ranks).encode("utf-8"),
+        )
         # Made again from the vocabulary (the decoder) or empty (the caches) when unpickled.
         for derived in ("decoder", "_word_tokens", "_word_ids"):
             del state[derived]
@@ -215,20 +226,18 @@ class BlenderbotSmallTokenizer(BlenderbotSmallFamily, TokenizerBase):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state = unpickled_state(state)
-        unpickled_attribute(state, "encoder", dict)
-        ranks = unpickled_attribute(state, "bpe_ranks", dict)
-        for merge, rank in ranks.items():
-            if (
-                not isinstance(merge, tuple)
-                or not all(isinstance(symbol, str) for symbol in merge)
-                or not isinstance(rank, int)
-                or isinstance(rank, bool)
-                or rank < 0
-            ):
-                raise ValueError(
-                    f"{UNPICKLED}: merge {merge!r} of rank {rank!r} is not a tuple of str "
-                    "ranked by a non-negative int"
-                )
+        parts = unpickled_attribute(state, "_vocabulary_files", tuple)
+        if len(parts) != 2 or not all(isinstance(part, bytes) for part in parts):
+            raise ValueError(
+                f"{UNPICKLED}: _vocabulary_files is not (vocab.json bytes, merges.txt bytes)"
+            )
+        vocab_name, merges_name = (f"{UNPICKLED}: {name}" for name in self.vocabulary_file_names)
+        vocab_bytes, merges_bytes = state.pop("_vocabulary_files")
+        # What the files warned of was said when they were loaded.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            state["encoder"] = vocabulary_files.parse_vocab(vocab_bytes, vocab_name)
+            state["bpe_ranks"] = vocabulary_files.parse_merges(merges_bytes, merges_name)
         super().__setstate__(state)  # checks the vocabulary, the settings and the tokens
         self.decoder = {index: token for token, index in self.encoder.items()}
         self._word_tokens = {}

@@ -29,6 +29,7 @@ from bbtok.native import _native
 from bbtok.storage import files
 from bbtok.tokenization import vocabulary_files
 from bbtok.tokenization.added_tokens import TokenRegistry
+from bbtok.tokenization.arrow_ids import as_pyarrow, checked_max_length
 from bbtok.tokenization.base import TOO_LONG_WARNING, Spans, TokenizerBase, are_plain_texts
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id
 from bbtok.tokenization.options import LARGE_INTEGER, CallOptions
@@ -333,6 +334,19 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
         # No special tokens are added: truncating the ids is truncating the text's.
         return truncate_flat(ids, counts, max_length, from_left=self.truncation_side == "left")
 
+    def encode_arrow(
+        self, texts: Any, max_length: int | None = None, threads: int | None = None
+    ) -> Any:
+        """See :meth:`TokenizerBase.encode_arrow`; here the core reads the texts from the
+        Arrow buffers and its ids become the array's buffers (no Python object per row), on
+        ``threads`` threads (default: :func:`thread_count`)."""
+        checked_max_length(max_length)
+        if self._tokens.strip_rules or self.split_special_tokens:
+            return super().encode_arrow(texts, max_length, threads)
+        threads = thread_count() if threads is None else checked_thread_count(threads)
+        ids = self._core.encode_arrow(texts, threads, max_length, self.truncation_side == "left")
+        return as_pyarrow(ids)
+
     def _numpy_batch(
         self, texts: list[str], threads: int, options: CallOptions
     ) -> BatchEncoding | None:
@@ -380,26 +394,27 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
         return texts
 
     def __getstate__(self) -> dict[str, Any]:
+        # The vocabulary and merges as the two files' bytes (a few objects, not one per token:
+        # pickling and datasets' fingerprinting then take milliseconds), read back by the
+        # loader of the files, with its checks.
         state = super().__getstate__()
         core = state.pop("_core")
-        state["_core_parts"] = (core.get_vocab(), core.merge_ranks(), core.cache_capacity)
+        state["_core_files"] = (
+            core.vocab_json().encode("utf-8"),
+            core.merges_text().encode("utf-8"),
+            core.cache_capacity,
+        )
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state = unpickled_state(state)
-        parts = unpickled_attribute(state, "_core_parts", tuple)
-        if len(parts) != 3:
-            raise ValueError(f"{UNPICKLED}: _core_parts is not (vocabulary, merges, cache_words)")
-        vocab, merges, cache_words = state.pop("_core_parts")
-        try:
-            self._core = _native.NativeTokenizer.from_parts(vocab, merges)
-        except (OverflowError, TypeError, ValueError) as error:
-            # What the core cannot hold: from_pretrained's message for it, if it has one.
-            if isinstance(vocab, dict):
-                vocabulary_files.check_vocab(vocab, UNPICKLED)
+        parts = unpickled_attribute(state, "_core_files", tuple)
+        if len(parts) != 3 or not all(isinstance(part, bytes) for part in parts[:2]):
             raise ValueError(
-                f"{UNPICKLED}: its vocabulary or merges do not load: {error}"
-            ) from None
+                f"{UNPICKLED}: _core_files is not (vocab.json bytes, merges.txt bytes, cache_words)"
+            )
+        vocab_bytes, merges_bytes, cache_words = state.pop("_core_files")
+        self._core = _core_from_bytes(vocab_bytes, merges_bytes, UNPICKLED)
         super().__setstate__(state)  # checks the vocabulary (the core's) and the added tokens
         try:
             self._core.set_cache_capacity(cache_words)
@@ -410,6 +425,29 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._tokens_changing(None, self._tokens)
+
+
+def _core_from_bytes(vocab_bytes: bytes, merges_bytes: bytes, source: str) -> Any:
+    """A core read from the bytes of ``vocab.json`` and ``merges.txt`` (named ``source``'s in
+    errors) as :func:`_load_core` reads the files; what the files warned of was said when they
+    were loaded."""
+    vocab_name, merges_name = (
+        f"{source}: {name}" for name in BlenderbotSmallFamily.vocabulary_file_names
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vocab_text = files.decode_text(vocab_bytes, vocab_name)
+        merges_text = files.decode_text(merges_bytes, merges_name)
+        try:
+            return _native.NativeTokenizer.from_texts(
+                vocab_text, merges_text, vocab_name, merges_name
+            )
+        except _native.JsonForPythonError:
+            vocab = vocabulary_files.parse_vocab(vocab_bytes, vocab_name)
+            ranks = vocabulary_files.parse_merges(merges_bytes, merges_name)
+            return _native.NativeTokenizer.from_parts(
+                vocab, [(list(merge), rank) for merge, rank in ranks.items()]
+            )
 
 
 _content = operator.attrgetter("content")

@@ -19,7 +19,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
+from bbtok.tokenization.arrow_ids import checked_max_length
 
 if TYPE_CHECKING:
     import pyarrow
@@ -30,7 +30,7 @@ __all__ = ["tokenize_dataset"]
 
 def tokenize_dataset(
     dataset: ray.data.Dataset,
-    tokenizer: str | os.PathLike[str] | BlenderbotSmallTokenizerFast,
+    tokenizer: str | os.PathLike[str] | Any,
     *,
     column: str = "text",
     output_column: str = "input_ids",
@@ -44,8 +44,11 @@ def tokenize_dataset(
     ``max_length`` ids when it is given. Nothing runs until the result is consumed (Ray Data
     is lazy).
 
-    ``tokenizer`` is a directory as ``from_pretrained`` takes it (read here, on the driver, so
-    the workers need no copy of it) or a :class:`~bbtok.BlenderbotSmallTokenizerFast`. It is
+    ``tokenizer`` is a local directory, loaded with its family's class
+    (:func:`bbtok.tokenizer_auto.auto_tokenizer`; read here, on the driver, so the workers
+    need no copy of it) or any tokenizer with
+    ``encode_arrow`` (bbtok's three classes): each batch goes through it as Arrow, with no
+    Python object per record, and a null text raises a ValueError. It is
     put in Ray's object store once, and each worker of an actor pool fetches and unpickles it
     once, when the worker starts, then encodes batch after batch of ``batch_size`` records.
 
@@ -70,20 +73,19 @@ def tokenize_dataset(
         raise ImportError(
             'bbtok.corpus.ray_data needs Ray Data: pip install "ray[data]"'
         ) from error
-    if max_length is not None and (
-        not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 1
-    ):
-        raise ValueError(f"max_length must be a positive int or None, got {max_length!r}")
+    checked_max_length(max_length)
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if not num_cpus > 0:
         raise ValueError(f"num_cpus must be positive, got {num_cpus!r}")
     if isinstance(tokenizer, (str, os.PathLike)):
-        tokenizer = BlenderbotSmallTokenizerFast.from_pretrained(tokenizer)
-    elif not isinstance(tokenizer, BlenderbotSmallTokenizerFast):
+        from bbtok.tokenizer_auto import auto_tokenizer
+
+        tokenizer = auto_tokenizer(tokenizer)
+    elif not callable(getattr(tokenizer, "encode_arrow", None)):
         raise TypeError(
-            "tokenizer must be a directory or a BlenderbotSmallTokenizerFast, "
-            f"got {type(tokenizer).__name__}"
+            "tokenizer must be a directory or a tokenizer with encode_arrow (a bbtok "
+            f"tokenizer), got {type(tokenizer).__name__}"
         )
     min_workers, max_workers = _pool_bounds(concurrency)
     # One copy in the object store, shared by every worker on a node, instead of one pickled
@@ -215,24 +217,14 @@ class _TokenizeBatches:
         # Threads beyond the CPUs Ray reserved for this worker would compete with the other
         # workers on the node; an explicit setting wins.
         os.environ.setdefault("BBTOK_NUM_THREADS", str(max(1, int(num_cpus))))
-        self.tokenizer: BlenderbotSmallTokenizerFast = ray.get(shared[0])
+        self.tokenizer: Any = ray.get(shared[0])
         self.column = column
         self.output_column = output_column
-        self.options: dict[str, Any] = (
-            {} if max_length is None else {"truncation": True, "max_length": max_length}
-        )
+        self.max_length = max_length
 
     def __call__(self, batch: pyarrow.Table) -> pyarrow.Table:
-        import pyarrow as pa
-
-        texts = batch.column(self.column)
-        if texts.null_count:
-            raise ValueError(f"column {self.column!r} has {texts.null_count} missing texts")
-        # The tokenizer refuses an empty batch (as transformers' does); Ray may send one.
-        ids = self.tokenizer(texts.to_pylist(), **self.options)["input_ids"] if len(texts) else []
-        # Ids are below 2**31 (vocab.json's ids must be), so int32 holds them at half the size.
-        values = pa.array(ids, type=pa.list_(pa.int32()))
+        ids = self.tokenizer.encode_arrow(batch.column(self.column), self.max_length)
         if self.output_column in batch.column_names:
             index = batch.column_names.index(self.output_column)
-            return batch.set_column(index, self.output_column, values)
-        return batch.append_column(self.output_column, values)
+            return batch.set_column(index, self.output_column, ids)
+        return batch.append_column(self.output_column, ids)

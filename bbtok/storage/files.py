@@ -148,11 +148,20 @@ def read_text(path: str | os.PathLike[str], max_bytes: int | None = None) -> str
     a regular file or is larger than ``max_bytes``, and ``ValueError`` naming the path and the
     byte offset of the first byte that is not valid UTF-8.
     """
-    raw = read_bytes(path, max_bytes)
+    return decode_text(read_bytes(path, max_bytes), os.fspath(path))
+
+
+def decode_text(raw: bytes, name: str) -> str:
+    """The text of a file's bytes ``raw`` as :func:`read_text` reads it; a ValueError naming
+    ``name`` and the offset of the first byte that is not UTF-8.
+
+    >>> decode_text(b"a\\r\\nb", "f.txt")
+    'a\\nb'
+    """
     try:
         return _decoded(raw)
     except UnicodeDecodeError as error:
-        raise ValueError(f"{os.fspath(path)}: {_invalid_utf8(error)}") from None
+        raise ValueError(f"{name}: {_invalid_utf8(error)}") from None
 
 
 def _invalid_utf8(error: UnicodeDecodeError) -> str:

@@ -23,6 +23,7 @@ from bbtok.tokenization.added_tokens import (
     AddedToken as AddedToken,  # re-exported: bbtok imports it from here
 )
 from bbtok.tokenization.added_tokens import TokenRegistry
+from bbtok.tokenization.arrow_ids import arrow_texts, checked_max_length, ids_array
 from bbtok.tokenization.batch_encoding import BatchEncoding
 from bbtok.tokenization.chat_template import ChatTemplateMixin
 from bbtok.tokenization.decoding import DecodingMixin
@@ -344,6 +345,28 @@ class TokenizerBase(
             return b"", []
         encoded = self(texts, truncation=max_length is not None, max_length=max_length)
         return flat_rows(encoded["input_ids"])
+
+    def encode_arrow(
+        self, texts: Any, max_length: int | None = None, threads: int | None = None
+    ) -> Any:
+        """The ids of an Arrow string array ``texts`` (pyarrow, polars, arro3..., chunked too:
+        anything with ``__arrow_c_array__`` or ``__arrow_c_stream__``) as a pyarrow
+        ``list<int32>`` array (``large_list<int32>`` past 2**31 - 1 ids in all), row for row
+        ``tok(texts, truncation=True, max_length=max_length)["input_ids"]`` (no truncation
+        when ``max_length`` is None). A null text raises a ValueError naming its row: fill
+        nulls first (``pyarrow.compute.fill_null(texts, "")``) to encode them as empty
+        texts. ``threads`` as for :meth:`encode_batch_flat`. See
+        :mod:`bbtok.tokenization.arrow_ids`.
+
+        >>> import pyarrow as pa
+        >>> tok.encode_arrow(pa.array(["Hello there!", "Hi"])).to_pylist()  # doctest: +SKIP
+        [[792, 403, 5], [4130]]
+        """
+        checked_max_length(max_length)
+        rows = arrow_texts(texts)
+        if not rows:
+            return ids_array(b"", [])
+        return ids_array(*self.encode_batch_flat(rows, threads, max_length))
 
     def _offsets_not_supported(self) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not track offsets")

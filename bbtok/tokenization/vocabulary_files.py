@@ -37,7 +37,7 @@ def _warn_duplicate_keys(path: str) -> Any:
                 warnings.warn(
                     f"{path}: token {key!r} appears twice; the later id {value!r} wins, as in the "
                     "reference",
-                    stacklevel=4,
+                    stacklevel=5,
                 )
             result[key] = value
         return result
@@ -55,9 +55,18 @@ def read_vocab(path: str | os.PathLike[str]) -> dict[str, int]:
     {'a': 0, 'b@@': 1}
     """
     path = os.fspath(path)
-    vocab = files.read_json(
-        path, files.MAX_VOCAB_BYTES, object_pairs_hook=_warn_duplicate_keys(path)
-    )
+    return parse_vocab(files.read_bytes(path, files.MAX_VOCAB_BYTES), path)
+
+
+def parse_vocab(raw: bytes, name: str) -> dict[str, int]:
+    """The vocabulary in ``raw``, the bytes of a ``vocab.json`` named ``name`` in errors and
+    warnings, read and checked as :func:`read_vocab` reads a file.
+
+    >>> parse_vocab(b'{"a": 0}', "vocab.json")
+    {'a': 0}
+    """
+    path = name
+    vocab = files.parse_json(raw, path, object_pairs_hook=_warn_duplicate_keys(path))
     if not isinstance(vocab, dict):
         raise ValueError(
             f"{path}: a vocabulary must be a JSON object of token -> id, found "
@@ -121,18 +130,29 @@ def read_merges(path: str | os.PathLike[str]) -> dict[Merge, int]:
     repeated pair keeps the rank of its last occurrence. We warn where data is lost.
     """
     path = os.fspath(path)
-    lines = files.read_text(path, files.MAX_VOCAB_BYTES).split("\n")
+    return parse_merges(files.read_bytes(path, files.MAX_VOCAB_BYTES), path)
+
+
+def parse_merges(raw: bytes, name: str) -> dict[Merge, int]:
+    """The merge ranks in ``raw``, the bytes of a ``merges.txt`` named ``name`` in errors and
+    warnings, read as :func:`read_merges` reads a file.
+
+    >>> parse_merges(b"#version: 0.2\\na b\\n", "merges.txt")
+    {('a', 'b'): 0}
+    """
+    path = name
+    lines = files.decode_text(raw, path).split("\n")
     if lines and lines[0] and not lines[0].startswith("#version"):
         warnings.warn(
             f"{path}: line 1 ({lines[0][:40]!r}) is not a '#version' header; it is ignored, as in "
             "the reference",
-            stacklevel=2,
+            stacklevel=3,
         )
     if len(lines) > 1 and lines[-1]:
         warnings.warn(
             f"{path}: the file does not end with a newline, so its last line "
             f"({lines[-1][:40]!r}) is ignored, as in the reference",
-            stacklevel=2,
+            stacklevel=3,
         )
     body = lines[1:-1]
     ranks: dict[Merge, int] = {}
@@ -147,7 +167,7 @@ def read_merges(path: str | os.PathLike[str]) -> dict[Merge, int]:
         warnings.warn(
             f"{path}: {len(odd_lines)} line(s) are not two symbols (line {shown}); they take "
             "a rank but never match, as in the reference",
-            stacklevel=2,
+            stacklevel=3,
         )
     return ranks
 

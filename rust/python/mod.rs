@@ -7,6 +7,7 @@
 //! raises `MemoryError` instead of aborting the process (Rust aborts when an infallible
 //! allocation fails, and PyO3's plain constructors panic when Python's do).
 
+mod arrow;
 mod convert;
 mod errors;
 mod jsonl;
@@ -34,5 +35,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(max_threads, m)?)?;
     m.add_function(wrap_pyfunction!(jsonl::jsonl_lines, m)?)?;
     m.add_class::<native_tokenizer::NativeTokenizer>()?;
+    m.add_class::<arrow::ArrowIds>()?;
     Ok(())
 }

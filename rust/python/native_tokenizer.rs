@@ -1,14 +1,16 @@
 //! The `NativeTokenizer` class: type conversion and the GIL around the core, no tokenizer
 //! logic.
 
+use super::arrow::{import_texts, ArrowIds};
 use super::convert::{int_list, list_of, out_of_memory, text_of, to_str, TextArg, CHECKED_FROM};
 use super::errors::{encode_error, load_error, warn_all};
 use super::pool::pool;
+use crate::arrow_layout::flatten_rows;
 use crate::bpe::MergeRanks;
 use crate::cache::MAX_CACHE_WORDS;
 use crate::files::LoadError;
 use crate::lowercase::Lowercaser;
-use crate::merges::{merges_text, read_merges};
+use crate::merges::{merges_text, parse_merges, read_merges};
 use crate::text::PythonText;
 use crate::tokenizer::{EncodeError, Tokenizer};
 use crate::vocab::Vocab;
@@ -186,6 +188,35 @@ impl NativeTokenizer {
         }
     }
 
+    /// Read the texts of `vocab.json` and `merges.txt` (as `from_files` reads the files, named
+    /// `vocab_name` and `merges_name`): how a pickled tokenizer comes back.
+    #[staticmethod]
+    fn from_texts(
+        py: Python<'_>,
+        vocab_text: &str,
+        merges_text: &str,
+        vocab_name: String,
+        merges_name: String,
+    ) -> PyResult<NativeTokenizer> {
+        let mut warnings = Vec::new();
+        let loaded = py.detach(|| {
+            let vocab = Vocab::from_json(vocab_text, &vocab_name, &mut warnings)?;
+            let merges = parse_merges(merges_text, &merges_name, &mut warnings);
+            Ok::<_, LoadError>(Tokenizer::new(vocab, merges))
+        });
+        match loaded {
+            Ok(tokenizer) => {
+                warn_all(py, &warnings)?;
+                Ok(wrap(tokenizer))
+            }
+            Err(error @ LoadError::JsonForPython { .. }) => Err(load_error(py, &error)),
+            Err(error) => {
+                warn_all(py, &warnings)?;
+                Err(load_error(py, &error))
+            }
+        }
+    }
+
     /// Build from a parsed vocabulary and ranked merge lines ((symbols, rank) pairs).
     #[staticmethod]
     fn from_parts(vocab: HashMap<String, u32>, merges: Vec<(Vec<String>, u32)>) -> PyResult<Self> {
@@ -350,6 +381,37 @@ impl NativeTokenizer {
             None
         };
         Ok((ids, masks))
+    }
+
+    /// An Arrow array of texts -> an Arrow `list<int32>` array of their ids (see
+    /// [`super::arrow`]), each row truncated to `max_length` ids (its end kept when
+    /// `from_left`), on `threads` threads. The texts are read from the array's own buffers.
+    #[pyo3(signature = (texts, threads, max_length=None, from_left=false))]
+    fn encode_arrow(
+        &self,
+        py: Python<'_>,
+        texts: Bound<'_, PyAny>,
+        threads: usize,
+        max_length: Option<usize>,
+        from_left: bool,
+    ) -> PyResult<ArrowIds> {
+        let imported = import_texts(&texts)?;
+        let rows = imported.rows()?;
+        let tokenizer = self.read();
+        let pool = if threads > 1 {
+            Some(pool(threads)?)
+        } else {
+            None
+        };
+        let encoded = py.detach(|| {
+            let encoded = match &pool {
+                Some(pool) => pool.install(|| tokenizer.encode_batch(&rows, true)),
+                None => tokenizer.encode_batch(&rows, false),
+            };
+            encoded.map(|rows| flatten_rows(rows, max_length, from_left))
+        });
+        let (values, offsets) = encoded.map_err(|e| self.error(e))?.map_err(out_of_memory)?;
+        Ok(ArrowIds::new(values, offsets))
     }
 
     /// Many texts -> (ids of all texts as native-endian uint32 bytes, the length of each).

@@ -120,8 +120,8 @@ def test_an_absurd_cache_bound_in_pickled_state_is_a_value_error(tmp_path: Path)
         import pickle
         for words in {ABSURD_BOUNDS!r}:
             state = tok.__getstate__()
-            vocab, merges, _ = state["_core_parts"]
-            state["_core_parts"] = (vocab, merges, words)
+            vocab, merges, _ = state["_core_files"]
+            state["_core_files"] = (vocab, merges, words)
             restored = object.__new__(BlenderbotSmallTokenizerFast)
             try:
                 restored.__setstate__(state)

@@ -1,0 +1,290 @@
+//! The two Arrow layouts bbtok reads and writes, as plain slices and vectors: a string column
+//! in (offsets into UTF-8 data, an optional validity bitmap) and a list of ids out (offsets
+//! into one buffer of ids). Nothing here touches Arrow's C structures: the Python binding maps
+//! them to and from the C data interface, and a Rust user can fill the slices from arrow-rs or
+//! anything else.
+
+use std::collections::TryReserveError;
+use std::fmt;
+
+/// Why a string column cannot be read, and at which row (counted from the column's start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowError {
+    /// The row is null: there is no text to encode.
+    Null { row: usize },
+    /// The row's offsets go backwards or past the data.
+    BadOffsets { row: usize },
+    /// The row's bytes are not UTF-8.
+    NotUtf8 { row: usize },
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RowError::Null { row } => write!(f, "row {row} is null, not a text"),
+            RowError::BadOffsets { row } => {
+                write!(f, "row {row} has offsets outside the array's data")
+            }
+            RowError::NotUtf8 { row } => write!(f, "row {row} is not UTF-8"),
+        }
+    }
+}
+
+impl std::error::Error for RowError {}
+
+/// The offsets of Arrow's `string` (`i32`) and `large_string` (`i64`) arrays.
+pub trait TextOffset: Copy + Send + Sync {
+    /// The offset as an index into the data; None when negative.
+    fn index(self) -> Option<usize>;
+}
+
+impl TextOffset for i32 {
+    fn index(self) -> Option<usize> {
+        usize::try_from(self).ok()
+    }
+}
+
+impl TextOffset for i64 {
+    fn index(self) -> Option<usize> {
+        usize::try_from(self).ok()
+    }
+}
+
+/// A string column: `offsets` holds one more entry than there are rows (row `i` is
+/// `data[offsets[i]..offsets[i + 1]]`), and `validity`, when present, is Arrow's bitmap with
+/// the bit of row `i` at `bit_offset + i` (least significant bit first).
+pub struct StringColumn<'a, O> {
+    pub offsets: &'a [O],
+    pub data: &'a [u8],
+    pub validity: Option<(&'a [u8], usize)>,
+}
+
+impl<'a, O: TextOffset> StringColumn<'a, O> {
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Append every row's text to `rows`, checked: no null, offsets within the data, UTF-8.
+    /// Errors name the row counted from `first_row` (the column's place in a longer input).
+    /// (`rows` grows as a `Vec` does: reserve room first to fail softly on a huge column.)
+    ///
+    /// ```
+    /// use bbtok::arrow_layout::{RowError, StringColumn};
+    /// let column = StringColumn { offsets: &[0i32, 2, 2, 5], data: b"hiyou", validity: None };
+    /// let mut rows = Vec::new();
+    /// column.append_rows(&mut rows, 0).unwrap();
+    /// assert_eq!(rows, ["hi", "", "you"]);
+    /// let nulls = StringColumn { validity: Some((&[0b101][..], 0)), ..column };
+    /// assert_eq!(nulls.append_rows(&mut rows, 7), Err(RowError::Null { row: 8 }));
+    /// ```
+    pub fn append_rows(&self, rows: &mut Vec<&'a str>, first_row: usize) -> Result<(), RowError> {
+        for (index, pair) in self.offsets.windows(2).enumerate() {
+            let row = first_row + index;
+            if let Some((bitmap, bit_offset)) = self.validity {
+                let bit = bit_offset + index;
+                let valid = bitmap
+                    .get(bit / 8)
+                    .is_some_and(|byte| byte & (1 << (bit % 8)) != 0);
+                if !valid {
+                    return Err(RowError::Null { row });
+                }
+            }
+            let bytes = match (pair[0].index(), pair[1].index()) {
+                (Some(start), Some(end)) if start <= end => self.data.get(start..end),
+                _ => None,
+            }
+            .ok_or(RowError::BadOffsets { row })?;
+            rows.push(std::str::from_utf8(bytes).map_err(|_| RowError::NotUtf8 { row })?);
+        }
+        Ok(())
+    }
+}
+
+/// The offsets of a list array: `list<...>` (`i32`) while the total fits, else
+/// `large_list<...>` (`i64`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListOffsets {
+    Small(Vec<i32>),
+    Large(Vec<i64>),
+}
+
+impl ListOffsets {
+    /// The offsets of lists of `lengths` items: `i32` when their total is at most
+    /// `i32::MAX` (2**31 - 1), as Arrow's `list` requires, else `i64`.
+    ///
+    /// ```
+    /// use bbtok::arrow_layout::ListOffsets;
+    /// assert_eq!(ListOffsets::of_lengths(&[2, 0, 3]).unwrap(), ListOffsets::Small(vec![0, 2, 2, 5]));
+    /// ```
+    pub fn of_lengths(lengths: &[usize]) -> Result<Self, TryReserveError> {
+        let total = lengths
+            .iter()
+            .try_fold(0usize, |sum, &length| sum.checked_add(length));
+        let mut running = 0usize;
+        if total.is_some_and(|total| i32::try_from(total).is_ok()) {
+            let mut offsets = Vec::new();
+            offsets.try_reserve_exact(lengths.len() + 1)?;
+            offsets.push(0);
+            for &length in lengths {
+                running += length;
+                offsets.push(running as i32);
+            }
+            Ok(ListOffsets::Small(offsets))
+        } else {
+            let mut offsets = Vec::new();
+            offsets.try_reserve_exact(lengths.len() + 1)?;
+            offsets.push(0);
+            for &length in lengths {
+                // Memory caps a total well below i64::MAX: saturating never changes a value.
+                running = running.saturating_add(length);
+                offsets.push(i64::try_from(running).unwrap_or(i64::MAX));
+            }
+            Ok(ListOffsets::Large(offsets))
+        }
+    }
+
+    /// The number of lists.
+    pub fn len(&self) -> usize {
+        match self {
+            ListOffsets::Small(offsets) => offsets.len() - 1,
+            ListOffsets::Large(offsets) => offsets.len() - 1,
+        }
+    }
+
+    /// Whether there are no lists.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The ids of encoded rows laid out as one Arrow list array: every row's ids one after another
+/// (each truncated to `max_length`, keeping its end when `from_left`), and the offsets.
+///
+/// ```
+/// use bbtok::arrow_layout::{flatten_rows, ListOffsets};
+/// let (values, offsets) = flatten_rows(vec![vec![1, 2, 3], vec![], vec![4]], Some(2), false).unwrap();
+/// assert_eq!((values, offsets), (vec![1, 2, 4], ListOffsets::Small(vec![0, 2, 2, 3])));
+/// ```
+pub fn flatten_rows(
+    rows: Vec<Vec<u32>>,
+    max_length: Option<usize>,
+    from_left: bool,
+) -> Result<(Vec<u32>, ListOffsets), TryReserveError> {
+    let kept = |row: &[u32]| -> (usize, usize) {
+        match max_length {
+            Some(most) if row.len() > most => {
+                if from_left {
+                    (row.len() - most, row.len())
+                } else {
+                    (0, most)
+                }
+            }
+            _ => (0, row.len()),
+        }
+    };
+    let mut lengths = Vec::new();
+    lengths.try_reserve_exact(rows.len())?;
+    lengths.extend(rows.iter().map(|row| {
+        let (start, end) = kept(row);
+        end - start
+    }));
+    let offsets = ListOffsets::of_lengths(&lengths)?;
+    let mut values = Vec::new();
+    values.try_reserve_exact(lengths.iter().sum())?;
+    for row in &rows {
+        let (start, end) = kept(row);
+        values.extend_from_slice(&row[start..end]);
+    }
+    Ok((values, offsets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_stay_i32_up_to_i32_max_ids() {
+        let offsets = ListOffsets::of_lengths(&[i32::MAX as usize - 1, 1]).unwrap();
+        assert_eq!(offsets, ListOffsets::Small(vec![0, i32::MAX - 1, i32::MAX]));
+    }
+
+    #[test]
+    fn offsets_become_i64_one_id_past_i32_max() {
+        let offsets = ListOffsets::of_lengths(&[i32::MAX as usize, 1]).unwrap();
+        assert_eq!(
+            offsets,
+            ListOffsets::Large(vec![0, i32::MAX as i64, i32::MAX as i64 + 1])
+        );
+    }
+
+    #[test]
+    fn offsets_of_no_lists_are_one_zero() {
+        assert_eq!(
+            ListOffsets::of_lengths(&[]).unwrap(),
+            ListOffsets::Small(vec![0])
+        );
+    }
+
+    #[test]
+    fn truncation_from_the_left_keeps_the_ends_of_rows() {
+        let (values, _) = flatten_rows(vec![vec![1, 2, 3], vec![4]], Some(2), true).unwrap();
+        assert_eq!(values, [2, 3, 4]);
+    }
+
+    #[test]
+    fn offsets_past_the_data_are_refused_with_their_row() {
+        let column = StringColumn {
+            offsets: &[0i64, 1, 9],
+            data: b"ab",
+            validity: None,
+        };
+        assert_eq!(
+            column.append_rows(&mut Vec::new(), 0),
+            Err(RowError::BadOffsets { row: 1 })
+        );
+    }
+
+    #[test]
+    fn decreasing_offsets_are_refused() {
+        let column = StringColumn {
+            offsets: &[0i32, 2, 1],
+            data: b"ab",
+            validity: None,
+        };
+        assert_eq!(
+            column.append_rows(&mut Vec::new(), 0),
+            Err(RowError::BadOffsets { row: 1 })
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_refused_with_their_row() {
+        let column = StringColumn {
+            offsets: &[0i32, 1, 2],
+            data: b"a\xff",
+            validity: None,
+        };
+        assert_eq!(
+            column.append_rows(&mut Vec::new(), 3),
+            Err(RowError::NotUtf8 { row: 4 })
+        );
+    }
+
+    #[test]
+    fn the_validity_bitmap_is_read_from_its_bit_offset() {
+        let column = StringColumn {
+            offsets: &[0i32, 1, 2],
+            data: b"ab",
+            validity: Some((&[0b0000_0110], 1)),
+        };
+        let mut rows = Vec::new();
+        column.append_rows(&mut rows, 0).unwrap();
+        assert_eq!(rows, ["a", "b"]);
+    }
+}
