@@ -334,8 +334,8 @@ def big_vocabulary(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             vocab_file, merges_file = train(
-                text.lines,
                 directory,
+                texts=text.lines,
                 vocab_size=vocab_size,
                 min_frequency=min_frequency,
                 overwrite=True,

@@ -21,7 +21,7 @@ from bbtok.blenderbot_small.tokenizer_fast import max_threads
 from bbtok.cli import main, model_commands
 from bbtok.cli.checkpoints import RANDOM_WEIGHTS_NOTE, load_model
 
-from conftest import FIXTURES, SAMPLE_DIR
+from conftest import FIXTURES, MULTILINGUAL_TEXT, SAMPLE_DIR
 
 TOKENIZER = ["--tokenizer", str(SAMPLE_DIR)]
 BYTE_LEVEL_DIR = FIXTURES / "byte_level"
@@ -252,7 +252,7 @@ def test_train_reports_what_it_wrote_on_standard_error(
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("hello there friend\nhow are you doing\n", encoding="utf-8")
     output = tmp_path / "vocab"
-    assert run("train", corpus, "-o", output, "--vocab-size", "100", "--min-frequency", "1") == 0
+    assert run("train", corpus, "-o", output, "--vocab-size", "50", "--min-frequency", "1") == 0
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == f"bbtok: wrote {output / 'vocab.json'} and {output / 'merges.txt'}\n"
@@ -266,7 +266,7 @@ def test_train_refuses_an_output_that_is_not_empty_and_keeps_it(
     output = tmp_path / "vocab"
     output.mkdir()
     (output / "vocab.json").write_text("my vocabulary")
-    assert run("train", corpus, "-o", output, "--vocab-size", "100", "--min-frequency", "1") == 1
+    assert run("train", corpus, "-o", output, "--vocab-size", "50", "--min-frequency", "1") == 1
     assert "is not empty (pass --overwrite" in capsys.readouterr().err
     assert [path.name for path in output.iterdir()] == ["vocab.json"]
     assert (output / "vocab.json").read_text() == "my vocabulary"
@@ -281,7 +281,7 @@ def test_train_overwrite_replaces_the_vocabulary_files_only(
     output.mkdir()
     (output / "vocab.json").write_text("my vocabulary")
     (output / "notes.txt").write_text("mine")
-    options = ["--vocab-size", "100", "--min-frequency", "1", "--overwrite"]
+    options = ["--vocab-size", "50", "--min-frequency", "1", "--overwrite"]
     assert run("train", corpus, "-o", output, *options) == 0
     assert "wrote" in capsys.readouterr().err
     assert sorted(path.name for path in output.iterdir()) == [
@@ -291,6 +291,38 @@ def test_train_overwrite_replaces_the_vocabulary_files_only(
     ]
     assert (output / "notes.txt").read_text() == "mine"
     assert "hello" in json.loads((output / "vocab.json").read_text(encoding="utf-8"))
+
+
+def test_train_writes_exactly_the_vocab_size_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "vocab"
+    assert run("train", MULTILINGUAL_TEXT, "-o", output, "--vocab-size", "2000") == 0
+    assert len(json.loads((output / "vocab.json").read_text(encoding="utf-8"))) == 2000
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_train_warns_when_the_corpus_cannot_fill_the_vocabulary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("hello there friend\nhow are you doing\n", encoding="utf-8")
+    output = tmp_path / "vocab"
+    assert run("train", corpus, "-o", output, "--vocab-size", "100", "--min-frequency", "1") == 0
+    # Every word is one token: no pair is left to merge.
+    assert len(json.loads((output / "vocab.json").read_text(encoding="utf-8"))) == 56
+    assert capsys.readouterr().err.startswith(
+        "bbtok: warning: the vocabulary learnt has 56 of the 100 entries asked for: no other "
+        "pair of symbols is seen at least 1 time in the corpus (a larger corpus gives more)\n"
+    )
+
+
+def test_train_names_a_missing_corpus_file_in_the_command_lines_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.txt"
+    assert run("train", missing, "-o", tmp_path / "vocab") == 1
+    assert capsys.readouterr().err == f"bbtok: error: corpus file not found: {str(missing)!r}\n"
 
 
 def test_too_many_workers_are_refused_while_the_arguments_are_read(
