@@ -30,10 +30,7 @@ def _resolve(name: str, wanted: hub.FileSet, not_found: str) -> str:
     huggingface_hub's cache (downloaded when online). ``not_found`` is the error for a path."""
     if not os.path.isdir(name) and not (hub.is_model_id(name) and not os.path.lexists(name)):
         raise SystemExit(not_found)
-    try:
-        return hub.pretrained_directory(name, wanted)
-    except FileNotFoundError as error:
-        raise SystemExit(f"bbtok: error: {name!r}: {error.strerror}") from None
+    return hub.pretrained_directory(name, wanted)
 
 
 def tokenizer_directory(name: str) -> str:
