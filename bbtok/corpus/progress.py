@@ -164,7 +164,7 @@ class TrainingProgress:
         self.counters = Counters()
         self._total = total_bytes
         self._learning_since: float | None = None
-        self._line = None if stream is None else ProgressLine(stream, self._text)
+        self._line = None if stream is None else ProgressLine(stream, self.text)
 
     def __enter__(self) -> TrainingProgress:
         if self._line is not None:
@@ -184,7 +184,9 @@ class TrainingProgress:
             yield record
         self._learning_since = time.perf_counter()
 
-    def _text(self, seconds: float) -> str:
+    def text(self, seconds: float) -> str:
+        """The line ``seconds`` after the start: the corpus read so far, or once it is all
+        read, how long merges have been learnt for."""
         if self._learning_since is None:
             return progress_text(self.counters, seconds, self._total, "reading")
         learning = _duration(time.perf_counter() - self._learning_since)

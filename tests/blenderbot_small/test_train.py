@@ -14,6 +14,7 @@ import bbtok.blenderbot_small.train
 from bbtok import BlenderbotSmallTokenizer
 from bbtok.blenderbot_small.tokenizer import bpe, pretokenize
 from bbtok.blenderbot_small.train import SPECIAL_TOKENS, train
+from bbtok.corpus.progress import TrainingProgress
 from bbtok.tokenization.vocabulary_files import read_merges, read_vocab
 
 from conftest import MULTILINGUAL_TEXT, SAMPLE_DIR, reference_class
@@ -252,6 +253,33 @@ def test_output_directory_is_created(tmp_path: Path) -> None:
 def test_no_temporary_file_is_left_behind(tmp_path: Path) -> None:
     train_to(tmp_path, vocab_size=150)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["merges.txt", "vocab.json"]
+
+
+# -- progress ---------------------------------------------------------------------------------
+
+
+def test_show_progress_turns_the_trainers_own_bars_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown: list[bool] = []
+    real_trainer = bbtok.blenderbot_small.train.trainers.BpeTrainer
+
+    def recording(**options: Any) -> Any:
+        shown.append(options["show_progress"])
+        return real_trainer(**options)
+
+    monkeypatch.setattr(bbtok.blenderbot_small.train.trainers, "BpeTrainer", recording)
+    train_to(tmp_path, vocab_size=150, show_progress=True)
+    assert shown and not any(shown)
+
+
+def test_the_progress_line_tells_reading_then_learning_merges() -> None:
+    progress = TrainingProgress(None, total_bytes=20)
+    records = progress.read(["0123456789", "abcdefghij"])
+    next(records)
+    assert progress.text(2.0) == "reading:  50%  1 record  0 records/s  0.0 MB/s  ETA 0:02"
+    list(records)
+    assert progress.text(3.0).startswith("learning merges: 0:00 (read 2 records)")
 
 
 # -- the output directory ---------------------------------------------------------------------

@@ -55,6 +55,40 @@ def test_bench_help_shows_the_usage_of_bbtok_bench(capsys: pytest.CaptureFixture
     assert capsys.readouterr().out.startswith("usage: bbtok bench [-h]")
 
 
+def help_text(capsys: pytest.CaptureFixture[str], *arguments: str) -> str:
+    with pytest.raises(SystemExit):
+        run(*arguments, "--help")
+    return " ".join(capsys.readouterr().out.split())  # argparse's line breaks undone
+
+
+def test_the_help_names_both_families_and_their_models(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_text(capsys)
+    assert "BlenderbotSmall and the byte-level Blenderbot" in text
+    assert "runner for their models" in text
+    assert "generate reply to each text with a Blenderbot or BlenderbotSmall model" in text
+    assert "chat talk with a Blenderbot or BlenderbotSmall model" in text
+
+
+@pytest.mark.parametrize("command", ["generate", "chat", "tokenize", "encode", "demo"])
+def test_tokenizer_help_names_the_byte_level_tokenizer_json(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    assert "or a byte-level one's tokenizer.json" in help_text(capsys, command)
+
+
+@pytest.mark.parametrize("command", ["generate", "chat"])
+def test_generate_and_chat_help_says_what_dtype_is(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    assert "the dtype the model computes in (default: float32)" in help_text(capsys, command)
+
+
+def test_convert_help_calls_its_output_output(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_text(capsys, "convert")
+    assert "write OUTPUT with one model.safetensors" in text
+    assert "DIR" not in text
+
+
 # -- tokenize -----------------------------------------------------------------------------------
 
 
