@@ -517,7 +517,7 @@ def print_targets(
     print()
     print("targets:")
     for goal, measured, unit, ok in targets:
-        print(f"  {goal:<60} {measured:8.2f}{unit:<3}  {'PASS' if ok else 'MISS'}")
+        print(f"  {goal:<60} {measured:8.2f}{unit:<3}  {'met' if ok else 'missed'}")
     if all_cores == 1:
         print(f"  all cores >= {TARGET_TWO_CORES:g}x 1 thread: not measured (1 core)")
 

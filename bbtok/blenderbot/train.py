@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Union
+from collections.abc import Iterable
 
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
@@ -27,17 +26,15 @@ from bbtok.blenderbot.family import (
     VOCAB_FILE,
     VOCABULARY_HEAD,
 )
+from bbtok.corpus.training import PathLike, training_corpus, warn_if_short
 from bbtok.storage.files import (
     check_output_directory,
     json_bytes,
-    read_text,
     write_directory,
     write_file_set,
 )
 from bbtok.tokenization.pretrained import TOKENIZER_CONFIG_FILE
 from bbtok.tokenizer_auto import is_tokenizer_file
-
-PathLike = Union[str, "os.PathLike[str]"]
 
 # The files train_byte_level writes, in the order they are put in place.
 _OUTPUT_FILES = (VOCAB_FILE, MERGES_FILE, TOKENIZER_CONFIG_FILE)
@@ -46,21 +43,25 @@ MODEL_MAX_LENGTH = 128
 
 
 def train_byte_level(
-    corpus: Iterable[str] | Sequence[PathLike],
     output_dir: PathLike,
+    *,
+    texts: Iterable[str] = (),
+    files: Iterable[PathLike] = (),
     vocab_size: int = DISTILL_400M_VOCAB_SIZE,
     min_frequency: int = 2,
-    *,
-    files: bool = False,
+    show_progress: bool = False,
     overwrite: bool = False,
 ) -> tuple[str, str, str]:
-    """Learn byte-level BPE merges and write ``vocab.json``, ``merges.txt`` and
-    ``tokenizer_config.json`` into ``output_dir``; return their paths.
+    """Learn byte-level BPE merges from ``texts`` and ``files`` and write ``vocab.json``,
+    ``merges.txt`` and ``tokenizer_config.json`` into ``output_dir``; return their paths.
 
-    ``corpus`` is text records (any iterable of ``str``), or with ``files=True`` paths of UTF-8
-    text files (each file one record). ``vocab_size`` counts every entry, the specials and
-    ``<mask>`` included; fewer merges may be found in a small corpus. The same corpus always
-    gives the same bytes, and the files are written as one set (none half-written).
+    ``texts`` is any iterable of ``str``, each a text to learn from; ``files`` are paths of
+    UTF-8 text files, each read as one text after the texts. Either may be left out; a string
+    is never taken for the other kind. ``vocab.json`` gets exactly ``vocab_size`` entries, the
+    specials and ``<mask>`` included, unless the corpus runs out of pairs seen
+    ``min_frequency`` times first (a warning then says so). ``show_progress`` draws a progress
+    line on standard error. The same corpus always gives the same bytes, and the files are
+    written as one set (none half-written).
 
     ``output_dir`` is created if needed; one that is not empty is refused before training
     (``FileExistsError``) unless ``overwrite``, which replaces those three files there, once
@@ -69,34 +70,33 @@ def train_byte_level(
     :func:`bbtok.storage.files.write_directory`); a corpus file that would be replaced is
     refused.
 
-    >>> train_byte_level(["hello there", "hello again"], "my-vocab", vocab_size=300)
+    >>> train_byte_level("my-vocab", texts=["hello there", "hello again"], vocab_size=300)
     ... # doctest: +SKIP
     ('my-vocab/vocab.json', 'my-vocab/merges.txt', 'my-vocab/tokenizer_config.json')
     """
     minimum = len(VOCABULARY_HEAD) + len(pre_tokenizers.ByteLevel.alphabet()) + 1
-    if vocab_size < minimum:
-        raise ValueError(f"vocab_size must be at least {minimum} (specials and the 256 bytes)")
-    paths = list(corpus) if files else []
-    check_output_directory(
-        output_dir,
-        overwrite,
-        is_tokenizer_file,
-        [path for path in paths if isinstance(path, (str, os.PathLike))],
-    )
-    records: Iterable[str] = _read_files(paths) if files else _checked_texts(corpus)
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < minimum:
+        raise ValueError(
+            f"vocab_size must be at least {minimum} (the special tokens and the 256 bytes), got "
+            f"{vocab_size!r}"
+        )
+    corpus = training_corpus(texts, files)
+    check_output_directory(output_dir, overwrite, is_tokenizer_file, corpus.paths)
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size - 1,  # <mask> is appended after training
         min_frequency=min_frequency,
-        show_progress=False,
+        show_progress=False,  # the caller's own progress line is shown instead
         special_tokens=list(VOCABULARY_HEAD),
         initial_alphabet=sorted(pre_tokenizers.ByteLevel.alphabet()),
     )
-    tokenizer.train_from_iterator(records, trainer=trainer)
+    with corpus.progress(show_progress) as progress:
+        tokenizer.train_from_iterator(progress.read(corpus.records()), trainer=trainer)
     model = json.loads(tokenizer.to_str())["model"]
     vocab: dict[str, int] = dict(model["vocab"])
     vocab[MASK_TOKEN] = len(vocab)
+    warn_if_short(len(vocab), vocab_size, min_frequency)
     merges = [" ".join(pair) if isinstance(pair, list) else pair for pair in model["merges"]]
     # As the hub's files: compact JSON in id order, a "#version" header before the merges.
     vocab_text = json.dumps(vocab, ensure_ascii=False, separators=(",", ":"))
@@ -118,20 +118,3 @@ def train_byte_level(
 
     written = write_directory(output_dir, overwrite, is_tokenizer_file, write)
     return written[0], written[1], written[2]
-
-
-def _checked_texts(corpus: Iterable[object]) -> Iterator[str]:
-    for record in corpus:
-        if not isinstance(record, str):
-            raise TypeError(
-                f"corpus records must be str, got {type(record).__name__} "
-                "(pass files=True for paths)"
-            )
-        yield record
-
-
-def _read_files(paths: Iterable[object]) -> Iterator[str]:
-    for path in paths:
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"corpus files must be paths, got {type(path).__name__}")
-        yield read_text(path)

@@ -13,13 +13,11 @@ word-final symbol up front, sorted, so that every number and so every tie is fix
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Union
+from collections.abc import Iterable, Iterator
 
 from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers, trainers
 
@@ -31,11 +29,10 @@ from bbtok.blenderbot_small.family import (
     VOCABULARY_HEAD,
 )
 from bbtok.blenderbot_small.tokenizer import END_OF_WORD, pretokenize
-from bbtok.storage.files import check_output_directory, read_text, write_directory
+from bbtok.corpus.training import PathLike, training_corpus, warn_if_short
+from bbtok.storage.files import check_output_directory, write_directory
 from bbtok.tokenization.vocabulary_files import Merge, save_vocab_files
 from bbtok.tokenizer_auto import is_tokenizer_file
-
-PathLike = Union[str, "os.PathLike[str]"]
 
 # The special tokens and their ids in the real facebook/blenderbot_small-90M vocabulary.
 SPECIAL_TOKENS = VOCABULARY_HEAD
@@ -49,29 +46,31 @@ _FEED_CHUNK_CHARS = 1 << 20
 
 
 def train(
-    corpus: Iterable[str] | Sequence[PathLike] | os.PathLike[str],
     output_dir: PathLike,
+    *,
+    texts: Iterable[str] = (),
+    files: Iterable[PathLike] = (),
     vocab_size: int = 16384,
     min_frequency: int = 2,
     show_progress: bool = False,
-    *,
-    files: bool | None = None,
     overwrite: bool = False,
 ) -> tuple[str, str]:
-    """Learn BPE merges from ``corpus`` and write ``vocab.json`` and ``merges.txt``.
+    """Learn BPE merges from ``texts`` and ``files`` and write ``vocab.json`` and
+    ``merges.txt`` into ``output_dir``.
 
-    ``corpus`` is either text records (any iterable of ``str``; a record may hold line breaks)
-    or UTF-8 text files: a list of ``os.PathLike`` (``pathlib.Path``), one ``os.PathLike``, or
-    a list of ``str`` paths with ``files=True``. Strings are never guessed to be paths.
+    ``texts`` is any iterable of ``str``, each a text to learn from (it may hold line breaks);
+    ``files`` are paths of UTF-8 text files, each read as one text after the texts. Either may
+    be left out; a string is never taken for the other kind.
 
-    ``vocab_size`` is the number of BPE symbols the trainer learns, counting each character
-    seen both as a continuing piece (``e@@``) and as a word-final one (``e``), then one symbol
-    per merge. ``vocab.json`` holds the five special tokens (``__null__`` 0, ``__start__`` 1,
-    ``__end__`` 2, ``__unk__`` 3, ``__newln__`` 4, as in facebook/blenderbot_small-90M) and
-    then those symbols in the order learnt, less those equal to an entry already there
-    (normally ``__newln__``, which is learnt from the line breaks). So it has at least
-    ``vocab_size`` entries, and at most ``vocab_size + 5``, unless the corpus runs out of pairs
-    seen ``min_frequency`` times first.
+    ``vocab.json`` gets exactly ``vocab_size`` entries: the five special tokens (``__null__``
+    0, ``__start__`` 1, ``__end__`` 2, ``__unk__`` 3, ``__newln__`` 4, as in
+    facebook/blenderbot_small-90M), each character of the corpus as a continuing piece
+    (``e@@``) and each that ends a word as a word-final one (``e``), then one token per merge
+    in the order learnt.
+    When the corpus runs out of pairs seen ``min_frequency`` times first, it gets fewer and a
+    warning says so; a ``vocab_size`` below what the corpus's characters take is a
+    ``ValueError`` naming that number. ``show_progress`` draws a progress line on standard
+    error.
 
     The same corpus always gives the same bytes. ``output_dir`` is created if needed; one that
     is not empty is refused before training (``FileExistsError``) unless ``overwrite``, which
@@ -83,36 +82,37 @@ def train(
 
     >>> import tempfile
     >>> out = tempfile.mkdtemp()
-    >>> vocab_file, merges_file = train(["low lower lowest", "new newer newest"], out, 40)
+    >>> texts = ["low lower lowest", "new newer newest"]
+    >>> vocab_file, merges_file = train(out, texts=texts, vocab_size=20)
     >>> open(merges_file, encoding="utf-8").read().split("\\n")[:3]
     ['#version: 0.2', 'w e', 'l o']
+    >>> with open(vocab_file, encoding="utf-8") as vocab:
+    ...     len(json.load(vocab))
+    20
     """
     if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 1:
         raise ValueError(f"vocab_size must be a positive integer, got {vocab_size!r}")
     if isinstance(min_frequency, bool) or not isinstance(min_frequency, int) or min_frequency < 0:
         raise ValueError(f"min_frequency must be a non-negative integer, got {min_frequency!r}")
 
-    paths, records = _records(corpus, files)
-    check_output_directory(output_dir, overwrite, is_tokenizer_file, paths)
-    piece_counts = count_pieces(records)
-    if not piece_counts:
-        raise ValueError("the corpus holds no words to learn from")
-
-    target = vocab_size
-    while True:
-        symbols, merges = _run_trainer(piece_counts, target, min_frequency, show_progress)
-        vocab = _blenderbot_vocab(symbols)
-        # A learnt symbol that converts to an entry already present ("a@@</w>" and "a" both
-        # become "a@@") is dropped, so rarely the file comes out short: learn more to make up.
-        shortfall = vocab_size - len(vocab)
-        if shortfall <= 0 or len(symbols) < target:
-            break
-        target += shortfall
+    corpus = training_corpus(texts, files)
+    check_output_directory(output_dir, overwrite, is_tokenizer_file, corpus.paths)
+    with corpus.progress(show_progress) as progress:
+        piece_counts = count_pieces(progress.read(corpus.records()))
+        if not piece_counts:
+            raise ValueError("the corpus holds no words to learn from")
+        symbols, merges, vocab = _learn(piece_counts, vocab_size, min_frequency)
+    if len(vocab) > vocab_size:
+        raise ValueError(
+            f"vocab_size={vocab_size} is too small for this corpus: the special tokens and its "
+            f"characters alone take {len(vocab)} entries"
+        )
+    warn_if_short(len(vocab), vocab_size, min_frequency)
 
     if piece_counts.get(NEWLINE_MARKER) and NEWLINE_MARKER + END_OF_WORD not in symbols:
         warnings.warn(
             f"the merges learnt do not build {NEWLINE_MARKER!r}, so a line break will be several "
-            "tokens; give a larger vocab_size or a smaller min_frequency",
+            "tokens; a larger vocabulary or a smaller minimum frequency would",
             stacklevel=2,
         )
 
@@ -130,6 +130,24 @@ def train(
     return vocab_path, merges_path
 
 
+def _learn(
+    piece_counts: Counter[str], vocab_size: int, min_frequency: int
+) -> tuple[list[str], list[tuple[str, str]], dict[str, int]]:
+    """The trainer's symbols and merges, and the vocabulary they make: ``vocab_size`` entries
+    unless the corpus runs out of pairs first (or its characters alone take more)."""
+    target = max(1, vocab_size - len(SPECIAL_TOKENS))
+    while True:
+        symbols, merges = _run_trainer(piece_counts, target, min_frequency)
+        vocab = _blenderbot_vocab(symbols)
+        # A learnt symbol that converts to an entry already present ("__newln__</w>" is the
+        # special token; "a@@</w>" and "a" both become "a@@") is dropped: learn more to make up.
+        # A longer run learns the same merges first, so this never overshoots.
+        shortfall = vocab_size - len(vocab)
+        if shortfall <= 0 or len(symbols) < target:
+            return symbols, merges, vocab
+        target += shortfall
+
+
 def count_pieces(records: Iterable[str]) -> Counter[str]:
     """Count the BPE pieces of all records, as :func:`~.tokenizer.pretokenize` makes them.
 
@@ -140,61 +158,6 @@ def count_pieces(records: Iterable[str]) -> Counter[str]:
     for record in records:
         counts.update(pretokenize(record))
     return counts
-
-
-def _records(
-    corpus: Iterable[str] | Sequence[PathLike] | os.PathLike[str], as_files: bool | None
-) -> tuple[list[str], Iterator[str]]:
-    """The corpus as text records, reading files if it is a list of paths; and those paths
-    (checked to exist)."""
-    if isinstance(corpus, (str, bytes)):
-        raise TypeError(
-            "corpus must be an iterable of text records or a list of file paths, not a single "
-            f"{type(corpus).__name__}; wrap it in a list"
-        )
-    if isinstance(corpus, os.PathLike):
-        corpus = [corpus]
-    if as_files is None:
-        as_files = (
-            isinstance(corpus, (list, tuple))
-            and bool(corpus)
-            and all(isinstance(item, os.PathLike) for item in corpus)
-        )
-    if as_files:
-        paths = _checked_paths(list(corpus))
-        return paths, _read_files(paths)
-    return [], _text_records(corpus)
-
-
-def _checked_paths(paths: list[object]) -> list[str]:
-    names: list[str] = []
-    for index, path in enumerate(paths):
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"corpus item {index} is a {type(path).__name__}, not a file path")
-        names.append(os.fspath(path))
-    # Name every missing file at once, before any time is spent on the others.
-    missing = [name for name in names if not os.path.exists(name)]
-    if missing:
-        shown = ", ".join(map(repr, missing[:10])) + (", ..." if len(missing) > 10 else "")
-        raise FileNotFoundError(
-            errno.ENOENT,
-            f"{len(missing)} corpus file(s) not found: {shown} (pass files=False if these "
-            "strings are the text to learn from)",
-        )
-    return names
-
-
-def _read_files(names: list[str]) -> Iterator[str]:
-    # read_text names the file and the byte offset of invalid UTF-8.
-    return (read_text(name) for name in names)
-
-
-def _text_records(corpus: Iterable[object]) -> Iterator[str]:
-    for index, record in enumerate(corpus):
-        if not isinstance(record, str):
-            hint = " (pass files=True to read file paths)" if isinstance(record, bytes) else ""
-            raise TypeError(f"corpus record {index} is a {type(record).__name__}, not str{hint}")
-        yield record
 
 
 def _trainer_input(piece_counts: Counter[str]) -> Iterator[str]:
@@ -216,7 +179,7 @@ def _trainer_input(piece_counts: Counter[str]) -> Iterator[str]:
 
 
 def _run_trainer(
-    piece_counts: Counter[str], vocab_size: int, min_frequency: int, show_progress: bool
+    piece_counts: Counter[str], vocab_size: int, min_frequency: int
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """Train; return the symbols in id order and the merges in rank order."""
     for piece in piece_counts:
@@ -232,7 +195,7 @@ def _run_trainer(
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         min_frequency=min_frequency,
-        show_progress=show_progress,
+        show_progress=False,  # the caller's own progress line is shown instead
         special_tokens=[AddedToken(symbol, normalized=False) for symbol in final_symbols],
         end_of_word_suffix=END_OF_WORD,
     )

@@ -10,18 +10,19 @@ from typing import Any
 from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.modeling.config import CONFIG_FILE, MODEL_FILES
 from bbtok.storage import files, hub
-from bbtok.tokenizer_auto import TOKENIZER_FILES
+from bbtok.tokenizer_auto import PIPELINE_FILE, TOKENIZER_FILES
 
 # The checkpoint shipped in the package: the commands work from any directory out of the box.
 DEFAULT_TOKENIZER_DIR = str(SAMPLE_CHECKPOINT)
 DEFAULT_MODEL_DIR = str(SAMPLE_CHECKPOINT)
 # The suffix of the classes that generate: the encoder-decoder with its output layer.
 CONDITIONAL_GENERATION = "ForConditionalGeneration"
+CAUSAL_LM = "ForCausalLM"
 RANDOM_WEIGHTS_NOTE = (
     "bbtok: note: the sample checkpoint shipped with bbtok has random weights, so its replies are "
-    "nonsense; point --model at a real BlenderbotSmall checkpoint for real ones (a hub model id "
-    "such as facebook/blenderbot_small-90M, or a directory with config.json, the weights, "
-    "vocab.json and merges.txt)"
+    "nonsense; point --model at a real checkpoint for real ones (a hub model id such as "
+    "facebook/blenderbot_small-90M or facebook/blenderbot-400M-distill, or a directory with "
+    "config.json, the weights and the tokenizer files)"
 )
 
 
@@ -30,10 +31,7 @@ def _resolve(name: str, wanted: hub.FileSet, not_found: str) -> str:
     huggingface_hub's cache (downloaded when online). ``not_found`` is the error for a path."""
     if not os.path.isdir(name) and not (hub.is_model_id(name) and not os.path.lexists(name)):
         raise SystemExit(not_found)
-    try:
-        return hub.pretrained_directory(name, wanted)
-    except FileNotFoundError as error:
-        raise SystemExit(f"bbtok: error: {name!r}: {error.strerror}") from None
+    return hub.pretrained_directory(name, wanted)
 
 
 def tokenizer_directory(name: str) -> str:
@@ -41,26 +39,60 @@ def tokenizer_directory(name: str) -> str:
         name,
         TOKENIZER_FILES,
         f"bbtok: error: no tokenizer directory at {name!r}; pass --tokenizer DIR (a directory "
-        "with vocab.json and merges.txt, or a hub model id), or leave it out for the sample "
-        "vocabulary",
+        "with vocab.json and merges.txt or tokenizer.json, or a hub model id), or leave it out "
+        "for the default",
     )
 
 
-def model_directory(name: str) -> str:
-    """Where the checkpoint is, with its tokenizer: both are read from the same directory."""
+def model_directory(name: str, wanted: hub.FileSet = TOKENIZER_FILES | MODEL_FILES) -> str:
+    """Where the checkpoint is (for a hub model id, with its tokenizer unless ``wanted`` says
+    otherwise: both are then read from the same snapshot)."""
     return _resolve(
         name,
-        TOKENIZER_FILES | MODEL_FILES,
+        wanted,
         f"bbtok: error: no model directory at {name!r}; pass --model DIR (a checkpoint directory "
-        "with config.json, model.safetensors, vocab.json and merges.txt, or a hub model id), or "
-        "leave it out for the sample checkpoint",
+        "with config.json and model.safetensors, or a hub model id), or leave it out for the "
+        "sample checkpoint",
     )
+
+
+def generating_checkpoint(model: str, tokenizer: str | None) -> tuple[str, str]:
+    """The directories of --model, a checkpoint that generates replies (one that cannot is
+    refused first: :func:`generating_model_class`), and of --tokenizer, the model's when not
+    given."""
+    if tokenizer is not None:
+        directory = model_directory(model, MODEL_FILES)
+        generating_model_class(directory)
+        return directory, tokenizer_directory(tokenizer)
+    directory = model_directory(model)
+    generating_model_class(directory)
+    if not _holds_a_tokenizer(directory):
+        raise ValueError(
+            f"{directory}: no tokenizer files beside the model ({TOKENIZER_FILES.holding}, or "
+            "tokenizer.json); pass --tokenizer DIR or a hub model id"
+        )
+    return directory, directory
+
+
+def _holds_a_tokenizer(directory: str) -> bool:
+    names = (*TOKENIZER_FILES.required, PIPELINE_FILE)
+    return any(os.path.lexists(os.path.join(directory, name)) for name in names)
 
 
 def load_model(directory: str, dtype: str) -> Any:
-    """The encoder-decoder with its output layer that the checkpoint's config.json names: a
-    Blenderbot or a BlenderbotSmall one (the runner's own messages for anything it cannot
-    load); a bare model or a causal LM is refused, since only these generate replies."""
+    """The encoder-decoder with its output layer that the checkpoint's config.json names (see
+    :func:`generating_model_class`), loaded."""
+    model = generating_model_class(directory).from_pretrained(directory, dtype=dtype)
+    if os.path.abspath(directory) == os.path.abspath(DEFAULT_MODEL_DIR):
+        print(RANDOM_WEIGHTS_NOTE, file=sys.stderr)
+    return model
+
+
+def generating_model_class(directory: str) -> Any:
+    """The runner of the checkpoint's config.json when it generates replies: a Blenderbot or a
+    BlenderbotSmall encoder-decoder with its output layer (the runner's own messages for
+    anything it cannot load). A bare model or a decoder alone (a causal LM) is refused, before
+    anything else is read."""
     try:
         from bbtok.modeling.auto import model_class
         from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration
@@ -69,19 +101,21 @@ def load_model(directory: str, dtype: str) -> Any:
             f"bbtok: error: the model runner needs numpy ({error}); pip install 'bbtok[model]'"
         ) from None
     model_type, architectures = _named_architecture(directory)
-    runner: Any = BlenderbotSmallForConditionalGeneration
-    if model_type is not None:
-        config_path = os.path.join(directory, CONFIG_FILE)
-        runner = model_class(model_type, architectures, config_path)
-        if not runner.__name__.endswith(CONDITIONAL_GENERATION):
-            raise ValueError(
-                f"{config_path}: {runner.__name__} has no output layer to generate replies with; "
-                f"generate and chat need a ...{CONDITIONAL_GENERATION} checkpoint"
-            )
-    model = runner.from_pretrained(directory, dtype=dtype)
-    if os.path.abspath(directory) == os.path.abspath(DEFAULT_MODEL_DIR):
-        print(RANDOM_WEIGHTS_NOTE, file=sys.stderr)
-    return model
+    if model_type is None:
+        return BlenderbotSmallForConditionalGeneration
+    config_path = os.path.join(directory, CONFIG_FILE)
+    runner = model_class(model_type, architectures, config_path)
+    name = runner.__name__
+    if name.endswith(CONDITIONAL_GENERATION):
+        return runner
+    if name.endswith(CAUSAL_LM):
+        what = f"{name} is a decoder alone (a causal language model)"
+    else:
+        what = f"{name} has no output layer"
+    raise ValueError(
+        f"{config_path}: {what}; generate and chat reply with an encoder-decoder, a "
+        f"...{CONDITIONAL_GENERATION} checkpoint"
+    )
 
 
 def _named_architecture(directory: str) -> tuple[str | None, object]:

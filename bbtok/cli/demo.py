@@ -49,5 +49,5 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.model:
         print()
         print(f"the whole pipeline, text -> ids -> model -> ids -> text, on {args.model}:")
-        generate_and_show(args.model, texts[:2], {"max_new_tokens": 12}, "float32")
+        generate_and_show(args.model, None, texts, {"max_new_tokens": 12}, "float32")
     return 0

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Any
 
-from bbtok.cli.checkpoints import load_model, model_directory
+from bbtok.cli.checkpoints import generating_checkpoint, load_model
 from bbtok.tokenizer_auto import AnyTokenizer, auto_tokenizer, is_byte_level
 
 # Turns of a conversation are joined with a line break, which the tokenizer turns into the
@@ -35,20 +36,53 @@ def _check_texts(tok: AnyTokenizer, texts: list[str]) -> None:
 
 
 def generate_and_show(
-    name: str, texts: list[str], settings: dict[str, Any], dtype: str
+    model_name: str,
+    tokenizer_name: str | None,
+    texts: list[str],
+    settings: dict[str, Any],
+    dtype: str,
 ) -> list[str]:
-    directory = model_directory(name)
-    tok = auto_tokenizer(directory)
+    """Reply to each text, printing it, the ids generated and the reply; ``tokenizer_name``
+    None reads the tokenizer beside the model."""
+    model_dir, tokenizer_dir = generating_checkpoint(model_name, tokenizer_name)
+    tok = auto_tokenizer(tokenizer_dir)
     _check_texts(tok, texts)
-    model = load_model(directory, dtype)
+    model = load_model(model_dir, dtype)
     batch = tok(texts, padding=True, return_tensors="np")
     output = model.generate(batch["input_ids"], batch["attention_mask"], **settings)
     replies = tok.batch_decode(output, skip_special_tokens=True)
+    ends = _end_ids(model, settings)
     for text, ids, reply in zip(texts, output.tolist(), replies):
         print(f"input:     {text!r}")
-        print(f"generated: {ids}")
+        print(f"generated: {without_padding(ids, ends)}")
         print(f"reply:     {reply!r}")
     return replies
+
+
+def _end_ids(model: Any, settings: dict[str, Any]) -> set[int]:
+    """The ids that end a reply, as the model's generate resolves them."""
+    from bbtok.generation.settings import GenerationSettings
+
+    resolved = GenerationSettings.resolve(
+        model.config.to_dict(), model.config.generation_config, settings
+    )
+    ends = resolved.eos_token_id
+    return set() if ends is None else {ends} if isinstance(ends, int) else set(ends)
+
+
+def without_padding(ids: list[int], ends: set[int]) -> list[int]:
+    """A row of a batch's output up to its end token: the rest is the padding that makes the
+    batch's rows one length (its first id, the decoder's start, is never an end).
+
+    >>> without_padding([1, 7, 8, 2, 0, 0], {2})
+    [1, 7, 8, 2]
+    >>> without_padding([1, 7, 8, 9], {2})
+    [1, 7, 8, 9]
+    """
+    for position in range(1, len(ids)):
+        if ids[position] in ends:
+            return ids[: position + 1]
+    return ids
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -59,7 +93,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_generate(args: argparse.Namespace) -> int:
     """Reply to each text given."""
-    generate_and_show(args.model, args.text, _settings(args), args.dtype)
+    generate_and_show(args.model, args.tokenizer, args.text, _settings(args), args.dtype)
     return 0
 
 
@@ -67,12 +101,13 @@ def run_chat(args: argparse.Namespace) -> int:
     """A conversation: each reply sees the turns so far, cut from the left to what the model's
     positions hold. Only the replies (``bot> ...``) are results, on standard output; the
     greeting and the prompts are shown, on standard error, when the input is a terminal."""
-    directory = model_directory(args.model)
-    tok = auto_tokenizer(directory)
-    byte_level = is_byte_level(directory)
-    model = load_model(directory, args.dtype)
+    model_dir, tokenizer_dir = generating_checkpoint(args.model, args.tokenizer)
+    tok = auto_tokenizer(tokenizer_dir)
+    byte_level = is_byte_level(tokenizer_dir)
+    model = load_model(model_dir, args.dtype)
     interactive = sys.stdin.isatty()
     if interactive:
+        _enable_line_editing()
         print(
             "bbtok: type a message; 'quit' or end of input (Ctrl-D) ends the chat", file=sys.stderr
         )
@@ -136,6 +171,13 @@ def conversation_text(turns: list[str], byte_level: bool) -> str:
         BYTE_LEVEL_USER_PREFIX + turn if number % 2 == 0 else turn
         for number, turn in enumerate(turns)
     )
+
+
+def _enable_line_editing() -> None:
+    """Arrow keys, history and Ctrl-A/E for the person typing: importing ``readline`` gives them
+    to ``input()`` (where the platform has it: not on Windows)."""
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401
 
 
 def _read_message(interactive: bool) -> str:

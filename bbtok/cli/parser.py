@@ -13,11 +13,19 @@ from bbtok.corpus.records import DEFAULT_BATCH_SIZE, DEFAULT_MAX_RECORD_BYTES, I
 from bbtok.corpus.sinks import OUTPUT_FORMATS
 from bbtok.tokenization.options import MAX_LENGTH_ARGUMENT
 
+# What --tokenizer names, for every command that has it.
+TOKENIZER_HELP = (
+    "tokenizer directory (vocab.json and merges.txt, or a byte-level one's tokenizer.json), or "
+    "a hub model id such as facebook/blenderbot_small-90M"
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``bbtok`` command."""
     parser = argparse.ArgumentParser(
-        prog="bbtok", description="The BlenderBot-small tokenizer, exactly."
+        prog="bbtok",
+        description="BlenderBot's tokenizers (BlenderbotSmall and the byte-level Blenderbot), "
+        "exactly as transformers tokenizes, and a torch-free runner for their models.",
     )
     parser.add_argument(
         "--version", action=_PrintVersion, nargs=0, help="show the version and exit"
@@ -25,12 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="tokenize sample text and show the steps")
-    demo.add_argument(
-        "--tokenizer",
-        default=DEFAULT_TOKENIZER_DIR,
-        help="directory with vocab.json and merges.txt, or a hub model id such as "
-        "facebook/blenderbot_small-90M (default: the sample vocabulary)",
-    )
+    _add_tokenizer_option(demo)
     demo.add_argument(
         "--model",
         default=DEFAULT_MODEL_DIR,
@@ -40,21 +43,33 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=run_demo)
 
     for name, run, about in (
-        ("generate", run_generate, "reply to each text with a BlenderbotSmall checkpoint"),
-        ("chat", run_chat, "talk with a BlenderbotSmall checkpoint, turn by turn"),
+        ("generate", run_generate, "reply to each text with a Blenderbot or BlenderbotSmall model"),
+        ("chat", run_chat, "talk with a Blenderbot or BlenderbotSmall model, turn by turn"),
     ):
         command = commands.add_parser(name, help=about)
         command.add_argument(
             "--model",
             default=DEFAULT_MODEL_DIR,
-            help="checkpoint directory with its tokenizer files, or a hub model id "
+            help="checkpoint directory (config.json and the weights), or a hub model id "
             "(default: the sample checkpoint)",
         )
-        command.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-        command.add_argument("--max-new-tokens", type=int, help="(default: the checkpoint's)")
-        command.add_argument("--min-new-tokens", type=int, help="(default: the checkpoint's)")
-        command.add_argument("--num-beams", type=int, help="(default: the checkpoint's)")
-        command.add_argument("--no-repeat-ngram-size", type=int, help="(default: the checkpoint's)")
+        command.add_argument(
+            "--tokenizer",
+            help=f"{TOKENIZER_HELP} (default: the tokenizer files beside the model)",
+        )
+        command.add_argument(
+            "--dtype",
+            choices=("float32", "float64"),
+            default="float32",
+            help="the dtype the model computes in (default: %(default)s)",
+        )
+        for option, about in (
+            ("--max-new-tokens", "the most tokens a reply has"),
+            ("--min-new-tokens", "the fewest tokens a reply has"),
+            ("--num-beams", "beams of the beam search (1: greedy)"),
+            ("--no-repeat-ngram-size", "no n-gram of this size twice in a reply (0: any)"),
+        ):
+            command.add_argument(option, type=int, help=f"{about} (default: the checkpoint's)")
         if name == "generate":
             command.add_argument("text", nargs="+", help="texts to reply to")
         else:
@@ -182,14 +197,17 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
 
-    train = commands.add_parser("train", help="learn a vocabulary in this tokenizer's format")
+    train = commands.add_parser(
+        "train", help="learn a vocabulary: BlenderbotSmall's, or Blenderbot's byte-level one"
+    )
     train.add_argument("files", nargs="+", help="UTF-8 text files to learn from")
     train.add_argument("-o", "--output", required=True, help="directory to write to")
     train.add_argument(
         "--vocab-size",
         type=int,
-        help="entries of the vocabulary, special tokens included (default: 16384; "
-        "8008 with --byte-level, as facebook/blenderbot-400M-distill)",
+        help="entries of the vocabulary, special tokens included: exactly these, unless the "
+        "corpus runs out of pairs seen --min-frequency times first (a warning says so) "
+        "(default: 16384; 8008 with --byte-level, as facebook/blenderbot-400M-distill)",
     )
     train.add_argument(
         "--byte-level",
@@ -197,7 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="learn a byte-level vocabulary for Blenderbot (bbtok.BlenderbotTokenizer) instead "
         "of a BlenderbotSmall one; writes tokenizer_config.json too",
     )
-    train.add_argument("--min-frequency", type=int, default=2, help="(default: %(default)s)")
+    train.add_argument(
+        "--min-frequency",
+        type=int,
+        default=2,
+        help="the fewest times a pair must be seen to be merged (default: %(default)s)",
+    )
     train.add_argument(
         "--overwrite",
         action="store_true",
@@ -205,7 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
         "replaced once the new ones are complete; other files are kept",
     )
     train.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bar and no 'wrote ...' line"
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress line (shown when standard error is a terminal) and no 'wrote ...' line",
     )
     train.set_defaults(run=run_train)
 
@@ -213,10 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
         "convert",
         help="rewrite a checkpoint as one model.safetensors (optionally in another dtype)",
         description="Read a checkpoint (a directory with model.safetensors, sharded safetensors, "
-        "pytorch_model.bin or sharded .bin files, or a hub model id) and write DIR with one "
+        "pytorch_model.bin or sharded .bin files, or a hub model id) and write OUTPUT with one "
         "model.safetensors as transformers saves it, config.json, generation_config.json (when "
-        "the source has one) and the tokenizer files. DIR is built beside itself and renamed "
-        "into place when complete, so a failure leaves no DIR. Prints DIR.",
+        "the source has one) and the tokenizer files. OUTPUT is built beside itself and renamed "
+        "into place when complete, so a failure leaves no OUTPUT. Prints OUTPUT.",
     )
     converter.add_argument("source", help="checkpoint directory or hub model id")
     converter.add_argument("-o", "--output", required=True, help="directory to write")
@@ -278,8 +304,7 @@ def _add_tokenizer_option(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--tokenizer",
         default=DEFAULT_TOKENIZER_DIR,
-        help="directory with vocab.json and merges.txt, or a hub model id such as "
-        "facebook/blenderbot_small-90M (default: the sample vocabulary)",
+        help=f"{TOKENIZER_HELP} (default: the sample vocabulary)",
     )
 
 

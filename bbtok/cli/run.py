@@ -3,6 +3,7 @@ status and messages on standard error."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -16,6 +17,22 @@ from bbtok.cli.process import (
     silence_standard_output,
 )
 from bbtok.corpus.records import describe_failure
+
+
+def error_text(error: Exception) -> str:
+    """An error as the command line says it: an ``OSError`` as ``'FILE': what happened``,
+    without Python's ``[Errno N]``; any other error as its message.
+
+    >>> error_text(FileNotFoundError(2, "No such file", "vocab.json"))
+    "'vocab.json': No such file"
+    >>> error_text(ValueError("text 1 is empty"))
+    'text 1 is empty'
+    """
+    if isinstance(error, OSError) and error.strerror:
+        names = [name for name in (error.filename, error.filename2) if name is not None]
+        shown = " -> ".join(repr(os.fsdecode(name)) for name in names)
+        return f"{shown}: {error.strerror}" if shown else str(error.strerror)
+    return str(error)
 
 
 def run_bench(arguments: Sequence[str]) -> int:
@@ -40,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             silence_standard_output()
             return BROKEN_PIPE
         except (OSError, ValueError) as error:
-            print(f"bbtok: error: {error}", file=sys.stderr)
+            print(f"bbtok: error: {error_text(error)}", file=sys.stderr)
             return 1
         except Exception as error:  # unforeseen: one line all the same, its type named
             if sys.flags.dev_mode:

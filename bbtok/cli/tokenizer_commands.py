@@ -177,23 +177,22 @@ def run_train(args: argparse.Namespace) -> int:
         from bbtok.blenderbot.train import train_byte_level
 
         written: tuple[str, ...] = train_byte_level(
-            args.files,
             args.output,
+            files=args.files,
             vocab_size=DISTILL_400M_VOCAB_SIZE if args.vocab_size is None else args.vocab_size,
             min_frequency=args.min_frequency,
-            files=True,
+            show_progress=show_progress,
             overwrite=args.overwrite,
         )
     else:
         from bbtok.blenderbot_small.train import train
 
         written = train(
-            args.files,
             args.output,
+            files=args.files,
             vocab_size=SMALL_VOCAB_SIZE if args.vocab_size is None else args.vocab_size,
             min_frequency=args.min_frequency,
             show_progress=show_progress,
-            files=True,
             overwrite=args.overwrite,
         )
     if not args.quiet:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import IO, Any, Generic, TypeVar
 
-from bbtok.corpus.progress import Counters, ProgressLine, Summary
+from bbtok.corpus.progress import Counters, ProgressLine, Summary, progress_text
 from bbtok.corpus.records import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_MAX_RECORD_BYTES,
@@ -216,7 +216,11 @@ def encode_files(
         max_record_bytes=max_record_bytes,
     )
     counters = Counters()
-    display = ProgressLine(progress, counters, total_bytes) if progress is not None else None
+    display = (
+        None
+        if progress is None
+        else ProgressLine(progress, lambda seconds: progress_text(counters, seconds, total_bytes))
+    )
     try:
         with output_sink(output, fmt) as sink:
             _run_threads(

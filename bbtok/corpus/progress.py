@@ -1,4 +1,5 @@
-"""What ``bbtok encode`` tells a person: a progress line on a terminal while it runs, a summary
+"""What a long command tells a person: one progress line on a terminal while it runs (``bbtok
+encode``'s, and the vocabulary trainers' :class:`TrainingProgress`), ``bbtok encode``'s summary
 line at the end, and the counts, sizes and durations they are written in (the command line's
 other messages count things with :func:`plural` too).
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -85,8 +87,11 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minute:02d}:{second:02d}" if hours else f"{minute}:{second:02d}"
 
 
-def progress_text(counters: Counters, seconds: float, total_bytes: int | None) -> str:
-    """The progress line: records, records/s, MB/s, and with a known total, % and ETA."""
+def progress_text(
+    counters: Counters, seconds: float, total_bytes: int | None, doing: str = "encoding"
+) -> str:
+    """The progress line of reading records: what is being ``doing``, records, records/s, MB/s,
+    and with a known total, % and ETA."""
     seconds = max(seconds, 1e-9)
     byte_rate = counters.bytes / seconds
     parts = [
@@ -99,16 +104,16 @@ def progress_text(counters: Counters, seconds: float, total_bytes: int | None) -
         parts.insert(0, f"{done:4.0%}")
         if byte_rate > 0:
             parts.append(f"ETA {_duration((total_bytes - counters.bytes) / byte_rate)}")
-    return "encoding: " + "  ".join(parts)
+    return f"{doing}: " + "  ".join(parts)
 
 
 class ProgressLine:
-    """One line on a terminal, redrawn every PROGRESS_SECONDS, erased at the end."""
+    """One line on a terminal, ``describe(seconds since start)``, redrawn every
+    PROGRESS_SECONDS, erased at the end."""
 
-    def __init__(self, stream: IO[str], counters: Counters, total_bytes: int | None) -> None:
+    def __init__(self, stream: IO[str], describe: Callable[[float], str]) -> None:
         self._stream = stream
-        self._counters = counters
-        self._total = total_bytes
+        self._describe = describe
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bbtok-progress", daemon=True)
         self._started = time.perf_counter()
@@ -120,7 +125,7 @@ class ProgressLine:
 
     def _run(self) -> None:
         while not self._stop.wait(PROGRESS_SECONDS):
-            text = progress_text(self._counters, time.perf_counter() - self._started, self._total)
+            text = self._describe(time.perf_counter() - self._started)
             # Cut to the terminal's width: a wrapped line could not be redrawn in place.
             width = _terminal_width(self._stream)
             self._stream.write("\r" + text[: width - 1] + "\x1b[K")
@@ -142,3 +147,47 @@ def _terminal_width(stream: IO[str]) -> int:
     except (OSError, ValueError, AttributeError):
         return 80
     return columns if columns > 0 else 80  # 0: a terminal that never said its size
+
+
+class TrainingProgress:
+    """The progress line of a vocabulary trainer: the corpus read (as ``bbtok encode``'s line),
+    then the time spent learning merges, which the ``tokenizers`` trainer does without telling
+    (its own bars are turned off: they count its input chunks, not the corpus). Shown on
+    ``stream`` while used as a context manager; with no stream, nothing is shown.
+
+    >>> with TrainingProgress(None, total_bytes=None) as progress:
+    ...     list(progress.read(["some text", "more"]))
+    ['some text', 'more']
+    """
+
+    def __init__(self, stream: IO[str] | None, total_bytes: int | None) -> None:
+        self.counters = Counters()
+        self._total = total_bytes
+        self._learning_since: float | None = None
+        self._line = None if stream is None else ProgressLine(stream, self.text)
+
+    def __enter__(self) -> TrainingProgress:
+        if self._line is not None:
+            self._line.start()
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        if self._line is not None:
+            self._line.stop()
+
+    def read(self, records: Iterable[str]) -> Iterator[str]:
+        """``records``, counted as they are read; once they end, the line says that merges are
+        being learnt."""
+        for record in records:
+            self.counters.records += 1
+            self.counters.bytes += len(record.encode("utf-8", "surrogatepass"))
+            yield record
+        self._learning_since = time.perf_counter()
+
+    def text(self, seconds: float) -> str:
+        """The line ``seconds`` after the start: the corpus read so far, or once it is all
+        read, how long merges have been learnt for."""
+        if self._learning_since is None:
+            return progress_text(self.counters, seconds, self._total, "reading")
+        learning = _duration(time.perf_counter() - self._learning_since)
+        return f"learning merges: {learning} (read {plural(self.counters.records, 'record')})"

@@ -50,6 +50,12 @@ WEIGHT_FILES = (
     "pytorch_model.bin.index.json",
 )
 _INDEX_SUFFIX = ".index.json"
+# What to give instead of a model id that is not in the cache, to go on without the hub.
+LOCAL_DIRECTORY_INSTEAD = (
+    "give a local directory instead (a checkpoint saved with save_pretrained, or the sample "
+    'shipped with bbtok, whose path python -c "from bbtok.data import SAMPLE_CHECKPOINT; '
+    'print(SAMPLE_CHECKPOINT)" prints)'
+)
 
 
 @dataclass(frozen=True)
@@ -227,12 +233,14 @@ def _snapshot_directory(model_id: str, wanted: FileSet, options: HubOptions) -> 
                 return None  # absent from the cache: an optional file is then absent
             if offline:
                 raise missing(
-                    f"its {filename} (revision {revision!r}) is not in the cache "
-                    f"{cache!r}, and nothing is downloaded ({why_offline})"
+                    f"its {filename} (revision {revision!r}) is not in the cache {cache!r}, and "
+                    f"nothing is downloaded ({why_offline}); {LOCAL_DIRECTORY_INSTEAD}"
                 ) from None
             raise missing(
                 f"its {filename} (revision {revision!r}) is not in the cache {cache!r}, and the "
-                f"hub could not be reached: {error}"
+                f"hub could not be reached ({error}). To work offline, set HF_HUB_OFFLINE=1 (the "
+                f"files already in the cache are then read without asking the hub) or "
+                f"{LOCAL_DIRECTORY_INSTEAD}"
             ) from error
         except EntryNotFoundError:  # the hub says the repository has no such file
             if not required:

@@ -14,6 +14,7 @@ import bbtok.blenderbot_small.train
 from bbtok import BlenderbotSmallTokenizer
 from bbtok.blenderbot_small.tokenizer import bpe, pretokenize
 from bbtok.blenderbot_small.train import SPECIAL_TOKENS, train
+from bbtok.corpus.progress import TrainingProgress
 from bbtok.tokenization.vocabulary_files import read_merges, read_vocab
 
 from conftest import MULTILINGUAL_TEXT, SAMPLE_DIR, reference_class
@@ -32,10 +33,11 @@ CORPUS = [
 ] * 3
 
 
-def train_to(directory: Path, corpus: Any = CORPUS, **options: Any) -> tuple[Path, Path]:
+def train_to(directory: Path, **options: Any) -> tuple[Path, Path]:
+    options.setdefault("texts", CORPUS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        vocab_path, merges_path = train(corpus, directory, **options)
+        vocab_path, merges_path = train(directory, **options)
     return Path(vocab_path), Path(merges_path)
 
 
@@ -114,7 +116,7 @@ def test_frequent_words_become_single_tokens(tmp_path: Path) -> None:
 def test_a_piece_ending_in_the_continuation_mark_does_not_duplicate_an_id(tmp_path: Path) -> None:
     # "ab@@" as a word-final piece and "ab" as a continuing one are both "ab@@" in this format.
     corpus = ["ab@@ ab@@ ab@@ abc abc abc"] * 5
-    vocab = trained_vocab(tmp_path, corpus=corpus, vocab_size=100)
+    vocab = trained_vocab(tmp_path, texts=corpus, vocab_size=150)
     assert "ab@@" in vocab
     assert sorted(vocab.values()) == list(range(len(vocab)))
 
@@ -132,30 +134,52 @@ def test_line_breaks_are_learnt_as_one_token_with_id_4(tmp_path: Path) -> None:
 
 def test_warns_when_the_merges_do_not_build_the_newline_marker(tmp_path: Path) -> None:
     with pytest.warns(UserWarning, match="__newln__"):
-        train(CORPUS, tmp_path, vocab_size=10)
+        train(tmp_path, texts=CORPUS, vocab_size=300, min_frequency=1000)
 
 
 # -- vocab_size and min_frequency --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("vocab_size", [120, 200, 260])
-def test_vocab_size_is_a_lower_bound_with_at_most_five_extra(
+@pytest.mark.parametrize("vocab_size", [120, 200, 260, 2000])
+def test_vocab_size_counts_every_entry_the_special_tokens_included(
     tmp_path: Path, vocab_size: int
 ) -> None:
-    vocab = trained_vocab(tmp_path, vocab_size=vocab_size)
-    assert vocab_size <= len(vocab) <= vocab_size + len(SPECIALS)
+    # 2000: the line breaks' __newln__ is learnt too, and is no second entry.
+    corpus = [MULTILINGUAL_TEXT.read_text(encoding="utf-8")] if vocab_size > 300 else CORPUS
+    vocab = trained_vocab(tmp_path, texts=corpus, vocab_size=vocab_size)
+    assert len(vocab) == vocab_size
 
 
 def test_a_small_corpus_stops_when_no_pair_is_frequent_enough(tmp_path: Path) -> None:
-    vocab = trained_vocab(tmp_path, corpus=["hello world", "hello there"], vocab_size=1000)
+    vocab = trained_vocab(tmp_path, texts=["hello world", "hello there"], vocab_size=1000)
     assert len(vocab) < 1000
     assert "hello" in vocab  # seen twice: min_frequency=2 lets it merge
     assert "world" not in vocab  # seen once
 
 
+def test_a_corpus_that_cannot_fill_the_vocabulary_is_warned_of(tmp_path: Path) -> None:
+    # The 16 entries below, and the merges of the one word seen twice: "h e", "l o</w>",
+    # "l lo</w>", "he llo</w>".
+    with pytest.warns(UserWarning, match=r"has 20 of the 1,000 entries asked for.* 2 times"):
+        train(tmp_path, texts=["hello world", "hello there"], vocab_size=1000)
+
+
+def test_a_vocabulary_filled_to_its_size_is_not_warned_of(tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train(tmp_path, texts=CORPUS, vocab_size=200)
+
+
+def test_a_size_below_what_the_characters_take_is_refused(tmp_path: Path) -> None:
+    # 5 special tokens, h e l o w r d t as continuing pieces ("h@@") and the word ends o d e.
+    with pytest.raises(ValueError, match=r"vocab_size=10 is too small .* take 16 entries"):
+        train(tmp_path, texts=["hello world", "hello there"], vocab_size=10)
+    assert not any(tmp_path.iterdir())
+
+
 def test_min_frequency_zero_merges_everything(tmp_path: Path) -> None:
     vocab = trained_vocab(
-        tmp_path, corpus=["hello world", "hello there"], vocab_size=1000, min_frequency=0
+        tmp_path, texts=["hello world", "hello there"], vocab_size=1000, min_frequency=0
     )
     assert {"hello", "world", "there"} <= vocab.keys()
 
@@ -163,12 +187,30 @@ def test_min_frequency_zero_merges_everything(tmp_path: Path) -> None:
 # -- the corpus -----------------------------------------------------------------------------
 
 
-def test_strings_are_texts_unless_files_is_set(tmp_path: Path) -> None:
-    present = tmp_path / "present.txt"
-    present.write_text("zzzz qqqq " * 10, encoding="utf-8")
-    vocab_file, _ = train([str(present)], tmp_path / "out", vocab_size=100)
-    # The path's characters were learnt from, not the file's: "zzzz" never became a token.
-    assert "zzzz" not in json.loads(Path(vocab_file).read_text(encoding="utf-8"))
+def test_a_corpus_given_without_saying_texts_or_files_is_refused(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("zzzz qqqq " * 10, encoding="utf-8")
+    with pytest.raises(TypeError, match="positional argument"):
+        train([str(corpus)], tmp_path / "out")  # type: ignore[call-arg]
+    assert not (tmp_path / "out").exists()
+
+
+def test_files_are_read_and_texts_are_learnt_as_they_are(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("zzzz qqqq " * 10, encoding="utf-8")
+    from_file = trained_vocab(tmp_path / "file", texts=(), files=[str(corpus)], vocab_size=150)
+    from_text = trained_vocab(tmp_path / "text", texts=[str(corpus)], vocab_size=150)
+    assert "zzzz" in from_file
+    assert "zzzz" not in from_text  # the path's own characters were learnt from
+
+
+def test_texts_and_files_together_learn_from_both(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(CORPUS[3:6]), encoding="utf-8")
+    both = train_to(tmp_path / "both", texts=CORPUS[:3], files=[corpus], vocab_size=200)
+    joined = [*CORPUS[:3], "\n".join(CORPUS[3:6])]
+    texts = train_to(tmp_path / "texts", texts=joined, vocab_size=200)
+    assert [p.read_bytes() for p in both] == [p.read_bytes() for p in texts]
 
 
 def test_files_give_the_same_result_as_their_texts(tmp_path: Path) -> None:
@@ -177,45 +219,67 @@ def test_files_give_the_same_result_as_their_texts(tmp_path: Path) -> None:
         path = tmp_path / f"part {index}.txt"
         path.write_text(record, encoding="utf-8")
         paths.append(str(path))
-    from_files = train_to(tmp_path / "files", corpus=paths, files=True, vocab_size=200)
-    from_paths = train_to(tmp_path / "paths", corpus=[Path(p) for p in paths], vocab_size=200)
-    from_texts = train_to(tmp_path / "texts", corpus=CORPUS[:6], vocab_size=200)
+    from_files = train_to(tmp_path / "files", texts=(), files=paths, vocab_size=200)
+    from_paths = train_to(tmp_path / "paths", texts=(), files=map(Path, paths), vocab_size=200)
+    from_texts = train_to(tmp_path / "texts", texts=CORPUS[:6], vocab_size=200)
     assert [p.read_bytes() for p in from_files] == [p.read_bytes() for p in from_texts]
     assert [p.read_bytes() for p in from_paths] == [p.read_bytes() for p in from_texts]
 
 
 def test_a_generator_of_texts_is_a_corpus(tmp_path: Path) -> None:
     from_list = train_to(tmp_path / "list", vocab_size=200)
-    from_generator = train_to(tmp_path / "gen", corpus=(text for text in CORPUS), vocab_size=200)
+    from_generator = train_to(tmp_path / "gen", texts=(text for text in CORPUS), vocab_size=200)
     assert [p.read_bytes() for p in from_list] == [p.read_bytes() for p in from_generator]
 
 
 def test_crlf_files_train_like_lf_text(tmp_path: Path) -> None:
     path = tmp_path / "crlf.txt"
     path.write_bytes("\n".join(CORPUS).replace("\n", "\r\n").encode("utf-8"))
-    from_file = train_to(tmp_path / "file", corpus=[path], vocab_size=200)
-    from_text = train_to(tmp_path / "text", corpus=["\n".join(CORPUS)], vocab_size=200)
+    from_file = train_to(tmp_path / "file", texts=(), files=[path], vocab_size=200)
+    from_text = train_to(tmp_path / "text", texts=["\n".join(CORPUS)], vocab_size=200)
     assert [p.read_bytes() for p in from_file] == [p.read_bytes() for p in from_text]
 
 
-def test_files_true_reads_strings_that_look_like_text_as_paths(tmp_path: Path) -> None:
+def test_files_reads_strings_that_look_like_text_as_paths(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="hello world"):
-        train(["hello world"], tmp_path, files=True)
-
-
-def test_files_false_trains_on_strings_that_look_like_paths(tmp_path: Path) -> None:
-    vocab = trained_vocab(tmp_path, corpus=["hello", "hello"], files=False, vocab_size=100)
-    assert "hello" in vocab
+        train(tmp_path, files=["hello world"])
 
 
 def test_output_directory_is_created(tmp_path: Path) -> None:
-    vocab_path, merges_path = train_to(tmp_path / "a" / "b", vocab_size=100)
+    vocab_path, merges_path = train_to(tmp_path / "a" / "b", vocab_size=150)
     assert vocab_path.parent == merges_path.parent == tmp_path / "a" / "b"
 
 
 def test_no_temporary_file_is_left_behind(tmp_path: Path) -> None:
-    train_to(tmp_path, vocab_size=100)
+    train_to(tmp_path, vocab_size=150)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["merges.txt", "vocab.json"]
+
+
+# -- progress ---------------------------------------------------------------------------------
+
+
+def test_show_progress_turns_the_trainers_own_bars_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown: list[bool] = []
+    real_trainer = bbtok.blenderbot_small.train.trainers.BpeTrainer
+
+    def recording(**options: Any) -> Any:
+        shown.append(options["show_progress"])
+        return real_trainer(**options)
+
+    monkeypatch.setattr(bbtok.blenderbot_small.train.trainers, "BpeTrainer", recording)
+    train_to(tmp_path, vocab_size=150, show_progress=True)
+    assert shown and not any(shown)
+
+
+def test_the_progress_line_tells_reading_then_learning_merges() -> None:
+    progress = TrainingProgress(None, total_bytes=20)
+    records = progress.read(["0123456789", "abcdefghij"])
+    next(records)
+    assert progress.text(2.0) == "reading:  50%  1 record  0 records/s  0.0 MB/s  ETA 0:02"
+    list(records)
+    assert progress.text(3.0).startswith("learning merges: 0:00 (read 2 records)")
 
 
 # -- the output directory ---------------------------------------------------------------------
@@ -231,17 +295,17 @@ def test_a_directory_that_is_not_empty_is_refused_before_training(
 
     monkeypatch.setattr(bbtok.blenderbot_small.train, "_run_trainer", no_training)
     with pytest.raises(FileExistsError, match="overwrite=True"):
-        train(CORPUS, tmp_path, vocab_size=100)
+        train(tmp_path, texts=CORPUS, vocab_size=150)
     assert (tmp_path / "vocab.json").read_text() == "mine"
 
 
 def test_overwrite_replaces_the_vocabulary_and_keeps_other_files(tmp_path: Path) -> None:
-    expected = [path.read_bytes() for path in train_to(tmp_path / "fresh", vocab_size=100)]
+    expected = [path.read_bytes() for path in train_to(tmp_path / "fresh", vocab_size=150)]
     output = tmp_path / "out"
     output.mkdir()
     (output / "vocab.json").write_text("old")
     (output / "notes.txt").write_text("mine")
-    written = train_to(output, vocab_size=100, overwrite=True)
+    written = train_to(output, vocab_size=150, overwrite=True)
     assert [path.read_bytes() for path in written] == expected
     assert (output / "notes.txt").read_text() == "mine"
     assert sorted(path.name for path in output.iterdir()) == [
@@ -260,7 +324,7 @@ def test_overwriting_a_byte_level_vocabulary_removes_its_other_tokenizer_files(
     output.mkdir()
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.json", "notes.txt"):
         (output / name).write_text("old")
-    train_to(output, vocab_size=100, overwrite=True)
+    train_to(output, vocab_size=150, overwrite=True)
     assert sorted(path.name for path in output.iterdir()) == [
         "merges.txt",
         "notes.txt",
@@ -273,7 +337,7 @@ def test_a_corpus_file_the_output_would_replace_is_refused(tmp_path: Path) -> No
     corpus = tmp_path / "merges.txt"
     corpus.write_text("\n".join(CORPUS), encoding="utf-8")
     with pytest.raises(ValueError, match=r"merges\.txt is a file this run reads"):
-        train([corpus], tmp_path, vocab_size=100, overwrite=True)
+        train(tmp_path, files=[corpus], vocab_size=150, overwrite=True)
     assert corpus.read_text(encoding="utf-8") == "\n".join(CORPUS)
 
 
@@ -285,7 +349,7 @@ def test_a_failed_write_leaves_no_directory(
 
     monkeypatch.setattr(bbtok.blenderbot_small.train, "save_vocab_files", full_disk)
     with pytest.raises(OSError, match="No space left"):
-        train_to(tmp_path / "new" / "vocab", vocab_size=100)
+        train_to(tmp_path / "new" / "vocab", vocab_size=150)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -297,8 +361,8 @@ def test_missing_files_are_all_named(tmp_path: Path) -> None:
     present.write_text("some text", encoding="utf-8")
     missing = [str(tmp_path / "gone.txt"), str(tmp_path / "lost.txt")]
     with pytest.raises(FileNotFoundError) as error:
-        train([str(present), *missing], tmp_path / "out", files=True)
-    assert all(name in str(error.value) for name in missing)
+        train(tmp_path / "out", files=[str(present), *missing])
+    assert str(error.value) == f"2 corpus files not found: {missing[0]!r}, {missing[1]!r}"
     assert not (tmp_path / "out").exists()
 
 
@@ -306,34 +370,34 @@ def test_invalid_utf8_names_the_file_and_byte_offset(tmp_path: Path) -> None:
     path = tmp_path / "latin1.txt"
     path.write_bytes(b"caf\xe9 au lait")
     with pytest.raises(ValueError, match=r"latin1\.txt.*byte offset 3"):
-        train([path], tmp_path / "out")
+        train(tmp_path / "out", files=[path])
 
 
 def test_a_bare_string_is_refused(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="wrap it in a list"):
-        train("some text", tmp_path)
+        train(tmp_path, texts="some text")
 
 
 def test_a_record_that_is_not_text_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(TypeError, match="record 1 is a bytes"):
+    with pytest.raises(TypeError, match=r"texts\[1\] is a bytes"):
         records: list[Any] = ["text", b"bytes"]
-        train(iter(records), tmp_path)
+        train(tmp_path, texts=iter(records))
 
 
 def test_an_empty_corpus_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no words"):
-        train(["", " \n "], tmp_path, files=False)
+        train(tmp_path, texts=["", " \n "])
 
 
 def test_a_lone_surrogate_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="surrogate"):
-        train(["bad \ud800 text"], tmp_path)
+        train(tmp_path, texts=["bad \ud800 text"])
 
 
 @pytest.mark.parametrize("options", [{"vocab_size": 0}, {"vocab_size": 2.5}, {"min_frequency": -1}])
 def test_bad_sizes_are_refused(tmp_path: Path, options: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
-        train(CORPUS, tmp_path, **options)
+        train(tmp_path, texts=CORPUS, **options)
 
 
 # -- the shipped sample vocabulary -------------------------------------------------------

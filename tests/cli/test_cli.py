@@ -21,7 +21,7 @@ from bbtok.blenderbot_small.tokenizer_fast import max_threads
 from bbtok.cli import main, model_commands
 from bbtok.cli.checkpoints import RANDOM_WEIGHTS_NOTE, load_model
 
-from conftest import FIXTURES, SAMPLE_DIR
+from conftest import FIXTURES, MULTILINGUAL_TEXT, SAMPLE_DIR
 
 TOKENIZER = ["--tokenizer", str(SAMPLE_DIR)]
 BYTE_LEVEL_DIR = FIXTURES / "byte_level"
@@ -53,6 +53,40 @@ def test_bench_help_shows_the_usage_of_bbtok_bench(capsys: pytest.CaptureFixture
         run("bench", "--help")
     assert stopped.value.code == 0
     assert capsys.readouterr().out.startswith("usage: bbtok bench [-h]")
+
+
+def help_text(capsys: pytest.CaptureFixture[str], *arguments: str) -> str:
+    with pytest.raises(SystemExit):
+        run(*arguments, "--help")
+    return " ".join(capsys.readouterr().out.split())  # argparse's line breaks undone
+
+
+def test_the_help_names_both_families_and_their_models(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_text(capsys)
+    assert "BlenderbotSmall and the byte-level Blenderbot" in text
+    assert "runner for their models" in text
+    assert "generate reply to each text with a Blenderbot or BlenderbotSmall model" in text
+    assert "chat talk with a Blenderbot or BlenderbotSmall model" in text
+
+
+@pytest.mark.parametrize("command", ["generate", "chat", "tokenize", "encode", "demo"])
+def test_tokenizer_help_names_the_byte_level_tokenizer_json(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    assert "or a byte-level one's tokenizer.json" in help_text(capsys, command)
+
+
+@pytest.mark.parametrize("command", ["generate", "chat"])
+def test_generate_and_chat_help_says_what_dtype_is(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    assert "the dtype the model computes in (default: float32)" in help_text(capsys, command)
+
+
+def test_convert_help_calls_its_output_output(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_text(capsys, "convert")
+    assert "write OUTPUT with one model.safetensors" in text
+    assert "DIR" not in text
 
 
 # -- tokenize -----------------------------------------------------------------------------------
@@ -252,7 +286,7 @@ def test_train_reports_what_it_wrote_on_standard_error(
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("hello there friend\nhow are you doing\n", encoding="utf-8")
     output = tmp_path / "vocab"
-    assert run("train", corpus, "-o", output, "--vocab-size", "100", "--min-frequency", "1") == 0
+    assert run("train", corpus, "-o", output, "--vocab-size", "50", "--min-frequency", "1") == 0
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == f"bbtok: wrote {output / 'vocab.json'} and {output / 'merges.txt'}\n"
@@ -266,7 +300,7 @@ def test_train_refuses_an_output_that_is_not_empty_and_keeps_it(
     output = tmp_path / "vocab"
     output.mkdir()
     (output / "vocab.json").write_text("my vocabulary")
-    assert run("train", corpus, "-o", output, "--vocab-size", "100", "--min-frequency", "1") == 1
+    assert run("train", corpus, "-o", output, "--vocab-size", "50", "--min-frequency", "1") == 1
     assert "is not empty (pass --overwrite" in capsys.readouterr().err
     assert [path.name for path in output.iterdir()] == ["vocab.json"]
     assert (output / "vocab.json").read_text() == "my vocabulary"
@@ -281,7 +315,7 @@ def test_train_overwrite_replaces_the_vocabulary_files_only(
     output.mkdir()
     (output / "vocab.json").write_text("my vocabulary")
     (output / "notes.txt").write_text("mine")
-    options = ["--vocab-size", "100", "--min-frequency", "1", "--overwrite"]
+    options = ["--vocab-size", "50", "--min-frequency", "1", "--overwrite"]
     assert run("train", corpus, "-o", output, *options) == 0
     assert "wrote" in capsys.readouterr().err
     assert sorted(path.name for path in output.iterdir()) == [
@@ -291,6 +325,38 @@ def test_train_overwrite_replaces_the_vocabulary_files_only(
     ]
     assert (output / "notes.txt").read_text() == "mine"
     assert "hello" in json.loads((output / "vocab.json").read_text(encoding="utf-8"))
+
+
+def test_train_writes_exactly_the_vocab_size_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "vocab"
+    assert run("train", MULTILINGUAL_TEXT, "-o", output, "--vocab-size", "2000") == 0
+    assert len(json.loads((output / "vocab.json").read_text(encoding="utf-8"))) == 2000
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_train_warns_when_the_corpus_cannot_fill_the_vocabulary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("hello there friend\nhow are you doing\n", encoding="utf-8")
+    output = tmp_path / "vocab"
+    assert run("train", corpus, "-o", output, "--vocab-size", "100", "--min-frequency", "1") == 0
+    # Every word is one token: no pair is left to merge.
+    assert len(json.loads((output / "vocab.json").read_text(encoding="utf-8"))) == 56
+    assert capsys.readouterr().err.startswith(
+        "bbtok: warning: the vocabulary learnt has 56 of the 100 entries asked for: no other "
+        "pair of symbols is seen at least 1 time in the corpus (a larger corpus gives more)\n"
+    )
+
+
+def test_train_names_a_missing_corpus_file_in_the_command_lines_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.txt"
+    assert run("train", missing, "-o", tmp_path / "vocab") == 1
+    assert capsys.readouterr().err == f"bbtok: error: corpus file not found: {str(missing)!r}\n"
 
 
 def test_too_many_workers_are_refused_while_the_arguments_are_read(
