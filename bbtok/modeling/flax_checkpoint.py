@@ -79,7 +79,7 @@ class FlaxCheckpoint(RenamedTensors):
             raw=False,
             max_str_len=MAX_KEY_BYTES,
             max_bin_len=0,
-            max_array_len=0,
+            max_array_len=MAX_RANK,  # no list is a parameter, but one is named as such
             max_map_len=MAX_ENTRIES,
             max_ext_len=len(raw),
         )

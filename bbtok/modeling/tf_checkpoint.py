@@ -102,7 +102,7 @@ class TFCheckpoint(RenamedTensors):
                 self._add(name, self._array(h5py, node, layer), kernel, _short(layer))
                 continue
             for variable in self._names(h5py, node, "weight_names", f"layer {_short(layer)}"):
-                where = f"{_short(layer)}/{_short(variable)}"
+                where = _short(f"{layer}/{variable}")
                 dataset = self._node(h5py, node, variable, f"variable {where}")
                 if not isinstance(dataset, h5py.Dataset):
                     raise ValueError(f"{self.path}: variable {where} is not a dataset")
