@@ -242,7 +242,7 @@ def bench_bbtok(
     best = best_seconds(lambda: model.generate(prompt, **settings), repeats)
     # One step at a given position: decode up to it, then time single steps there.
     mask = np.ones(prompt.shape, dtype=bool)
-    encoded = model.encode(prompt, mask)
+    encoded = model.encode(prompt, mask).last_hidden_state
     token = np.array([1])
     step_seconds: list[tuple[int, float]] = []
     for position in shape.step_positions:

@@ -1,7 +1,9 @@
 """``bbtok convert``: any checkpoint the model loads, rewritten as transformers saves one.
 
 The source is a hub model id or a directory with ``model.safetensors``, sharded safetensors,
-``pytorch_model.bin`` or sharded ``.bin`` files; the result is one directory holding a single
+``pytorch_model.bin`` or sharded ``.bin`` files, or the TensorFlow (``tf_model.h5``) or Flax
+(``flax_model.msgpack``) files transformers 4.x saved, sharded or not (their kernels transposed
+back to PyTorch's layout); the result is one directory holding a single
 ``model.safetensors`` (named as transformers 5 saves ``BlenderbotSmallForConditionalGeneration``:
 ``model.`` in front of the base model's tensors, the tied embeddings once, as
 ``model.shared.weight``, and no ``lm_head.weight`` when it is tied), ``config.json``,
@@ -144,6 +146,8 @@ _CHECKPOINT_FILE_PATTERNS = (
     "model-*-of-*.safetensors",
     "*.index.json",
     "pytorch_model*.bin",
+    "tf_model*.h5",
+    "flax_model*.msgpack",
 )
 
 

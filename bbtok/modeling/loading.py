@@ -14,6 +14,7 @@ import numpy as np
 
 from bbtok.modeling.architectures import Architecture
 from bbtok.modeling.config import Seq2SeqConfig
+from bbtok.modeling.flax_checkpoint import FlaxCheckpoint, flax_pytorch_name
 from bbtok.modeling.layers import (
     ACTIVATIONS,
     Array,
@@ -24,6 +25,7 @@ from bbtok.modeling.layers import (
     LayerNorm,
     Linear,
 )
+from bbtok.modeling.tf_checkpoint import TFCheckpoint, tf_pytorch_name
 from bbtok.modeling.torch_checkpoint import TorchCheckpoint
 from bbtok.modeling.weights import SafetensorsFile, ShardedWeights, TensorSource
 from bbtok.storage.hub import WEIGHT_FILES
@@ -31,23 +33,32 @@ from bbtok.storage.hub import WEIGHT_FILES
 
 def open_weights(directory: str | os.PathLike[str], mmap: bool = True) -> TensorSource:
     """The weights of a checkpoint directory: the first of
-    ``bbtok.storage.hub.WEIGHT_FILES`` present
-    (transformers' order), an index with the shards it names."""
-    readers: dict[str, Callable[[Path], TensorSource]] = {
-        ".safetensors": functools.partial(SafetensorsFile, mmap=mmap),
-        ".bin": functools.partial(TorchCheckpoint, mmap=mmap),
+    ``bbtok.storage.hub.WEIGHT_FILES`` present (transformers' order: safetensors, torch's
+    ``.bin``, TensorFlow's ``tf_model.h5``, Flax's ``flax_model.msgpack``), an index with the
+    shards it names; every format's tensors under transformers' PyTorch names."""
+    # Each format's reader, and the shards' name of a tensor its index lists.
+    readers: dict[str, tuple[Callable[[Path], TensorSource], Callable[[str], str] | None]] = {
+        ".safetensors": (functools.partial(SafetensorsFile, mmap=mmap), None),
+        ".bin": (functools.partial(TorchCheckpoint, mmap=mmap), None),
+        ".h5": (functools.partial(TFCheckpoint, mmap=mmap), _tf_index_name),
+        ".msgpack": (functools.partial(FlaxCheckpoint, mmap=mmap), flax_pytorch_name),
     }
     for name in WEIGHT_FILES:
         path = Path(directory) / name
         if path.exists():
             whole = name.removesuffix(".index.json")  # an index's shards are in its format
-            reader = readers[Path(whole).suffix]
-            return reader(path) if whole == name else ShardedWeights(path, reader)
+            reader, index_name = readers[Path(whole).suffix]
+            return reader(path) if whole == name else ShardedWeights(path, reader, index_name)
     raise FileNotFoundError(
         errno.ENOENT,
         f"No weights: none of {', '.join(WEIGHT_FILES)} is in the directory",
         os.fspath(directory),
     )
+
+
+def _tf_index_name(variable: str) -> str:
+    # tf_model.h5.index.json lists the variables by their full names.
+    return tf_pytorch_name(variable)[0]
 
 
 class LayerReader:

@@ -29,6 +29,7 @@ cross-attention keys and values are computed once, and each step computes one po
 from __future__ import annotations
 
 import abc
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -60,7 +61,11 @@ __all__ = [
     "BlenderbotSmallForConditionalGeneration",
     "BlenderbotSmallModel",
     "Decoder",
+    "DecoderCache",
+    "DecoderLMOutput",
+    "DecoderOutput",
     "Encoder",
+    "EncoderOutput",
     "IncrementalDecoder",
     "Seq2SeqLMOutput",
     "Seq2SeqModelOutput",
@@ -83,6 +88,54 @@ class Seq2SeqLMOutput:
 
     logits: Array
     encoder_last_hidden_state: Array
+
+
+@dataclass
+class EncoderOutput:
+    """What ``encode`` returns, as transformers' Flax classes did: the encoder's
+    ``last_hidden_state`` [batch, source, d_model], also ``output[0]``."""
+
+    last_hidden_state: Array
+
+    def __getitem__(self, index: int) -> Array:
+        return (self.last_hidden_state,)[index]
+
+
+@dataclass(frozen=True)
+class DecoderCache:
+    """``past_key_values`` of ``decode``: each decoder layer's self-attention keys and values of
+    the positions fed so far [batch, heads, length, head_dim], the cross-attention keys and
+    values of the encoder output it was made for (``init_cache``), and ``max_length``, the
+    positions it may hold. ``decode`` returns a new cache and leaves the one given as it was."""
+
+    keys: tuple[Array, ...]
+    values: tuple[Array, ...]
+    cross: tuple[tuple[Array, Array], ...]
+    encoder_hidden_state: Array
+    max_length: int
+
+    @property
+    def length(self) -> int:
+        """The positions fed so far."""
+        return int(self.keys[0].shape[2]) if self.keys else 0
+
+
+@dataclass
+class DecoderOutput:
+    """What the bare model's ``decode`` returns: the decoder's ``last_hidden_state`` [batch,
+    target, d_model], and the cache extended by these positions when one was given."""
+
+    last_hidden_state: Array
+    past_key_values: DecoderCache | None = None
+
+
+@dataclass
+class DecoderLMOutput:
+    """What ``decode`` of the model with its output layer returns: ``logits`` [batch, target,
+    vocab], and the cache extended by these positions when one was given."""
+
+    logits: Array
+    past_key_values: DecoderCache | None = None
 
 
 # -- encoder and decoder --------------------------------------------------------------------
@@ -203,9 +256,159 @@ class Seq2SeqBase(PretrainedModel):
 
     # -- running --
 
-    def encode(self, input_ids: Array, attention_mask: Array) -> Array:
-        """The encoder's last hidden state [batch, source, d_model]."""
+    def _encoded(self, input_ids: Array, attention_mask: Array) -> Array:
+        """The encoder's last hidden state [batch, source, d_model] of checked inputs."""
         return self.encoder(input_ids, additive_mask(attention_mask[:, None, None, :], self.dtype))
+
+    def encode(self, input_ids: Any, attention_mask: Any = None) -> EncoderOutput:
+        """The encoder alone, as transformers' Flax classes had it: ``.last_hidden_state``
+        [batch, source, d_model], to hand to ``decode`` any number of times.
+
+        >>> from bbtok.data import SAMPLE_CHECKPOINT
+        >>> model = BlenderbotSmallForConditionalGeneration.from_pretrained(SAMPLE_CHECKPOINT)
+        >>> encoder_outputs = model.encode(np.array([[5, 6, 7, 2]]))
+        >>> encoder_outputs.last_hidden_state.shape
+        (1, 4, 16)
+        >>> model.decode(np.array([[1]]), encoder_outputs).logits.shape
+        (1, 1, 16388)
+        """
+        ids = self._ids(input_ids, "input_ids")
+        return EncoderOutput(self._encoded(ids, self._mask(attention_mask, ids, "attention_mask")))
+
+    def _encoder_hidden_state(self, encoder_outputs: Any) -> Array:
+        """The encoder's last hidden state out of ``encode``'s output (or anything whose item
+        0 it is, or the array itself), checked against the model."""
+        hidden = encoder_outputs
+        if not isinstance(hidden, Array):
+            try:
+                hidden = hidden[0]
+            except (TypeError, IndexError, KeyError):
+                hidden = None
+        width = self.config.d_model
+        if not (isinstance(hidden, Array) and hidden.ndim == 3 and hidden.shape[2] == width):
+            raise ValueError(
+                f"encoder_outputs must be encode()'s output (or its last_hidden_state, "
+                f"[batch, source, {width}])"
+            )
+        if hidden.shape[0] == 0 or hidden.shape[1] == 0:
+            raise ValueError(f"encoder_outputs is empty: shape {hidden.shape}")
+        return hidden.astype(self.dtype, copy=False)
+
+    def init_cache(self, batch_size: int, max_length: int, encoder_outputs: Any) -> DecoderCache:
+        """An empty ``past_key_values`` for ``decode``, as transformers' Flax classes made it:
+        room for ``max_length`` positions of ``batch_size`` rows decoding ``encoder_outputs``
+        (whose cross-attention keys and values it computes once).
+
+        >>> from bbtok.data import SAMPLE_CHECKPOINT
+        >>> model = BlenderbotSmallForConditionalGeneration.from_pretrained(SAMPLE_CHECKPOINT)
+        >>> encoder_outputs = model.encode(np.array([[5, 6, 7, 2]]))
+        >>> past = model.init_cache(1, 8, encoder_outputs)
+        >>> step = model.decode(np.array([[1]]), encoder_outputs, past_key_values=past)
+        >>> step.past_key_values.length
+        1
+        """
+        encoded = self._encoder_hidden_state(encoder_outputs)
+        if batch_size != encoded.shape[0]:
+            raise ValueError(
+                f"batch_size is {batch_size}, but encoder_outputs has {encoded.shape[0]} rows"
+            )
+        positions = self.config.max_position_embeddings
+        if not (isinstance(max_length, int) and 1 <= max_length <= positions):
+            raise ValueError(
+                f"max_length must be an integer in [1, {positions}] (max_position_embeddings), "
+                f"got {max_length!r}"
+            )
+        config = self.config
+        empty = np.zeros(
+            (batch_size, config.decoder_attention_heads, 0, config.decoder_head_dim), self.dtype
+        )
+        layers = len(self.decoder.layers)
+        cross = tuple(self.decoder.cross_keys_values(encoded))
+        return DecoderCache((empty,) * layers, (empty,) * layers, cross, encoded, max_length)
+
+    def _decode(
+        self,
+        decoder_input_ids: Any,
+        encoder_outputs: Any,
+        encoder_attention_mask: Any,
+        decoder_attention_mask: Any,
+        past_key_values: DecoderCache | None,
+    ) -> tuple[Array, DecoderCache | None]:
+        """The decoder's last hidden state, and the cache extended by its positions."""
+        encoded = self._encoder_hidden_state(encoder_outputs)
+        rows, source = encoded.shape[:2]
+        targets = self._ids(decoder_input_ids, "decoder_input_ids")
+        if targets.shape[0] != rows:
+            raise ValueError(
+                f"decoder_input_ids has {targets.shape[0]} rows, encoder_outputs {rows}"
+            )
+        source_ids = np.zeros((rows, source), dtype=np.int64)
+        cross_mask = self._mask(encoder_attention_mask, source_ids, "encoder_attention_mask")
+        cross_additive = additive_mask(cross_mask[:, None, None, :], self.dtype)
+        start = 0 if past_key_values is None else past_key_values.length
+        end = start + targets.shape[1]
+        if past_key_values is None:
+            cross = self.decoder.cross_keys_values(encoded)
+            target_mask = self._mask(decoder_attention_mask, targets, "decoder_attention_mask")
+        else:
+            cross = list(self._checked_cache(past_key_values, encoded, end))
+            target_mask = self._cached_mask(decoder_attention_mask, rows, end, past_key_values)
+        causal = np.arange(start, end)[:, None] >= np.arange(end)[None, :]
+        self_mask = additive_mask(causal[None, None] & target_mask[:, None, None, :], self.dtype)
+        if past_key_values is None:
+            return self.decoder(targets, 0, self_mask, cross, cross_additive), None
+        keys, values = list(past_key_values.keys), list(past_key_values.values)
+
+        def store(layer: int) -> KeyValueStore:
+            def extend(key: Array, value: Array) -> tuple[Array, Array]:
+                keys[layer] = np.concatenate([keys[layer], key], axis=2)
+                values[layer] = np.concatenate([values[layer], value], axis=2)
+                return keys[layer], values[layer]
+
+            return extend
+
+        stores = [store(i) for i in range(len(keys))]
+        hidden = self.decoder(targets, start, self_mask, cross, cross_additive, stores)
+        extended = dataclasses.replace(past_key_values, keys=tuple(keys), values=tuple(values))
+        return hidden, extended
+
+    def _checked_cache(
+        self, cache: DecoderCache, encoded: Array, end: int
+    ) -> tuple[tuple[Array, Array], ...]:
+        if not isinstance(cache, DecoderCache):
+            raise ValueError(
+                f"past_key_values must be a DecoderCache (init_cache's or decode's), got "
+                f"{type(cache).__name__}"
+            )
+        if len(cache.keys) != len(self.decoder.layers) or cache.keys[0].shape[0] != len(encoded):
+            raise ValueError("past_key_values was made for another model or batch")
+        if cache.encoder_hidden_state is not encoded and not np.array_equal(
+            cache.encoder_hidden_state, encoded
+        ):
+            raise ValueError(
+                "past_key_values was made for other encoder_outputs (init_cache computes their "
+                "cross-attention once)"
+            )
+        if end > cache.max_length:
+            raise ValueError(
+                f"past_key_values holds {cache.length} positions of at most {cache.max_length} "
+                f"(init_cache's max_length): {end - cache.length} more do not fit"
+            )
+        return cache.cross
+
+    def _cached_mask(self, values: Any, rows: int, end: int, cache: DecoderCache) -> Array:
+        """The decoder's mask over the cached and new positions: as wide as them, or, as
+        transformers' Flax classes took it, as the cache (its columns past them unused)."""
+        if values is None:
+            return np.ones((rows, end), dtype=bool)
+        width = np.shape(values)[-1] if np.ndim(values) else 0
+        if width not in (end, cache.max_length):
+            raise ValueError(
+                f"decoder_attention_mask must cover the {end} positions fed so far (or the "
+                f"cache's {cache.max_length}), got shape {np.shape(values)}"
+            )
+        mask = self._mask(values, np.zeros((rows, width), dtype=np.int64), "decoder_attention_mask")
+        return mask[:, :end]
 
     def _forward(
         self,
@@ -228,7 +431,7 @@ class Seq2SeqBase(PretrainedModel):
                 f"decoder_input_ids has {targets.shape[0]} rows, input_ids {ids.shape[0]}"
             )
         target_mask = self._mask(decoder_attention_mask, targets, "decoder_attention_mask")
-        encoded = self.encode(ids, mask)
+        encoded = self._encoded(ids, mask)
         length = targets.shape[1]
         causal = np.tril(np.ones((length, length), dtype=bool))
         self_mask = additive_mask(causal[None, None] & target_mask[:, None, None, :], self.dtype)
@@ -260,6 +463,27 @@ class Seq2SeqModel(Seq2SeqBase):
         )
         return Seq2SeqModelOutput(last_hidden_state=hidden, encoder_last_hidden_state=encoded)
 
+    def decode(
+        self,
+        decoder_input_ids: Any,
+        encoder_outputs: Any,
+        encoder_attention_mask: Any = None,
+        decoder_attention_mask: Any = None,
+        past_key_values: DecoderCache | None = None,
+    ) -> DecoderOutput:
+        """The decoder alone over ``encode``'s output, as transformers' Flax classes had it:
+        ``.last_hidden_state`` [batch, target, d_model]. Masks default to all ones. With
+        ``past_key_values`` (``init_cache``'s, or a previous ``decode``'s) the ids continue the
+        positions it holds, and the output's ``past_key_values`` holds them too."""
+        hidden, cache = self._decode(
+            decoder_input_ids,
+            encoder_outputs,
+            encoder_attention_mask,
+            decoder_attention_mask,
+            past_key_values,
+        )
+        return DecoderOutput(last_hidden_state=hidden, past_key_values=cache)
+
 
 class Seq2SeqForConditionalGeneration(Seq2SeqBase):
     """The encoder-decoder with its output layer: logits, and ``generate``."""
@@ -284,6 +508,27 @@ class Seq2SeqForConditionalGeneration(Seq2SeqBase):
         )
         return Seq2SeqLMOutput(logits=self._logits(hidden), encoder_last_hidden_state=encoded)
 
+    def decode(
+        self,
+        decoder_input_ids: Any,
+        encoder_outputs: Any,
+        encoder_attention_mask: Any = None,
+        decoder_attention_mask: Any = None,
+        past_key_values: DecoderCache | None = None,
+    ) -> DecoderLMOutput:
+        """The decoder and the output layer over ``encode``'s output, as transformers' Flax
+        classes had it: ``.logits`` [batch, target, vocab]. Masks default to all ones. With
+        ``past_key_values`` (``init_cache``'s, or a previous ``decode``'s) the ids continue the
+        positions it holds, and the output's ``past_key_values`` holds them too."""
+        hidden, cache = self._decode(
+            decoder_input_ids,
+            encoder_outputs,
+            encoder_attention_mask,
+            decoder_attention_mask,
+            past_key_values,
+        )
+        return DecoderLMOutput(logits=self._logits(hidden), past_key_values=cache)
+
     def generate(self, input_ids: Any, attention_mask: Any = None, **settings: Any) -> Array:
         """Generate replies, as transformers' ``generate`` does (greedy or beam search, see
         ``bbtok.generation.search``); settings default to the checkpoint's. Returns int64 ids
@@ -300,7 +545,7 @@ class Seq2SeqForConditionalGeneration(Seq2SeqBase):
         else:
             mask = self._mask(attention_mask, ids, "attention_mask")
         beams = resolved.num_beams
-        encoded = self.encode(ids, mask)
+        encoded = self._encoded(ids, mask)
         decoder = IncrementalDecoder(
             self,
             np.repeat(encoded, beams, axis=0),

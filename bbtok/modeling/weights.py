@@ -336,10 +336,17 @@ class ShardedWeights(NamedTensors):
     _tensors: dict[str, TensorSource]
 
     def __init__(
-        self, index_path: str | os.PathLike[str], open_shard: Callable[[Path], TensorSource]
+        self,
+        index_path: str | os.PathLike[str],
+        open_shard: Callable[[Path], TensorSource],
+        index_name: Callable[[str], str] | None = None,
     ) -> None:
+        """``index_name``: the shards' name of a tensor the index lists (TensorFlow and Flax
+        indexes name them in their framework, their shards' readers in PyTorch's)."""
         self.path = Path(index_path)
         weight_map = read_weight_map(self.path)
+        if index_name is not None:
+            weight_map = self._renamed(weight_map, index_name)
         shards: dict[str, TensorSource] = {}
         for shard in dict.fromkeys(weight_map.values()):
             shard_path = self.path.parent / shard
@@ -371,6 +378,23 @@ class ShardedWeights(NamedTensors):
                     f"{self.path}: tensor {_short(name)} is listed in shard {shard}, which does "
                     "not hold it"
                 )
+
+    def _renamed(
+        self, weight_map: dict[str, str], index_name: Callable[[str], str]
+    ) -> dict[str, str]:
+        renamed: dict[str, str] = {}
+        for listed, shard in weight_map.items():
+            try:
+                name = index_name(listed)
+            except ValueError as error:
+                raise ValueError(f"{self.path}: tensor {_short(listed)}: {error}") from None
+            if name in renamed:
+                raise ValueError(
+                    f"{self.path}: tensor {_short(listed)} is tensor {_short(name)}, which is "
+                    "listed twice"
+                )
+            renamed[name] = shard
+        return renamed
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self._tensors[name].shape(name)

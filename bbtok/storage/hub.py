@@ -42,12 +42,18 @@ class HubOptions(TypedDict, total=False):
 
 
 HUB_OPTION_NAMES = ("revision", "cache_dir", "token", "local_files_only", "force_download")
-# The weights as transformers saves them, in the order it prefers them; an index names shards.
+# The weights as transformers saves them, in the order transformers 4.x's PyTorch classes
+# preferred them (safetensors, then torch's .bin, then TensorFlow's and Flax's files, which they
+# loaded with from_tf / from_flax); an index names shards.
 WEIGHT_FILES = (
     "model.safetensors",
     "model.safetensors.index.json",
     "pytorch_model.bin",
     "pytorch_model.bin.index.json",
+    "tf_model.h5",
+    "tf_model.h5.index.json",
+    "flax_model.msgpack",
+    "flax_model.msgpack.index.json",
 )
 _INDEX_SUFFIX = ".index.json"
 # What to give instead of a model id that is not in the cache, to go on without the hub.

@@ -122,7 +122,7 @@ def test_the_decoder_cache_has_no_more_room_than_the_model_has_positions(tmp_pat
     code = """
 ids = np.array([[5, 6, 7, 2]])
 mask = np.ones(ids.shape, dtype=bool)
-decoder = IncrementalDecoder(model, model.encode(ids, mask), mask, capacity=2**40)
+decoder = IncrementalDecoder(model, model.encode(ids, mask)[0], mask, capacity=2**40)
 for _ in range(64):
     decoder.step(np.array([5]))
 print(decoder.keys[0].shape[2])

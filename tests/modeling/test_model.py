@@ -101,7 +101,7 @@ def test_incremental_decoding_equals_the_full_pass(model64: Model) -> None:
     targets = rng.integers(5, 16388, size=(2, 40))
     targets[:, 0] = 1
     full = model64(ids, mask, targets).logits
-    encoded = model64.encode(ids, mask.astype(bool))
+    encoded = model64.encode(ids, mask).last_hidden_state
     decoder = IncrementalDecoder(model64, encoded, mask.astype(bool))
     steps = np.stack([decoder.step(targets[:, i]) for i in range(targets.shape[1])], axis=1)
     np.testing.assert_allclose(steps, full, rtol=0, atol=1e-10)
@@ -112,7 +112,7 @@ def test_reordering_beams_reorders_their_caches(model64: Model) -> None:
     both rows continue as beam 1 would."""
     ids = np.array([[56, 1891, 1060, 23]])
     mask = np.ones(ids.shape, dtype=bool)
-    encoded = model64.encode(ids, mask)
+    encoded = model64.encode(ids, mask).last_hidden_state
     decoder = IncrementalDecoder(model64, np.repeat(encoded, 2, axis=0), np.repeat(mask, 2, axis=0))
     decoder.step(np.array([1, 1]))
     decoder.step(np.array([40, 41]))
