@@ -27,10 +27,16 @@ What "the same" takes, in the order transformers does things:
 * candidates are ranked as torch.topk ranks them on the CPU, including the order of exact
   ties, which its unstable sort decides (see ``bbtok.generation.torch_top_k``).
 
-One thing cannot be promised bit for bit: transformers' float32 log-softmax sums its
-exponentials in SIMD lanes whose width depends on the CPU; here the sum is taken in float64 and
-rounded, so the subtracted log-sum-exp can differ from torch's by an ulp. The ids differ only if
-two candidates from different beams score within that ulp of each other.
+One thing cannot be promised bit for bit: torch's float32 log-softmax on the CPU sums its
+exponentials in SIMD lanes whose width and order depend on the CPU, and rounds each partial sum
+to float32; here the sum is taken in float64 and rounded once. The two log-sum-exps can differ
+by a few float32 ulps (up to 8 have been seen), and with them every beam score. That changes
+the ids only where two hypotheses score within those ulps of each other, which in practice is an
+exact tie that float32 rounding decides: two hypotheses whose scores are equal in exact
+arithmetic, as when a model's logits barely depend on the context and two beams hold
+the same tokens in another order (a random checkpoint at transformers' default initialisation
+does this; the tests' live comparisons use weights whose logits depend on the context). Which
+of the tied hypotheses transformers keeps then depends on the CPU it runs on.
 """
 
 from __future__ import annotations
@@ -230,7 +236,8 @@ def _log_softmax(logits: Float32Array) -> Float32Array:
     """torch's float32 log_softmax: (x - max) - log(sum(exp(x - max))), each step in float32.
 
     The log-sum-exp is taken in float64 and rounded once; torch sums float32 exponentials in
-    CPU-dependent SIMD lanes, so it can differ from this by an ulp (see the module docstring).
+    CPU-dependent SIMD lanes, so its result can differ from this by a few float32 ulps, which
+    decides only exact ties between hypotheses (see the module docstring).
     """
     shifted = logits - logits.max(axis=1, keepdims=True)
     total = np.exp(shifted.astype(np.float64)).sum(axis=1, keepdims=True)

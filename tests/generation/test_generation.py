@@ -814,3 +814,83 @@ def test_live_settings_from_the_fixture_files(with_generation_config: bool, tmp_
         settings = GenerationSettings.resolve(config, generation_config, overrides)
         ids, mask = random_batch(rng, torch, config["vocab_size"])
         compare(model, ids, mask, settings, **overrides)
+
+
+# -- live: no repeated n-grams on a checkpoint whose logits depend on the context ---------------
+#
+# Beam search over float32 scores meets exact ties when a model's logits barely depend on the
+# context (a random checkpoint at transformers' default initialisation): hypotheses holding the
+# same tokens in another order then score the same, and the float32 rounding of torch's
+# log_softmax, which depends on the CPU, decides which one is kept. The sample checkpoint's
+# weights are scaled so that its logits depend on the context; there the ids must be identical.
+
+
+@pytest.fixture(scope="module")
+def sample_model() -> Any:
+    """The sample checkpoint in transformers, float64 (the dtype both sides generate in)."""
+    torch, transformers = live_torch_and_transformers()
+    return transformers.BlenderbotSmallForConditionalGeneration.from_pretrained(
+        SAMPLE_CHECKPOINT, dtype=torch.float64, attn_implementation="eager"
+    ).eval()
+
+
+def sample_settings(overrides: dict[str, Any]) -> GenerationSettings:
+    config = json.loads((SAMPLE_CHECKPOINT / "config.json").read_text(encoding="utf-8"))
+    generation_config = json.loads(
+        (SAMPLE_CHECKPOINT / "generation_config.json").read_text(encoding="utf-8")
+    )
+    return GenerationSettings.resolve(config, generation_config, overrides)
+
+
+def test_live_sample_checkpoint_scores_reordered_tokens_differently(sample_model: Any) -> None:
+    torch, _ = live_torch_and_transformers()
+    encoder_ids = torch.tensor([[40, 50, 60, 70, EOS]])
+    with torch.no_grad():
+        log_probs = [
+            torch.log_softmax(
+                sample_model(
+                    input_ids=encoder_ids,
+                    attention_mask=torch.ones_like(encoder_ids),
+                    decoder_input_ids=torch.tensor([[START, *prefix, 300]]),
+                ).logits[0, -1],
+                dim=-1,
+            )
+            for prefix in ((100, 200), (200, 100))
+        ]
+    # Far beyond float32 rounding (about 1e-6 at these magnitudes).
+    assert (log_probs[0] - log_probs[1]).abs().max().item() > 1.0
+
+
+NO_REPEAT_TRIGRAM_CASES: list[dict[str, Any]] = [
+    {"num_beams": 2, "no_repeat_ngram_size": 3, "max_new_tokens": 30},
+    {"num_beams": 3, "no_repeat_ngram_size": 3, "max_new_tokens": 30, "min_new_tokens": 10},
+    {"num_beams": 4, "no_repeat_ngram_size": 3, "max_new_tokens": 30, "length_penalty": 1.0},
+    {"num_beams": 5, "no_repeat_ngram_size": 3, "max_new_tokens": 30, "early_stopping": True},
+]
+
+
+def test_live_no_repeat_ngram_size_3_changes_the_sample_checkpoint_beams(
+    sample_model: Any,
+) -> None:
+    # Otherwise the comparison below would not exercise the n-gram ban.
+    torch, _ = live_torch_and_transformers()
+    changed = 0
+    for case, overrides in enumerate(NO_REPEAT_TRIGRAM_CASES):
+        ids, mask = random_batch(random.Random(2000 + case), torch, 16388)
+        with torch.no_grad():
+            outputs = [
+                sample_model.generate(ids, attention_mask=mask, **{**overrides, **ban}).tolist()
+                for ban in ({}, {"no_repeat_ngram_size": 0})
+            ]
+        changed += outputs[0] != outputs[1]
+    assert changed >= len(NO_REPEAT_TRIGRAM_CASES) // 2
+
+
+@pytest.mark.parametrize("case", range(len(NO_REPEAT_TRIGRAM_CASES)))
+def test_live_beam_search_banning_repeated_trigrams_gives_transformers_ids_on_the_sample(
+    sample_model: Any, case: int
+) -> None:
+    torch, _ = live_torch_and_transformers()
+    overrides = NO_REPEAT_TRIGRAM_CASES[case]
+    ids, mask = random_batch(random.Random(2000 + case), torch, 16388)
+    compare(sample_model, ids, mask, sample_settings(overrides), **overrides)
