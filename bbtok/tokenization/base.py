@@ -68,7 +68,7 @@ SETTING_TYPES: dict[str, type] = {
     "clean_up_tokenization_spaces": bool,
     "split_special_tokens": bool,
     "verbose": bool,
-    "_warned_too_long": bool,
+    "deprecation_warnings": dict,
     "init_kwargs": dict,
 }
 
