@@ -18,7 +18,8 @@ A directory holds either ``tokenizer.json`` (what transformers 5 saves: its voca
 and post-processor are used, the rest of the pipeline is rebuilt as above, as 5.23.0 does) or
 ``vocab.json`` + ``merges.txt`` (the hub's form): then a sequence is ``X </s>`` and a pair
 ``A </s> B </s>``, as the family's documentation says (transformers 5.23.0 adds none there; see
-README.md).
+README.md). Made from ``vocab`` and ``merges`` (or neither: five special tokens alone), it adds
+none, as 5.23.0's constructor (:func:`~bbtok.blenderbot.pipeline.given_vocabulary`).
 """
 
 from __future__ import annotations
