@@ -11,6 +11,7 @@ are worked out here (:func:`core_batch`, :func:`narrowest_window`).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from tokenizers import AddedToken as CoreAddedToken
@@ -82,6 +83,53 @@ def read_pipeline_file(
             f"{type(post_processor).__name__}"
         )
     return vocab, pairs, post_processor, decoder
+
+
+# The special tokens of the vocabulary a constructor given none makes, by id.
+MINIMAL_VOCABULARY_ROLES = ("bos_token", "pad_token", "eos_token", "unk_token", "mask_token")
+
+
+def given_vocabulary(
+    vocab: object, merges: object, special_tokens: Mapping[str, object]
+) -> tuple[str, dict[str, int], list[tuple[str, str]]]:
+    """Where errors say the vocabulary comes from, the vocabulary and the merges, of a
+    constructor's ``vocab`` and ``merges``, as transformers 5.23.0 takes them: a dict of token
+    -> id and a list of pairs of symbols (no merges: none), or the paths of ``vocab.json`` and
+    ``merges.txt``; no ``vocab``: the special tokens of ``special_tokens`` (the constructor's
+    settings) at ids 0 to 4, as in :data:`MINIMAL_VOCABULARY_ROLES`. Anything else is a
+    ValueError naming the argument.
+
+    >>> given_vocabulary({"a": 0, "b": 1, "ab": 2}, [("a", "b")], {})
+    ('vocab', {'a': 0, 'b': 1, 'ab': 2}, [('a', 'b')])
+    """
+    paths = [isinstance(value, (str, os.PathLike)) for value in (vocab, merges)]
+    if any(paths):
+        if not all(paths):
+            raise ValueError(
+                "vocab and merges must both be paths (of vocab.json and merges.txt) or both be "
+                "in memory (a dict of token -> id and a list of pairs of symbols)"
+            )
+        assert isinstance(vocab, (str, os.PathLike)) and isinstance(merges, (str, os.PathLike))
+        source = os.fspath(merges)
+        return source, vocabulary_files.read_vocab(vocab), read_byte_level_merges(merges)
+    if vocab is None:
+        # Quirk: a special token that is None is the token "None", as str() makes it.
+        vocab = {
+            str(special_tokens.get(role)): index
+            for index, role in enumerate(MINIMAL_VOCABULARY_ROLES)
+        }
+    if not isinstance(vocab, dict):
+        raise ValueError(
+            f"vocab must be a dict of token -> id or the path of vocab.json, got a "
+            f"{type(vocab).__name__}"
+        )
+    vocabulary_files.check_vocab(vocab, "vocab")
+    if merges is not None and not isinstance(merges, (list, tuple)):
+        raise ValueError(
+            f"merges must be a list of pairs of symbols or the path of merges.txt, got a "
+            f"{type(merges).__name__}"
+        )
+    return "vocab", dict(vocab), check_merges(list(merges or []), "merges")
 
 
 def check_merges(merges: object, source: str) -> list[tuple[str, str]]:

@@ -18,7 +18,8 @@ A directory holds either ``tokenizer.json`` (what transformers 5 saves: its voca
 and post-processor are used, the rest of the pipeline is rebuilt as above, as 5.23.0 does) or
 ``vocab.json`` + ``merges.txt`` (the hub's form): then a sequence is ``X </s>`` and a pair
 ``A </s> B </s>``, as the family's documentation says (transformers 5.23.0 adds none there; see
-README.md).
+README.md). Made from ``vocab`` and ``merges`` (or neither: five special tokens alone), it adds
+none, as 5.23.0's constructor (:func:`~bbtok.blenderbot.pipeline.given_vocabulary`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from bbtok.blenderbot.pipeline import (
     core_spec,
     core_token,
     eos_template,
+    given_vocabulary,
     is_batched,
     is_text_input,
     narrowest_window,
@@ -108,39 +110,48 @@ class BlenderbotTokenizer(TokenizerBase):
         *,
         tokenizer_file: str | os.PathLike[str] | None = None,
         add_prefix_space: bool = True,
+        vocab: dict[str, int] | str | os.PathLike[str] | None = None,
+        merges: Sequence[Sequence[str]] | str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> None:
+        for name, default in DEFAULT_SPECIAL_TOKENS.items():
+            kwargs.setdefault(name, default)
+        if isinstance(kwargs["mask_token"], str):
+            # As the reference: the mask token swallows the white space before it.
+            kwargs["mask_token"] = AddedToken(kwargs["mask_token"], lstrip=True, normalized=False)
         post_processor: dict[str, Any] | None = None
+        # The hub's files get the family's documented layout, X </s> (see README.md).
+        ends_with_eos = False
         if tokenizer_file is not None:
             source = os.fspath(tokenizer_file)
-            vocab, merges, post_processor, added_tokens = read_pipeline_file(tokenizer_file)
+            vocab, merge_pairs, post_processor, added_tokens = read_pipeline_file(tokenizer_file)
             if added_tokens:
                 kwargs.setdefault("added_tokens_decoder", added_tokens)
+        elif (
+            vocab is not None or merges is not None or (vocab_file is None and merges_file is None)
+        ):
+            source, vocab, merge_pairs = given_vocabulary(vocab, merges, kwargs)
         elif vocab_file is not None and merges_file is not None:
             source = os.fspath(merges_file)
             vocab = vocabulary_files.read_vocab(vocab_file)
-            merges = read_byte_level_merges(merges_file)
+            merge_pairs = read_byte_level_merges(merges_file)
+            ends_with_eos = True
         else:
-            raise TypeError("give vocab_file and merges_file, or tokenizer_file")
+            raise TypeError("give vocab_file and merges_file, vocab and merges, or tokenizer_file")
         self.add_prefix_space = bool(add_prefix_space)
         self._windowing = _WindowingCore()
         self.force_clean_up = bool(kwargs.pop(FORCE_CLEAN_UP, False))
         self._warned_clean_up = False
         self._vocab = vocab
         self._vocab_tokens = {index: token for token, index in vocab.items()}
-        self._merges = merges
-        check_merges_in_vocab(merges, vocab, source)
-        self._core = _library_core(core_spec(vocab, merges, add_prefix_space), source)
-        for name, default in DEFAULT_SPECIAL_TOKENS.items():
-            kwargs.setdefault(name, default)
-        if isinstance(kwargs["mask_token"], str):
-            # As the reference: the mask token swallows the white space before it.
-            kwargs["mask_token"] = AddedToken(kwargs["mask_token"], lstrip=True, normalized=False)
+        self._merges = merge_pairs
+        check_merges_in_vocab(merge_pairs, vocab, source)
+        self._core = _library_core(core_spec(vocab, merge_pairs, add_prefix_space), source)
         super().__init__(**kwargs)
         # A constructor argument like any other to transformers, which records it there.
         self.init_kwargs["add_prefix_space"] = self.add_prefix_space
         self._core.encode_special_tokens = self.split_special_tokens
-        if tokenizer_file is None and self.eos_token is not None:
+        if ends_with_eos and self.eos_token is not None:
             post_processor = eos_template(self.eos_token, self._token_to_id(self.eos_token))
         self._set_post_processor(post_processor, f"{source}: post_processor")
 
@@ -171,13 +182,12 @@ class BlenderbotTokenizer(TokenizerBase):
         # changed on a copy that then replaces it whole: readers (encode_batch runs outside
         # the GIL) keep the core they took.
         known = self._core.get_added_tokens_decoder()
+        # A token added again with other flags joins over the old one, as in the library.
         new_tokens = sorted(
             (index, token)
             for index, token in tokens.added_tokens_decoder.items()
-            if index not in known
+            if index not in known or core_token(token) != known[index]
         )
-        if not new_tokens:
-            return
         for _, token in new_tokens:
             if not _is_utf8(token.content):
                 raise ValueError(

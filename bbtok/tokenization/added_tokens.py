@@ -276,15 +276,25 @@ class TokenRegistry:
         special_tokens: bool,
         vocab_id: VocabId,
         vocab_size: int,
-        normalized_follows: bool = False,
+        as_tokenizers_library: bool = False,
     ) -> tuple[TokenRegistry, int]:
         """This registry with ``new_tokens`` added, and how many of them got a new id.
 
-        A ``str`` is special when ``special_tokens`` is set or it is a special token already;
-        an ``AddedToken`` as it says (``special_tokens`` makes it special, see
-        :meth:`AddedToken.made_special` for ``normalized_follows``). The registry keeps the
-        ``AddedToken`` objects it is given: pass ones nobody else holds (from
-        :func:`as_added_token`).
+        As transformers' Python tokenizers add them: a ``str`` is special when
+        ``special_tokens`` is set or it is a special token already, and one that is an added
+        token already is left as it is; an ``AddedToken`` joins as it says (``special_tokens``
+        makes it special), over an added token of its text; a special one that is not a
+        special token yet joins ``extra_special_tokens``.
+
+        ``as_tokenizers_library``: as the ``tokenizers`` library adds them (transformers'
+        tokenizers-backed classes): a ``str`` is a token of its own, special only with
+        ``special_tokens``; a token equal to the added token of its text (flags included) is
+        left out, any other joins over it; making a token special turns a ``normalized`` it
+        was not given False (:meth:`AddedToken.made_special`); ``extra_special_tokens`` stays
+        as it is; and the count is of the tokens that joined, new ids or not.
+
+        The registry keeps the ``AddedToken`` objects it is given: pass ones nobody else holds
+        (from :func:`as_added_token`).
         """
         decoder = dict(self.added_tokens_decoder)
         encoder = dict(self.added_tokens_encoder)
@@ -297,18 +307,20 @@ class TokenRegistry:
         next_id = vocab_size + self.beyond_vocab
         for value in new_tokens:
             if isinstance(value, str):
-                if value == "" or value in encoder:
+                if value == "" or (value in encoder and not as_tokenizers_library):
                     continue
-                is_special = special_tokens or value in specials
+                is_special = special_tokens or (value in specials and not as_tokenizers_library)
                 token = AddedToken(value, normalized=not is_special, special=is_special)
             else:
                 token = value
                 if special_tokens and not token.special:
-                    token = token.made_special(normalized_follows)
+                    token = token.made_special(as_tokenizers_library)
                 if token.content == "":
                     continue
             # An added token of that text wins over the vocabulary, as in get_vocab().
             existing = encoder.get(token.content)
+            if existing is not None and as_tokenizers_library and decoder.get(existing) == token:
+                continue
             if existing is None:
                 existing = vocab_id(token.content)
             if existing is not None:
@@ -316,7 +328,7 @@ class TokenRegistry:
             else:
                 index = next_id + added
                 added += 1
-            if token.special and token.content not in specials:
+            if token.special and token.content not in specials and not as_tokenizers_library:
                 extra.append(token.content)
                 specials.add(token.content)
             decoder[index] = token
@@ -329,7 +341,7 @@ class TokenRegistry:
             added_tokens_encoder=encoder,
             joined=joined,
         )
-        return changed, added
+        return changed, len(joined) if as_tokenizers_library else added
 
     def with_special_tokens(
         self,
@@ -337,11 +349,12 @@ class TokenRegistry:
         replace_extra_special_tokens: bool,
         vocab_id: VocabId,
         vocab_size: int,
-        normalized_follows: bool = False,
+        as_tokenizers_library: bool = False,
     ) -> tuple[TokenRegistry, int]:
         """``add_special_tokens``: each (name, [token]) sets a named special token, each
         ("extra_special_tokens", tokens) replaces or extends the extra ones, in order; then all
-        of them are added as special tokens. Returns the registry and how many got a new id."""
+        of them are added as special tokens. Returns the registry and the count
+        :meth:`with_added_tokens` gives."""
         special = dict(self.special_tokens)
         extra = list(self.extra_special_tokens)
         to_add: list[str | AddedToken] = []
@@ -358,7 +371,7 @@ class TokenRegistry:
                 special[key] = tokens[0].content
                 to_add.append(tokens[0])
         named = self._replaced(vocab_id, special_tokens=special, extra_special_tokens=tuple(extra))
-        return named.with_added_tokens(to_add, True, vocab_id, vocab_size, normalized_follows)
+        return named.with_added_tokens(to_add, True, vocab_id, vocab_size, as_tokenizers_library)
 
     def _replaced(
         self,

@@ -119,6 +119,16 @@ class SpecialTokensMixin(TokenizerHooks):
         # bbtok.tokenization.added_tokens).
         self._tokens_lock = threading.Lock()
         _TOKENIZERS.add(self)
+        if self.tokens_as_tokenizers_library:
+            # As transformers' tokenizers-backed constructor: an added token whose text is a
+            # named special token is special, whatever its entry says.
+            named = {text for text in special_tokens.values() if text is not None}
+            added_tokens_decoder = {
+                index: token.made_special(normalized_follows=True)
+                if token.content in named and not token.special
+                else token
+                for index, token in added_tokens_decoder.items()
+            }
         tokens = TokenRegistry.create(
             special_tokens, extra_special_tokens, added_tokens_decoder, self._vocab_token_to_id
         )

@@ -4,14 +4,19 @@ through save_pretrained both ways)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import blenderbot_fixtures
 import pytest
 from blenderbot_fixtures import BYTE_LEVEL_DIR, blenderbot_reference_class
 
 from bbtok import BlenderbotTokenizer
 from bbtok.tokenization.added_tokens import AddedToken
+
+# The shared fixture, made visible to pytest in this module.
+tokenizer_json_dir = blenderbot_fixtures.tokenizer_json_dir
 
 FLAG_NAMES = ("content", "single_word", "lstrip", "rstrip", "normalized", "special")
 FLAG_SETS: list[dict[str, bool]] = [
@@ -238,3 +243,73 @@ def test_an_encoding_survives_pickling(vocab_pair: tuple[BlenderbotTokenizer, An
     copied = pickle.loads(pickle.dumps(encoded))
     assert copied.tokens(1) == encoded.tokens(1)
     assert dict(copied) == dict(encoded)
+
+
+# -- a token added again -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["add_tokens", "add_tokens as special", "add_special_tokens", "add_tokens with a str"],
+)
+def test_a_special_token_added_again_with_other_flags_takes_them_as_in_the_reference(
+    tokenizer_json_dir: Path, how: str
+) -> None:
+    from transformers import AddedToken as ReferenceAddedToken
+
+    ours = BlenderbotTokenizer.from_pretrained(tokenizer_json_dir)
+    reference = blenderbot_reference_class().from_pretrained(str(tokenizer_json_dir))
+    answers = []
+    for tokenizer, token_class in ((ours, AddedToken), (reference, ReferenceAddedToken)):
+        token = token_class("<mask>", rstrip=True, special=True, normalized=False)
+        if how == "add_tokens":
+            answers.append(tokenizer.add_tokens([token, "zzq"]))
+        elif how == "add_tokens as special":
+            answers.append(tokenizer.add_tokens([token], special_tokens=True))
+        elif how == "add_special_tokens":
+            answers.append(tokenizer.add_special_tokens({"mask_token": token}))
+        else:
+            answers.append(tokenizer.add_tokens(["<mask>", "</s>"]))
+    assert answers[0] == answers[1]
+    assert added_tokens(ours) == added_tokens(reference)
+    for sample in ["a <mask>  b", "x  <mask>zzq y </s> z", "<mask>"]:
+        assert ours(sample)["input_ids"] == reference(sample)["input_ids"]
+        ids = ours(sample)["input_ids"]
+        assert ours.decode(ids, skip_special_tokens=True) == reference.decode(
+            ids, skip_special_tokens=True
+        )
+
+
+def test_the_flags_a_token_takes_again_are_the_ones_tokenizer_json_keeps(
+    tokenizer_json_dir: Path, tmp_path: Path
+) -> None:
+    ours = BlenderbotTokenizer.from_pretrained(tokenizer_json_dir)
+    ours.add_tokens([AddedToken("<mask>", rstrip=True, special=True, normalized=False)])
+    ours.save_pretrained(tmp_path)
+    pipeline = json.loads((tmp_path / "tokenizer.json").read_text(encoding="utf-8"))
+    (mask,) = [token for token in pipeline["added_tokens"] if token["content"] == "<mask>"]
+    assert mask == {
+        "id": 8007,
+        "content": "<mask>",
+        "single_word": False,
+        "lstrip": False,
+        "rstrip": True,
+        "normalized": False,
+        "special": True,
+    }
+
+
+def test_a_special_token_added_by_add_tokens_is_not_an_extra_special_token(
+    tokenizer_json_dir: Path,
+) -> None:
+    from transformers import AddedToken as ReferenceAddedToken
+
+    ours = BlenderbotTokenizer.from_pretrained(tokenizer_json_dir)
+    reference = blenderbot_reference_class().from_pretrained(str(tokenizer_json_dir))
+    ours.add_tokens([AddedToken("[Z]", special=True)])
+    reference.add_tokens([ReferenceAddedToken("[Z]", special=True)])
+    assert ours.extra_special_tokens == reference.extra_special_tokens == []
+    ids = ours("a [Z] b")["input_ids"]
+    assert ours.convert_ids_to_tokens(ids, skip_special_tokens=True) == (
+        reference.convert_ids_to_tokens(ids, skip_special_tokens=True)
+    )

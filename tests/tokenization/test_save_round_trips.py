@@ -104,11 +104,18 @@ def constructions(draw: st.DrawFn, family: Family) -> tuple[dict[str, Any], list
     for name, values in optional.items():
         if draw(st.booleans()):
             arguments[name] = draw(values)
-    # A token given as a special token and added again with other flags is where bbtok's
-    # BlenderbotTokenizer differs (test_readding_a_special_token_with_new_flags_applies_them).
+    # Special tokens among them too: added again, a token takes the flags it is given. Not as
+    # a plain token: transformers' own tokenizers-backed class makes it special again when it
+    # loads, so it does not round-trip there either.
     special_texts = {value.content for value in arguments.values() if isinstance(value, Token)}
-    addable = [text for text in NEW_TOKENS if text not in special_texts] or ["zzq"]
-    added = draw(st.lists(tokens(addable), max_size=3, unique_by=lambda token: token.content))
+    added = [
+        token
+        for token in draw(
+            st.lists(tokens(NEW_TOKENS), max_size=3, unique_by=lambda token: token.content)
+        )
+        if token.content not in special_texts
+        or (token.flags is not None and dict(token.flags)["special"])
+    ]
     return arguments, added
 
 
@@ -213,12 +220,6 @@ def test_saved_by_transformers_loads_in_bbtok_as_it_was(
     round_trip(reference_library, family.reference, bbtok, family.ours, directory, construction)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bbtok's BlenderbotTokenizer records the new flags of a special token added again "
-    "(here with another new token) in added_tokens_decoder, but encodes with, and writes to "
-    "tokenizer.json, the flags it was first added with",
-)
 def test_readding_a_special_token_with_new_flags_applies_them(tmp_path: Path) -> None:
     reference_class("BlenderbotTokenizer")  # a skip without transformers
     import transformers

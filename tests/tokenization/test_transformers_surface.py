@@ -48,7 +48,8 @@ def test_init_kwargs_hold_every_constructor_option_with_a_default(
         name
         for name, parameter in inspect.signature(ours.__init__).parameters.items()
         if parameter.default is not inspect.Parameter.empty
-        and name not in ("vocab_file", "merges_file", "tokenizer_file")
+        # What the vocabulary is made of, which transformers does not record either.
+        and name not in ("vocab_file", "merges_file", "tokenizer_file", "vocab", "merges")
     ]
     assert options
     assert all(name in tokenizer.init_kwargs for name in options)
@@ -128,3 +129,64 @@ def test_another_models_language_option_is_ignored_as_transformers_ignores_it(
     assert tokenizer("hello", src_lang="en_XX", tgt_lang="ro_RO") == tokenizer("hello")
     with pytest.raises(TypeError, match="src_langg"):
         tokenizer("hello", src_langg="en_XX")
+
+
+SETTINGS_WITH_FLAGS = [
+    "set",
+    "set, then added",
+    "add_special_tokens",
+    "added, then add_special_tokens",
+]
+
+
+def _set_eos_with_flags(tokenizer: Any, added_token_class: Any, how: str) -> None:
+    token = added_token_class("[E]", lstrip=True)
+    if how == "set":
+        tokenizer.eos_token = token
+    elif how == "set, then added":
+        tokenizer.eos_token = token
+        tokenizer.add_tokens(["[E]"])
+    elif how == "add_special_tokens":
+        tokenizer.add_special_tokens({"eos_token": token})
+    else:
+        tokenizer.add_tokens(["[E]"])
+        tokenizer.add_special_tokens(
+            {"eos_token": added_token_class("[E]", lstrip=True, rstrip=True)}
+        )
+
+
+def _eos_observed(tokenizer: Any) -> dict[str, Any]:
+    # Without special tokens: from vocab.json + merges.txt bbtok's BlenderbotTokenizer ends a
+    # sequence with </s> where transformers' adds none (see README.md).
+    return {
+        "ids": tokenizer("hello [E] there  [E]x", add_special_tokens=False)["input_ids"],
+        "eos": (tokenizer.eos_token, tokenizer.eos_token_id),
+        "added_tokens": {
+            index: (str(token), token.lstrip, token.rstrip, token.normalized, token.special)
+            for index, token in tokenizer.added_tokens_decoder.items()
+        },
+        "len": len(tokenizer),
+    }
+
+
+@pytest.mark.parametrize("how", SETTINGS_WITH_FLAGS)
+def test_a_special_token_set_with_flags_is_as_in_the_reference_also_once_saved(
+    ours_and_reference_class: tuple[Any, Any, Path], how: str, tmp_path: Path
+) -> None:
+    import transformers
+
+    ours, reference, directory = ours_and_reference_class
+    observed = []
+    for tokenizer_class, library in ((ours, bbtok), (reference, transformers)):
+        tokenizer = tokenizer_class.from_pretrained(str(directory))
+        _set_eos_with_flags(tokenizer, library.AddedToken, how)
+        saved = tmp_path / library.__name__
+        tokenizer.save_pretrained(saved)
+        observed.append(
+            [
+                _eos_observed(tokenizer),
+                _eos_observed(ours.from_pretrained(str(saved))),
+                _eos_observed(reference.from_pretrained(str(saved))),
+            ]
+        )
+    assert observed[0] == observed[1]
