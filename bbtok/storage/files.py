@@ -22,12 +22,13 @@ import itertools
 import json
 import os
 import re
+import reprlib
 import shutil
 import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 # Size bounds, far above real files, so that a wrong file is refused before it is read into
 # memory. The largest vocab.json and merges.txt of public BPE tokenizers are a few MB (250k
@@ -242,6 +243,28 @@ def _bound_broken(text: str, max_digits: int) -> tuple[int, str] | None:
             if digits > max_digits:
                 return token.start(), f"an integer of {digits:,} digits (at most {max_digits:,})"
     return None
+
+
+# Error messages quote values read from a file, which a hostile file can make megabytes long.
+_QUOTED = reprlib.Repr()
+_QUOTED.maxstring = 120
+_QUOTED.maxother = 120
+_QUOTED.maxlong = 60
+
+
+def quoted(value: object) -> str:
+    """``repr(value)`` cut to about a line, for a message quoting what a file holds.
+
+    >>> quoted("x" * 1000)[:12], len(quoted("x" * 1000))
+    ("'xxxxxxxxxxx", 120)
+    """
+    return _QUOTED.repr(value)
+
+
+def refuse_json_constant(constant: str) -> NoReturn:
+    """``parse_constant`` for :func:`parse_json`: refuse ``NaN`` and ``Infinity``, which
+    Python's json reads but JSON (and the Rust readers of the same files) has not."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _json_error(source: str, context: str, problem: str) -> ValueError:
