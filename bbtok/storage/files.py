@@ -511,15 +511,17 @@ def write_directory(
     write: Callable[[str], Sequence[str]],
 ) -> list[str]:
     """Write a set of files into directory ``output``: ``write(building)`` writes them into the
-    empty directory it is given and returns their names, in the order to put them in place (the
-    one that says what the others are, last). Returns their paths in ``output``. Check
-    ``output`` first with :func:`check_output_directory`.
+    empty directory it is given and returns their names (relative paths: a file may be in a
+    folder), in the order to put them in place (the one that says what the others are, last).
+    Returns their paths in ``output``. Check ``output`` first with
+    :func:`check_output_directory`.
 
     A new ``output`` is the building directory, made beside it and renamed to it when complete
     (a failure leaves nothing, not even the missing parents it made). Into an existing one (it
     must be empty without ``overwrite``) the files are built in a hidden directory inside it and
     renamed over their namesakes only once all are written; then the members of the old set
-    (``is_member``) the new one lacks are removed. Files that are not members are never touched.
+    (``is_member``; in a folder, ``"folder/name"``) the new one lacks are removed. Files that
+    are not members are never touched.
     """
     path = os.path.abspath(output)
     if not os.path.lexists(path):
@@ -530,18 +532,37 @@ def write_directory(
         building = tempfile.mkdtemp(dir=real, prefix=".bbtok-", suffix=".tmp")
         try:
             names = list(write(building))
+            folders = sorted({os.path.dirname(name) for name in names} - {""})
+            for folder in folders:
+                os.makedirs(os.path.join(real, folder), exist_ok=True)
             written = [os.path.join(building, name) for name in names]
             _put_in_place(written, [os.path.join(real, name) for name in names])
-            for name in set(os.listdir(real)) - set(names):
-                member = os.path.join(real, name)
-                if is_member(name) and not stat.S_ISDIR(os.lstat(member).st_mode):
-                    os.unlink(member)
+            for name in set(_names_in(real)) - set(names):
+                if is_member(name):
+                    os.unlink(os.path.join(real, name))
+            for folder in reversed(folders):
+                os.rmdir(os.path.join(building, folder))
             os.rmdir(building)
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
         _fsync_directory(real)
     return [os.path.join(os.fspath(output), name) for name in names]
+
+
+def _names_in(directory: str) -> Iterator[str]:
+    """The files of ``directory`` and of its folders (one level down, not through a symlink),
+    as relative names."""
+    for entry in os.scandir(directory):
+        if not entry.is_dir(follow_symlinks=False):
+            yield entry.name
+        elif not entry.name.startswith(".bbtok-"):  # a building directory, ours or another run's
+            # A folder this run cannot read holds nothing it wrote.
+            inner: list[str] = []
+            with contextlib.suppress(OSError), os.scandir(entry.path) as inner_entries:
+                inner = [e.name for e in inner_entries if not e.is_dir(follow_symlinks=False)]
+            for name in inner:
+                yield f"{entry.name}/{name}"
 
 
 def _write_new_directory(path: str, write: Callable[[str], Sequence[str]]) -> list[str]:

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from bbtok import BlenderbotSmallTokenizerFast, __version__
-from bbtok.blenderbot_small.tokenizer_fast import max_threads
 from bbtok.cli import main, model_commands
 from bbtok.cli.checkpoints import RANDOM_WEIGHTS_NOTE, load_model
+from bbtok.tokenization.threads import max_threads
 
 from conftest import FIXTURES, MULTILINGUAL_TEXT, SAMPLE_DIR
 
