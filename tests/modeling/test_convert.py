@@ -528,7 +528,7 @@ WITHOUT_EXTENSION = """
 import sys
 sys.modules["bbtok._native"] = None
 from bbtok.cli import main
-status = main(["convert", sys.argv[1], sys.argv[2]])
+status = main(["convert", sys.argv[1], "-o", sys.argv[2]])
 assert "bbtok._native" not in sys.modules or sys.modules["bbtok._native"] is None
 sys.exit(status)
 """
