@@ -14,8 +14,6 @@ import sys
 from importlib.machinery import EXTENSION_SUFFIXES
 from typing import TYPE_CHECKING, Any
 
-from bbtok import _former_paths
-
 if TYPE_CHECKING:
     from bbtok.blenderbot.tokenizer import BlenderbotTokenizer, BlenderbotTokenizerFast
     from bbtok.blenderbot_small.tokenizer import BlenderbotSmallTokenizer
@@ -62,7 +60,6 @@ def _borrow_an_installed_extension() -> None:
 
 
 _borrow_an_installed_extension()
-_former_paths.install()
 
 
 # Each public name and the module that owns it, imported on first use: `bbtok` itself imports

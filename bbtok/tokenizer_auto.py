@@ -7,13 +7,16 @@ byte-level (Blenderbot) and any other is BlenderbotSmall (``vocab.json`` + ``mer
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import TYPE_CHECKING, Union
 
 from bbtok.blenderbot import family as byte_level
 from bbtok.blenderbot_small import family as small
 from bbtok.storage import files, hub
-from bbtok.tokenization.pretrained import TOKENIZER_CONFIG_FILE
+from bbtok.tokenization import pretrained
+from bbtok.tokenization.chat_template import CHAT_TEMPLATE_DIR
+from bbtok.tokenization.pretrained import PIPELINE_FILE, TOKENIZER_CONFIG_FILE
 
 if TYPE_CHECKING:
     from bbtok.blenderbot.tokenizer import BlenderbotTokenizer
@@ -26,13 +29,12 @@ __all__ = [
     "auto_tokenizer",
     "is_byte_level",
     "is_tokenizer_file",
+    "tokenizer_files_held",
 ]
 
 # transformers' names for each family's tokenizer classes, as tokenizer_config.json holds them.
 BYTE_LEVEL_CLASS_NAMES = frozenset({"BlenderbotTokenizer", "BlenderbotTokenizerFast"})
 SMALL_CLASS_NAMES = frozenset({"BlenderbotSmallTokenizer", "BlenderbotSmallTokenizerFast"})
-# The single file of a byte-level tokenizer as transformers 5 saves it.
-PIPELINE_FILE = byte_level.TOKENIZER_FILE
 # What a tokenizer directory of either family holds, as a hub model id is fetched: the
 # vocabulary files both families' hub checkpoints have, and tokenizer.json when there is one.
 TOKENIZER_FILES = hub.FileSet(
@@ -40,17 +42,19 @@ TOKENIZER_FILES = hub.FileSet(
     small.TOKENIZER_FILES.required,
     (*small.TOKENIZER_FILES.optional, PIPELINE_FILE),
 )
+_VOCABULARY_FILE_NAMES = frozenset(
+    small.TOKENIZER_FILES.required + byte_level.TOKENIZER_FILES.required
+)
 
 
 def is_tokenizer_file(name: str) -> bool:
-    """Whether a file named ``name`` belongs to a tokenizer directory of either family: what
-    writing a new vocabulary over an old one replaces, or removes when the new one lacks it (an
-    old ``tokenizer.json`` or ``tokenizer_config.json`` would be loaded in its place).
+    """Whether a file named ``name`` (relative to the directory) belongs to a tokenizer
+    directory of either family (:func:`bbtok.tokenization.pretrained.is_tokenizer_file`).
 
     >>> is_tokenizer_file("tokenizer.json"), is_tokenizer_file("notes.txt")
     (True, False)
     """
-    return name in TOKENIZER_FILES.required or name in TOKENIZER_FILES.optional
+    return pretrained.is_tokenizer_file(name, _VOCABULARY_FILE_NAMES)
 
 
 AnyTokenizer = Union["BlenderbotSmallTokenizerFast", "BlenderbotTokenizer"]
@@ -85,6 +89,40 @@ def is_byte_level(directory: str | os.PathLike[str]) -> bool:
         f"{config_path}: tokenizer_class {class_name!r} is not a tokenizer bbtok has "
         f"(it has {known})"
     )
+
+
+def tokenizer_files_held(directory: str | os.PathLike[str]) -> list[str]:
+    """The files of the tokenizer a directory holds, as names relative to it (``/``-separated):
+    its vocabulary, transformers' files beside it (:func:`is_tokenizer_file`) and the templates
+    of ``additional_chat_templates/``. ``FileNotFoundError`` naming the directory when it lacks
+    its family's vocabulary (see :func:`is_byte_level`): the files ``from_pretrained`` needs.
+
+    >>> from bbtok.data import SAMPLE_CHECKPOINT
+    >>> tokenizer_files_held(SAMPLE_CHECKPOINT)
+    ['merges.txt', 'tokenizer_config.json', 'vocab.json']
+    """
+    wanted = byte_level.DIRECTORY_FILES if is_byte_level(directory) else small.TOKENIZER_FILES
+    held = sorted(
+        entry.name
+        for entry in os.scandir(directory)
+        if is_tokenizer_file(entry.name) and not entry.is_dir()
+    )
+    templates = os.path.join(directory, CHAT_TEMPLATE_DIR)
+    if os.path.isdir(templates):
+        named = (f"{CHAT_TEMPLATE_DIR}/{name}" for name in sorted(os.listdir(templates)))
+        held += [
+            name
+            for name in named
+            if is_tokenizer_file(name) and not os.path.isdir(os.path.join(directory, name))
+        ]
+    # A byte-level tokenizer's pipeline file holds its vocabulary too.
+    if not set(wanted.required) <= set(held) and not (
+        wanted is byte_level.DIRECTORY_FILES and PIPELINE_FILE in held
+    ):
+        raise FileNotFoundError(
+            errno.ENOENT, f"No tokenizer: the directory holds no {wanted.holding}", directory
+        )
+    return held
 
 
 def auto_tokenizer(directory: str | os.PathLike[str]) -> AnyTokenizer:

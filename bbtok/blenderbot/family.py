@@ -14,12 +14,12 @@ from typing import Any
 
 from bbtok.storage import hub
 from bbtok.tokenization import vocabulary_files
-from bbtok.tokenization.pretrained import tokenizer_file_set
+from bbtok.tokenization.pretrained import PIPELINE_FILE, tokenizer_file_set
 
 VOCAB_FILE = "vocab.json"
 MERGES_FILE = "merges.txt"
 # The single file transformers 5 writes, holding the whole pipeline.
-TOKENIZER_FILE = "tokenizer.json"
+TOKENIZER_FILE = PIPELINE_FILE
 # What a directory in the hub's form must hold.
 TOKENIZER_FILES = tokenizer_file_set((VOCAB_FILE, MERGES_FILE))
 # What from_pretrained reads: tokenizer.json, or vocab.json and merges.txt. The hub's Blenderbot

@@ -12,6 +12,7 @@ symbol ids, which the sorted initial alphabet fixes, so the same text gives the 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterable
@@ -33,11 +34,15 @@ from bbtok.storage.files import (
     write_directory,
     write_file_set,
 )
-from bbtok.tokenization.pretrained import TOKENIZER_CONFIG_FILE
-from bbtok.tokenizer_auto import is_tokenizer_file
+from bbtok.tokenization.pretrained import TOKENIZER_CONFIG_FILE, is_tokenizer_file
 
 # The files train_byte_level writes, in the order they are put in place.
 _OUTPUT_FILES = (VOCAB_FILE, MERGES_FILE, TOKENIZER_CONFIG_FILE)
+# What writing over an old tokenizer directory replaces (both families' vocabulary files
+# have the same names).
+_is_tokenizer_file = functools.partial(
+    is_tokenizer_file, vocabulary_file_names=(VOCAB_FILE, MERGES_FILE)
+)
 # The model length of facebook/blenderbot-400M-distill's configuration.
 MODEL_MAX_LENGTH = 128
 
@@ -81,7 +86,7 @@ def train_byte_level(
             f"{vocab_size!r}"
         )
     corpus = training_corpus(texts, files)
-    check_output_directory(output_dir, overwrite, is_tokenizer_file, corpus.paths)
+    check_output_directory(output_dir, overwrite, _is_tokenizer_file, corpus.paths)
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
     trainer = trainers.BpeTrainer(
@@ -116,5 +121,5 @@ def train_byte_level(
         )
         return list(_OUTPUT_FILES)
 
-    written = write_directory(output_dir, overwrite, is_tokenizer_file, write)
+    written = write_directory(output_dir, overwrite, _is_tokenizer_file, write)
     return written[0], written[1], written[2]

@@ -35,6 +35,7 @@ from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id
 from bbtok.tokenization.options import LARGE_INTEGER, CallOptions
 from bbtok.tokenization.padding import padded_arrays, truncate_flat
 from bbtok.tokenization.special_tokens import UNPICKLED, unpickled_attribute, unpickled_state
+from bbtok.tokenization.threads import checked_thread_count, thread_count
 
 # Batches smaller than this are not worth waking the thread pool for.
 PARALLEL_FROM = 64
@@ -42,54 +43,6 @@ PARALLEL_FROM = 64
 
 # The most words ``cache_words`` takes (4,194,304: 4 times the default).
 MAX_CACHE_WORDS: int = _native.MAX_CACHE_WORDS
-
-
-def max_threads() -> int:
-    """The most threads a batch may run on: 4 times the cores this process may use (more
-    threads only take turns on the cores, and each costs memory).
-
-    >>> max_threads() >= 4
-    True
-    """
-    return _native.max_threads()
-
-
-def checked_thread_count(count: int, name: str = "threads") -> int:
-    """``count`` when it is a usable number of threads (1 to :func:`max_threads`), else a
-    ValueError that names where it came from (``name``, e.g. ``"--workers 3000"``).
-
-    >>> checked_thread_count(2, "--workers 2")
-    2
-    """
-    if count < 1:
-        raise ValueError(f"{name} must be at least 1")
-    limit = max_threads()
-    if count > limit:
-        raise ValueError(
-            f"{name} is more than the {limit} threads allowed "
-            "(4 times the cores this process may use)"
-        )
-    return count
-
-
-def thread_count() -> int:
-    """Threads for batch encoding: ``BBTOK_NUM_THREADS`` if set (1 = no threads; at most
-    :func:`max_threads`, else ValueError), else all cores this process may use (at most
-    :func:`max_threads`)."""
-    configured = os.environ.get("BBTOK_NUM_THREADS", "").strip()
-    if configured:
-        try:
-            count = int(configured)
-        except ValueError:
-            raise ValueError(
-                f"BBTOK_NUM_THREADS={configured!r} is not a whole number of threads"
-            ) from None
-        return checked_thread_count(count, f"BBTOK_NUM_THREADS={configured!r}")
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return min(cores, max_threads())
 
 
 @contextlib.contextmanager

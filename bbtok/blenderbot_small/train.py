@@ -13,6 +13,7 @@ word-final symbol up front, sorted, so that every number and so every tie is fix
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import warnings
@@ -31,14 +32,19 @@ from bbtok.blenderbot_small.family import (
 from bbtok.blenderbot_small.tokenizer import END_OF_WORD, pretokenize
 from bbtok.corpus.training import PathLike, training_corpus, warn_if_short
 from bbtok.storage.files import check_output_directory, write_directory
+from bbtok.tokenization.pretrained import is_tokenizer_file
 from bbtok.tokenization.vocabulary_files import Merge, save_vocab_files
-from bbtok.tokenizer_auto import is_tokenizer_file
 
 # The special tokens and their ids in the real facebook/blenderbot_small-90M vocabulary.
 SPECIAL_TOKENS = VOCABULARY_HEAD
 
 # The files train writes, in the order they are put in place.
 _OUTPUT_FILES = (VOCAB_FILE, MERGES_FILE)
+# What writing over an old tokenizer directory replaces (both families' vocabulary files
+# have the same names).
+_is_tokenizer_file = functools.partial(
+    is_tokenizer_file, vocabulary_file_names=(VOCAB_FILE, MERGES_FILE)
+)
 
 # The trainer is fed strings of about this many characters (a piece repeated as often as it was
 # counted): big enough that crossing into Rust is rare, small enough that none is large.
@@ -96,7 +102,7 @@ def train(
         raise ValueError(f"min_frequency must be a non-negative integer, got {min_frequency!r}")
 
     corpus = training_corpus(texts, files)
-    check_output_directory(output_dir, overwrite, is_tokenizer_file, corpus.paths)
+    check_output_directory(output_dir, overwrite, _is_tokenizer_file, corpus.paths)
     with corpus.progress(show_progress) as progress:
         piece_counts = count_pieces(progress.read(corpus.records()))
         if not piece_counts:
@@ -126,7 +132,7 @@ def train(
         written = save_vocab_files(building, vocab, ranks, _OUTPUT_FILES)
         return [os.path.basename(path) for path in written]
 
-    vocab_path, merges_path = write_directory(output_dir, overwrite, is_tokenizer_file, write)
+    vocab_path, merges_path = write_directory(output_dir, overwrite, _is_tokenizer_file, write)
     return vocab_path, merges_path
 
 

@@ -10,7 +10,8 @@ from typing import Any
 from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.modeling.config import CONFIG_FILE, MODEL_FILES
 from bbtok.storage import files, hub
-from bbtok.tokenizer_auto import PIPELINE_FILE, TOKENIZER_FILES
+from bbtok.tokenization.pretrained import PIPELINE_FILE
+from bbtok.tokenizer_auto import TOKENIZER_FILES
 
 # The checkpoint shipped in the package: the commands work from any directory out of the box.
 DEFAULT_TOKENIZER_DIR = str(SAMPLE_CHECKPOINT)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from bbtok.blenderbot_small.tokenizer_fast import checked_thread_count
 from bbtok.cli.checkpoints import DEFAULT_MODEL_DIR, DEFAULT_TOKENIZER_DIR
 from bbtok.cli.demo import run_demo
 from bbtok.cli.model_commands import run_chat, run_convert, run_generate
@@ -12,6 +11,7 @@ from bbtok.cli.tokenizer_commands import run_decode, run_encode, run_tokenize, r
 from bbtok.corpus.records import DEFAULT_BATCH_SIZE, DEFAULT_MAX_RECORD_BYTES, INPUT_FORMATS
 from bbtok.corpus.sinks import OUTPUT_FORMATS
 from bbtok.tokenization.options import MAX_LENGTH_ARGUMENT
+from bbtok.tokenization.threads import checked_thread_count
 
 # What --tokenizer names, for every command that has it.
 TOKENIZER_HELP = (

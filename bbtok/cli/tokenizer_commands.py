@@ -9,13 +9,13 @@ import sys
 import unicodedata
 from collections.abc import Sequence
 
-from bbtok.blenderbot_small.tokenizer_fast import thread_count
 from bbtok.cli.checkpoints import tokenizer_directory
 from bbtok.cli.process import INTERRUPTED, Terminated
 from bbtok.corpus.file_encoder import encode_files
 from bbtok.corpus.progress import plural
 from bbtok.corpus.records import READ_BYTES, STDIN, Source, check_input, input_format
 from bbtok.corpus.sinks import is_stream, output_name
+from bbtok.tokenization.threads import thread_count
 from bbtok.tokenizer_auto import auto_tokenizer
 
 # The vocabulary size ``bbtok train`` learns by default (the sample checkpoint's).

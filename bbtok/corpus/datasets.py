@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from bbtok.corpus.encoders import ArrowEncoder
 from bbtok.tokenization.arrow_ids import checked_max_length
 
 __all__ = ["tokenize_dataset"]
@@ -27,7 +28,7 @@ __all__ = ["tokenize_dataset"]
 
 def tokenize_dataset(
     dataset: Any,
-    tokenizer: Any,
+    tokenizer: ArrowEncoder,
     column: str = "text",
     max_length: int | None = None,
     batch_size: int = 10_000,
@@ -122,7 +123,7 @@ class _EncodeColumn:
     """A batch (a pyarrow Table) -> the same with the ids of ``column`` in ``output_column``."""
 
     def __init__(
-        self, tokenizer: Any, column: str, output_column: str, max_length: int | None
+        self, tokenizer: ArrowEncoder, column: str, output_column: str, max_length: int | None
     ) -> None:
         self.tokenizer = tokenizer
         self.column = column

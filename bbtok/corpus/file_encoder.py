@@ -18,8 +18,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Generic, TypeVar
 
+from bbtok.corpus.encoders import FlatEncoder
 from bbtok.corpus.progress import Counters, ProgressLine, Summary, progress_text
 from bbtok.corpus.records import (
     DEFAULT_BATCH_SIZE,
@@ -56,7 +57,7 @@ T = TypeVar("T")
 
 
 def tokenize_batch(
-    tokenizer: Any, texts: list[str], threads: int, max_length: int | None = None
+    tokenizer: FlatEncoder, texts: list[str], threads: int, max_length: int | None = None
 ) -> tuple[bytes, list[int]]:
     """The ids of ``texts`` as ``tokenizer(texts, truncation=True, max_length=max_length)
     ["input_ids"]`` gives them (no truncation when ``max_length`` is None): all of them one
@@ -64,8 +65,7 @@ def tokenize_batch(
     :meth:`~bbtok.blenderbot_small.tokenizer_fast.BlenderbotSmallTokenizerFast.encode_batch_flat`).
     The tokenizer truncates: where it adds special tokens, they stay.
     """
-    flat: tuple[bytes, list[int]] = tokenizer.encode_batch_flat(texts, threads, max_length)
-    return flat
+    return tokenizer.encode_batch_flat(texts, threads, max_length)
 
 
 class _Channel(Generic[T]):
@@ -161,7 +161,7 @@ def _check_paths(sources: Sequence[Source], output: str, forced_format: str | No
 def encode_files(
     sources: Sequence[Source],
     output: str,
-    tokenizer: Any,
+    tokenizer: FlatEncoder,
     *,
     threads: int,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -240,7 +240,7 @@ def encode_files(
 
 
 def _encode(
-    tokenizer: Any, batch: Batch, reader: RecordReader, threads: int, max_length: int | None
+    tokenizer: FlatEncoder, batch: Batch, reader: RecordReader, threads: int, max_length: int | None
 ) -> Encoded:
     """The ids of a batch's records. A failure of the tokenizer (a text it cannot encode, memory
     running out) is found out by encoding the batch again one record at a time: the records it
@@ -253,7 +253,7 @@ def _encode(
 
 
 def _encode_one_by_one(
-    tokenizer: Any, batch: Batch, reader: RecordReader, threads: int, max_length: int | None
+    tokenizer: FlatEncoder, batch: Batch, reader: RecordReader, threads: int, max_length: int | None
 ) -> Encoded:
     ids: list[bytes] = []
     lengths: list[int] = []
@@ -288,7 +288,7 @@ def _surrogate(text: str) -> str:
 
 def _run_threads(
     reader: RecordReader,
-    tokenizer: Any,
+    tokenizer: FlatEncoder,
     sink: Sink,
     counters: Counters,
     display: ProgressLine | None,

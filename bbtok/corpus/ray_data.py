@@ -19,6 +19,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from bbtok.corpus.encoders import ArrowEncoder
 from bbtok.tokenization.arrow_ids import checked_max_length
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ __all__ = ["tokenize_dataset"]
 
 def tokenize_dataset(
     dataset: ray.data.Dataset,
-    tokenizer: str | os.PathLike[str] | Any,
+    tokenizer: str | os.PathLike[str] | ArrowEncoder,
     *,
     column: str = "text",
     output_column: str = "input_ids",
@@ -82,7 +83,7 @@ def tokenize_dataset(
         from bbtok.tokenizer_auto import auto_tokenizer
 
         tokenizer = auto_tokenizer(tokenizer)
-    elif not callable(getattr(tokenizer, "encode_arrow", None)):
+    elif not isinstance(tokenizer, ArrowEncoder):
         raise TypeError(
             "tokenizer must be a directory or a tokenizer with encode_arrow (a bbtok "
             f"tokenizer), got {type(tokenizer).__name__}"
@@ -217,7 +218,7 @@ class _TokenizeBatches:
         # Threads beyond the CPUs Ray reserved for this worker would compete with the other
         # workers on the node; an explicit setting wins.
         os.environ.setdefault("BBTOK_NUM_THREADS", str(max(1, int(num_cpus))))
-        self.tokenizer: Any = ray.get(shared[0])
+        self.tokenizer: ArrowEncoder = ray.get(shared[0])
         self.column = column
         self.output_column = output_column
         self.max_length = max_length

@@ -18,12 +18,11 @@ import stat
 import sys
 import tempfile
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import IO, Any
 
-from bbtok.native import _native
 from bbtok.tokenization.padding import ID_BYTES
 
 STDOUT = "-"
@@ -84,6 +83,43 @@ def output_name(path: str) -> str:
     return "<stdout>" if path == STDOUT else path
 
 
+def python_jsonl_lines(ids: bytes, counts: list[int]) -> bytes:
+    """The JSON lines (``{"input_ids":[...]}`` and a line break) of the records whose ids are
+    ``ids`` (native uint32, one record after another) and whose counts are ``counts``, formatted
+    in Python: the lines the Rust extension's ``jsonl_lines`` writes, where it is not installed.
+
+    >>> python_jsonl_lines(array("I", [5, 6, 7]).tobytes(), [2, 1])
+    b'{"input_ids":[5,6]}\\n{"input_ids":[7]}\\n'
+    """
+    if len(ids) % ID_BYTES:
+        raise ValueError(f"ids: {len(ids)} bytes is not a whole number of uint32 ids")
+    values = array("I")
+    values.frombytes(ids)
+    if sum(counts) != len(values):
+        raise ValueError(
+            f"the record counts add up to {sum(counts)} ids, but {len(values)} were given"
+        )
+    lines = []
+    start = 0
+    for count in counts:
+        row = ",".join(map(str, values[start : start + count]))
+        lines.append(f'{{"input_ids":[{row}]}}\n')
+        start += count
+    return "".join(lines).encode("ascii")
+
+
+def jsonl_formatter() -> Callable[[bytes, list[int]], bytes]:
+    """The Rust extension's ``jsonl_lines`` (it formats with the GIL released: id by id in
+    Python, the writer thread took longer than the tokenizer), or :func:`python_jsonl_lines`
+    without it (a byte-level tokenizer needs no extension)."""
+    try:
+        from bbtok.native import _native
+    except ImportError:
+        return python_jsonl_lines
+    formatter: Callable[[bytes, list[int]], bytes] = _native.jsonl_lines
+    return formatter
+
+
 class JsonlSink:
     """Writes one ``{"input_ids":[...]}`` line per record: to a new file, or with ``stream``
     straight to standard output (``"-"``) or a path that is not a regular file, each batch
@@ -92,6 +128,7 @@ class JsonlSink:
     def __init__(self, path: str, *, stream: bool = False) -> None:
         self._stream = stream
         self._owned = path != STDOUT
+        self._lines = jsonl_formatter()
         self._file: IO[bytes]
         if not self._owned:
             sys.stdout.flush()  # anything printed before goes first
@@ -104,9 +141,7 @@ class JsonlSink:
 
     def write(self, encoded: Encoded) -> None:
         """Write a line for each record of ``encoded``."""
-        # Formatted by the Rust core with the GIL released: id by id in Python, the writer
-        # thread took longer than the tokenizer.
-        self._file.write(_native.jsonl_lines(encoded.ids, encoded.lengths))
+        self._file.write(self._lines(encoded.ids, encoded.lengths))
         if self._stream:
             self._file.flush()
 

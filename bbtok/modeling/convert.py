@@ -4,10 +4,12 @@ The source is a hub model id or a directory with ``model.safetensors``, sharded 
 ``pytorch_model.bin`` or sharded ``.bin`` files, or the TensorFlow (``tf_model.h5``) or Flax
 (``flax_model.msgpack``) files transformers 4.x saved, sharded or not (their kernels transposed
 back to PyTorch's layout); the result is one directory holding a single
-``model.safetensors`` (named as transformers 5 saves ``BlenderbotSmallForConditionalGeneration``:
-``model.`` in front of the base model's tensors, the tied embeddings once, as
-``model.shared.weight``, and no ``lm_head.weight`` when it is tied), ``config.json``,
-``generation_config.json`` when the source has one, and the tokenizer's files.
+``model.safetensors`` (named as transformers 5 saves the ``...ForConditionalGeneration`` class of
+the architecture ``config.json`` names, Blenderbot or BlenderbotSmall: ``model.`` in front of the
+base model's tensors, the tied embeddings once, as ``model.shared.weight``, and no
+``lm_head.weight`` when it is tied), ``config.json``, ``generation_config.json`` when the source
+has one, and the tokenizer's files, copied byte for byte (its vocabulary, transformers' files
+beside it, its chat templates: :func:`bbtok.tokenizer_auto.tokenizer_files_held`).
 
 Each tensor keeps its stored dtype unless one is asked for: float16 and float32 values are read
 as float32 and bfloat16 ones widened to float32, all exactly, so narrowing them back gives the
@@ -30,16 +32,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bbtok.blenderbot_small.family import TOKENIZER_FILES
-from bbtok.blenderbot_small.tokenizer_fast import BlenderbotSmallTokenizerFast
-from bbtok.modeling.config import (
-    CONFIG_FILE,
-    GENERATION_CONFIG_FILE,
-    MODEL_FILES,
-    BlenderbotSmallConfig,
-)
+from bbtok.modeling.architectures import Architecture
+from bbtok.modeling.auto import MODEL_CLASSES, model_class
+from bbtok.modeling.config import CONFIG_FILE, GENERATION_CONFIG_FILE, MODEL_FILES
 from bbtok.modeling.loading import open_weights
-from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration
+from bbtok.modeling.seq2seq import Seq2SeqBase
 from bbtok.modeling.weights import (
     STORED_DTYPES,
     WEIGHTS_FILE,
@@ -48,7 +45,7 @@ from bbtok.modeling.weights import (
     write_safetensors,
 )
 from bbtok.storage import files, hub
-from bbtok.tokenizer_auto import is_tokenizer_file
+from bbtok.tokenizer_auto import TOKENIZER_FILES, is_tokenizer_file, tokenizer_files_held
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -56,10 +53,6 @@ if TYPE_CHECKING:
 # --dtype's names and the safetensors dtypes they are stored as.
 TARGET_DTYPES = {"float16": "F16", "bfloat16": "BF16", "float32": "F32"}
 _DTYPE_NAMES = {"F16": "float16", "BF16": "bfloat16", "F32": "float32", "F64": "float64"}
-# The tensor names of the model written: the base model's under its prefix, the shared
-# embeddings once (transformers leaves the tied copies out of the file it saves).
-_NAMES = BlenderbotSmallForConditionalGeneration.architecture
-_SHARED = _NAMES.base_prefix + _NAMES.shared_embeddings[0]
 # The stored dtypes a reader hands out unconverted (bfloat16 it widens to float32).
 _AS_STORED: dict[str, type[np.floating]] = {"F16": np.float16, "F32": np.float32, "F64": np.float64}
 _BFLOAT16_SLICE = 1 << 20  # elements rounded at a time
@@ -111,30 +104,52 @@ def encoded(values: np.ndarray, stored: str) -> np.ndarray:
     return values.astype(STORED_DTYPES[stored], copy=False)
 
 
-def output_names(source: TensorSource, config: BlenderbotSmallConfig) -> dict[str, str]:
-    """Output tensor name -> source tensor name, as transformers 5 saves the model: the base
-    model under ``model.``, the shared embeddings once, tied copies left out."""
-    base_prefix = _NAMES.base_prefix
+def output_names(
+    source: TensorSource, architecture: Architecture, tie_word_embeddings: bool
+) -> dict[str, str]:
+    """Output tensor name -> source tensor name, as transformers 5 saves ``architecture``'s
+    encoder-decoder with its output layer: the base model under its prefix (``model.``), the
+    shared embeddings once, tied copies left out."""
+    base_prefix = architecture.base_prefix
+    shared = base_prefix + architecture.shared_embeddings[0]
     prefix = base_prefix if any(name.startswith(base_prefix) for name in source) else ""
     names: dict[str, str] = {}
     for name in source:
-        if name in _NAMES.unprefixed:
-            if name == _NAMES.lm_head and config.tie_word_embeddings:
+        if name in architecture.unprefixed:
+            if name == architecture.lm_head and tie_word_embeddings:
                 continue
             names[name] = name
             continue
         base = name.removeprefix(prefix)
-        if base in _NAMES.tied_embeddings:
+        if base in architecture.tied_embeddings:
             continue
         names[base_prefix + base] = name
-    if _SHARED not in names:
+    if shared not in names:
         # Quirk: a checkpoint may hold the embeddings only as encoder.embed_tokens (the loader
         # reads them from there too); transformers stores them as the shared ones.
-        embeddings = prefix + _NAMES.tied_embeddings[0]
+        embeddings = prefix + architecture.tied_embeddings[0]
         if embeddings not in source:
             raise ValueError(f"{source.path}: the checkpoint has no shared embeddings")
-        names[_SHARED] = embeddings
+        names[shared] = embeddings
     return names
+
+
+def generating_class(directory: Path) -> type[Seq2SeqBase]:
+    """The ``...ForConditionalGeneration`` class of the architecture ``config.json`` names: the
+    layout written. A decoder-only checkpoint (``...ForCausalLM``) is a ``ValueError``."""
+    source = str(directory / CONFIG_FILE)
+    values = files.read_json(directory / CONFIG_FILE)
+    if not isinstance(values, dict):
+        raise ValueError(f"{source}: expected a JSON object, got {type(values).__name__}")
+    named = model_class(values.get("model_type"), values.get("architectures"), source)
+    if not issubclass(named, Seq2SeqBase):
+        raise ValueError(
+            f"{source}: {named.__name__} is a decoder alone; convert writes encoder-decoder "
+            "checkpoints"
+        )
+    generating = MODEL_CLASSES[f"{named.architecture.class_prefix}ForConditionalGeneration"]
+    assert issubclass(generating, Seq2SeqBase)
+    return generating
 
 
 # The files a checkpoint set consists of: what --overwrite replaces in the output, and removes
@@ -214,12 +229,13 @@ def convert(
     _check_apart(source, directory, output)
     source_files = [entry.path for entry in os.scandir(directory) if entry.is_file()]
     files.check_output_directory(output, overwrite, is_checkpoint_file, source_files)
-    config = BlenderbotSmallConfig.from_pretrained(directory)
-    tokenizer = BlenderbotSmallTokenizerFast.from_pretrained(directory)
+    model = generating_class(directory)
+    config = model.architecture.config_class.from_pretrained(directory)
+    tokenizer_files = tokenizer_files_held(directory)
     weights = open_weights(directory)
     # Only what the model loads is converted: its loader's errors, before anything is written.
-    BlenderbotSmallForConditionalGeneration(config, _ShapesOnly(weights), "float32")
-    names = output_names(weights, config)
+    model(config, _ShapesOnly(weights), "float32")
+    names = output_names(weights, model.architecture, config.tie_word_embeddings)
     stored = {name: weights.stored_dtype(source_name) for name, source_name in names.items()}
     target = {
         name: TARGET_DTYPES[dtype] if dtype is not None else kind for name, kind in stored.items()
@@ -240,22 +256,24 @@ def convert(
 
     def write(building: str) -> list[str]:
         write_safetensors(os.path.join(building, WEIGHTS_FILE), layout, read)
-        tokenizer_files = tokenizer.save_pretrained(building)
-        contents = []
+        contents = [
+            (name, files.read_bytes(directory / name, files.MAX_VOCAB_BYTES))
+            for name in tokenizer_files
+        ]
         if config.generation_config is not None:
             contents.append(
                 (
-                    os.path.join(building, GENERATION_CONFIG_FILE),
+                    GENERATION_CONFIG_FILE,
                     files.json_bytes(config.generation_config, GENERATION_CONFIG_FILE),
                 )
             )
-        contents.append(
-            (os.path.join(building, CONFIG_FILE), files.json_bytes(config_values, CONFIG_FILE))
-        )
-        written = files.write_file_set(contents)
+        contents.append((CONFIG_FILE, files.json_bytes(config_values, CONFIG_FILE)))
+        for name, _ in contents:
+            os.makedirs(os.path.join(building, os.path.dirname(name)), exist_ok=True)
+        files.write_file_set([(os.path.join(building, name), data) for name, data in contents])
         # The weights first (a loader takes model.safetensors before any old index or .bin),
         # the configuration last.
-        return [os.path.basename(path) for path in [WEIGHTS_FILE, *tokenizer_files, *written]]
+        return [WEIGHTS_FILE, *(name for name, _ in contents)]
 
     files.write_directory(output, overwrite, is_checkpoint_file, write)
     return output

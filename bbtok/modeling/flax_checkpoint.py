@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 
 from bbtok.modeling.framework_weights import RenamedTensors, optional_module, pytorch_name
-from bbtok.modeling.weights import MAX_RANK, _is_size, _short
+from bbtok.modeling.weights import MAX_RANK, _is_size
 from bbtok.storage import files
+from bbtok.storage.files import quoted
 
 FLAX_WEIGHTS_FILE = "flax_model.msgpack"
 MAX_KEY_BYTES = 1024
@@ -100,12 +101,12 @@ class FlaxCheckpoint(RenamedTensors):
         if len(parts) >= MAX_PATH_PARTS:
             raise ValueError(
                 f"{self.path}: parameters nested deeper than {MAX_PATH_PARTS} levels at "
-                f"{_short('/'.join(parts))}"
+                f"{quoted('/'.join(parts))}"
             )
         for key, value in tree.items():
             if not isinstance(key, str) or not key or "/" in key:
                 raise ValueError(
-                    f"{self.path}: key {_short(key)} under {_short('/'.join(parts))} is no "
+                    f"{self.path}: key {quoted(key)} under {quoted('/'.join(parts))} is no "
                     "module or parameter name"
                 )
             path = [*parts, key]
@@ -118,18 +119,18 @@ class FlaxCheckpoint(RenamedTensors):
             else:
                 array = self._array(value, where)
             name, kernel = pytorch_name(path)
-            self._add(name, array, kernel, f"parameter {_short(where)}")
+            self._add(name, array, kernel, f"parameter {quoted(where)}")
 
     def _array(self, value: object, where: str) -> np.ndarray:
         """An array from flax.serialization's extension object, checked before it is made."""
-        what = f"{self.path}: parameter {_short(where)}"
+        what = f"{self.path}: parameter {quoted(where)}"
         ext_type = self._msgpack.ExtType
         if not (isinstance(value, ext_type) and value.code == _NDARRAY_EXT):
             kind = f"extension type {value.code}" if isinstance(value, ext_type) else None
             raise ValueError(f"{what} is {kind or type(value).__name__}, not an array")
         fields = self._unpacked(
             value.data,
-            f"parameter {_short(where)}",
+            f"parameter {quoted(where)}",
             raw=True,
             max_str_len=64,
             max_bin_len=len(value.data),
@@ -141,15 +142,15 @@ class FlaxCheckpoint(RenamedTensors):
             raise ValueError(f"{what} is not (shape, dtype, bytes)")
         shape, dtype_name, data = fields
         if not (isinstance(shape, list) and all(_is_size(n) for n in shape)):
-            raise ValueError(f"{what} has no shape: {_short(shape)}")
+            raise ValueError(f"{what} has no shape: {quoted(shape)}")
         dtype = _DTYPES.get(dtype_name) if isinstance(dtype_name, bytes) else None
         if dtype is None:
             raise ValueError(
-                f"{what} has dtype {_short(dtype_name)}; weights are float16, bfloat16, "
+                f"{what} has dtype {quoted(dtype_name)}; weights are float16, bfloat16, "
                 "float32 or float64"
             )
         if not isinstance(data, bytes) or len(data) != math.prod(shape) * dtype.itemsize:
-            size = len(data) if isinstance(data, bytes) else _short(data)
+            size = len(data) if isinstance(data, bytes) else quoted(data)
             raise ValueError(
                 f"{what}: {size} bytes of data for shape {tuple(shape)} in "
                 f"{dtype_name.decode()} (which needs {math.prod(shape) * dtype.itemsize})"
@@ -158,13 +159,13 @@ class FlaxCheckpoint(RenamedTensors):
 
     def _chunked(self, value: dict[Any, Any], where: str) -> np.ndarray:
         """An array split into one-dimensional chunks (flax.serialization does so above 1 GiB)."""
-        what = f"{self.path}: parameter {_short(where)}"
+        what = f"{self.path}: parameter {quoted(where)}"
         shape_map, chunk_map = value.get("shape"), value.get("chunks")
         if not (isinstance(shape_map, dict) and isinstance(chunk_map, dict)):
             raise ValueError(f"{what} is a chunked array without its shape and chunks")
         listed = [shape_map.get(str(i)) for i in range(len(shape_map))]
         if len(listed) > MAX_RANK or not all(_is_size(n) for n in listed):
-            raise ValueError(f"{what} has no shape: {_short(shape_map)}")
+            raise ValueError(f"{what} has no shape: {quoted(shape_map)}")
         shape = [int(n) for n in listed if isinstance(n, int)]
         chunks = [self._array(chunk_map.get(str(i)), f"{where}/{i}") for i in range(len(chunk_map))]
         if not chunks or any(chunk.ndim != 1 or chunk.dtype != chunks[0].dtype for chunk in chunks):

@@ -23,7 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bbtok.modeling.weights import NamedTensors, _short, widen_bfloat16
+from bbtok.modeling.weights import NamedTensors, widen_bfloat16
+from bbtok.storage.files import quoted
 
 # Last parts of a weight's path in TensorFlow or Flax, and PyTorch's names for them.
 _LAST_PART_NAMES = {
@@ -85,7 +86,7 @@ class RenamedTensors(NamedTensors):
     def _add(self, name: str, array: np.ndarray, transposed: bool, where: str) -> None:
         """Record ``array`` as tensor ``name``; ``where`` is the weight's path in the file."""
         if name in self._tensors:
-            raise ValueError(f"{self.path}: {where} is tensor {_short(name)}, which is there twice")
+            raise ValueError(f"{self.path}: {where} is tensor {quoted(name)}, which is there twice")
         if transposed and array.ndim != 2:
             transposed = False  # only a matrix is stored transposed
         self._tensors[name] = StoredTensor(array, transposed)

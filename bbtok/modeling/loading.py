@@ -29,6 +29,7 @@ from bbtok.modeling.tf_checkpoint import TFCheckpoint, tf_pytorch_name
 from bbtok.modeling.torch_checkpoint import TorchCheckpoint
 from bbtok.modeling.weights import SafetensorsFile, ShardedWeights, TensorSource
 from bbtok.storage.hub import WEIGHT_FILES
+from bbtok.storage.shard_index import INDEX_SUFFIX
 
 
 def open_weights(directory: str | os.PathLike[str], mmap: bool = True) -> TensorSource:
@@ -46,7 +47,7 @@ def open_weights(directory: str | os.PathLike[str], mmap: bool = True) -> Tensor
     for name in WEIGHT_FILES:
         path = Path(directory) / name
         if path.exists():
-            whole = name.removesuffix(".index.json")  # an index's shards are in its format
+            whole = name.removesuffix(INDEX_SUFFIX)  # an index's shards are in its format
             reader, index_name = readers[Path(whole).suffix]
             return reader(path) if whole == name else ShardedWeights(path, reader, index_name)
     raise FileNotFoundError(

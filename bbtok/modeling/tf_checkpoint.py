@@ -32,8 +32,9 @@ from typing import Any
 import numpy as np
 
 from bbtok.modeling.framework_weights import RenamedTensors, optional_module, pytorch_name
-from bbtok.modeling.weights import MAX_RANK, _short, file_data
+from bbtok.modeling.weights import MAX_RANK, file_data
 from bbtok.storage import files
+from bbtok.storage.files import quoted
 
 TF_WEIGHTS_FILE = "tf_model.h5"
 # The float dtypes Keras stores weights in (its bfloat16 has no HDF5 type).
@@ -53,7 +54,7 @@ def tf_pytorch_name(variable: str, has_model_name: bool = True) -> tuple[str, bo
     """
     parts = [part for part in variable.removesuffix(":0").split("/") if part]
     if not parts:
-        raise ValueError(f"{_short(variable)} is no variable name")
+        raise ValueError(f"{quoted(variable)} is no variable name")
     # Quirk: checkpoints made before the shared embeddings' scope was doubled hold them as
     # model.shared/weight, whose first part is then the layer's, not the model's.
     keep_first = len(parts) == 2 and parts[0].endswith(".shared")
@@ -96,13 +97,13 @@ class TFCheckpoint(RenamedTensors):
 
     def _read(self, h5py: Any, h5: Any) -> None:
         for layer in self._names(h5py, h5, "layer_names", "the file"):
-            node = self._node(h5py, h5, layer, f"layer {_short(layer)}")
+            node = self._node(h5py, h5, layer, f"layer {quoted(layer)}")
             if isinstance(node, h5py.Dataset):  # a shard: the dataset is the variable
                 name, kernel = tf_shard_pytorch_name(layer)
-                self._add(name, self._array(h5py, node, layer), kernel, _short(layer))
+                self._add(name, self._array(h5py, node, layer), kernel, quoted(layer))
                 continue
-            for variable in self._names(h5py, node, "weight_names", f"layer {_short(layer)}"):
-                where = _short(f"{layer}/{variable}")
+            for variable in self._names(h5py, node, "weight_names", f"layer {quoted(layer)}"):
+                where = quoted(f"{layer}/{variable}")
                 dataset = self._node(h5py, node, variable, f"variable {where}")
                 if not isinstance(dataset, h5py.Dataset):
                     raise ValueError(f"{self.path}: variable {where} is not a dataset")
@@ -144,7 +145,7 @@ class TFCheckpoint(RenamedTensors):
                 except UnicodeDecodeError:
                     raise ValueError(
                         f"{self.path}: {owner}'s attribute {key!r} holds a name that is not "
-                        f"UTF-8: {_short(bytes(raw))}"
+                        f"UTF-8: {quoted(bytes(raw))}"
                     ) from None
         return names
 
@@ -153,7 +154,7 @@ class TFCheckpoint(RenamedTensors):
         node = group
         for part in (part for part in path.split("/") if part):
             if not isinstance(node, h5py.Group):
-                raise ValueError(f"{self.path}: {what}: {_short(part)} is under a dataset")
+                raise ValueError(f"{self.path}: {what}: {quoted(part)} is under a dataset")
             link = node.get(part, getlink=True)
             if link is None:
                 raise ValueError(f"{self.path}: {what} is missing from the file")

@@ -42,11 +42,11 @@ from bbtok.modeling.weights import (
     MAX_RANK,
     NamedTensors,
     _is_size,
-    _short,
     file_data,
     widen_bfloat16,
 )
 from bbtok.storage import files
+from bbtok.storage.files import quoted
 
 # torch's storage classes and the numpy dtype of their elements (little-endian; a big-endian
 # checkpoint swaps them). bfloat16 is read as its bit pattern and widened to float32.
@@ -115,7 +115,7 @@ def _rebuild_tensor_v2(
     metadata: object = None,
 ) -> _Tensor:
     if not isinstance(storage, _Storage):
-        raise ValueError(f"a tensor's storage is {_short(storage)}, not a storage record")
+        raise ValueError(f"a tensor's storage is {quoted(storage)}, not a storage record")
     if not (
         isinstance(size, tuple)
         and isinstance(stride, tuple)
@@ -123,11 +123,11 @@ def _rebuild_tensor_v2(
         and all(_is_size(n) for n in (storage_offset, *size, *stride))
     ):
         raise ValueError(
-            f"a tensor has offset {_short(storage_offset)}, shape {_short(size)} and strides "
-            f"{_short(stride)}; they must be sizes, with as many strides as dimensions"
+            f"a tensor has offset {quoted(storage_offset)}, shape {quoted(size)} and strides "
+            f"{quoted(stride)}; they must be sizes, with as many strides as dimensions"
         )
     if metadata:  # torch's extra tensor state (none for a plain tensor): its meaning is unknown
-        raise ValueError(f"a tensor carries metadata {_short(metadata)} this reader cannot apply")
+        raise ValueError(f"a tensor carries metadata {quoted(metadata)} this reader cannot apply")
     assert isinstance(storage_offset, int)
     return _Tensor(storage, storage_offset, size, stride)
 
@@ -192,7 +192,7 @@ class _StateDictUnpickler(pickle._Unpickler):
         found = ALLOWED_GLOBALS.get((module, name))
         if found is None:
             raise _Refused(
-                f"{self.path}: refused to load global {_short(f'{module}.{name}')}: a state dict "
+                f"{self.path}: refused to load global {quoted(f'{module}.{name}')}: a state dict "
                 "needs only tensors"
             )
         return found
@@ -206,13 +206,13 @@ class _StateDictUnpickler(pickle._Unpickler):
             and isinstance(pid[2], str)
             and _is_size(pid[4])
         ):
-            raise ValueError(f"persistent id {_short(pid)} is not a storage reference")
+            raise ValueError(f"persistent id {quoted(pid)} is not a storage reference")
         _, storage_type, key, _, numel = pid
         if key not in self.storage_members:
-            raise ValueError(f"storage {_short(key)} has no data/{_short(key)} member")
+            raise ValueError(f"storage {quoted(key)} has no data/{quoted(key)} member")
         storage = _Storage(key, STORAGE_DTYPES[storage_type.name], numel)
         if self.storages.setdefault(key, storage) != storage:
-            raise ValueError(f"storage {_short(key)} is named with two types or sizes")
+            raise ValueError(f"storage {quoted(key)} is named with two types or sizes")
         return storage
 
     # Integers: their length is checked before they are converted.
@@ -441,7 +441,7 @@ class TorchCheckpoint(NamedTensors):
         order = members.get(prefix + "byteorder")
         byteorder = b"little" if order is None else _read_member(archive, order, self.path)
         if byteorder not in (b"little", b"big"):
-            raise ValueError(f"{self.path}: unknown byte order {_short(byteorder)}")
+            raise ValueError(f"{self.path}: unknown byte order {quoted(byteorder)}")
         pickle_info = members[pickles[0]]
         if pickle_info.file_size > MAX_PICKLE_BYTES:
             raise ValueError(
@@ -466,7 +466,7 @@ class TorchCheckpoint(NamedTensors):
         except Exception as error:  # a damaged or hostile pickle: anything it can raise
             raise ValueError(
                 f"{self.path}: data.pkl is not a state dict of tensors: "
-                f"{type(error).__name__}: {_short(str(error))}"
+                f"{type(error).__name__}: {quoted(str(error))}"
             ) from None
         if not isinstance(state, dict):
             raise ValueError(
@@ -480,7 +480,7 @@ class TorchCheckpoint(NamedTensors):
             needed = storage.numel * dtype.itemsize
             if info.file_size != needed:
                 raise ValueError(
-                    f"{self.path}: storage {_short(key)} has {info.file_size} bytes, its "
+                    f"{self.path}: storage {quoted(key)} has {info.file_size} bytes, its "
                     f"{storage.numel} elements need {needed}"
                 )
             raw = self._member_bytes(archive, info, handle, size, mapped)
@@ -491,7 +491,7 @@ class TorchCheckpoint(NamedTensors):
         for name, tensor in state.items():
             if not isinstance(name, str) or not isinstance(tensor, _Tensor):
                 raise ValueError(
-                    f"{self.path}: entry {_short(name)} is {type(tensor).__name__}, not a tensor "
+                    f"{self.path}: entry {quoted(name)} is {type(tensor).__name__}, not a tensor "
                     "(a state dict maps names to tensors)"
                 )
             tensors[name] = self._view(name, tensor, storages[tensor.storage.key])
@@ -526,14 +526,14 @@ class TorchCheckpoint(NamedTensors):
         if 0 in tensor.shape:
             if math.prod(n for n in tensor.shape if n) * storage.itemsize > MAX_ARRAY_BYTES:
                 raise ValueError(
-                    f"{self.path}: tensor {_short(name)} has shape {tensor.shape}, larger than a "
+                    f"{self.path}: tensor {quoted(name)} has shape {tensor.shape}, larger than a "
                     "numpy array can be"
                 )
             return np.zeros(tensor.shape, dtype=storage.dtype)
         last = tensor.offset + sum((n - 1) * s for n, s in zip(tensor.shape, tensor.strides))
         if last >= storage.size:
             raise ValueError(
-                f"{self.path}: tensor {_short(name)} (offset {tensor.offset}, shape "
+                f"{self.path}: tensor {quoted(name)} (offset {tensor.offset}, shape "
                 f"{tensor.shape}, strides {tensor.strides}) reaches element {last} of a storage "
                 f"of {storage.size}"
             )
@@ -541,7 +541,7 @@ class TorchCheckpoint(NamedTensors):
             # Strides of 0 repeat elements; converting such a tensor would allocate memory
             # sized by its shape alone, which the file does not bound.
             raise ValueError(
-                f"{self.path}: tensor {_short(name)} of shape {tensor.shape} has more elements "
+                f"{self.path}: tensor {quoted(name)} of shape {tensor.shape} has more elements "
                 f"than its storage ({storage.size}): an expanded tensor, which bbtok does not read"
             )
         itemsize = storage.itemsize

@@ -22,15 +22,16 @@ import errno
 import json
 import math
 import os
-import reprlib
 import struct
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
-from typing import BinaryIO, NoReturn, Protocol
+from typing import BinaryIO, Protocol
 
 import numpy as np
 
 from bbtok.storage import files
+from bbtok.storage.files import quoted
+from bbtok.storage.shard_index import read_weight_map
 
 WEIGHTS_FILE = "model.safetensors"
 # The largest header the safetensors package itself accepts.
@@ -47,15 +48,6 @@ STORED_DTYPES: dict[str, np.dtype[np.generic]] = {
 }
 # A tensor as the header gives it: stored dtype, shape, begin and end in the data section.
 _Entry = tuple[str, tuple[int, ...], int, int]
-# Error messages quote the header's values, which a hostile file can make megabytes long.
-_REPR = reprlib.Repr()
-_REPR.maxstring = 120
-_REPR.maxother = 120
-_REPR.maxlong = 60
-
-
-def _short(value: object) -> str:
-    return _REPR.repr(value)
 
 
 def _is_size(value: object) -> bool:
@@ -67,11 +59,6 @@ def _json_int(text: str) -> int | float:
     # serde_json, which the safetensors package reads headers with, reads "-0" as a float, so
     # it is no size there; it is a float here too. int() refuses past 4300 digits (ValueError).
     return -0.0 if text == "-0" else int(text)
-
-
-def _not_json(constant: str) -> NoReturn:
-    # Python's json reads NaN and Infinity, which JSON (and so the safetensors package) has not.
-    raise ValueError(f"{constant} is not JSON")
 
 
 class TensorSource(Protocol):
@@ -156,7 +143,7 @@ class SafetensorsFile(NamedTensors):
             raw,
             str(self.path),
             parse_int=_json_int,
-            parse_constant=_not_json,
+            parse_constant=files.refuse_json_constant,
             context="the safetensors header is not JSON",
         )
         if not isinstance(header, dict):
@@ -166,24 +153,24 @@ class SafetensorsFile(NamedTensors):
             metadata = {}
         if not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
             raise ValueError(
-                f"{self.path}: __metadata__ must map names to strings, got {_short(metadata)}"
+                f"{self.path}: __metadata__ must map names to strings, got {quoted(metadata)}"
             )
         entries = {name: self._checked(name, entry) for name, entry in header.items()}
         self._check_layout(entries)
         return metadata, entries
 
     def _checked(self, name: str, entry: object) -> _Entry:
-        where = f"{self.path}: tensor {_short(name)}"
+        where = f"{self.path}: tensor {quoted(name)}"
         if not isinstance(entry, dict):
             raise ValueError(f"{where}: header entry is not an object")
         dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
         if not (isinstance(dtype, str) and dtype in STORED_DTYPES):
             raise ValueError(
-                f"{where}: dtype {_short(dtype)} is not supported (supported: "
+                f"{where}: dtype {quoted(dtype)} is not supported (supported: "
                 f"{', '.join(STORED_DTYPES)})"
             )
         if not (isinstance(shape, list) and all(_is_size(n) for n in shape)):
-            raise ValueError(f"{where}: bad shape {_short(shape)} (not a list of sizes)")
+            raise ValueError(f"{where}: bad shape {quoted(shape)} (not a list of sizes)")
         if len(shape) > MAX_RANK:
             raise ValueError(
                 f"{where}: shape has {len(shape)} dimensions; numpy arrays have at most {MAX_RANK}"
@@ -193,7 +180,7 @@ class SafetensorsFile(NamedTensors):
         # 2**32] made 0 elements); numpy leaves zero dimensions out of its own bound.
         if math.prod(n for n in shape if n) * itemsize > MAX_ARRAY_BYTES:
             raise ValueError(
-                f"{where}: shape {_short(shape)} in {dtype} is larger than a numpy array can be"
+                f"{where}: shape {quoted(shape)} in {dtype} is larger than a numpy array can be"
             )
         if not (
             isinstance(offsets, list)
@@ -202,7 +189,7 @@ class SafetensorsFile(NamedTensors):
             and offsets[0] <= offsets[1]
         ):
             raise ValueError(
-                f"{where}: bad data_offsets {_short(offsets)} (not [begin, end] with begin <= end)"
+                f"{where}: bad data_offsets {quoted(offsets)} (not [begin, end] with begin <= end)"
             )
         begin, end = offsets
         expected = math.prod(shape) * itemsize
@@ -225,11 +212,11 @@ class SafetensorsFile(NamedTensors):
         aside), and no bytes hide between or after them."""
         covered, before = 0, ""
         for name, (_, _, begin, end) in sorted(entries.items(), key=lambda item: item[1][2:]):
-            where = f"{self.path}: tensor {_short(name)}"
+            where = f"{self.path}: tensor {quoted(name)}"
             if begin < covered:
                 raise ValueError(
                     f"{where}: its data (bytes {begin} to {end} of the data section) overlaps "
-                    f"tensor {_short(before)}'s, which ends at byte {covered}"
+                    f"tensor {quoted(before)}'s, which ends at byte {covered}"
                 )
             if begin > covered:
                 raise ValueError(
@@ -283,46 +270,6 @@ def file_data(handle: BinaryIO, size: int, mmap: bool, path: Path) -> np.ndarray
     return data
 
 
-def _unique_names(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    result: dict[str, object] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"tensor {_short(key)} is listed twice")
-        result[key] = value
-    return result
-
-
-def read_weight_map(index_path: Path) -> dict[str, str]:
-    """The ``weight_map`` of a sharded checkpoint's index (``model.safetensors.index.json``,
-    ``pytorch_model.bin.index.json``): tensor name -> shard file, each shard a relative path
-    that stays inside the index's directory."""
-    index = files.read_json(
-        index_path,
-        object_pairs_hook=_unique_names,
-        parse_constant=_not_json,
-        context="not a checkpoint index",
-    )
-    weight_map = index.get("weight_map") if isinstance(index, dict) else None
-    if not (
-        isinstance(weight_map, dict)
-        and all(isinstance(shard, str) for shard in weight_map.values())
-    ):
-        raise ValueError(
-            f'{index_path}: not a checkpoint index (it needs a "weight_map" object of tensor '
-            "name -> shard file name)"
-        )
-    for name, shard in weight_map.items():
-        parts = shard.replace("\\", "/").split("/")
-        # The shards are the index's neighbours: a name reaching elsewhere (a hostile index
-        # pointing at /etc/passwd or ../../secret) is refused before anything is opened.
-        if not shard or os.path.isabs(shard) or shard.startswith(("/", "\\")) or ".." in parts:
-            raise ValueError(
-                f"{index_path}: tensor {_short(name)} is in shard {_short(shard)}, which is not a "
-                "file name inside the checkpoint's directory"
-            )
-    return weight_map
-
-
 class ShardedWeights(NamedTensors):
     """The tensors of a sharded checkpoint, found through its index file; each shard is opened
     by ``open_shard`` (a :class:`SafetensorsFile` or a PyTorch checkpoint reader).
@@ -363,19 +310,19 @@ class ShardedWeights(NamedTensors):
         for name, found_in in holders.items():
             if len(found_in) > 1:
                 raise ValueError(
-                    f"{self.path}: tensor {_short(name)} is in more than one shard "
+                    f"{self.path}: tensor {quoted(name)} is in more than one shard "
                     f"({', '.join(found_in)})"
                 )
             if weight_map.get(name) != found_in[0]:
                 raise ValueError(
-                    f"{self.path}: tensor {_short(name)} is in shard {found_in[0]}, but the index "
-                    f"places it in {_short(weight_map.get(name))}"
+                    f"{self.path}: tensor {quoted(name)} is in shard {found_in[0]}, but the index "
+                    f"places it in {quoted(weight_map.get(name))}"
                 )
             self._tensors[name] = shards[found_in[0]]
         for name, shard in weight_map.items():
             if name not in self._tensors:
                 raise ValueError(
-                    f"{self.path}: tensor {_short(name)} is listed in shard {shard}, which does "
+                    f"{self.path}: tensor {quoted(name)} is listed in shard {shard}, which does "
                     "not hold it"
                 )
 
@@ -387,10 +334,10 @@ class ShardedWeights(NamedTensors):
             try:
                 name = index_name(listed)
             except ValueError as error:
-                raise ValueError(f"{self.path}: tensor {_short(listed)}: {error}") from None
+                raise ValueError(f"{self.path}: tensor {quoted(listed)}: {error}") from None
             if name in renamed:
                 raise ValueError(
-                    f"{self.path}: tensor {_short(listed)} is tensor {_short(name)}, which is "
+                    f"{self.path}: tensor {quoted(listed)} is tensor {quoted(name)}, which is "
                     "listed twice"
                 )
             renamed[name] = shard
@@ -448,7 +395,7 @@ def write_safetensors(
             array = np.ascontiguousarray(read(name))
             if array.dtype != STORED_DTYPES[stored] or array.shape != tuple(shape):
                 raise ValueError(
-                    f"{path}: tensor {_short(name)} was declared {stored} {tuple(shape)}, but "
+                    f"{path}: tensor {quoted(name)} was declared {stored} {tuple(shape)}, but "
                     f"its data is {array.dtype} {array.shape}"
                 )
             out.write(array.reshape(-1).view(np.uint8).data)

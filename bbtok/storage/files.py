@@ -22,12 +22,13 @@ import itertools
 import json
 import os
 import re
+import reprlib
 import shutil
 import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 # Size bounds, far above real files, so that a wrong file is refused before it is read into
 # memory. The largest vocab.json and merges.txt of public BPE tokenizers are a few MB (250k
@@ -242,6 +243,28 @@ def _bound_broken(text: str, max_digits: int) -> tuple[int, str] | None:
             if digits > max_digits:
                 return token.start(), f"an integer of {digits:,} digits (at most {max_digits:,})"
     return None
+
+
+# Error messages quote values read from a file, which a hostile file can make megabytes long.
+_QUOTED = reprlib.Repr()
+_QUOTED.maxstring = 120
+_QUOTED.maxother = 120
+_QUOTED.maxlong = 60
+
+
+def quoted(value: object) -> str:
+    """``repr(value)`` cut to about a line, for a message quoting what a file holds.
+
+    >>> quoted("x" * 1000)[:12], len(quoted("x" * 1000))
+    ("'xxxxxxxxxxx", 120)
+    """
+    return _QUOTED.repr(value)
+
+
+def refuse_json_constant(constant: str) -> NoReturn:
+    """``parse_constant`` for :func:`parse_json`: refuse ``NaN`` and ``Infinity``, which
+    Python's json reads but JSON (and the Rust readers of the same files) has not."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _json_error(source: str, context: str, problem: str) -> ValueError:
@@ -488,15 +511,17 @@ def write_directory(
     write: Callable[[str], Sequence[str]],
 ) -> list[str]:
     """Write a set of files into directory ``output``: ``write(building)`` writes them into the
-    empty directory it is given and returns their names, in the order to put them in place (the
-    one that says what the others are, last). Returns their paths in ``output``. Check
-    ``output`` first with :func:`check_output_directory`.
+    empty directory it is given and returns their names (relative paths: a file may be in a
+    folder), in the order to put them in place (the one that says what the others are, last).
+    Returns their paths in ``output``. Check ``output`` first with
+    :func:`check_output_directory`.
 
     A new ``output`` is the building directory, made beside it and renamed to it when complete
     (a failure leaves nothing, not even the missing parents it made). Into an existing one (it
     must be empty without ``overwrite``) the files are built in a hidden directory inside it and
     renamed over their namesakes only once all are written; then the members of the old set
-    (``is_member``) the new one lacks are removed. Files that are not members are never touched.
+    (``is_member``; in a folder, ``"folder/name"``) the new one lacks are removed. Files that
+    are not members are never touched.
     """
     path = os.path.abspath(output)
     if not os.path.lexists(path):
@@ -507,18 +532,37 @@ def write_directory(
         building = tempfile.mkdtemp(dir=real, prefix=".bbtok-", suffix=".tmp")
         try:
             names = list(write(building))
+            folders = sorted({os.path.dirname(name) for name in names} - {""})
+            for folder in folders:
+                os.makedirs(os.path.join(real, folder), exist_ok=True)
             written = [os.path.join(building, name) for name in names]
             _put_in_place(written, [os.path.join(real, name) for name in names])
-            for name in set(os.listdir(real)) - set(names):
-                member = os.path.join(real, name)
-                if is_member(name) and not stat.S_ISDIR(os.lstat(member).st_mode):
-                    os.unlink(member)
+            for name in set(_names_in(real)) - set(names):
+                if is_member(name):
+                    os.unlink(os.path.join(real, name))
+            for folder in reversed(folders):
+                os.rmdir(os.path.join(building, folder))
             os.rmdir(building)
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
         _fsync_directory(real)
     return [os.path.join(os.fspath(output), name) for name in names]
+
+
+def _names_in(directory: str) -> Iterator[str]:
+    """The files of ``directory`` and of its folders (one level down, not through a symlink),
+    as relative names."""
+    for entry in os.scandir(directory):
+        if not entry.is_dir(follow_symlinks=False):
+            yield entry.name
+        elif not entry.name.startswith(".bbtok-"):  # a building directory, ours or another run's
+            # A folder this run cannot read holds nothing it wrote.
+            inner: list[str] = []
+            with contextlib.suppress(OSError), os.scandir(entry.path) as inner_entries:
+                inner = [e.name for e in inner_entries if not e.is_dir(follow_symlinks=False)]
+            for name in inner:
+                yield f"{entry.name}/{name}"
 
 
 def _write_new_directory(path: str, write: Callable[[str], Sequence[str]]) -> list[str]:

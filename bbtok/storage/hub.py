@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from bbtok.storage import files
+from bbtok.storage.shard_index import INDEX_SUFFIX, shard_files
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -55,7 +56,6 @@ WEIGHT_FILES = (
     "flax_model.msgpack",
     "flax_model.msgpack.index.json",
 )
-_INDEX_SUFFIX = ".index.json"
 # What to give instead of a model id that is not in the cache, to go on without the hub.
 LOCAL_DIRECTORY_INSTEAD = (
     "give a local directory instead (a checkpoint saved with save_pretrained, or the sample "
@@ -283,19 +283,11 @@ def _fetch_weights(
         path = fetch(name, False)
         if path is None:
             continue
-        if name.endswith(_INDEX_SUFFIX):
-            for shard in _shards(path):
+        if name.endswith(INDEX_SUFFIX):
+            for shard in shard_files(path):
                 fetch(shard, True)
         return path
     raise missing(
         f"it has no weights ({', '.join(WEIGHT_FILES)}) in the cache or on the hub: it is not a "
         f"directory holding {wanted.holding}"
     )
-
-
-def _shards(index_path: str) -> list[str]:
-    """The shard files a ``*.index.json`` names in its ``weight_map``, each once, in order; read
-    and checked by the loader's own reader (no shard path may leave the directory)."""
-    from bbtok.modeling.weights import read_weight_map
-
-    return list(dict.fromkeys(read_weight_map(Path(index_path)).values()))

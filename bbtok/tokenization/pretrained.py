@@ -8,7 +8,7 @@ files of a directory are transformers' own, named here.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, ClassVar, TypeVar
 
 from bbtok.storage import files, hub
@@ -27,6 +27,16 @@ from bbtok.tokenization.options import check_length, check_side, checked_input_n
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
 ADDED_TOKENS_FILE = "added_tokens.json"
+# The single file of a tokenizer of transformers' fast kind: its whole pipeline.
+PIPELINE_FILE = "tokenizer.json"
+# transformers' own files of a tokenizer directory, besides the vocabulary.
+TRANSFORMERS_TOKENIZER_FILES = (
+    TOKENIZER_CONFIG_FILE,
+    SPECIAL_TOKENS_MAP_FILE,
+    ADDED_TOKENS_FILE,
+    chat_template.CHAT_TEMPLATE_FILE,
+    PIPELINE_FILE,
+)
 # tokenizer itself (transformers writes some of them back; we do not).
 TRANSIENT_CONFIG_KEYS = frozenset(
     {
@@ -139,6 +149,29 @@ def tokenizer_file_set(vocabulary_file_names: tuple[str, ...]) -> hub.FileSet:
             ADDED_TOKENS_FILE,
             chat_template.CHAT_TEMPLATE_FILE,
         ),
+    )
+
+
+def is_tokenizer_file(name: str, vocabulary_file_names: Collection[str]) -> bool:
+    """Whether ``name`` (a path relative to the directory, ``/``-separated) is a file of the
+    directory of a tokenizer whose vocabulary is in ``vocabulary_file_names``: those,
+    transformers' own files, and the templates of ``additional_chat_templates/``. What writing a
+    new tokenizer over an old one replaces, or removes when the new one lacks it (an old
+    ``tokenizer.json`` or template would be loaded with the new vocabulary).
+
+    >>> names = ("vocab.json", "merges.txt")
+    >>> [is_tokenizer_file(name, names) for name in ("tokenizer.json", "notes.txt")]
+    [True, False]
+    >>> is_tokenizer_file("additional_chat_templates/tool_use.jinja", names)
+    True
+    """
+    if name in vocabulary_file_names or name in TRANSFORMERS_TOKENIZER_FILES:
+        return True
+    folder, _, file_name = name.partition("/")
+    return (
+        folder == chat_template.CHAT_TEMPLATE_DIR
+        and file_name.endswith(".jinja")
+        and "/" not in file_name
     )
 
 

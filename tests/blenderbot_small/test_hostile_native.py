@@ -17,13 +17,9 @@ from pathlib import Path
 import pytest
 
 from bbtok import BlenderbotSmallTokenizerFast as Fast
-from bbtok.blenderbot_small.tokenizer_fast import (
-    MAX_CACHE_WORDS,
-    checked_thread_count,
-    max_threads,
-    thread_count,
-)
+from bbtok.blenderbot_small.tokenizer_fast import MAX_CACHE_WORDS
 from bbtok.data import SAMPLE_CHECKPOINT
+from bbtok.tokenization.threads import checked_thread_count, max_threads, thread_count
 
 from conftest import run_python_child
 
@@ -271,7 +267,7 @@ def test_thousands_of_threads_are_refused_naming_the_variable_and_the_limit(
     child = run_child(
         tmp_path,
         """
-        from bbtok.blenderbot_small.tokenizer_fast import max_threads
+        from bbtok.tokenization.threads import max_threads
         before = bbtok_threads()
         try:
             tok(["some text"] * 64)
@@ -293,7 +289,7 @@ def test_the_core_refuses_more_threads_than_the_limit(tmp_path: Path) -> None:
     child = run_child(
         tmp_path,
         """
-        from bbtok.blenderbot_small.tokenizer_fast import max_threads
+        from bbtok.tokenization.threads import max_threads
         for method in (tok._core.encode_batch, tok._core.encode_batch_flat):
             try:
                 method(["some text"] * 64, max_threads() + 1)

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from bbtok import BlenderbotSmallTokenizerFast, __version__
-from bbtok.blenderbot_small.tokenizer_fast import max_threads
 from bbtok.cli import main, model_commands
 from bbtok.cli.checkpoints import RANDOM_WEIGHTS_NOTE, load_model
+from bbtok.tokenization.threads import max_threads
 
-from conftest import FIXTURES, MULTILINGUAL_TEXT, SAMPLE_DIR
+from conftest import FIXTURES, MULTILINGUAL_TEXT, SAMPLE_DIR, run_python_child
 
 TOKENIZER = ["--tokenizer", str(SAMPLE_DIR)]
 BYTE_LEVEL_DIR = FIXTURES / "byte_level"
@@ -440,3 +440,15 @@ def test_chat_help_says_when_the_chat_template_is_used(
     help_text = " ".join(capsys.readouterr().out.split())
     assert "has a chat template" in help_text
     assert "otherwise they are joined as the family was trained" in help_text
+
+
+def test_bbtok_version_loads_no_rust_extension(tmp_path: Path) -> None:
+    code = (
+        "import contextlib, sys\n"
+        "from bbtok.cli import main\n"
+        "with contextlib.suppress(SystemExit):\n"
+        "    main(['--version'])\n"
+        "print('bbtok._native' in sys.modules)\n"
+    )
+    child = run_python_child(["-c", code], tmp_path, 60)
+    assert child.stdout.split()[-1:] == ["False"], child.stderr

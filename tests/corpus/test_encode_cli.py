@@ -29,7 +29,14 @@ from bbtok.corpus import sinks as outputs
 from bbtok.native import _native
 from bbtok.tokenization.padding import truncate_flat
 
-from conftest import FEW_THREADS, FIXTURES, MULTILINGUAL_TEXT, SAMPLE_DIR, limited_bbtok
+from conftest import (
+    FEW_THREADS,
+    FIXTURES,
+    MULTILINGUAL_TEXT,
+    SAMPLE_DIR,
+    limited_bbtok,
+    run_python_child,
+)
 
 TOKENIZER = ["--tokenizer", str(SAMPLE_DIR)]
 BYTE_LEVEL_DIR = FIXTURES / "byte_level"
@@ -1074,3 +1081,44 @@ def test_existing_commands_still_parse() -> None:
     assert parser.parse_args(["train", "a.txt", "-o", "out"]).run is tokenizer_commands.run_train
     assert parser.parse_args(["demo"]).run is demo.run_demo
     assert parser.parse_args(["generate", "hi"]).run is model_commands.run_generate
+
+
+# -- without the Rust extension ---------------------------------------------------------------
+
+
+def test_json_lines_formatted_in_python_are_the_extensions_own() -> None:
+    ids = array("I", [0, 7, 2**31, 2**32 - 1, 42, 9, 10, 100_000]).tobytes()
+    for counts in ([3, 0, 5], [8], [0, 0, 8, 0], []):
+        if sum(counts) == 8:
+            assert outputs.python_jsonl_lines(ids, counts) == _native.jsonl_lines(ids, counts)
+    assert outputs.python_jsonl_lines(b"", []) == _native.jsonl_lines(b"", []) == b""
+
+
+def test_json_lines_whose_counts_do_not_add_up_are_refused_as_by_the_extension() -> None:
+    ids = array("I", [1, 2, 3]).tobytes()
+    with pytest.raises(ValueError, match=r"^the record counts add up to 2 ids, but 3 were given$"):
+        outputs.python_jsonl_lines(ids, [2])
+    with pytest.raises(ValueError, match=r"^the record counts add up to 2 ids, but 3 were given$"):
+        _native.jsonl_lines(ids, [2])
+
+
+# The extension made unimportable, as in an install without it.
+ENCODE_WITHOUT_EXTENSION = """
+import sys
+sys.modules["bbtok._native"] = None
+from bbtok.cli import main
+sys.exit(main(["encode", "-q", "--tokenizer", *sys.argv[1:]]))
+"""
+
+
+def test_a_byte_level_tokenizer_encodes_to_json_lines_without_the_rust_extension(
+    tmp_path: Path,
+) -> None:
+    texts = ["Hello there!", "a second record"]
+    source = write_lines(tmp_path / "in.txt", texts)
+    output = tmp_path / "out.jsonl"
+    arguments = [str(BYTE_LEVEL_DIR), str(source), "-o", str(output)]
+    child = run_python_child(["-c", ENCODE_WITHOUT_EXTENSION, *arguments], tmp_path, 120)
+    assert child.returncode == 0, child.stderr
+    byte_level = BlenderbotTokenizer.from_pretrained(BYTE_LEVEL_DIR)
+    assert read_jsonl_ids(output) == [byte_level(text)["input_ids"] for text in texts]

@@ -12,19 +12,23 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_tf_flax import INPUTS, TINY_BLENDERBOT, WRITERS
 
 import bbtok.modeling.convert
 from bbtok.cli import main
 from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.modeling.convert import convert
+from bbtok.modeling.seq2seq import BlenderbotForConditionalGeneration
 from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration as Model
 from bbtok.modeling.weights import SafetensorsFile
 
-from conftest import FIXTURES
+from conftest import FIXTURES, run_python_child
 
 TORCH_CHECKPOINTS = FIXTURES / "torch_checkpoints"
 FORMS = ["single", "sharded_bin", "sharded_safetensors"]
 SAMPLE_FILES = ("config.json", "generation_config.json", "vocab.json", "merges.txt")
+BYTE_LEVEL = FIXTURES / "byte_level"
+BYTE_LEVEL_FILES = ("vocab.json", "merges.txt", "tokenizer_config.json")
 IDS, TARGETS = np.array([[5, 6, 7, 2], [9, 10, 2, 0]]), np.array([[1, 9, 10], [1, 5, 6]])
 MASK = np.array([[1, 1, 1, 1], [1, 1, 1, 0]])
 
@@ -108,7 +112,17 @@ def test_the_configuration_and_tokenizer_files_are_written_beside_the_weights(
         )
     for name in ("vocab.json", "merges.txt"):
         assert (output / name).read_bytes() == (SAMPLE_CHECKPOINT / name).read_bytes()
-    assert (output / "tokenizer_config.json").exists()
+
+
+def test_the_tokenizer_files_are_copied_and_none_is_added(tmp_path: Path) -> None:
+    output = convert(full_checkpoint(tmp_path, "single"), tmp_path / "out")
+    assert sorted(path.name for path in output.iterdir()) == [
+        "config.json",
+        "generation_config.json",
+        "merges.txt",
+        "model.safetensors",
+        "vocab.json",
+    ]
 
 
 def test_a_source_without_generation_config_gives_none(tmp_path: Path) -> None:
@@ -431,3 +445,99 @@ def test_a_base_model_checkpoint_is_renamed_to_the_file_transformers_saved(tmp_p
     output = convert(source, tmp_path / "out")
     written = (output / "model.safetensors").read_bytes()
     assert written == (SAMPLE_CHECKPOINT / "model.safetensors").read_bytes()
+
+
+# -- Blenderbot, with its byte-level tokenizer ------------------------------------------------
+
+
+def blenderbot_checkpoint(tmp_path: Path, weights: str = "safetensors") -> Path:
+    """The tiny Blenderbot (pre-LayerNorm) checkpoint with a byte-level tokenizer beside it, its
+    weights as safetensors or in the TensorFlow or Flax layout of transformers 4.x."""
+    directory = tmp_path / f"blenderbot-{weights}"
+    if weights == "safetensors":
+        shutil.copytree(TINY_BLENDERBOT, directory)
+    else:
+        WRITERS[weights](TINY_BLENDERBOT, directory)
+    for name in BYTE_LEVEL_FILES:
+        shutil.copy(BYTE_LEVEL / name, directory / name)
+    return directory
+
+
+def blenderbot_logits(directory: Path) -> np.ndarray:
+    return BlenderbotForConditionalGeneration.from_pretrained(directory)(**INPUTS).logits
+
+
+@pytest.mark.parametrize("weights", ["safetensors", "tf", "flax"])
+def test_a_blenderbot_checkpoint_converts_to_the_logits_of_its_source(
+    tmp_path: Path, weights: str
+) -> None:
+    output = convert(blenderbot_checkpoint(tmp_path, weights), tmp_path / "out")
+    np.testing.assert_array_equal(blenderbot_logits(output), blenderbot_logits(TINY_BLENDERBOT))
+
+
+def test_a_blenderbot_checkpoint_keeps_its_byte_level_tokenizer_byte_for_byte(
+    tmp_path: Path,
+) -> None:
+    output = convert(blenderbot_checkpoint(tmp_path), tmp_path / "out")
+    for name in BYTE_LEVEL_FILES:
+        assert (output / name).read_bytes() == (BYTE_LEVEL / name).read_bytes(), name
+
+
+def test_the_chat_templates_are_copied_byte_for_byte(tmp_path: Path) -> None:
+    source = blenderbot_checkpoint(tmp_path)
+    (source / "chat_template.jinja").write_bytes(b"{{ messages[0]['content'] }}\n")
+    (source / "additional_chat_templates").mkdir()
+    (source / "additional_chat_templates" / "tool_use.jinja").write_bytes(b"{{ tools }}")
+    output = convert(source, tmp_path / "out")
+    assert (output / "chat_template.jinja").read_bytes() == b"{{ messages[0]['content'] }}\n"
+    assert (output / "additional_chat_templates" / "tool_use.jinja").read_bytes() == b"{{ tools }}"
+
+
+def test_overwrite_puts_the_new_chat_templates_in_place_and_removes_the_old_ones(
+    tmp_path: Path,
+) -> None:
+    source = blenderbot_checkpoint(tmp_path)
+    (source / "additional_chat_templates").mkdir()
+    (source / "additional_chat_templates" / "tool_use.jinja").write_bytes(b"new")
+    output = tmp_path / "out"
+    (output / "additional_chat_templates").mkdir(parents=True)
+    (output / "additional_chat_templates" / "tool_use.jinja").write_bytes(b"old")
+    (output / "additional_chat_templates" / "stale.jinja").write_bytes(b"old")
+    (output / "additional_chat_templates" / "notes.txt").write_bytes(b"mine")
+    convert(source, output, overwrite=True)
+    assert sorted(path.name for path in (output / "additional_chat_templates").iterdir()) == [
+        "notes.txt",
+        "tool_use.jinja",
+    ]
+    assert (output / "additional_chat_templates" / "tool_use.jinja").read_bytes() == b"new"
+
+
+def test_a_decoder_only_checkpoint_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    source = tmp_path / "causal"
+    shutil.copytree(FIXTURES / "tiny_blenderbot_small_causal", source)
+    for name in ("vocab.json", "merges.txt"):
+        shutil.copy(SAMPLE_CHECKPOINT / name, source)
+    with pytest.raises(ValueError, match="BlenderbotSmallForCausalLM is a decoder alone"):
+        convert(source, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+# With the Rust extension unimportable (an install without it), as the byte-level tokenizer and
+# the model need none.
+WITHOUT_EXTENSION = """
+import sys
+sys.modules["bbtok._native"] = None
+from bbtok.cli import main
+status = main(["convert", sys.argv[1], "-o", sys.argv[2]])
+assert "bbtok._native" not in sys.modules or sys.modules["bbtok._native"] is None
+sys.exit(status)
+"""
+
+
+@pytest.mark.parametrize("family", ["blenderbot", "blenderbot-small"])
+def test_the_command_converts_without_the_rust_extension(tmp_path: Path, family: str) -> None:
+    source = blenderbot_checkpoint(tmp_path) if family == "blenderbot" else SAMPLE_CHECKPOINT
+    output = tmp_path / "out"
+    child = run_python_child(["-c", WITHOUT_EXTENSION, str(source), str(output)], tmp_path, 120)
+    assert child.returncode == 0, child.stderr
+    assert (output / "model.safetensors").exists()

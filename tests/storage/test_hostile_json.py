@@ -15,8 +15,9 @@ import pytest
 from bbtok import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast, BlenderbotTokenizer
 from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.modeling.config import BlenderbotSmallConfig
-from bbtok.modeling.weights import SafetensorsFile, read_weight_map
+from bbtok.modeling.weights import SafetensorsFile
 from bbtok.storage import files
+from bbtok.storage.shard_index import read_weight_map
 
 from conftest import FIXTURES, TINY_VOCAB_DIR
 
