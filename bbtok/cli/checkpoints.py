@@ -7,15 +7,12 @@ import os
 import sys
 from typing import Any
 
-from bbtok.data import SAMPLE_CHECKPOINT
+from bbtok.cli.defaults import DEFAULT_MODEL_DIR
 from bbtok.modeling.config import CONFIG_FILE, MODEL_FILES
 from bbtok.storage import files, hub
 from bbtok.tokenization.pretrained import PIPELINE_FILE
 from bbtok.tokenizer_auto import TOKENIZER_FILES
 
-# The checkpoint shipped in the package: the commands work from any directory out of the box.
-DEFAULT_TOKENIZER_DIR = str(SAMPLE_CHECKPOINT)
-DEFAULT_MODEL_DIR = str(SAMPLE_CHECKPOINT)
 # The suffix of the classes that generate: the encoder-decoder with its output layer.
 CONDITIONAL_GENERATION = "ForConditionalGeneration"
 CAUSAL_LM = "ForCausalLM"

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+from collections.abc import Callable
 
-from bbtok.cli.checkpoints import DEFAULT_MODEL_DIR, DEFAULT_TOKENIZER_DIR
-from bbtok.cli.demo import run_demo
-from bbtok.cli.model_commands import run_chat, run_convert, run_generate
-from bbtok.cli.tokenizer_commands import run_decode, run_encode, run_tokenize, run_train
+from bbtok.cli.defaults import DEFAULT_MODEL_DIR, DEFAULT_TOKENIZER_DIR
 from bbtok.corpus.records import DEFAULT_BATCH_SIZE, DEFAULT_MAX_RECORD_BYTES, INPUT_FORMATS
 from bbtok.corpus.sinks import OUTPUT_FORMATS
 from bbtok.tokenization.options import MAX_LENGTH_ARGUMENT
@@ -18,6 +17,18 @@ TOKENIZER_HELP = (
     "tokenizer directory (vocab.json and merges.txt, or a byte-level one's tokenizer.json), or "
     "a hub model id such as facebook/blenderbot_small-90M"
 )
+
+
+def _command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """The function ``name`` of ``bbtok.cli.<module>``, imported only when its command runs: the
+    parser imports no tokenizer or model code, so ``bbtok --help`` and ``--version`` start at
+    once."""
+
+    def run(args: argparse.Namespace) -> int:
+        function = getattr(importlib.import_module(f"bbtok.cli.{module}"), name)
+        return int(function(args))
+
+    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,11 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="checkpoint to run the tokenized text through ('' to skip; default: the sample)",
     )
     demo.add_argument("text", nargs="*", help="text to tokenize (default: built-in samples)")
-    demo.set_defaults(run=run_demo)
+    demo.set_defaults(run=_command("demo", "run_demo"))
 
     for name, run, about in (
-        ("generate", run_generate, "reply to each text with a Blenderbot or BlenderbotSmall model"),
-        ("chat", run_chat, "talk with a Blenderbot or BlenderbotSmall model, turn by turn"),
+        (
+            "generate",
+            _command("model_commands", "run_generate"),
+            "reply to each text with a Blenderbot or BlenderbotSmall model",
+        ),
+        (
+            "chat",
+            _command("model_commands", "run_chat"),
+            "talk with a Blenderbot or BlenderbotSmall model, turn by turn",
+        ),
     ):
         command = commands.add_parser(name, help=about)
         command.add_argument(
@@ -165,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="no progress line (shown when standard error is a terminal) and no summary line "
         "(shown at the end, to standard error); skipped records are still reported",
     )
-    encoder.set_defaults(run=run_encode)
+    encoder.set_defaults(run=_command("tokenizer_commands", "run_encode"))
 
     tokenize = commands.add_parser(
         "tokenize", help="show the tokens of a text with their ids and character offsets"
@@ -178,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(to tokenize a lone '-': printf - | bbtok tokenize -)",
     )
     _add_max_record_bytes_option(tokenize, "a longer standard input ('-') is an error")
-    tokenize.set_defaults(run=run_tokenize)
+    tokenize.set_defaults(run=_command("tokenizer_commands", "run_tokenize"))
 
     decode = commands.add_parser("decode", help="print the text of token ids")
     _add_tokenizer_option(decode)
@@ -188,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument(
         "ids", nargs="+", metavar="ID", help="token ids (also '1,2,3' or '[1, 2, 3]')"
     )
-    decode.set_defaults(run=run_decode)
+    decode.set_defaults(run=_command("tokenizer_commands", "run_decode"))
 
     # Only listed here: main() hands every argument after "bench" to the benchmark's own parser.
     commands.add_parser(
@@ -233,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no progress line (shown when standard error is a terminal) and no 'wrote ...' line",
     )
-    train.set_defaults(run=run_train)
+    train.set_defaults(run=_command("tokenizer_commands", "run_train"))
 
     converter = commands.add_parser(
         "convert",
@@ -258,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(configuration, weights, shards, indexes, tokenizer files) are replaced once the new "
         "ones are complete; other files are kept",
     )
-    converter.set_defaults(run=run_convert)
+    converter.set_defaults(run=_command("model_commands", "run_convert"))
     return parser
 
 

@@ -161,7 +161,7 @@ def _fail_unforeseen(args: object) -> int:
 def test_an_unforeseen_error_is_one_line_naming_its_type(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bbtok.cli.parser.run_tokenize", _fail_unforeseen)
+    monkeypatch.setattr("bbtok.cli.tokenizer_commands.run_tokenize", _fail_unforeseen)
     assert run("tokenize", "--tokenizer", SAMPLE_DIR, "hello") == 1
     assert capsys.readouterr().err == (
         "bbtok: error: ZeroDivisionError: integer division or modulo by zero (PYTHONDEVMODE=1 "
@@ -171,9 +171,9 @@ def test_an_unforeseen_error_is_one_line_naming_its_type(
 
 def test_python_dev_mode_shows_the_traceback_of_an_unforeseen_error(tmp_path: Path) -> None:
     script = (
-        "import sys, bbtok.cli.parser as parser; parser.run_tokenize = lambda args: 1 // 0; "
-        "from bbtok.cli import main; sys.exit(main(['tokenize', '--tokenizer', sys.argv[1], "
-        "'hello']))"
+        "import sys, bbtok.cli.tokenizer_commands as commands; "
+        "commands.run_tokenize = lambda args: 1 // 0; from bbtok.cli import main; "
+        "sys.exit(main(['tokenize', '--tokenizer', sys.argv[1], 'hello']))"
     )
     finished = subprocess.run(
         [sys.executable, "-X", "dev", "-c", script, str(SAMPLE_DIR)],
