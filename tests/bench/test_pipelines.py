@@ -79,8 +79,5 @@ def test_the_ray_row_is_measured_when_ray_is_installed() -> None:
     pytest.importorskip("ray.data")
     output = run_pipelines()
     assert "Ray Data give the ids of" in output
-    table_row(output, ROWS[-1])
-    # On a tiny text the start-up taken off can be most of the time, or all of it.
-    assert target_line(output, TARGETS[-2]).endswith(
-        ("met", "missed", "the run on one record took as long as the whole text")
-    )
+    assert table_row(output, ROWS[-1]).count("×") >= 3
+    assert target_line(output, TARGETS[-2]).endswith(("met", "missed"))
