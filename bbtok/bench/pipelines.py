@@ -219,6 +219,9 @@ FLAT = InProcessPath("`encode_batch_flat`", run_flat, joined_flat)
 ARROW = InProcessPath("`encode_arrow`", run_arrow, arrow_flat_ids)
 DATASET = InProcessPath("`tokenize_dataset` (datasets, in memory)", run_dataset, dataset_flat)
 IN_PROCESS = (FLAT, ARROW, DATASET)
+# The paths timed in processes of their own.
+COMMAND = "`bbtok encode`"
+RAY = "Ray Data"
 
 
 def check_ids(name: str, got: FlatIds, work: Workload) -> None:
@@ -340,7 +343,7 @@ def ray_table(work: Workload) -> Any:
 def check_ray(ray: Any, tokenizer: Any, work: Workload, batch_records: int) -> None:
     """Stop unless Ray Data gives the expected ids of the text."""
     result = run_ray(ray, tokenizer, ray_table(work), 1, batch_records)
-    check_ids("Ray Data", ray_flat(ray, result), work)
+    check_ids(RAY, ray_flat(ray, result), work)
 
 
 class FirstBatchClock:
@@ -432,13 +435,48 @@ def check_every_path(
         check_command(tokenizer_dir, work, batch_records, counts[-1])
         if ray is not None:
             check_ray(ray, tokenizer, work, batch_records)
-    paths = [FLAT.name, ARROW.name, DATASET.name, "`bbtok encode`"]
+    paths = [FLAT.name, ARROW.name, DATASET.name, COMMAND]
     if ray is not None:
-        paths.append("Ray Data")
+        paths.append(RAY)
     print(
         f'check: {", ".join(paths)} give the ids of `tok(texts)["input_ids"]` on both texts, '
         "record for record."
     )
+
+
+@dataclass(frozen=True)
+class Run:
+    """A path's best time on a text."""
+
+    megabytes: float
+    seconds: float
+
+    @property
+    def speed(self) -> float:
+        return self.megabytes / self.seconds
+
+
+def measure_every_path(
+    tokenizer: Any, args: argparse.Namespace, works: list[Workload], counts: list[int], ray: Any
+) -> dict[tuple[str, str, int], Run]:
+    """Every path's best run on every text and thread count, by (path, text, threads)."""
+    runs: dict[tuple[str, str, int], Run] = {}
+    for work in works:
+        measured = measure_in_process(tokenizer, work, counts, args.repeats)
+        for (path, threads), seconds in measured.items():
+            runs[path, work.name, threads] = Run(work.megabytes, seconds)
+    for work in works:
+        megabytes, by_threads = measure_command(
+            args.tokenizer, work, args.encode_megabytes, args.batch_records, counts, args.repeats
+        )
+        for threads, seconds in by_threads.items():
+            runs[COMMAND, work.name, threads] = Run(megabytes, seconds)
+    if ray is not None:
+        for work in works:
+            by_threads = measure_ray(ray, tokenizer, work, counts, args.batch_records, args.repeats)
+            for threads, seconds in by_threads.items():
+                runs[RAY, work.name, threads] = Run(work.megabytes, seconds)
+    return runs
 
 
 # -- printing ---------------------------------------------------------------------------------
@@ -446,11 +484,13 @@ def check_every_path(
 
 @dataclass
 class Row:
-    """A row of the table: each cell a ratio to ``encode_batch_flat`` (None: not measured)."""
+    """A row of the table: the ratio of ``path``'s speed to ``encode_batch_flat``'s, by text
+    and thread count; ``note`` says why there is none."""
 
+    path: str
     name: str
     target: float
-    ratios: dict[tuple[str, int], float | None] = field(default_factory=dict)
+    ratios: dict[tuple[str, int], float] = field(default_factory=dict)
     note: str = ""
 
 
@@ -473,8 +513,7 @@ def print_table(
     print(f"| {FLAT.name} (the yardstick) | " + " | ".join(cells) + " | |")
     for row in rows:
         shown = [
-            "-" if row.ratios.get(column) is None else f"{row.ratios[column]:.2f}×"
-            for column in columns
+            f"{row.ratios[column]:.2f}×" if column in row.ratios else "-" for column in columns
         ]
         print(f"| {row.name} | " + " | ".join(shown) + f" | ≥ {row.target:g}× |")
 
@@ -484,12 +523,11 @@ def print_targets(rows: list[Row], map_seconds: float) -> None:
     print()
     print("targets (the lowest figure of each path, over both texts and thread counts):")
     for row in rows:
-        measured = {column: ratio for column, ratio in row.ratios.items() if ratio is not None}
         goal = f"{row.name} >= {row.target:g}x encode_batch_flat"
-        if not measured:
+        if not row.ratios:
             print(f"  {goal:<70} not measured: {row.note}")
             continue
-        (name, threads), lowest = min(measured.items(), key=lambda item: item[1])
+        (name, threads), lowest = min(row.ratios.items(), key=lambda item: item[1])
         where = f"{name}, {threads} thread{'s' if threads > 1 else ''}"
         verdict = "met" if lowest >= row.target else "missed"
         print(f"  {goal:<70} {lowest:6.2f}x ({where})  {verdict}")
@@ -576,70 +614,35 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     ray = None if args.no_ray else start_ray(cores)
     try:
         check_every_path(tokenizer, args.tokenizer, works, counts, args.batch_records, ray)
-        seconds: dict[tuple[str, str, int], float] = {}
-        for work in works:
-            measured = measure_in_process(tokenizer, work, counts, args.repeats)
-            for (name, threads), best in measured.items():
-                seconds[name, work.name, threads] = best
-        command_sizes: dict[str, float] = {}
-        command_seconds: dict[tuple[str, int], float] = {}
-        for work in works:
-            command_sizes[work.name], by_threads = measure_command(
-                args.tokenizer,
-                work,
-                args.encode_megabytes,
-                args.batch_records,
-                counts,
-                args.repeats,
-            )
-            for threads, best in by_threads.items():
-                command_seconds[work.name, threads] = best
-        ray_seconds: dict[tuple[str, int], float] = {}
-        if ray is not None:
-            for work in works:
-                measured_ray = measure_ray(
-                    ray, tokenizer, work, counts, args.batch_records, args.repeats
-                )
-                for threads, best in measured_ray.items():
-                    ray_seconds[work.name, threads] = best
+        runs = measure_every_path(tokenizer, args, works, counts, ray)
     finally:
         if ray is not None:
             ray.shutdown()
     map_seconds = measure_map_cost(tokenizer, text.lines)
 
+    rows = [
+        Row(ARROW.name, f"{ARROW.name} (Arrow slices)", TARGET_ARROW),
+        Row(DATASET.name, DATASET.name, TARGET_DATASET),
+        Row(
+            COMMAND,
+            f"{COMMAND}, {args.encode_megabytes:g} MB .txt -> .jsonl, start-up included",
+            TARGET_COMMAND,
+        ),
+        Row(RAY, f"{RAY}, 1 local worker, start-up excluded", TARGET_RAY),
+    ]
+    if args.no_ray:
+        rows[-1].note = "left out (--no-ray)"
+    elif ray is None:
+        rows[-1].note = 'Ray Data is not installed (pip install "ray[data]")'
     flat_speed = {
-        (work.name, threads): work.megabytes / seconds[FLAT.name, work.name, threads]
+        (work.name, threads): runs[FLAT.name, work.name, threads].speed
         for work in works
         for threads in counts
     }
-
-    def ratio(work: Workload, threads: int, path_seconds: float, megabytes: float) -> float:
-        return megabytes / path_seconds / flat_speed[work.name, threads]
-
-    arrow_row = Row(f"{ARROW.name} (Arrow slices)", TARGET_ARROW)
-    dataset_row = Row(DATASET.name, TARGET_DATASET)
-    command_row = Row(
-        f"`bbtok encode`, {args.encode_megabytes:g} MB .txt -> .jsonl, start-up included",
-        TARGET_COMMAND,
-    )
-    ray_row = Row("Ray Data, 1 local worker, start-up excluded", TARGET_RAY)
-    if args.no_ray:
-        ray_row.note = "left out (--no-ray)"
-    elif ray is None:
-        ray_row.note = 'Ray Data is not installed (pip install "ray[data]")'
-    for work in works:
-        for threads in counts:
-            column = (work.name, threads)
-            for row, path in ((arrow_row, ARROW), (dataset_row, DATASET)):
-                row.ratios[column] = ratio(
-                    work, threads, seconds[path.name, work.name, threads], work.megabytes
-                )
-            command_row.ratios[column] = ratio(
-                work, threads, command_seconds[column], command_sizes[work.name]
-            )
-            if column in ray_seconds:
-                ray_row.ratios[column] = ratio(work, threads, ray_seconds[column], work.megabytes)
-    rows = [arrow_row, dataset_row, command_row, ray_row]
+    for row in rows:
+        for (path, text_name, threads), run in runs.items():
+            if path == row.path:
+                row.ratios[text_name, threads] = run.speed / flat_speed[text_name, threads]
 
     print()
     print(
@@ -651,8 +654,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
         )
     )
     print_table(works, counts, cores, flat_speed, rows)
-    if ray_row.note:
-        print(f"Ray Data: not measured, {ray_row.note}.")
+    if rows[-1].note:
+        print(f"{RAY}: not measured, {rows[-1].note}.")
     print(
         f"holding a tokenizer in a `map` call ({MAP_RECORDS} records): {map_seconds:+.3f} s "
         "over the same call with a stand-in that holds no vocabulary"
