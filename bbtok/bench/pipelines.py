@@ -12,6 +12,8 @@ on every core this process may use, and every figure is a ratio to
 ``tok.encode_batch_flat(batch, threads)`` (the Rust core, ids in one flat buffer) on the same
 text and thread count, measured in the same run:
 
+- ``encode_batch_flat`` itself on a new tokenizer, its first pass (its word caches empty, as
+  in a new process), for context: ``bbtok encode`` and Ray's worker start that way;
 - ``tok.encode_arrow(batch)`` on slices of one Arrow string array;
 - ``tokenize_dataset(dataset, tok)`` (:mod:`bbtok.corpus.datasets`) on an in-memory
   ``datasets.Dataset``, its threads set by ``BBTOK_NUM_THREADS``;
@@ -24,7 +26,8 @@ text and thread count, measured in the same run:
 
 The in-process paths take turns within each repeat, in an order that shifts from repeat to
 repeat; each figure is the best of ``--repeats``. Every batch goes through one tokenizer, warm
-after the check, except ``bbtok encode`` and Ray's worker, which load their own.
+after the check (the yardstick is warm too), except those of the cold row, of ``bbtok
+encode`` and of Ray's worker, which load their own.
 
 Then the cost of holding a tokenizer in a ``datasets`` ``map`` call (hashing it for the cache's
 fingerprint): ``tokenize_dataset`` on 10 records, minus the same call with a stand-in that
@@ -219,6 +222,8 @@ FLAT = InProcessPath("`encode_batch_flat`", run_flat, joined_flat)
 ARROW = InProcessPath("`encode_arrow`", run_arrow, arrow_flat_ids)
 DATASET = InProcessPath("`tokenize_dataset` (datasets, in memory)", run_dataset, dataset_flat)
 IN_PROCESS = (FLAT, ARROW, DATASET)
+# encode_batch_flat's first pass on a new tokenizer, its word caches empty, as in a new process.
+COLD_FLAT = "`encode_batch_flat`, cold"
 # The paths timed in processes of their own.
 COMMAND = "`bbtok encode`"
 RAY = "Ray Data"
@@ -237,18 +242,22 @@ def check_ids(name: str, got: FlatIds, work: Workload) -> None:
 
 
 def measure_in_process(
-    tokenizer: Any, work: Workload, counts: list[int], repeats: int
+    tokenizer: Any, load: Callable[[], Any], work: Workload, counts: list[int], repeats: int
 ) -> dict[tuple[str, int], float]:
-    """Best seconds of each in-process path on each thread count, the paths taking turns."""
+    """Best seconds of each in-process path on each thread count, the paths taking turns; and
+    of ``encode_batch_flat`` on a new tokenizer from ``load`` (its caches empty), under
+    :data:`COLD_FLAT`."""
     best: dict[tuple[str, int], float] = {}
+    paths = [*IN_PROCESS, None]  # None: the first pass of a new tokenizer
     for repeat in range(repeats):
         progress(f"{work.name}, in-process paths, repeat {repeat + 1}/{repeats}")
-        shift = repeat % len(IN_PROCESS)
-        for path in IN_PROCESS[shift:] + IN_PROCESS[:shift]:
+        shift = repeat % len(paths)
+        for path in paths[shift:] + paths[:shift]:
             for threads in counts:
+                fresh = load() if path is None else tokenizer
                 with bbtok_threads(threads):
-                    seconds, _ = timed(path.run, tokenizer, work, threads)
-                key = (path.name, threads)
+                    seconds, _ = timed((path or FLAT).run, fresh, work, threads)
+                key = (COLD_FLAT if path is None else path.name, threads)
                 best[key] = min(best.get(key, float("inf")), seconds)
     return best
 
@@ -460,9 +469,13 @@ def measure_every_path(
     tokenizer: Any, args: argparse.Namespace, works: list[Workload], counts: list[int], ray: Any
 ) -> dict[tuple[str, str, int], Run]:
     """Every path's best run on every text and thread count, by (path, text, threads)."""
+
+    def load() -> Any:
+        return type(tokenizer).from_pretrained(args.tokenizer)
+
     runs: dict[tuple[str, str, int], Run] = {}
     for work in works:
-        measured = measure_in_process(tokenizer, work, counts, args.repeats)
+        measured = measure_in_process(tokenizer, load, work, counts, args.repeats)
         for (path, threads), seconds in measured.items():
             runs[path, work.name, threads] = Run(work.megabytes, seconds)
     for work in works:
@@ -489,7 +502,7 @@ class Row:
 
     path: str
     name: str
-    target: float
+    target: float | None  # None: a figure for context, held to no target
     ratios: dict[tuple[str, int], float] = field(default_factory=dict)
     note: str = ""
 
@@ -515,7 +528,8 @@ def print_table(
         shown = [
             f"{row.ratios[column]:.2f}×" if column in row.ratios else "-" for column in columns
         ]
-        print(f"| {row.name} | " + " | ".join(shown) + f" | ≥ {row.target:g}× |")
+        target = "" if row.target is None else f"≥ {row.target:g}×"
+        print(f"| {row.name} | " + " | ".join(shown) + f" | {target} |")
 
 
 def print_targets(rows: list[Row], map_seconds: float) -> None:
@@ -523,6 +537,8 @@ def print_targets(rows: list[Row], map_seconds: float) -> None:
     print()
     print("targets (the lowest figure of each path, over both texts and thread counts):")
     for row in rows:
+        if row.target is None:
+            continue
         goal = f"{row.name} >= {row.target:g}x encode_batch_flat"
         if not row.ratios:
             print(f"  {goal:<70} not measured: {row.note}")
@@ -621,6 +637,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     map_seconds = measure_map_cost(tokenizer, text.lines)
 
     rows = [
+        Row(COLD_FLAT, f"{COLD_FLAT} (a new tokenizer's first pass)", None),
         Row(ARROW.name, f"{ARROW.name} (Arrow slices)", TARGET_ARROW),
         Row(DATASET.name, DATASET.name, TARGET_DATASET),
         Row(

@@ -16,6 +16,7 @@ pytest.importorskip("pyarrow")
 TINY = ["--megabytes", "0.05", "--encode-megabytes", "0.1", "--repeats", "1"]
 ROWS = [
     "| `encode_batch_flat` (the yardstick) |",
+    "| `encode_batch_flat`, cold (a new tokenizer's first pass) |",
     "| `encode_arrow` (Arrow slices) |",
     "| `tokenize_dataset` (datasets, in memory) |",
     "| `bbtok encode`, 0.1 MB .txt -> .jsonl, start-up included |",
