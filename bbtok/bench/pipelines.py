@@ -546,7 +546,7 @@ def print_targets(rows: list[Row], map_seconds: float) -> None:
         (name, threads), lowest = min(row.ratios.items(), key=lambda item: item[1])
         where = f"{name}, {threads} thread{'s' if threads > 1 else ''}"
         verdict = "met" if lowest >= row.target else "missed"
-        print(f"  {goal:<70} {lowest:6.2f}x ({where})  {verdict}")
+        print(f"  {goal:<70} {lowest:6.3f}x ({where})  {verdict}")
     goal = f"holding a tokenizer in a map call (10 records) <= {TARGET_MAP_SECONDS:g} s"
     verdict = "met" if map_seconds <= TARGET_MAP_SECONDS else "missed"
     print(f"  {goal:<70} {map_seconds:6.3f} s  {verdict}")
