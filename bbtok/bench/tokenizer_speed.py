@@ -5,9 +5,12 @@ Usage (from the repository root, after ``pip install -e ".[test]"``)::
     python -m bbtok.bench [--tokenizer DIR] [--megabytes 4] [--repeats 3]
     python -m bbtok.bench --steady [--megabytes 4] [--passes 4] [--batch-records 5000]
         [--vocab-size 30000] [--encode-megabytes 40] [--repeats 3]
+    python -m bbtok.bench --pipelines [--megabytes 16] [--encode-megabytes 40] [--no-ray]
 
 ``--steady`` measures the steady state of a corpus pipeline instead (the fast tokenizer on the
 text in batches, pass after pass, and ``bbtok encode``): see :mod:`bbtok.bench.steady_state`.
+``--pipelines`` measures Arrow, ``datasets``, ``bbtok encode`` and Ray Data against the core:
+see :mod:`bbtok.bench.pipelines`.
 
 The text is real: Python's own documentation (``pydoc_data.topics``, one line a record),
 ``fixtures/multilingual.txt``, and when they are installed the Debian fortune files under
@@ -38,6 +41,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import importlib
 import json
 import logging
 import os
@@ -69,8 +73,10 @@ OVERSTRIKE = re.compile(".\x08")
 SHORT_TEXT = "How are you doing today?"
 LOAD_VOCAB_SIZE = 55_000
 SHUFFLE_SEED = 20240601
+# The other modes: the option that picks one, and the module whose main() runs it.
+OTHER_MODES = {"--steady": "bbtok.bench.steady_state", "--pipelines": "bbtok.bench.pipelines"}
 
-# The speed this project aims for; the measured figures are printed next to them.
+# The targets; the measured figures are printed next to them.
 TARGET_VS_HF = 10.0  # fast, 1 thread, >= 10x HF tokenizers on 1 thread
 TARGET_VS_PURE = 100.0  # fast, 1 thread, >= 100x the pure-Python tokenizer
 TARGET_TWO_CORES = 1.7  # fast, 2 threads, >= 1.7x fast on 1 thread
@@ -605,14 +611,15 @@ def print_targets(results: Throughput, short_us: float, load_ms: float, cores: i
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     """``python -m bbtok.bench``; ``prog``: the name its usage shows (``bbtok bench``).
-    ``--steady`` hands the other arguments to :func:`bbtok.bench.steady_state.main`."""
+    ``--steady`` and ``--pipelines`` hand the other arguments to the ``main`` of their module
+    (:data:`OTHER_MODES`)."""
     arguments = sys.argv[1:] if argv is None else list(argv)
-    if "--steady" in arguments:
-        from bbtok.bench import steady_state
-
-        arguments.remove("--steady")
-        steady_state.main(arguments, prog=f"{prog or 'python -m bbtok.bench'} --steady")
-        return
+    for mode, module_name in OTHER_MODES.items():
+        if mode in arguments:
+            module = importlib.import_module(module_name)
+            arguments.remove(mode)
+            module.main(arguments, prog=f"{prog or 'python -m bbtok.bench'} {mode}")
+            return
     parser = argparse.ArgumentParser(
         prog=prog,
         description="bbtok fast vs pure-Python vs transformers vs HF tokenizers: MB/s and ratios",
@@ -630,6 +637,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         "--steady",
         action="store_true",
         help="measure the steady state of a corpus pipeline instead (--steady -h for its options)",
+    )
+    parser.add_argument(
+        "--pipelines",
+        action="store_true",
+        help="measure Arrow, datasets, bbtok encode and Ray Data against the core instead "
+        "(--pipelines -h for its options)",
     )
     args = parser.parse_args(arguments)
     if args.repeats < 1 or args.megabytes <= 0 or args.slow_megabytes <= 0:

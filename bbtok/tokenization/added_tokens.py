@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, astuple, dataclass
+from dataclasses import asdict, astuple, dataclass, fields
 from typing import Any
 
 import regex
@@ -243,6 +243,24 @@ class TokenRegistry:
     strip_rules: bool
     # A whole segment equal to one of these is one token.
     unit_tokens: frozenset[str]
+
+    def __getstate__(self) -> list[object]:
+        # The unit tokens sorted: a set pickles in the order of its strings' hashes, which
+        # change from process to process, and a tokenizer's pickle must not (datasets names the
+        # cache files of a map after it, to find them again in the next run).
+        return [
+            tuple(sorted(self.unit_tokens))
+            if field.name == "unit_tokens"
+            else getattr(self, field.name)
+            for field in fields(self)
+        ]
+
+    def __setstate__(self, state: list[object]) -> None:
+        for field, value in zip(fields(self), state):
+            if field.name == "unit_tokens" and isinstance(value, tuple):
+                # Anything else is left for checked_registry, which makes the set anew.
+                value = frozenset(token for token in value if isinstance(token, str))
+            object.__setattr__(self, field.name, value)
 
     @classmethod
     def create(

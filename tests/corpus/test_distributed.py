@@ -1,7 +1,8 @@
 """``bbtok.corpus.ray_data.tokenize_dataset`` on a local Ray cluster of 2 CPUs: the ids are those of
-a direct ``tok(texts)`` call, each record keeps its own ids, each worker unpickles the tokenizer
-once however many batches it encodes, the README's example runs as written, and a pool that
-would leave no CPU for reading fails at once instead of waiting forever."""
+a direct ``tok(texts)`` call for both families, as Arrow ``list<int32>`` columns, each record
+keeps its own ids, each worker unpickles the tokenizer once however many batches it encodes, the
+README's example runs as written, and a pool that would leave no CPU for reading fails at once
+instead of waiting forever."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from bbtok import BlenderbotSmallTokenizerFast
+from bbtok import BlenderbotSmallTokenizerFast, BlenderbotTokenizer
 from bbtok.corpus.ray_data import _workers_leaving_a_cpu_free, tokenize_dataset
 
-from conftest import MULTILINGUAL_TEXT, REPOSITORY, SAMPLE_DIR
+from conftest import FIXTURES, MULTILINGUAL_TEXT, REPOSITORY, SAMPLE_DIR
 
 TEXTS = MULTILINGUAL_TEXT.read_text(encoding="utf-8").split("\n")[:-1][:300]
 README = REPOSITORY / "README.md"
@@ -33,15 +34,30 @@ SNIPPET_TIMEOUT_SECONDS = 240
 BATCH_SIZE = 25
 
 
-class CountingTokenizer(BlenderbotSmallTokenizerFast):
+class CountingUnpickling:
     """Appends its process id to ``count_file`` each time it is unpickled."""
 
     count_file: str
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
+        super().__setstate__(state)  # type: ignore[misc]
         with open(self.count_file, "a", encoding="utf-8") as log:
             log.write(f"{os.getpid()}\n")
+
+
+class CountingSmallTokenizer(CountingUnpickling, BlenderbotSmallTokenizerFast):
+    pass
+
+
+class CountingByteLevelTokenizer(CountingUnpickling, BlenderbotTokenizer):
+    pass
+
+
+# Each family: its directory, its class, and that class counting its unpicklings.
+FAMILIES = {
+    "small": (SAMPLE_DIR, BlenderbotSmallTokenizerFast, CountingSmallTokenizer),
+    "byte_level": (FIXTURES / "byte_level", BlenderbotTokenizer, CountingByteLevelTokenizer),
+}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +86,7 @@ def ray(workers_directory: Path) -> Iterator[Any]:
         configure_logging=False,
     )
     module.data.DataContext.get_current().enable_progress_bars = False
-    # The workers cannot import this test module: CountingTokenizer travels by value.
+    # The workers cannot import this test module: the counting classes travel by value.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:
         yield module
@@ -141,15 +157,19 @@ def by_id(rows: list[dict[str, Any]], column: str) -> list[list[int]]:
 
 
 @pytest.mark.distributed
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_ids_match_and_each_worker_unpickles_the_tokenizer_once(
-    ray: Any, tok: BlenderbotSmallTokenizerFast, tmp_path: Path
+    ray: Any, family: str, tmp_path: Path
 ) -> None:
-    counting = CountingTokenizer.from_pretrained(SAMPLE_DIR)
+    directory, cls, counting_cls = FAMILIES[family]
+    counting = counting_cls.from_pretrained(directory)
     counting.count_file = str(tmp_path / "unpickled.txt")
     result = tokenize_dataset(
         records(ray), counting, batch_size=BATCH_SIZE, concurrency=WORKERS
     ).materialize()
-    assert by_id(result.take_all(), "input_ids") == tok(TEXTS)["input_ids"]
+    assert (
+        by_id(result.take_all(), "input_ids") == cls.from_pretrained(directory)(TEXTS)["input_ids"]
+    )
     assert str(result.schema().base_schema.field("input_ids").type) == "list<item: int32>"
     unpickled = (tmp_path / "unpickled.txt").read_text(encoding="utf-8").split()
     # Once per worker process (never in this one), so at most once per worker, while each
@@ -160,15 +180,18 @@ def test_ids_match_and_each_worker_unpickles_the_tokenizer_once(
 
 
 @pytest.mark.distributed
-def test_directory_truncation_and_column_names(ray: Any, tok: BlenderbotSmallTokenizerFast) -> None:
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_directory_truncation_and_column_names(ray: Any, family: str) -> None:
+    directory, cls, _ = FAMILIES[family]
     result = tokenize_dataset(
         records(ray, "body"),
-        SAMPLE_DIR,
+        directory,
         column="body",
         output_column="ids",
         max_length=8,
         concurrency=1,
     )
+    tok = cls.from_pretrained(directory)
     expected = tok(TEXTS, truncation=True, max_length=8)["input_ids"]
     assert by_id(result.take_all(), "ids") == expected
     assert max(map(len, expected)) == 8

@@ -4,7 +4,10 @@ that makes pickling and datasets' fingerprinting cheap, unpickled as strictly as
 
 from __future__ import annotations
 
+import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +150,40 @@ def test_the_datasets_fingerprint_is_stable_and_follows_added_tokens(cls: type[A
     assert hasher.hash(first) == hasher.hash(second)
     second.add_tokens(["zqxv"])
     assert hasher.hash(first) != hasher.hash(second)
+
+
+# Each class's pickle, tokens added, as a digest: what datasets' fingerprint is made of.
+PICKLE_DIGESTS = f"""
+import hashlib, pickle
+from bbtok import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast, BlenderbotTokenizer
+for cls, directory in [
+    (BlenderbotSmallTokenizer, {str(SAMPLE_DIR)!r}),
+    (BlenderbotSmallTokenizerFast, {str(SAMPLE_DIR)!r}),
+    (BlenderbotTokenizer, {str(BYTE_LEVEL_DIR)!r}),
+]:
+    tok = cls.from_pretrained(directory)
+    tok.add_tokens(["zqxv", "<3", "two words"])
+    print(hashlib.sha256(pickle.dumps(tok, protocol=4)).hexdigest())
+"""
+
+
+def test_a_pickle_is_the_same_bytes_whatever_the_process_string_hashes() -> None:
+    # datasets names a map's cache files after the tokenizer's pickle: one that changed with
+    # the process's string hashes would never be found again by the next run.
+    digests = []
+    for seed in ("1", "2", "3"):
+        child = subprocess.run(
+            [sys.executable, "-c", PICKLE_DIGESTS],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            check=False,
+        )
+        assert child.returncode == 0, child.stderr[-2000:]
+        digests.append(child.stdout.split())
+    assert len(digests[0]) == 3
+    assert digests[0] == digests[1] == digests[2]
 
 
 def tampered(tok: Any, name: str, value: Any) -> Any:
