@@ -401,7 +401,9 @@ class NoVocabulary:
     """A stand-in for a tokenizer in :func:`bbtok.corpus.datasets.tokenize_dataset`: an
     empty list of ids a record, and nothing to hash but its class."""
 
-    def encode_arrow(self, texts: Any, max_length: int | None = None) -> Any:
+    def encode_arrow(
+        self, texts: Any, max_length: int | None = None, threads: int | None = None
+    ) -> Any:
         import pyarrow
 
         return pyarrow.array([[]] * len(texts), pyarrow.list_(pyarrow.int32()))
