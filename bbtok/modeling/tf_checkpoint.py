@@ -20,7 +20,9 @@ crash TensorFlow); the data is read by numpy from the byte range each dataset oc
 against the file's size first. Only what Keras writes is read: contiguous, uncompressed float
 datasets reached by hard links, and lists of names no larger than the file; a soft or external
 link, a virtual, chunked, compressed or externally stored dataset, or another dtype is refused
-with a ``ValueError`` naming the file and the tensor. With ``mmap=True`` each tensor is a view of
+with a ``ValueError`` naming the file and the tensor. libhdf5 reads a variable-length name into
+as many bytes as the file declares for it (up to 4 GiB) before it finds the name shorter: a
+``ValueError`` then, or when that allocation fails. With ``mmap=True`` each tensor is a view of
 the memory-mapped file (see ``bbtok.modeling.weights`` on files rewritten in place).
 """
 

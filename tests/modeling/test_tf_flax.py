@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import struct
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -504,6 +505,19 @@ def test_a_truncated_tf_file_is_a_value_error(tmp_path: Path) -> None:
     for cut in (len(data) // 2, len(data) - 100, 3000):
         (tmp_path / "tf_model.h5").write_bytes(data[:cut])
         assert "ValueError:" in read_in_child("tf", tmp_path / "tf_model.h5")
+
+
+def test_a_variable_length_name_declaring_4_gib_is_a_value_error(tmp_path: Path) -> None:
+    path = tmp_path / "tf_model.h5"
+    with h5py.File(path, "w") as h5:
+        h5.attrs.create("layer_names", [b"final_logits_bias"], dtype=h5py.string_dtype("ascii"))
+    data = bytearray(path.read_bytes())
+    # The attribute holds the name as (length, global heap collection's address, index 1).
+    reference = struct.pack("<IQI", len(b"final_logits_bias"), data.index(b"GCOL"), 1)
+    at = data.index(reference)
+    data[at : at + 4] = struct.pack("<I", 0xFFFF_FFF0)
+    path.write_bytes(data)
+    assert "ValueError:" in read_in_child("tf", path)
 
 
 def test_a_truncated_flax_file_is_a_value_error(tmp_path: Path) -> None:
