@@ -14,7 +14,10 @@ that matter (identical generations) and float32 runs agree to float32 rounding (
 - the encoder adds positions and then normalizes; the decoder normalizes its token embeddings
   and then adds positions. transformers 5 scales the encoder's token embeddings by
   ``sqrt(d_model)`` when ``scale_embedding`` is set but never the decoder's (it computes the
-  scale and does not use it); we do the same;
+  scale and does not use it); we do the same. transformers 4.x (PyTorch, TF and Flax) scaled
+  the decoder's as well; the layer norm that follows undoes the scale but for its epsilon
+  (``LN(s * x, eps) = LN(x, eps / s**2)``), so a BlenderbotSmall computes slightly different
+  outputs here than it did there (1e-4 on a tiny model of d_model 16);
 - attention scores are ``(q @ k^T) * head_dim**-0.5``; masked positions get the dtype's lowest
   value added (transformers' eager attention), so a row whose keys are all masked attends to
   all of them evenly, as there;

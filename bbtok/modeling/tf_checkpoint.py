@@ -11,14 +11,18 @@ root instead, named as its ``layer_names`` lists them: the variable's name witho
 part, unless the name holds ``model.`` (the shared embeddings, made in the root scope
 ``model.shared``). Either way the PyTorch name is the variable's name without its first part
 (the Keras model's own name), ``/`` read as ``.``, ``:0`` dropped and the last part renamed
-(``bbtok.modeling.framework_weights``).
+(``bbtok.modeling.framework_weights``). Keras hands its lists of names to h5py as Python lists,
+which h5py 3 stores as variable-length strings (h5py 2: fixed-length), and the pieces of a split
+list as numpy arrays of fixed-length strings; an empty list becomes an empty float array.
 
 h5py parses the file's structure (libhdf5, a C library: a crafted file can crash it, as it can
 crash TensorFlow); the data is read by numpy from the byte range each dataset occupies, checked
 against the file's size first. Only what Keras writes is read: contiguous, uncompressed float
-datasets reached by hard links, and string attributes no larger than the file; a soft or external
+datasets reached by hard links, and lists of names no larger than the file; a soft or external
 link, a virtual, chunked, compressed or externally stored dataset, or another dtype is refused
-with a ``ValueError`` naming the file and the tensor. With ``mmap=True`` each tensor is a view of
+with a ``ValueError`` naming the file and the tensor. libhdf5 reads a variable-length name into
+as many bytes as the file declares for it (up to 4 GiB) before it finds the name shorter: a
+``ValueError`` then, or when that allocation fails. With ``mmap=True`` each tensor is a view of
 the memory-mapped file (see ``bbtok.modeling.weights`` on files rewritten in place).
 """
 
@@ -39,6 +43,9 @@ from bbtok.storage.files import quoted
 TF_WEIGHTS_FILE = "tf_model.h5"
 # The float dtypes Keras stores weights in (its bfloat16 has no HDF5 type).
 _FLOAT_SIZES = (2, 4, 8)
+# A variable-length string in an HDF5 attribute: its length (4 bytes) and the global heap
+# object holding it (an 8-byte address and a 4-byte index).
+_VARIABLE_STRING_REFERENCE_SIZE = 16
 
 
 def tf_pytorch_name(variable: str, has_model_name: bool = True) -> tuple[str, bool]:
@@ -113,7 +120,7 @@ class TFCheckpoint(RenamedTensors):
     def _names(self, h5py: Any, node: Any, attribute: str, owner: str) -> list[str]:
         """The strings of attribute ``attribute`` of ``node``, or of its pieces ``attribute0``,
         ``attribute1``... (Keras splits one that outgrows an object header); each checked to
-        be fixed-length strings no larger than the file before it is read."""
+        be a list of strings no larger than the file before it is read."""
         if attribute in node.attrs:
             keys = [attribute]
         else:
@@ -129,25 +136,53 @@ class TFCheckpoint(RenamedTensors):
         for key in keys:
             attribute_id = node.attrs.get_id(key)
             shape, dtype = attribute_id.shape, attribute_id.dtype
-            if dtype.kind != "S" or shape is None or len(shape) > 1:
+            count = math.prod(shape) if shape is not None and len(shape) <= 1 else -1
+            if count == 0:  # Keras writes an empty list of names as an empty float array
+                continue
+            stored_size = self._stored_string_size(h5py, dtype)
+            if count < 0 or stored_size is None:
                 raise ValueError(
                     f"{self.path}: {owner}'s attribute {key!r} is not a list of strings "
                     f"(dtype {dtype}, shape {shape})"
                 )
-            if math.prod(shape) * dtype.itemsize > self._size:
+            if count * stored_size > self._size:
                 raise ValueError(
-                    f"{self.path}: {owner}'s attribute {key!r} declares {shape} strings of "
-                    f"{dtype.itemsize} bytes, more than the file holds"
+                    f"{self.path}: {owner}'s attribute {key!r} declares {count} strings of "
+                    f"{stored_size} bytes, more than the file holds"
                 )
             for raw in np.atleast_1d(node.attrs[key]):
-                try:
-                    names.append(bytes(raw).decode("utf-8"))
-                except UnicodeDecodeError:
-                    raise ValueError(
-                        f"{self.path}: {owner}'s attribute {key!r} holds a name that is not "
-                        f"UTF-8: {quoted(bytes(raw))}"
-                    ) from None
+                names.append(self._name(raw, f"{owner}'s attribute {key!r}"))
         return names
+
+    @staticmethod
+    def _stored_string_size(h5py: Any, dtype: np.dtype[Any]) -> int | None:
+        """The bytes one string of ``dtype`` takes in an attribute at least, or ``None`` if
+        ``dtype`` is no string type. h5py reads variable-length strings as an object array; the
+        file holds each as a reference into its global heap."""
+        if dtype.kind == "S":
+            return max(dtype.itemsize, 1)
+        string_info = h5py.check_string_dtype(dtype)
+        if string_info is not None and string_info.length is None:
+            return _VARIABLE_STRING_REFERENCE_SIZE
+        return None
+
+    def _name(self, raw: object, where: str) -> str:
+        """One name of a ``layer_names`` or ``weight_names`` attribute, as text."""
+        if not isinstance(raw, (bytes, str)):
+            raise ValueError(f"{self.path}: {where} holds {quoted(raw)}, which is no string")
+        if len(raw) > self._size:
+            raise ValueError(
+                f"{self.path}: {where} holds a name of {len(raw)} characters, more than the "
+                f"file holds ({self._size} bytes)"
+            )
+        if isinstance(raw, str):
+            return raw
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"{self.path}: {where} holds a name that is not UTF-8: {quoted(raw)}"
+            ) from None
 
     def _node(self, h5py: Any, group: Any, path: str, what: str) -> Any:
         """The object at ``path`` under ``group``, reached through hard links only."""

@@ -11,8 +11,10 @@ one does. Checkpoints saved by transformers 4.x itself, and its outputs on them,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
+import struct
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from bbtok.modeling import (
     auto_model,
     open_weights,
 )
+from bbtok.modeling.architectures import BLENDERBOT_SMALL
 from bbtok.modeling.convert import convert
 from bbtok.modeling.flax_checkpoint import FlaxCheckpoint
 from bbtok.modeling.tf_checkpoint import TFCheckpoint
@@ -418,6 +421,48 @@ def test_an_external_dataset_is_refused(tmp_path: Path) -> None:
         TFCheckpoint(path)
 
 
+@pytest.mark.parametrize("strings", ["fixed-length", "variable-length"])
+def test_names_are_read_as_fixed_or_variable_length_strings(strings: str, tmp_path: Path) -> None:
+    # h5py 3 stores a list of names as variable-length strings, h5py 2 (and Keras' pieces of a
+    # split list) as fixed-length ones.
+    fixed = strings == "fixed-length"
+    string_dtype = h5py.string_dtype("ascii", length=32 if fixed else None)
+    path = tmp_path / "tf_model.h5"
+    with h5py.File(path, "w") as h5:
+        h5.attrs.create("layer_names", [b"final_logits_bias"], dtype=string_dtype)
+        group = h5.create_group("final_logits_bias")
+        group.attrs.create("weight_names", [b"final_logits_bias:0"], dtype=string_dtype)
+        group.create_dataset("final_logits_bias:0", data=np.ones((1, 4), np.float32))
+    weights = TFCheckpoint(path)
+    np.testing.assert_array_equal(weights.get("final_logits_bias", np.float32), np.ones((1, 4)))
+
+
+def test_a_layer_without_weights_has_an_empty_list_of_names(tmp_path: Path) -> None:
+    # Keras writes a layer's empty list of weight names as an empty float64 array.
+    path = _tf_file_with(
+        tmp_path, lambda group, name: group.create_dataset(name, data=np.ones((1, 4), np.float32))
+    )
+    with h5py.File(path, "a") as h5:
+        h5.attrs["layer_names"] = _names_attribute(["dropout", "final_logits_bias"])
+        h5.create_group("dropout").attrs["weight_names"] = np.array([])
+    assert TFCheckpoint(path).shape("final_logits_bias") == (1, 4)
+
+
+def test_names_that_are_no_strings_are_refused(tmp_path: Path) -> None:
+    path = _tf_file_with(
+        tmp_path, lambda group, name: group.create_dataset(name, data=np.ones((1, 4), np.float32))
+    )
+    with h5py.File(path, "a") as h5:
+        numbers = h5py.vlen_dtype(np.int32)
+        lists = np.empty(1, dtype=object)
+        lists[0] = np.arange(3, dtype=np.int32)
+        h5.attrs.create("layer_names", lists, dtype=numbers)
+    with pytest.raises(
+        ValueError, match=r"tf_model\.h5: the file's attribute 'layer_names' is not"
+    ):
+        TFCheckpoint(path)
+
+
 def test_a_file_without_layer_names_is_no_keras_file(tmp_path: Path) -> None:
     with h5py.File(tmp_path / "tf_model.h5", "w") as h5:
         h5.create_dataset("x", data=np.zeros(3, np.float32))
@@ -460,6 +505,19 @@ def test_a_truncated_tf_file_is_a_value_error(tmp_path: Path) -> None:
     for cut in (len(data) // 2, len(data) - 100, 3000):
         (tmp_path / "tf_model.h5").write_bytes(data[:cut])
         assert "ValueError:" in read_in_child("tf", tmp_path / "tf_model.h5")
+
+
+def test_a_variable_length_name_declaring_4_gib_is_a_value_error(tmp_path: Path) -> None:
+    path = tmp_path / "tf_model.h5"
+    with h5py.File(path, "w") as h5:
+        h5.attrs.create("layer_names", [b"final_logits_bias"], dtype=h5py.string_dtype("ascii"))
+    data = bytearray(path.read_bytes())
+    # The attribute holds the name as (length, global heap collection's address, index 1).
+    reference = struct.pack("<IQI", len(b"final_logits_bias"), data.index(b"GCOL"), 1)
+    at = data.index(reference)
+    data[at : at + 4] = struct.pack("<I", 0xFFFF_FFF0)
+    path.write_bytes(data)
+    assert "ValueError:" in read_in_child("tf", path)
 
 
 def test_a_truncated_flax_file_is_a_value_error(tmp_path: Path) -> None:
@@ -553,6 +611,30 @@ SAVED_CLASSES = {
     "blenderbot": (BlenderbotForConditionalGeneration, BlenderbotModel),
 }
 GOLDEN_TOLERANCE = 1e-4  # float32, as the PyTorch goldens
+EOS = 2
+
+
+class BlenderbotSmallAsTransformers4(BlenderbotSmallForConditionalGeneration):
+    """BlenderbotSmall as transformers 4.x computed it (all of PyTorch, TF and Flax there): its
+    decoder scaled the token embeddings by sqrt(d_model) before their layer norm, as the
+    encoder does; transformers 5, which bbtok follows, does not. The layer norm undoes the scale
+    but for its epsilon (LN(s * x, eps) = LN(x, eps / s**2)), so the outputs differ by ~1e-4 on
+    this tiny model (d_model 16), more than the goldens' tolerance."""
+
+    architecture = dataclasses.replace(BLENDERBOT_SMALL, scale_decoder_embeddings=True)
+
+
+class BlenderbotSmallModelAsTransformers4(BlenderbotSmallModel):
+    """The bare BlenderbotSmall as transformers 4.x computed it (see above)."""
+
+    architecture = BlenderbotSmallAsTransformers4.architecture
+
+
+# The classes computing what transformers 4.x did (the goldens' reference).
+TRANSFORMERS_4_CLASSES = {
+    "blenderbot_small": (BlenderbotSmallAsTransformers4, BlenderbotSmallModelAsTransformers4),
+    "blenderbot": SAVED_CLASSES["blenderbot"],
+}
 
 
 def saved_checkpoint(checkpoint: str, framework: str, target: Path) -> Path:
@@ -571,6 +653,28 @@ def _case(golden: dict[str, Any]) -> dict[str, np.ndarray]:
 
 
 @needs_saved_fixtures
+@pytest.mark.parametrize(
+    "checkpoint", ["", "_sharded", "_model"], ids=["one file", "sharded", "bare"]
+)
+@pytest.mark.parametrize("framework", ["tf", "flax"])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_checkpoint_saved_by_transformers_4_holds_the_safetensors_weights(
+    family: str, framework: str, checkpoint: str, tmp_path: Path
+) -> None:
+    name = family + checkpoint
+    directory = saved_checkpoint(name, framework, tmp_path / "checkpoint")
+    bare = checkpoint == "_model"
+    model_class = SAVED_CLASSES[family][1 if bare else 0]
+    output = "last_hidden_state" if bare else "logits"
+    # The bare saves hold the base model of the same weights; transformers saved the
+    # safetensors file of the whole model only.
+    case = _case(SAVED_GOLDENS[name] if bare else SAVED_GOLDENS[family])
+    expected = getattr(model_class.from_pretrained(TF_FLAX / family)(**case), output)
+    computed = getattr(model_class.from_pretrained(directory)(**case), output)
+    np.testing.assert_array_equal(computed, expected)
+
+
+@needs_saved_fixtures
 @pytest.mark.parametrize("sharded", [False, True], ids=["one file", "sharded"])
 @pytest.mark.parametrize("framework", ["tf", "flax"])
 @pytest.mark.parametrize("family", FAMILIES)
@@ -580,7 +684,7 @@ def test_a_checkpoint_saved_by_transformers_4_computes_its_logits(
     golden = SAVED_GOLDENS[family]
     name = f"{family}_sharded" if sharded else family
     directory = saved_checkpoint(name, framework, tmp_path / "checkpoint")
-    model = SAVED_CLASSES[family][0].from_pretrained(directory)
+    model = TRANSFORMERS_4_CLASSES[family][0].from_pretrained(directory)
     logits = model(**_case(golden)).logits
     np.testing.assert_allclose(logits, golden["logits"][framework], rtol=0, atol=GOLDEN_TOLERANCE)
 
@@ -593,7 +697,7 @@ def test_a_bare_model_saved_by_transformers_4_computes_its_hidden_state(
 ) -> None:
     golden = SAVED_GOLDENS[f"{family}_model"]
     directory = saved_checkpoint(f"{family}_model", framework, tmp_path / "checkpoint")
-    model = SAVED_CLASSES[family][1].from_pretrained(directory)
+    model = TRANSFORMERS_4_CLASSES[family][1].from_pretrained(directory)
     hidden = model(**_case(golden)).last_hidden_state
     expected = golden["last_hidden_state"][framework]
     np.testing.assert_allclose(hidden, expected, rtol=0, atol=GOLDEN_TOLERANCE)
@@ -604,7 +708,7 @@ def test_a_bare_model_saved_by_transformers_4_computes_its_hidden_state(
 def test_encode_and_decode_compute_what_flax_did(family: str, tmp_path: Path) -> None:
     golden = SAVED_GOLDENS[family]
     directory = saved_checkpoint(family, "flax", tmp_path / "checkpoint")
-    model = SAVED_CLASSES[family][0].from_pretrained(directory)
+    model = TRANSFORMERS_4_CLASSES[family][0].from_pretrained(directory)
     case = _case(golden)
     encoded = model.encode(case["input_ids"], attention_mask=case["attention_mask"])
     expected_state = golden["flax_encode"]["last_hidden_state"]
@@ -621,18 +725,27 @@ def test_encode_and_decode_compute_what_flax_did(family: str, tmp_path: Path) ->
     np.testing.assert_allclose(decoded.logits, expected_logits, rtol=0, atol=GOLDEN_TOLERANCE)
 
 
+def _up_to_first_eos(rows: list[list[int]]) -> list[list[int]]:
+    return [row[: row.index(EOS) + 1] if EOS in row else row for row in rows]
+
+
 @needs_saved_fixtures
 @pytest.mark.parametrize("framework", ["tf", "flax"])
 @pytest.mark.parametrize("family", FAMILIES)
-def test_generations_are_the_ids_pytorch_tf_and_flax_agreed_on(
+def test_generations_are_the_ids_pytorch_generated(
     family: str, framework: str, tmp_path: Path
 ) -> None:
+    # bbtok generates as transformers' PyTorch classes do, whatever file the weights come
+    # from; TF's and Flax's generate differ from PyTorch's (the goldens record where), so
+    # PyTorch's ids are the reference in every case. Rows are compared up to their first EOS:
+    # after it transformers 4.47's beam search wrote the pad id, transformers 5's (which bbtok
+    # follows) writes `pad_token_id or eos`, EOS for these checkpoints' pad id 0.
     golden = SAVED_GOLDENS[family]
     directory = saved_checkpoint(family, framework, tmp_path / "checkpoint")
     model = SAVED_CLASSES[family][0].from_pretrained(directory)
     inputs = {name: np.array(values) for name, values in golden["generation_inputs"].items()}
-    agreed = [g for g in golden["generations"] if g["agree_exactly"][f"{framework}_pt"]]
-    for record in agreed:
+    for record in golden["generations"]:
         settings = {key: value for key, value in record["kwargs"].items() if key != "do_sample"}
         ids = model.generate(inputs["input_ids"], inputs["attention_mask"], **settings)
-        assert ids.tolist() == record["pt"], record["name"]
+        assert ids.shape == np.array(record["pt"]).shape, record["name"]
+        assert _up_to_first_eos(ids.tolist()) == _up_to_first_eos(record["pt"]), record["name"]
