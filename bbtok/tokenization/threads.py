@@ -98,6 +98,19 @@ def cgroup_cpu_limit(proc: str = "/proc/self") -> int | None:
     return min(limits) if limits else None
 
 
+# The cgroup quota of this process, read once per process (a batch call asks for it, and it
+# takes reading several /proc and cgroup files): (process id, quota).
+_cgroup_limit_read: tuple[int, int | None] | None = None
+
+
+def _process_cgroup_cpu_limit() -> int | None:
+    global _cgroup_limit_read
+    read = _cgroup_limit_read
+    if read is None or read[0] != os.getpid():  # a forked child may be in another group
+        read = _cgroup_limit_read = (os.getpid(), cgroup_cpu_limit())
+    return read[1]
+
+
 def usable_cores() -> int:
     """The cores this process may use: the CPUs of its affinity mask (all of them where there
     is none), at most what its cgroup's CPU quota allows, at least 1.
@@ -109,7 +122,7 @@ def usable_cores() -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    limit = cgroup_cpu_limit()
+    limit = _process_cgroup_cpu_limit()
     if limit is not None:
         cores = min(cores, max(limit, 1))
     return max(cores, 1)
