@@ -104,9 +104,33 @@ def check_text(token: str, source: str) -> None:
             ) from None
 
 
+def _is_plain_vocab(vocab: Mapping[Any, Any]) -> bool:
+    """Whether every token is text UTF-8 can encode and the ids are distinct ints in range: the
+    usual vocabulary, checked with a few passes in C rather than a Python call a token."""
+    tokens = list(vocab)
+    ids = list(vocab.values())
+    if not (set(map(type, tokens)) <= {str} and set(map(type, ids)) <= {int}):
+        return False
+    if ids and not (min(ids) >= 0 and max(ids) <= MAX_TOKEN_ID):
+        return False
+    if len(set(ids)) != len(ids):
+        return False
+    text = "".join(tokens)
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")  # a lone surrogate stays one when joined: it fails here too
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_vocab(vocab: Mapping[Any, Any], source: str) -> None:
     """What a vocabulary must be, wherever it comes from (a file, a pickle): text tokens, each
     with its own id from 0 to :data:`MAX_TOKEN_ID`. Errors start with ``source``."""
+    if _is_plain_vocab(vocab):
+        return
+    # Something is wrong: find the first entry at fault, in the file's order, for the message.
     token_of_id: dict[int, str] = {}
     for token, token_id in vocab.items():
         if not isinstance(token, str):
