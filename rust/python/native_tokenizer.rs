@@ -4,15 +4,11 @@
 use super::convert::{int_list, list_of, out_of_memory, text_of, to_str, TextArg, CHECKED_FROM};
 use super::errors::{encode_error, load_error, warn_all};
 use super::pool::pool;
-use crate::bpe::MergeRanks;
-use crate::cache::MAX_CACHE_WORDS;
-use crate::files::LoadError;
-use crate::lowercase::Lowercaser;
-use crate::merges::{merges_text, read_merges};
-use crate::text::PythonText;
-use crate::tokenizer::{EncodeError, Tokenizer};
-use crate::vocab::Vocab;
-use crate::AddedTokenTable;
+use crate::tokenizer::read_files;
+use crate::{
+    AddedTokenTable, EncodeError, LoadError, Lowercaser, MergeRanks, PythonText, Tokenizer, Vocab,
+    MAX_CACHE_WORDS,
+};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
@@ -168,9 +164,12 @@ impl NativeTokenizer {
     ) -> PyResult<NativeTokenizer> {
         let mut warnings = Vec::new();
         let loaded = py.detach(|| {
-            let vocab = Vocab::from_file(&vocab_path, &vocab_name, &mut warnings)?;
-            let merges = read_merges(&merges_path, &merges_name, &mut warnings)?;
-            Ok::<_, LoadError>(Tokenizer::new(vocab, merges))
+            read_files(
+                (&vocab_path, &vocab_name),
+                (&merges_path, &merges_name),
+                &mut warnings,
+            )
+            .map(|(vocab, merges)| Tokenizer::blenderbot_small(vocab, merges))
         });
         match loaded {
             Ok(tokenizer) => {
@@ -190,7 +189,10 @@ impl NativeTokenizer {
     #[staticmethod]
     fn from_parts(vocab: HashMap<String, u32>, merges: Vec<(Vec<String>, u32)>) -> PyResult<Self> {
         let vocab = Vocab::from_entries(vocab).map_err(PyValueError::new_err)?;
-        Ok(wrap(Tokenizer::new(vocab, MergeRanks::from_ranked(merges))))
+        Ok(wrap(Tokenizer::blenderbot_small(
+            vocab,
+            MergeRanks::from_ranked(merges),
+        )))
     }
 
     /// Use lowercasing tables of another Unicode version (see `bbtok.blenderbot_small.unicode_tables`).
@@ -459,9 +461,11 @@ impl NativeTokenizer {
     ) -> PyResult<Bound<'py, PyString>> {
         let skip: FxHashSet<i64> = skip.into_iter().collect();
         let tokenizer = self.read();
-        let text = detach_for(py, ids.len() * 8, || tokenizer.decode(&ids, &skip))
-            .map_err(out_of_memory)?;
-        to_str(py, &text)
+        let text = detach_for(py, ids.len() * 8, || {
+            tokenizer.decode_python(&ids, |id| skip.contains(&id))
+        })
+        .map_err(out_of_memory)?;
+        to_str(py, text.as_bytes())
     }
 
     /// The vocabulary as a dict, in the order of the file.
@@ -486,7 +490,7 @@ impl NativeTokenizer {
 
     /// What `save_vocabulary` writes to `merges.txt`.
     fn merges_text(&self) -> String {
-        merges_text(self.read().merges())
+        self.read().merges().to_text()
     }
 
     /// Merge lines with their ranks, in rank order.
