@@ -324,9 +324,9 @@ impl NativeTokenizer {
     }
 
     /// Many texts -> (lists of ids, and when `attention_mask`, a list of ones as long as each),
-    /// on `threads` threads (1: this thread only). (Making the lists of finished chunks while
-    /// the pool encoded the next ones was measured: no faster on 2 cores, where the lists and
-    /// the pool take turns on the same cores.)
+    /// on `threads` threads (1: this thread only). The lists are made after the pool is done:
+    /// making them while it encodes is no faster on 2 cores, where both take turns on the same
+    /// cores.
     fn encode_batch_lists<'py>(
         &self,
         py: Python<'py>,
