@@ -209,24 +209,20 @@ impl<'a> From<&'a PythonString> for PythonText<'a> {
 /// Owned Python text (a token), checked once like [`PythonText`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PythonString {
-    bytes: Box<[u8]>,
+    bytes: Vec<u8>,
 }
 
 impl PythonString {
     /// `bytes` if they are Python text, else the offset of the first bad byte.
     pub fn new(bytes: Vec<u8>) -> Result<Self, NotText> {
         validate(&bytes)?;
-        Ok(PythonString {
-            bytes: bytes.into_boxed_slice(),
-        })
+        Ok(PythonString { bytes })
     }
 
     /// Bytes known to be Python text (made from Python text).
     pub(crate) fn from_checked(bytes: Vec<u8>) -> Self {
         debug_assert!(validate(&bytes).is_ok());
-        PythonString {
-            bytes: bytes.into_boxed_slice(),
-        }
+        PythonString { bytes }
     }
 
     /// The text, borrowed.
@@ -243,7 +239,7 @@ impl PythonString {
 
     /// The bytes, owned.
     pub fn into_bytes(self) -> Box<[u8]> {
-        self.bytes
+        self.bytes.into_boxed_slice()
     }
 }
 
@@ -258,7 +254,7 @@ impl From<&str> for PythonString {
 impl From<String> for PythonString {
     fn from(text: String) -> Self {
         PythonString {
-            bytes: text.into_bytes().into_boxed_slice(),
+            bytes: text.into_bytes(),
         }
     }
 }

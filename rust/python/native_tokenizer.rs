@@ -6,8 +6,8 @@ use super::errors::{encode_error, load_error, warn_all};
 use super::pool::pool;
 use crate::tokenizer::read_files;
 use crate::{
-    AddedTokenTable, EncodeError, LoadError, Lowercaser, MergeRanks, PythonText, Tokenizer, Vocab,
-    MAX_CACHE_WORDS,
+    AddedTokenTable, EncodeError, LoadError, Lowercaser, MergeRanks, PythonText, SpecialTokens,
+    Tokenizer, Vocab, MAX_CACHE_WORDS,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -141,6 +141,14 @@ impl NativeTokenizer {
     }
 }
 
+/// A core without special tokens: the Python layer sets them (those a caller named, which need
+/// not be the family's) with `set_added_tokens` and `set_unknown`, as transformers does.
+fn without_special_tokens(vocab: Vocab, merges: MergeRanks) -> Tokenizer {
+    Tokenizer::builder(vocab, merges)
+        .special_tokens(SpecialTokens::none())
+        .build()
+}
+
 fn wrap(tokenizer: Tokenizer) -> NativeTokenizer {
     NativeTokenizer {
         inner: RwLock::new(Arc::new(tokenizer)),
@@ -169,7 +177,7 @@ impl NativeTokenizer {
                 (&merges_path, &merges_name),
                 &mut warnings,
             )
-            .map(|(vocab, merges)| Tokenizer::blenderbot_small(vocab, merges))
+            .map(|(vocab, merges)| without_special_tokens(vocab, merges))
         });
         match loaded {
             Ok(tokenizer) => {
@@ -189,7 +197,7 @@ impl NativeTokenizer {
     #[staticmethod]
     fn from_parts(vocab: HashMap<String, u32>, merges: Vec<(Vec<String>, u32)>) -> PyResult<Self> {
         let vocab = Vocab::from_entries(vocab).map_err(PyValueError::new_err)?;
-        Ok(wrap(Tokenizer::blenderbot_small(
+        Ok(wrap(without_special_tokens(
             vocab,
             MergeRanks::from_ranked(merges),
         )))
