@@ -149,7 +149,9 @@ impl TokenizerBuilder {
                 .find(|(token, _)| token.as_bytes() == unk.as_bytes())?;
             Some((token.clone(), *id))
         });
-        tokenizer.set_added_tokens(AddedTokenTable::from_pairs(added), Vec::new());
+        if !added.is_empty() {
+            tokenizer.set_added_tokens(AddedTokenTable::from_pairs(added), Vec::new());
+        }
         if let Some((token, id)) = unknown {
             tokenizer.set_unknown(Some(token), Some(id));
         }
