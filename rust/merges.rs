@@ -101,7 +101,9 @@ pub(crate) fn merges_text(merges: &MergeRanks) -> String {
 
 impl MergeRanks {
     /// Parse the text of `merges.txt` (named `name` in warnings) with the reference's quirks
-    /// (see [`parse_merges`]), and what it holds that the reference passes over in silence.
+    /// (the first line is dropped whatever it says, and so is a last line without a newline;
+    /// each line is split on Python white space), and what it holds that the reference passes
+    /// over in silence.
     ///
     /// ```
     /// let (merges, warnings) = bbtok::MergeRanks::parse("#version: 0.2\na b\n", "m");
