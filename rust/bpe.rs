@@ -174,7 +174,7 @@ impl MergeRanks {
     }
 
     /// Every symbol's text (code points, a last one suffixed `</w>`), by symbol.
-    pub fn symbols(&self) -> &StringTable {
+    pub(crate) fn symbols(&self) -> &StringTable {
         &self.symbols
     }
 
@@ -242,7 +242,7 @@ impl MergeRanks {
     }
 
     /// `split`, with buffers to reuse; the tokens' symbols are left in `work.symbols()`.
-    pub fn split_with(
+    pub(crate) fn split_with(
         &self,
         piece: &[u32],
         ends: &mut Vec<u32>,

@@ -589,15 +589,6 @@ impl Default for WordCache {
 impl WordCache {
     /// A cache of at most about `capacity` words, all threads together (0 disables it), up to
     /// `MAX_CACHE_WORDS`.
-    ///
-    /// ```
-    /// let cache = bbtok::cache::WordCache::new(1_000).unwrap();
-    /// let mut pinned = cache.pin();
-    /// pinned.insert(b"hello", &[7, 8]);
-    /// let mut ids = Vec::new();
-    /// assert!(pinned.get_into(b"hello", &mut ids));
-    /// assert_eq!(ids, [7, 8]);
-    /// ```
     pub fn new(capacity: usize) -> Result<Self, CacheTooLarge> {
         if capacity > MAX_CACHE_WORDS {
             return Err(CacheTooLarge(capacity));
@@ -635,13 +626,9 @@ impl WordCache {
         })
     }
 
-    /// Whether nothing is cached.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Bytes allocated for every table of this cache still alive: the current ones and those
     /// that work in flight still holds.
+    #[cfg(test)]
     pub fn held_bytes(&self) -> usize {
         self.cell.ledger.load(Ordering::Relaxed)
     }
@@ -715,6 +702,16 @@ impl PinnedCache<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cached_word_gives_back_its_ids() {
+        let cache = WordCache::new(1_000).unwrap();
+        let mut pinned = cache.pin();
+        pinned.insert(b"hello", &[7, 8]);
+        let mut ids = Vec::new();
+        assert!(pinned.get_into(b"hello", &mut ids));
+        assert_eq!(ids, [7, 8]);
+    }
 
     fn get(cache: &WordCache, word: &[u8]) -> Option<Vec<u32>> {
         let mut ids = Vec::new();
@@ -959,7 +956,7 @@ mod tests {
         let clone = cache.clone();
         assert_eq!(get(&clone, b"a"), Some(vec![1]));
         cache.clear();
-        assert!(cache.is_empty());
+        assert_eq!(cache.len(), 0);
         assert_eq!(get(&cache, b"a"), None);
         assert_eq!(get(&clone, b"a"), Some(vec![1]));
         cache.pin().insert(b"b", &[2]);
@@ -976,6 +973,6 @@ mod tests {
         assert!(!pinned.get_into(b"a", &mut ids));
         assert!(ids.is_empty());
         assert_eq!(cache.held_bytes(), 0);
-        assert!(cache.is_empty());
+        assert_eq!(cache.len(), 0);
     }
 }

@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The largest id we accept: ids index embedding rows, and larger ones are a corrupt file.
 pub const MAX_ID: u64 = i32::MAX as u64;
@@ -69,13 +70,12 @@ impl Repr for ApproximateRepr {
 
 /// Why `vocab.json` or `merges.txt` could not be read. `name` is the path as the caller named
 /// the file (the binding reads through a descriptor's path, but names the file it was given).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum LoadError {
-    /// The file could not be read.
+    /// The file could not be read; `source` is why (shared, so that the error stays `Clone`).
     Io {
         name: String,
-        kind: std::io::ErrorKind,
-        message: String,
+        source: Arc<std::io::Error>,
     },
     /// Not UTF-8: the offset of the first bad byte, and Python's reason for it.
     NotUtf8 {
@@ -109,7 +109,7 @@ impl LoadError {
     /// The message, quoting with `repr`; a `JsonForPython` has only serde's.
     pub fn message(&self, repr: &dyn Repr) -> String {
         match self {
-            LoadError::Io { name, message, .. } => format!("{name}: {message}"),
+            LoadError::Io { name, source } => format!("{name}: {source}"),
             LoadError::NotUtf8 {
                 name,
                 offset,
@@ -144,7 +144,14 @@ impl fmt::Display for LoadError {
     }
 }
 
-impl std::error::Error for LoadError {}
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LoadError::Io { source, .. } => Some(source.as_ref()),
+            _ => None,
+        }
+    }
+}
 
 /// What reading a file noticed that the reference passes over in silence (Python's
 /// `UserWarning`s of the pure-Python readers).
@@ -252,8 +259,7 @@ pub fn decode_text(bytes: Vec<u8>, name: &str) -> Result<String, LoadError> {
 pub fn read_text(path: &Path, name: &str) -> Result<String, LoadError> {
     let bytes = std::fs::read(path).map_err(|error| LoadError::Io {
         name: name.to_string(),
-        kind: error.kind(),
-        message: error.to_string(),
+        source: Arc::new(error),
     })?;
     decode_text(bytes, name)
 }

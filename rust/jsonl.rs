@@ -68,17 +68,6 @@ pub fn lines_size(ids: &[u32], counts: &[usize]) -> Result<usize, CountMismatch>
 /// Write into `out`, which must be exactly `lines_size(ids, counts)` bytes long, the JSON
 /// lines of the records (see [`lines_size`], which checks the counts).
 ///
-/// ```
-/// use bbtok::jsonl::{lines_size, write_lines};
-/// let (ids, counts) = ([10770, 1742, 10, 7], [3, 0, 1]);
-/// let mut out = vec![0; lines_size(&ids, &counts).unwrap()];
-/// write_lines(&ids, &counts, &mut out);
-/// assert_eq!(
-///     out,
-///     b"{\"input_ids\":[10770,1742,10]}\n{\"input_ids\":[]}\n{\"input_ids\":[7]}\n"
-/// );
-/// ```
-///
 /// # Panics
 /// When `out` is not that size, or the counts do not add up to the ids: [`lines_size`] first.
 pub fn write_lines(ids: &[u32], counts: &[usize], out: &mut [u8]) {
@@ -112,6 +101,17 @@ pub fn write_lines(ids: &[u32], counts: &[usize], out: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_record_is_one_line_of_its_ids() {
+        let (ids, counts) = ([10770, 1742, 10, 7], [3, 0, 1]);
+        let mut out = vec![0; lines_size(&ids, &counts).unwrap()];
+        write_lines(&ids, &counts, &mut out);
+        assert_eq!(
+            out,
+            b"{\"input_ids\":[10770,1742,10]}\n{\"input_ids\":[]}\n{\"input_ids\":[7]}\n"
+        );
+    }
 
     fn lines(ids: &[u32], counts: &[usize]) -> String {
         let mut out = vec![0; lines_size(ids, counts).unwrap()];

@@ -28,13 +28,7 @@ impl<'a> AsRef<[&'a str]> for LineParts<'a> {
 /// first line is dropped whatever it says, and so is the last element of the split on `"\n"`
 /// (the last merge, when the file does not end with a newline); each line is split on Python
 /// white space.
-///
-/// ```
-/// let mut warnings = Vec::new();
-/// let merges = bbtok::merges::parse_merges("#version: 0.2\na b\n", "m", &mut warnings);
-/// assert_eq!((merges.len(), warnings.len()), (1, 0));
-/// ```
-pub fn parse_merges(text: &str, name: &str, warnings: &mut Vec<LoadWarning>) -> MergeRanks {
+pub(crate) fn parse_merges(text: &str, name: &str, warnings: &mut Vec<LoadWarning>) -> MergeRanks {
     let lines: Vec<&str> = text.split('\n').collect();
     if let Some(first) = lines.first() {
         if !first.is_empty() && !first.starts_with("#version") {
@@ -86,7 +80,7 @@ pub fn parse_merges(text: &str, name: &str, warnings: &mut Vec<LoadWarning>) -> 
 }
 
 /// Read `merges.txt` at `path` (named `name` in messages).
-pub fn read_merges(
+pub(crate) fn read_merges(
     path: &Path,
     name: &str,
     warnings: &mut Vec<LoadWarning>,
@@ -95,7 +89,7 @@ pub fn read_merges(
 }
 
 /// The bytes the reference's `save_vocabulary` writes to `merges.txt`.
-pub fn merges_text(merges: &MergeRanks) -> String {
+pub(crate) fn merges_text(merges: &MergeRanks) -> String {
     let mut out = String::from(MERGES_HEADER);
     out.push('\n');
     for (parts, _) in &merges.lines() {
@@ -103,6 +97,29 @@ pub fn merges_text(merges: &MergeRanks) -> String {
         out.push('\n');
     }
     out
+}
+
+impl MergeRanks {
+    /// Parse the text of `merges.txt` (named `name` in warnings) with the reference's quirks
+    /// (the first line is dropped whatever it says, and so is a last line without a newline;
+    /// each line is split on Python white space), and what it holds that the reference passes
+    /// over in silence.
+    ///
+    /// ```
+    /// let (merges, warnings) = bbtok::MergeRanks::parse("#version: 0.2\na b\n", "m");
+    /// assert_eq!((merges.len(), warnings.len()), (1, 0));
+    /// assert_eq!(merges.to_text(), "#version: 0.2\na b\n");
+    /// ```
+    pub fn parse(text: &str, name: &str) -> (Self, Vec<LoadWarning>) {
+        let mut warnings = Vec::new();
+        let merges = parse_merges(text, name, &mut warnings);
+        (merges, warnings)
+    }
+
+    /// The text the reference's `save_vocabulary` writes to `merges.txt`.
+    pub fn to_text(&self) -> String {
+        merges_text(self)
+    }
 }
 
 #[cfg(test)]

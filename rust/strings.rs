@@ -77,11 +77,6 @@ impl StringTable {
         self.spans.len()
     }
 
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
-    }
-
     /// All strings with their indices, in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> {
         (0..self.spans.len() as u32).map(|i| (i, self.get(i)))

@@ -136,7 +136,7 @@ fn validate(bytes: &[u8]) -> Result<(), NotText> {
 /// Borrowed Python text, checked once: a `&str`, or bytes that [`PythonText::new`] accepted.
 ///
 /// ```
-/// use bbtok::text::PythonText;
+/// use bbtok::PythonText;
 /// assert!(PythonText::new(b"a\xed\xa0\x80").is_ok()); // "a\ud800", as surrogatepass writes it
 /// assert_eq!(PythonText::new(b"ab\xff").unwrap_err().offset, 2);
 /// assert_eq!(PythonText::from("été").char_count(), 3);
@@ -153,6 +153,13 @@ impl<'a> PythonText<'a> {
         Ok(PythonText { bytes })
     }
 
+    /// Bytes known to be Python text (made from Python text).
+    #[inline]
+    pub(crate) fn from_checked(bytes: &'a [u8]) -> Self {
+        debug_assert!(validate(bytes).is_ok());
+        PythonText { bytes }
+    }
+
     /// The bytes of the text.
     #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
@@ -162,6 +169,24 @@ impl<'a> PythonText<'a> {
     /// The number of code points, as Python's `len()` counts them.
     pub fn char_count(&self) -> usize {
         char_count(self.bytes)
+    }
+
+    /// The code points, lone surrogates included.
+    ///
+    /// ```
+    /// let text = bbtok::PythonText::new(b"a\xed\xa0\x80").unwrap();
+    /// assert_eq!(text.code_points().collect::<Vec<_>>(), [0x61, 0xD800]);
+    /// ```
+    pub fn code_points(&self) -> impl Iterator<Item = u32> + 'a {
+        let bytes = self.bytes;
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            (at < bytes.len()).then(|| {
+                let (code, width) = decode_at(bytes, at);
+                at += width;
+                code
+            })
+        })
     }
 }
 
@@ -184,16 +209,20 @@ impl<'a> From<&'a PythonString> for PythonText<'a> {
 /// Owned Python text (a token), checked once like [`PythonText`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PythonString {
-    bytes: Box<[u8]>,
+    bytes: Vec<u8>,
 }
 
 impl PythonString {
     /// `bytes` if they are Python text, else the offset of the first bad byte.
     pub fn new(bytes: Vec<u8>) -> Result<Self, NotText> {
         validate(&bytes)?;
-        Ok(PythonString {
-            bytes: bytes.into_boxed_slice(),
-        })
+        Ok(PythonString { bytes })
+    }
+
+    /// Bytes known to be Python text (made from Python text).
+    pub(crate) fn from_checked(bytes: Vec<u8>) -> Self {
+        debug_assert!(validate(&bytes).is_ok());
+        PythonString { bytes }
     }
 
     /// The text, borrowed.
@@ -210,7 +239,7 @@ impl PythonString {
 
     /// The bytes, owned.
     pub fn into_bytes(self) -> Box<[u8]> {
-        self.bytes
+        self.bytes.into_boxed_slice()
     }
 }
 
@@ -225,7 +254,7 @@ impl From<&str> for PythonString {
 impl From<String> for PythonString {
     fn from(text: String) -> Self {
         PythonString {
-            bytes: text.into_bytes().into_boxed_slice(),
+            bytes: text.into_bytes(),
         }
     }
 }

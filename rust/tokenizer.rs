@@ -1,15 +1,19 @@
 //! The pipeline: added tokens cut out ([`crate::added`]), words ([`crate::words`]), pieces
-//! ([`crate::pieces`]), lowercasing ([`crate::lowercase`]), BPE ([`crate::bpe`]), ids
-//! ([`crate::ids`]); single texts, batches and offsets. Decoding is in [`crate::decode`].
+//! ([`crate::pieces`]), lowercasing ([`crate::lowercase`]), BPE ([`crate::bpe`]); single texts,
+//! batches and offsets. The tokenizer owns the values of its stages: the merges, the
+//! lowercasing tables, the ids of tokens ([`TokenIds`]) and the word cache. Decoding joins the
+//! ids' tokens ([`crate::decode`]).
 //!
 //! Every entry point takes `&str` or [`PythonText`]: text checked once where it was made, so
 //! no stage checks it again and none can be handed bytes that are not text.
 
-use crate::added::{AddedTokenTable, AddedTokens};
-use crate::bpe::{BpeScratch, MergeRanks, SplitError, CONTINUATION};
+use crate::added::AddedTokenTable;
+use crate::bpe::{BpeScratch, MergeRanks, CONTINUATION};
 use crate::cache::{CacheTooLarge, PinnedCache, WordCache};
+use crate::decode::join_tokens;
+use crate::error::EncodeError;
 use crate::files::{LoadError, LoadWarning};
-use crate::ids::{PieceToken, SymbolIds};
+use crate::ids::{PieceToken, TokenIds};
 use crate::lowercase::Lowercaser;
 use crate::merges::read_merges;
 use crate::pieces::{split_pieces, PieceSource, NEWLINE_CODES};
@@ -20,53 +24,7 @@ use rayon::prelude::*;
 use std::cell::RefCell;
 use std::collections::TryReserveError;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
-
-pub use crate::cache::{DEFAULT_CACHE_WORDS, MAX_CACHE_WORDS};
-
-/// Why a text could not be encoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EncodeError {
-    /// A token is unknown and the tokenizer has no unknown token to map it to.
-    NoUnknownToken,
-    /// A piece of a word has this many code points, `bpe::MAX_PIECE_CHARS` or more.
-    PieceTooLong(usize),
-    /// Memory for the work ran out (a long word needs about 25 bytes a byte).
-    OutOfMemory,
-}
-
-impl std::fmt::Display for EncodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            EncodeError::NoUnknownToken => {
-                f.write_str("this tokenizer has no unk_token to map unknown tokens to")
-            }
-            EncodeError::PieceTooLong(chars) => write!(
-                f,
-                "a word piece of {chars} characters is too long to tokenize (the limit is {})",
-                crate::bpe::MAX_PIECE_CHARS - 1
-            ),
-            EncodeError::OutOfMemory => f.write_str("out of memory while tokenizing"),
-        }
-    }
-}
-
-impl std::error::Error for EncodeError {}
-
-impl From<TryReserveError> for EncodeError {
-    fn from(_: TryReserveError) -> Self {
-        EncodeError::OutOfMemory
-    }
-}
-
-impl From<SplitError> for EncodeError {
-    fn from(error: SplitError) -> Self {
-        match error {
-            SplitError::TooLong(chars) => EncodeError::PieceTooLong(chars),
-            SplitError::OutOfMemory => EncodeError::OutOfMemory,
-        }
-    }
-}
+use std::sync::Arc;
 
 /// One token of an encoding with offsets: its id, its character span in the text, and the
 /// index of the word it comes from (`None` for added and special tokens).
@@ -78,38 +36,182 @@ pub struct TokenSpan {
     pub word: Option<usize>,
 }
 
-/// The BlenderBot-small tokenizer. Cloning is cheap (the vocabulary, merges and tables are
-/// shared), which lets a binding swap in a changed copy instead of locking readers out.
+/// The special tokens by role. Each is added (cut out of text as one token) at its vocabulary
+/// id, or when the vocabulary lacks it, at the next id after the vocabulary, in the order bos,
+/// eos, unk, pad, as transformers' `BlenderbotSmallTokenizer` appends them; `unk_token` is
+/// also what unknown tokens map to. `None` or an empty token is no token.
 ///
-/// It knows no special tokens of its own: whoever builds it sets the added tokens and the
-/// unknown token (the Python layer from the family's description).
+/// ```
+/// let specials = bbtok::SpecialTokens::default();
+/// assert_eq!(specials.unk_token.as_deref(), Some("__unk__"));
+/// assert_eq!(bbtok::SpecialTokens::none().unk_token, None);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpecialTokens {
+    pub bos_token: Option<String>,
+    pub eos_token: Option<String>,
+    pub unk_token: Option<String>,
+    pub pad_token: Option<String>,
+}
+
+impl SpecialTokens {
+    /// BlenderBot-small's: `__start__`, `__end__`, `__unk__`, `__null__`.
+    pub fn blenderbot_small() -> Self {
+        SpecialTokens {
+            bos_token: Some("__start__".into()),
+            eos_token: Some("__end__".into()),
+            unk_token: Some("__unk__".into()),
+            pad_token: Some("__null__".into()),
+        }
+    }
+
+    /// No special tokens, and so no unknown token: an unknown token fails to encode.
+    pub fn none() -> Self {
+        SpecialTokens {
+            bos_token: None,
+            eos_token: None,
+            unk_token: None,
+            pad_token: None,
+        }
+    }
+
+    /// The tokens in the order they are appended (bos, eos, unk, pad), without empty ones.
+    pub fn tokens(&self) -> impl Iterator<Item = &str> {
+        [
+            &self.bos_token,
+            &self.eos_token,
+            &self.unk_token,
+            &self.pad_token,
+        ]
+        .into_iter()
+        .filter_map(|token| token.as_deref().filter(|token| !token.is_empty()))
+    }
+}
+
+impl Default for SpecialTokens {
+    /// BlenderBot-small's.
+    fn default() -> Self {
+        SpecialTokens::blenderbot_small()
+    }
+}
+
+/// Builds a [`Tokenizer`] from a vocabulary and merges: BlenderBot-small's special tokens
+/// unless told otherwise.
+///
+/// ```
+/// use bbtok::{MergeRanks, SpecialTokens, Tokenizer, Vocab};
+/// let vocab = Vocab::from_entries([("hi", 0), ("<unk>", 1)]).unwrap();
+/// let merges = MergeRanks::new([["h", "i</w>"]]);
+/// let tokenizer = Tokenizer::builder(vocab, merges)
+///     .special_tokens(SpecialTokens {
+///         unk_token: Some("<unk>".into()),
+///         ..SpecialTokens::none()
+///     })
+///     .build();
+/// assert_eq!(tokenizer.encode("hi yo <unk>").unwrap(), vec![0, 1, 1, 1]);
+/// ```
+pub struct TokenizerBuilder {
+    vocab: Vocab,
+    merges: MergeRanks,
+    special_tokens: SpecialTokens,
+}
+
+impl TokenizerBuilder {
+    /// Use these special tokens (and unknown token) instead of BlenderBot-small's.
+    pub fn special_tokens(mut self, special_tokens: SpecialTokens) -> Self {
+        self.special_tokens = special_tokens;
+        self
+    }
+
+    /// The tokenizer.
+    pub fn build(self) -> Tokenizer {
+        let mut tokenizer = Tokenizer::bare(self.vocab, self.merges);
+        // Quirk: an appended token's id counts the vocabulary's entries, not its largest id,
+        // so a vocabulary with holes in its ids hands out an id that may be taken already.
+        let mut next_id = tokenizer.vocab().len() as u32;
+        let mut added: Vec<(PythonString, u32)> = Vec::new();
+        for token in self.special_tokens.tokens() {
+            if added
+                .iter()
+                .any(|(known, _)| known.as_bytes() == token.as_bytes())
+            {
+                continue;
+            }
+            let id = tokenizer.vocab().id(token.as_bytes()).unwrap_or_else(|| {
+                next_id += 1;
+                next_id - 1
+            });
+            added.push((token.into(), id));
+        }
+        let unknown = self.special_tokens.unk_token.as_deref().and_then(|unk| {
+            let (token, id) = added
+                .iter()
+                .find(|(token, _)| token.as_bytes() == unk.as_bytes())?;
+            Some((token.clone(), *id))
+        });
+        if !added.is_empty() {
+            tokenizer.set_added_tokens(AddedTokenTable::from_pairs(added), Vec::new());
+        }
+        if let Some((token, id)) = unknown {
+            tokenizer.set_unknown(Some(token), Some(id));
+        }
+        tokenizer
+    }
+}
+
+/// The BlenderBot-small tokenizer: exactly transformers' `BlenderbotSmallTokenizer`. Cloning
+/// is cheap (the vocabulary, merges and tables are shared), which lets a binding swap in a
+/// changed copy instead of locking readers out.
 #[derive(Clone)]
 pub struct Tokenizer {
-    pub(crate) vocab: Arc<Vocab>,
-    pub(crate) merges: Arc<MergeRanks>,
-    pub(crate) lowercaser: Arc<Lowercaser>,
-    pub(crate) added: AddedTokens,
-    pub(crate) unknown_id: Option<u32>,
-    pub(crate) unknown_token: Option<Box<[u8]>>,
+    merges: Arc<MergeRanks>,
+    lowercaser: Arc<Lowercaser>,
+    ids: TokenIds,
     cache: WordCache,
-    /// Symbol ids from the vocabulary (made on first use, shared by clones), and with the
-    /// added tokens over them (made again when they change).
-    pub(crate) vocab_symbol_ids: Arc<OnceLock<SymbolIds>>,
-    pub(crate) symbol_ids: Arc<OnceLock<SymbolIds>>,
+}
+
+/// Read `vocab.json` and `merges.txt`, each given as (path, the name messages give it), adding
+/// to `warnings` what they hold that the reference passes over in silence. The warnings of the
+/// vocabulary stay in `warnings` when the merges then fail to load, so that a caller can warn
+/// before it raises, as the pure-Python readers do.
+pub(crate) fn read_files(
+    (vocab_path, vocab_name): (&Path, &str),
+    (merges_path, merges_name): (&Path, &str),
+    warnings: &mut Vec<LoadWarning>,
+) -> Result<(Vocab, MergeRanks), LoadError> {
+    let vocab = Vocab::read_file(vocab_path, vocab_name, warnings)?;
+    let merges = read_merges(merges_path, merges_name, warnings)?;
+    Ok((vocab, merges))
 }
 
 /// Texts of a batch encoded on one pin of the word cache, on the calling thread.
 const PIN_TEXTS: usize = 256;
 
-/// Scratch buffers reused across words.
+/// Buffers reused from text to text, one struct per stage, so that each stage borrows its own
+/// and lends the rest to the stage it calls.
 #[derive(Default)]
 struct Scratch {
+    segments: Vec<(usize, usize)>,
+    word: WordScratch,
+}
+
+#[derive(Default)]
+struct WordScratch {
     chars: Vec<u32>,
+    piece: PieceScratch,
+}
+
+#[derive(Default)]
+struct PieceScratch {
     lowered: Vec<u32>,
     origin: Vec<usize>,
+    split: SplitScratch,
+}
+
+#[derive(Default)]
+struct SplitScratch {
     ends: Vec<u32>,
     token: Vec<u8>,
-    segments: Vec<(usize, usize)>,
     bpe: BpeScratch,
 }
 
@@ -118,11 +220,14 @@ impl Scratch {
     const KEPT_BYTES: usize = 1 << 20;
 
     fn held_bytes(&self) -> usize {
-        (self.chars.capacity() + self.lowered.capacity() + self.ends.capacity()) * 4
-            + self.origin.capacity() * 8
-            + self.token.capacity()
+        let word = &self.word;
+        let piece = &word.piece;
+        let split = &piece.split;
+        (word.chars.capacity() + piece.lowered.capacity() + split.ends.capacity()) * 4
+            + piece.origin.capacity() * 8
+            + split.token.capacity()
             + self.segments.capacity() * 16
-            + self.bpe.held_bytes()
+            + split.bpe.held_bytes()
     }
 }
 
@@ -146,34 +251,53 @@ fn with_scratch<R>(work: impl FnOnce(&mut Scratch) -> R) -> R {
 }
 
 impl Tokenizer {
-    /// A tokenizer from its vocabulary and merges, with no added tokens and no unknown token.
-    pub fn new(vocab: Vocab, merges: MergeRanks) -> Self {
-        Tokenizer {
-            vocab: Arc::new(vocab),
-            merges: Arc::new(merges),
-            lowercaser: Arc::new(Lowercaser::default()),
-            added: AddedTokens::new(AddedTokenTable::default(), Vec::new()),
-            unknown_id: None,
-            unknown_token: None,
-            cache: WordCache::default(),
-            vocab_symbol_ids: Arc::default(),
-            symbol_ids: Arc::default(),
+    /// A builder: BlenderBot-small's special tokens unless told otherwise.
+    pub fn builder(vocab: Vocab, merges: MergeRanks) -> TokenizerBuilder {
+        TokenizerBuilder {
+            vocab,
+            merges,
+            special_tokens: SpecialTokens::default(),
         }
     }
 
-    /// Read `vocab.json` and `merges.txt` (named by their paths in messages), with no added
-    /// tokens and no unknown token; what the files hold that the reference passes over in
-    /// silence is pushed to `warnings`.
+    /// BlenderBot-small's tokenizer over a vocabulary and merges: its special tokens added,
+    /// `__unk__` for unknown tokens.
+    pub fn blenderbot_small(vocab: Vocab, merges: MergeRanks) -> Self {
+        Tokenizer::builder(vocab, merges).build()
+    }
+
+    /// No added tokens, no unknown token.
+    pub(crate) fn bare(vocab: Vocab, merges: MergeRanks) -> Self {
+        let merges = Arc::new(merges);
+        Tokenizer {
+            ids: TokenIds::new(Arc::new(vocab), Arc::clone(&merges)),
+            merges,
+            lowercaser: Arc::new(Lowercaser::default()),
+            cache: WordCache::default(),
+        }
+    }
+
+    /// BlenderBot-small's tokenizer ([`Tokenizer::blenderbot_small`]) from `vocab.json` and
+    /// `merges.txt`, and what the files hold that the reference passes over in silence.
+    ///
+    /// ```
+    /// # let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny");
+    /// let (tokenizer, warnings) =
+    ///     bbtok::Tokenizer::from_files(&dir.join("vocab.json"), &dir.join("merges.txt")).unwrap();
+    /// assert!(warnings.is_empty());
+    /// assert_eq!(tokenizer.encode("adapt act apte").unwrap(), vec![1, 2, 3, 4]);
+    /// ```
     pub fn from_files(
         vocab_path: &Path,
         merges_path: &Path,
-        warnings: &mut Vec<LoadWarning>,
-    ) -> Result<Self, LoadError> {
-        let vocab_name = vocab_path.display().to_string();
-        let merges_name = merges_path.display().to_string();
-        let vocab = Vocab::from_file(vocab_path, &vocab_name, warnings)?;
-        let merges = read_merges(merges_path, &merges_name, warnings)?;
-        Ok(Tokenizer::new(vocab, merges))
+    ) -> Result<(Self, Vec<LoadWarning>), LoadError> {
+        let mut warnings = Vec::new();
+        let (vocab, merges) = read_files(
+            (vocab_path, &vocab_path.display().to_string()),
+            (merges_path, &merges_path.display().to_string()),
+            &mut warnings,
+        )?;
+        Ok((Tokenizer::blenderbot_small(vocab, merges), warnings))
     }
 
     /// Replace the lowercasing tables (to follow another Python's Unicode version).
@@ -187,23 +311,21 @@ impl Tokenizer {
         &self.lowercaser
     }
 
-    /// Set the added tokens (cut out of text, looked up first) and the unit tokens (a whole
-    /// segment equal to one is one token).
+    /// Replace the added tokens (cut out of text, looked up first), special tokens included,
+    /// and set the unit tokens (a whole segment equal to one is one token).
     pub fn set_added_tokens(&mut self, added: AddedTokenTable, units: Vec<PythonString>) {
-        self.added = AddedTokens::new(added, units);
-        self.symbol_ids = Arc::default();
+        self.ids.set_added_tokens(added, units);
         self.cache.clear();
     }
 
-    /// Set the unknown token and its id.
+    /// Replace the unknown token and its id (`None`: unknown tokens fail to encode).
     pub fn set_unknown(&mut self, token: Option<PythonString>, id: Option<u32>) {
-        self.unknown_token = token.map(PythonString::into_bytes);
-        self.unknown_id = id;
+        self.ids.set_unknown(token, id);
         self.cache.clear();
     }
 
     /// Bound the word cache to `words` entries, all threads together (0 disables it; at most
-    /// `cache::MAX_CACHE_WORDS`). The cache starts empty.
+    /// [`MAX_CACHE_WORDS`](crate::MAX_CACHE_WORDS)). The cache starts empty.
     pub fn set_cache_capacity(&mut self, words: usize) -> Result<(), CacheTooLarge> {
         self.cache = WordCache::new(words)?;
         Ok(())
@@ -216,7 +338,7 @@ impl Tokenizer {
 
     /// The vocabulary.
     pub fn vocab(&self) -> &Vocab {
-        &self.vocab
+        self.ids.vocab()
     }
 
     /// The merges.
@@ -229,29 +351,25 @@ impl Tokenizer {
     fn word_tokens(
         &self,
         word: &[u8],
-        scratch: &mut Scratch,
+        scratch: &mut WordScratch,
         offsets: bool,
         mut emit: impl FnMut(&PieceToken<'_>, usize, usize) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
-        let mut chars = std::mem::take(&mut scratch.chars);
+        let WordScratch { chars, piece } = scratch;
         chars.clear();
-        let mut result = chars
-            .try_reserve(char_count(word))
-            .map_err(EncodeError::from);
-        if result.is_ok() {
-            let mut at = 0;
-            while at < word.len() {
-                let (code, width) = decode_at(word, at);
-                chars.push(code);
-                at += width;
-            }
-            split_pieces(&chars, |piece| {
-                if result.is_ok() {
-                    result = self.piece_of_word(&chars, piece, scratch, offsets, &mut emit);
-                }
-            });
+        chars.try_reserve(char_count(word))?;
+        let mut at = 0;
+        while at < word.len() {
+            let (code, width) = decode_at(word, at);
+            chars.push(code);
+            at += width;
         }
-        scratch.chars = chars;
+        let mut result = Ok(());
+        split_pieces(chars, |source| {
+            if result.is_ok() {
+                result = self.piece_of_word(chars, source, piece, offsets, &mut emit);
+            }
+        });
         result
     }
 
@@ -260,90 +378,71 @@ impl Tokenizer {
         &self,
         chars: &[u32],
         piece: PieceSource,
-        scratch: &mut Scratch,
+        scratch: &mut PieceScratch,
         offsets: bool,
         mut emit: impl FnMut(&PieceToken<'_>, usize, usize) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
+        let PieceScratch {
+            lowered,
+            origin,
+            split,
+        } = scratch;
         let (start, end) = match piece {
             PieceSource::Newline { at } => {
-                return self.piece_tokens(&NEWLINE_CODES, scratch, |token, _, _| {
-                    emit(token, at, at + 1)
-                })
+                return self
+                    .piece_tokens(&NEWLINE_CODES, split, |token, _, _| emit(token, at, at + 1))
             }
             PieceSource::Text { start, end } => (start, end),
         };
-        let mut lowered = std::mem::take(&mut scratch.lowered);
-        let mut origin = std::mem::take(&mut scratch.origin);
         lowered.clear();
         origin.clear();
-        let result = self
-            .lowercaser
-            .lower(
-                &chars[start..end],
-                &mut lowered,
-                offsets.then_some(&mut origin),
-            )
-            .map_err(EncodeError::from)
-            .and_then(|()| {
-                self.piece_tokens(&lowered, scratch, |token, s, e| {
-                    if offsets {
-                        emit(token, start + origin[s], start + origin[e - 1] + 1)
-                    } else {
-                        emit(token, 0, 0)
-                    }
-                })
-            });
-        scratch.lowered = lowered;
-        scratch.origin = origin;
-        result
+        self.lowercaser
+            .lower(&chars[start..end], lowered, offsets.then_some(&mut *origin))?;
+        self.piece_tokens(lowered, split, |token, s, e| {
+            if offsets {
+                emit(token, start + origin[s], start + origin[e - 1] + 1)
+            } else {
+                emit(token, 0, 0)
+            }
+        })
     }
 
     /// BPE tokens of one lowercased piece, with their ranges in the piece.
     fn piece_tokens(
         &self,
         piece: &[u32],
-        scratch: &mut Scratch,
+        scratch: &mut SplitScratch,
         mut emit: impl FnMut(&PieceToken<'_>, usize, usize) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
-        let mut ends = std::mem::take(&mut scratch.ends);
-        let mut token = std::mem::take(&mut scratch.token);
-        let bpe = &mut scratch.bpe;
-        let result = self
-            .merges
-            .split_with(piece, &mut ends, bpe)
-            .map_err(EncodeError::from)
-            .and_then(|()| {
-                let last = ends.len().saturating_sub(1);
-                let mut start = 0;
-                for (i, &end) in ends.iter().enumerate() {
-                    let end = end as usize;
-                    token.clear();
-                    token.try_reserve(4 * (end - start) + CONTINUATION.len())?;
-                    for &code in &piece[start..end] {
-                        encode_into(code, &mut token);
-                    }
-                    if i != last {
-                        token.extend_from_slice(CONTINUATION.as_bytes());
-                    }
-                    let piece_token = PieceToken {
-                        text: &token,
-                        symbol: bpe.symbols()[i],
-                        last: i == last,
-                    };
-                    emit(&piece_token, start, end)?;
-                    start = end;
-                }
-                Ok(())
-            });
-        scratch.token = token;
-        scratch.ends = ends;
-        result
+        let SplitScratch { ends, token, bpe } = scratch;
+        self.merges.split_with(piece, ends, bpe)?;
+        let last = ends.len().saturating_sub(1);
+        let mut start = 0;
+        for (i, &end) in ends.iter().enumerate() {
+            let end = end as usize;
+            token.clear();
+            token.try_reserve(4 * (end - start) + CONTINUATION.len())?;
+            for &code in &piece[start..end] {
+                encode_into(code, token);
+            }
+            if i != last {
+                token.extend_from_slice(CONTINUATION.as_bytes());
+            }
+            let piece_token = PieceToken {
+                text: token,
+                symbol: bpe.symbols()[i],
+                last: i == last,
+            };
+            emit(&piece_token, start, end)?;
+            start = end;
+        }
+        Ok(())
     }
 
     fn encode_word(
         &self,
         word: &[u8],
-        scratch: &mut Scratch,
+        scratch: &mut WordScratch,
         cache: &mut PinnedCache<'_>,
         ids: &mut Vec<u32>,
     ) -> Result<(), EncodeError> {
@@ -352,7 +451,7 @@ impl Tokenizer {
         }
         let before = ids.len();
         self.word_tokens(word, scratch, false, |token, _, _| {
-            push_id(ids, self.piece_token_id(token)?)
+            push_id(ids, self.ids.piece_token_id(token)?)
         })?;
         cache.insert(word, &ids[before..]);
         Ok(())
@@ -361,7 +460,7 @@ impl Tokenizer {
     fn encode_plain_into(
         &self,
         text: &[u8],
-        scratch: &mut Scratch,
+        scratch: &mut WordScratch,
         cache: &mut PinnedCache<'_>,
         ids: &mut Vec<u32>,
     ) -> Result<(), EncodeError> {
@@ -374,15 +473,6 @@ impl Tokenizer {
         result
     }
 
-    fn encode_into(
-        &self,
-        text: &[u8],
-        scratch: &mut Scratch,
-        ids: &mut Vec<u32>,
-    ) -> Result<(), EncodeError> {
-        self.encode_segments(text, scratch, &mut self.cache.pin(), ids)
-    }
-
     fn encode_segments(
         &self,
         text: &[u8],
@@ -390,27 +480,16 @@ impl Tokenizer {
         cache: &mut PinnedCache<'_>,
         ids: &mut Vec<u32>,
     ) -> Result<(), EncodeError> {
-        let mut segments = std::mem::take(&mut scratch.segments);
-        let mut result = self
-            .added
-            .trie
-            .split(text, &mut segments)
-            .map_err(EncodeError::from);
-        for &(start, end) in &segments {
-            if result.is_err() {
-                break;
-            }
+        let Scratch { segments, word } = scratch;
+        self.ids.added().trie.split(text, segments)?;
+        for &(start, end) in segments.iter() {
             let segment = &text[start..end];
-            result = match self.added.ids.get(segment) {
-                Some(&id) => push_id(ids, id),
-                None if self.added.units.contains(segment) => {
-                    self.any_token_id(segment).and_then(|id| push_id(ids, id))
-                }
-                None => self.encode_plain_into(segment, scratch, cache, ids),
-            };
+            match self.ids.whole_segment_id(segment, &self.lowercaser)? {
+                Some(id) => push_id(ids, id)?,
+                None => self.encode_plain_into(segment, word, cache, ids)?,
+            }
         }
-        scratch.segments = segments;
-        result
+        Ok(())
     }
 
     /// Encode a text (a `&str`, or [`PythonText`] that may hold lone surrogates), added tokens
@@ -418,15 +497,16 @@ impl Tokenizer {
     ///
     /// ```
     /// # let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny");
-    /// # let mut warnings = Vec::new();
-    /// # let tokenizer = bbtok::Tokenizer::from_files(
-    /// #     &dir.join("vocab.json"), &dir.join("merges.txt"), &mut warnings).unwrap();
+    /// # let (tokenizer, _) =
+    /// #     bbtok::Tokenizer::from_files(&dir.join("vocab.json"), &dir.join("merges.txt")).unwrap();
     /// assert_eq!(tokenizer.encode("adapt act apte").unwrap(), vec![1, 2, 3, 4]);
     /// ```
     pub fn encode<'a>(&self, text: impl Into<PythonText<'a>>) -> Result<Vec<u32>, EncodeError> {
         let text = text.into().as_bytes();
         let mut ids = Vec::new();
-        with_scratch(|scratch| self.encode_into(text, scratch, &mut ids))?;
+        with_scratch(|scratch| {
+            self.encode_segments(text, scratch, &mut self.cache.pin(), &mut ids)
+        })?;
         Ok(ids)
     }
 
@@ -438,7 +518,7 @@ impl Tokenizer {
         let text = text.into().as_bytes();
         let mut ids = Vec::new();
         with_scratch(|scratch| {
-            self.encode_plain_into(text, scratch, &mut self.cache.pin(), &mut ids)
+            self.encode_plain_into(text, &mut scratch.word, &mut self.cache.pin(), &mut ids)
         })?;
         Ok(ids)
     }
@@ -495,7 +575,7 @@ impl Tokenizer {
                     return;
                 }
                 let word = &text[word.start..word.end];
-                result = self.word_tokens(word, scratch, false, |token, _, _| {
+                result = self.word_tokens(word, &mut scratch.word, false, |token, _, _| {
                     let mut owned = Vec::new();
                     owned.try_reserve_exact(token.text.len())?;
                     owned.extend_from_slice(token.text);
@@ -517,10 +597,10 @@ impl Tokenizer {
     ) -> Result<Vec<TokenSpan>, EncodeError> {
         let text = text.into().as_bytes();
         let mut spans = Vec::new();
-        let mut scratch = Scratch::default();
+        let mut scratch = WordScratch::default();
         let mut segments = Vec::new();
         if cut_added {
-            self.added.trie.split(text, &mut segments)?;
+            self.ids.added().trie.split(text, &mut segments)?;
         } else if !text.is_empty() {
             segments.push((0, text.len()));
         }
@@ -542,11 +622,10 @@ impl Tokenizer {
                 }
                 n
             };
-            let whole = match self.added.ids.get(segment) {
-                _ if !cut_added => None,
-                Some(&id) => Some(id),
-                None if self.added.units.contains(segment) => Some(self.any_token_id(segment)?),
-                None => None,
+            let whole = if cut_added {
+                self.ids.whole_segment_id(segment, &self.lowercaser)?
+            } else {
+                None
             };
             if let Some(id) = whole {
                 spans.try_reserve(1)?;
@@ -568,7 +647,7 @@ impl Tokenizer {
                         &mut scratch,
                         true,
                         |token, s, e| {
-                            let id = self.piece_token_id(token)?;
+                            let id = self.ids.piece_token_id(token)?;
                             spans.try_reserve(1)?;
                             spans.push(TokenSpan {
                                 id,
@@ -592,6 +671,61 @@ impl Tokenizer {
         }
         Ok(spans)
     }
+
+    /// Token -> id for any token (a `&str`, or [`PythonText`]): as the reference looks one up,
+    /// added tokens first, then the vocabulary with the token lowercased, then the unknown id.
+    ///
+    /// ```
+    /// # let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny");
+    /// # let (tokenizer, _) =
+    /// #     bbtok::Tokenizer::from_files(&dir.join("vocab.json"), &dir.join("merges.txt")).unwrap();
+    /// assert_eq!(tokenizer.token_to_id("ADAPT"), tokenizer.token_to_id("adapt"));
+    /// ```
+    pub fn token_to_id<'a>(&self, token: impl Into<PythonText<'a>>) -> Result<u32, EncodeError> {
+        self.ids
+            .any_token_id(token.into().as_bytes(), &self.lowercaser)
+    }
+
+    /// Id -> token: the added token of that id, else the vocabulary's, else the unknown token
+    /// (empty when there is none).
+    pub fn id_to_token(&self, id: i64) -> PythonText<'_> {
+        PythonText::from_checked(self.ids.id_to_token(id))
+    }
+
+    /// The reference's decode: the ids' tokens joined with spaces, `"@@ "` removed, white
+    /// space stripped. A lone surrogate an added token holds comes out as U+FFFD (see
+    /// [`Tokenizer::decode_python`] for the exact text).
+    ///
+    /// ```
+    /// # let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny");
+    /// # let (tokenizer, _) =
+    /// #     bbtok::Tokenizer::from_files(&dir.join("vocab.json"), &dir.join("merges.txt")).unwrap();
+    /// let ids = tokenizer.encode("adapt apte").unwrap();
+    /// assert_eq!(tokenizer.decode(&ids), "adapt apte");
+    /// ```
+    pub fn decode(&self, ids: &[u32]) -> String {
+        let tokens = ids.iter().map(|&id| self.ids.id_to_token(i64::from(id)));
+        let text = join_tokens(tokens).unwrap_or_else(|_| panic!("out of memory while decoding"));
+        match String::from_utf8(text) {
+            Ok(text) => text,
+            Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
+        }
+    }
+
+    /// `decode` as Python text, exact (lone surrogates kept): the ids for which `skip` is true
+    /// are left out, and ids that name no token decode as the unknown token. Fails only when
+    /// memory runs out.
+    pub fn decode_python(
+        &self,
+        ids: &[i64],
+        skip: impl Fn(i64) -> bool,
+    ) -> Result<PythonString, TryReserveError> {
+        let tokens = ids
+            .iter()
+            .filter(|&&id| !skip(id))
+            .map(|&id| self.ids.id_to_token(id));
+        join_tokens(tokens).map(PythonString::from_checked)
+    }
 }
 
 /// Push one id, failing instead of aborting when memory runs out.
@@ -608,33 +742,19 @@ mod tests {
     use crate::text::NotText;
     use rustc_hash::FxHashSet;
 
-    /// The tiny fixture with BlenderBot-small's special tokens, set as the Python layer sets
-    /// them: each added at its vocabulary id, or appended after the vocabulary.
     fn tiny() -> Tokenizer {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny");
-        let mut warnings = Vec::new();
-        let mut tokenizer = Tokenizer::from_files(
-            &dir.join("vocab.json"),
-            &dir.join("merges.txt"),
-            &mut warnings,
-        )
-        .unwrap();
+        let (tokenizer, warnings) =
+            Tokenizer::from_files(&dir.join("vocab.json"), &dir.join("merges.txt")).unwrap();
         assert!(warnings.is_empty());
-        let mut next_id = tokenizer.vocab().len() as u32;
-        let specials: Vec<(PythonString, u32)> = ["__start__", "__end__", "__unk__", "__null__"]
-            .into_iter()
-            .map(|special| {
-                let id = tokenizer.vocab().id(special.as_bytes()).unwrap_or_else(|| {
-                    next_id += 1;
-                    next_id - 1
-                });
-                (special.into(), id)
-            })
-            .collect();
-        let unknown_id = specials[2].1;
-        tokenizer.set_added_tokens(AddedTokenTable::from_pairs(specials), Vec::new());
-        tokenizer.set_unknown(Some("__unk__".into()), Some(unknown_id));
         tokenizer
+    }
+
+    fn sample_checkpoint() -> Tokenizer {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bbtok/data/sample_checkpoint");
+        Tokenizer::from_files(&dir.join("vocab.json"), &dir.join("merges.txt"))
+            .unwrap()
+            .0
     }
 
     fn tokens(tokenizer: &Tokenizer, text: &str) -> Vec<String> {
@@ -662,36 +782,88 @@ mod tests {
     }
 
     #[test]
-    fn the_core_adds_no_special_tokens_of_its_own() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny");
-        let tokenizer = Tokenizer::from_files(
-            &dir.join("vocab.json"),
-            &dir.join("merges.txt"),
-            &mut Vec::new(),
-        )
-        .unwrap();
-        // "__unk__" is not cut out as a token, and no unknown id stands in for "_".
+    fn unknown_characters_map_to_the_unknown_token() {
+        // transformers' BlenderbotSmallTokenizer on the sample checkpoint.
+        let tokenizer = sample_checkpoint();
         assert_eq!(
-            tokenizer.encode("__unk__"),
-            Err(EncodeError::NoUnknownToken)
+            tokenizer.encode("Hello \u{2603} \u{1d518}").unwrap(),
+            vec![10770, 3, 3]
         );
-        assert_eq!(tokenizer.encode("adapt").unwrap(), vec![1]);
+    }
+
+    #[test]
+    fn special_tokens_in_the_vocabulary_keep_their_ids() {
+        let tokenizer = sample_checkpoint();
+        assert_eq!(
+            tokenizer.encode("__start__ hi __end__").unwrap(),
+            vec![1, 4882, 2]
+        );
+        assert_eq!(tokenizer.encode("x__null__y").unwrap(), vec![71, 0, 72]);
+    }
+
+    #[test]
+    fn missing_special_tokens_are_appended_as_bos_eos_unk_pad() {
+        // As transformers gives them: ids count the vocabulary's 3 entries (id 5 is taken
+        // already), and __end__ keeps its vocabulary id.
+        let vocab = Vocab::from_entries([("hi", 0), ("__end__", 1), ("yo", 5)]).unwrap();
+        let merges = MergeRanks::new([["h", "i</w>"]]);
+        let tokenizer = Tokenizer::blenderbot_small(vocab, merges);
+        assert_eq!(
+            tokenizer
+                .encode("__start__ __unk__ __null__ __end__")
+                .unwrap(),
+            vec![3, 4, 5, 1]
+        );
+        assert_eq!(tokenizer.encode("hi zz").unwrap(), vec![0, 4, 4]);
+    }
+
+    #[test]
+    fn without_special_tokens_an_unknown_token_fails() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny");
+        let (tokenizer, _) =
+            Tokenizer::from_files(&dir.join("vocab.json"), &dir.join("merges.txt")).unwrap();
+        let bare = Tokenizer::builder(tokenizer.vocab().clone(), tokenizer.merges().clone())
+            .special_tokens(SpecialTokens::none())
+            .build();
+        // "__unk__" is not cut out as a token, and no unknown id stands in for "_".
+        assert_eq!(bare.encode("__unk__"), Err(EncodeError::NoUnknownToken));
+        assert_eq!(bare.encode("adapt").unwrap(), vec![1]);
+    }
+
+    #[test]
+    fn a_load_error_keeps_the_io_error_as_its_source() {
+        use std::error::Error;
+        let missing = Path::new("/nonexistent/vocab.json");
+        let error = Tokenizer::from_files(missing, missing).err().unwrap();
+        let source = error.source().unwrap().downcast_ref::<std::io::Error>();
+        assert_eq!(source.unwrap().kind(), std::io::ErrorKind::NotFound);
     }
 
     #[test]
     fn decode_joins_continuations_and_strips() {
         let tokenizer = tiny();
+        assert_eq!(
+            tokenizer.decode(&[0, 1, 3, 4, 99, 5]),
+            "__start__ adapt apte __unk__ __end__"
+        );
         let skip: FxHashSet<i64> = [0, 5, 6, 7].into_iter().collect();
-        assert_eq!(
-            tokenizer
-                .decode(&[0, 1, 3, 4, 99, 5], &FxHashSet::default())
-                .unwrap(),
-            b"__start__ adapt apte __unk__ __end__"
+        let text = tokenizer
+            .decode_python(&[0, 1, 3, 4, 99, 5], |id| skip.contains(&id))
+            .unwrap();
+        assert_eq!(text.as_bytes(), b"adapt apte __unk__");
+    }
+
+    #[test]
+    fn decode_python_keeps_lone_surrogates_that_decode_replaces() {
+        let mut tokenizer = tiny();
+        let surrogate = PythonString::new(b"\xed\xa0\x80".to_vec()).unwrap();
+        tokenizer.set_added_tokens(
+            AddedTokenTable::from_pairs(vec![(surrogate, 9)]),
+            Vec::new(),
         );
-        assert_eq!(
-            tokenizer.decode(&[0, 1, 3, 4, 99, 5], &skip).unwrap(),
-            b"adapt apte __unk__"
-        );
+        let exact = tokenizer.decode_python(&[1, 9], |_| false).unwrap();
+        assert_eq!(exact.as_bytes(), b"adapt \xed\xa0\x80");
+        assert_eq!(tokenizer.decode(&[1, 9]), "adapt \u{fffd}\u{fffd}\u{fffd}");
     }
 
     #[test]
@@ -847,8 +1019,8 @@ mod tests {
                 }
                 if let Ok(ids) = ids {
                     let ids: Vec<i64> = ids.iter().map(|&id| i64::from(id)).collect();
-                    let decoded = tokenizer.decode(&ids, &FxHashSet::default()).unwrap();
-                    assert!(PythonText::new(&decoded).is_ok(), "{decoded:?}");
+                    let decoded = tokenizer.decode_python(&ids, |_| false).unwrap();
+                    assert!(PythonText::new(decoded.as_bytes()).is_ok(), "{decoded:?}");
                 }
             }
             if let Ok(text) = std::str::from_utf8(&bytes) {
@@ -859,7 +1031,7 @@ mod tests {
             }
         }
         for ids in [vec![8, 9, 10, 11], vec![11, 10, 9, 8, 999], vec![-1, 9]] {
-            tokenizer.decode(&ids, &FxHashSet::default()).unwrap();
+            tokenizer.decode_python(&ids, |_| false).unwrap();
         }
     }
 

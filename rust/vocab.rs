@@ -273,15 +273,21 @@ impl Vocab {
     /// order must have an id from 0 to `MAX_ID` that no earlier token has.
     ///
     /// ```
-    /// use bbtok::files::LoadError;
     /// use bbtok::Vocab;
-    /// let mut warnings = Vec::new();
-    /// let vocab = Vocab::from_json(r#"{"a": "x", "b": 1, "a": 0}"#, "v", &mut warnings).unwrap();
+    /// let (vocab, warnings) = Vocab::from_json(r#"{"a": "x", "b": 1, "a": 0}"#, "v").unwrap();
     /// assert_eq!((vocab.id(b"a"), warnings.len()), (Some(0), 1));
-    /// let error = Vocab::from_json(r#"{"a": 0, "b": 0}"#, "v", &mut warnings).unwrap_err();
+    /// let error = Vocab::from_json(r#"{"a": 0, "b": 0}"#, "v").unwrap_err();
     /// assert_eq!(error.to_string(), "v: tokens 'a' and 'b' share the id 0");
     /// ```
-    pub fn from_json(
+    pub fn from_json(text: &str, name: &str) -> Result<(Self, Vec<LoadWarning>), LoadError> {
+        let mut warnings = Vec::new();
+        let vocab = Vocab::read_json(text, name, &mut warnings)?;
+        Ok((vocab, warnings))
+    }
+
+    /// `from_json`, adding its warnings to `warnings`, which keeps those that come before an
+    /// error (the binding warns with them before it raises, as the pure-Python reader does).
+    pub(crate) fn read_json(
         text: &str,
         name: &str,
         warnings: &mut Vec<LoadWarning>,
@@ -403,13 +409,13 @@ impl Vocab {
         Some(vocab)
     }
 
-    /// Read `vocab.json` at `path` (named `name` in messages).
-    pub fn from_file(
+    /// Read `vocab.json` at `path` (named `name` in messages), as `read_json`.
+    pub(crate) fn read_file(
         path: &Path,
         name: &str,
         warnings: &mut Vec<LoadWarning>,
     ) -> Result<Self, LoadError> {
-        Vocab::from_json(&read_text(path, name)?, name, warnings)
+        Vocab::read_json(&read_text(path, name)?, name, warnings)
     }
 
     /// The id of a token (exactly as written), if it is in the vocabulary.
@@ -498,7 +504,7 @@ mod tests {
 
     fn parse(text: &str) -> Result<(Vocab, Vec<String>), String> {
         let mut warnings = Vec::new();
-        let vocab = Vocab::from_json(text, "v", &mut warnings).map_err(|e| e.to_string())?;
+        let vocab = Vocab::read_json(text, "v", &mut warnings).map_err(|e| e.to_string())?;
         Ok((vocab, warnings.iter().map(ToString::to_string).collect()))
     }
 
@@ -548,11 +554,11 @@ mod tests {
             r#"{"a": {"x": 1, "x": 2}}"#,
             r#"{"a": [], "a": 0}"#,
         ] {
-            let error = Vocab::from_json(text, "v", &mut warnings).unwrap_err();
+            let error = Vocab::read_json(text, "v", &mut warnings).unwrap_err();
             assert!(matches!(error, LoadError::JsonForPython { .. }), "{text}");
         }
         let long = format!(r#"{{"a": {}}}"#, "9".repeat(5000));
-        let error = Vocab::from_json(&long, "v", &mut warnings).unwrap_err();
+        let error = Vocab::read_json(&long, "v", &mut warnings).unwrap_err();
         assert!(matches!(error, LoadError::JsonForPython { .. }));
     }
 

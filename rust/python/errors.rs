@@ -1,8 +1,7 @@
 //! The core's errors and warnings as Python exceptions and warnings, worded as the pure-Python
 //! tokenizer words them (tokens and values quoted by Python's own `repr`).
 
-use crate::files::{ApproximateRepr, LoadError, LoadWarning, Repr};
-use crate::tokenizer::EncodeError;
+use crate::{ApproximateRepr, EncodeError, LoadError, LoadWarning, Repr};
 use pyo3::exceptions::{
     PyFileNotFoundError, PyMemoryError, PyOSError, PyUserWarning, PyValueError,
 };
@@ -43,7 +42,7 @@ impl Repr for PythonRepr<'_> {
 pub(super) fn load_error(py: Python<'_>, error: &LoadError) -> PyErr {
     let message = error.message(&PythonRepr(py));
     match error {
-        LoadError::Io { name, kind, .. } if *kind == std::io::ErrorKind::NotFound => {
+        LoadError::Io { name, source } if source.kind() == std::io::ErrorKind::NotFound => {
             PyFileNotFoundError::new_err((2, "No such file", name.clone()))
         }
         LoadError::Io { .. } => PyOSError::new_err(message),

@@ -6,15 +6,12 @@ use super::convert::{int_list, list_of, out_of_memory, text_of, to_str, TextArg,
 use super::errors::{encode_error, load_error, warn_all};
 use super::pool::pool;
 use crate::arrow_layout::flatten_rows;
-use crate::bpe::MergeRanks;
-use crate::cache::MAX_CACHE_WORDS;
-use crate::files::LoadError;
-use crate::lowercase::Lowercaser;
-use crate::merges::{merges_text, parse_merges, read_merges};
-use crate::text::PythonText;
-use crate::tokenizer::{EncodeError, Tokenizer};
-use crate::vocab::Vocab;
-use crate::AddedTokenTable;
+use crate::merges::parse_merges;
+use crate::tokenizer::read_files;
+use crate::{
+    AddedTokenTable, EncodeError, LoadError, Lowercaser, MergeRanks, PythonText, SpecialTokens,
+    Tokenizer, Vocab, MAX_CACHE_WORDS,
+};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString};
@@ -147,6 +144,14 @@ impl NativeTokenizer {
     }
 }
 
+/// A core without special tokens: the Python layer sets them (those a caller named, which need
+/// not be the family's) with `set_added_tokens` and `set_unknown`, as transformers does.
+fn without_special_tokens(vocab: Vocab, merges: MergeRanks) -> Tokenizer {
+    Tokenizer::builder(vocab, merges)
+        .special_tokens(SpecialTokens::none())
+        .build()
+}
+
 fn wrap(tokenizer: Tokenizer) -> NativeTokenizer {
     NativeTokenizer {
         inner: RwLock::new(Arc::new(tokenizer)),
@@ -170,9 +175,12 @@ impl NativeTokenizer {
     ) -> PyResult<NativeTokenizer> {
         let mut warnings = Vec::new();
         let loaded = py.detach(|| {
-            let vocab = Vocab::from_file(&vocab_path, &vocab_name, &mut warnings)?;
-            let merges = read_merges(&merges_path, &merges_name, &mut warnings)?;
-            Ok::<_, LoadError>(Tokenizer::new(vocab, merges))
+            read_files(
+                (&vocab_path, &vocab_name),
+                (&merges_path, &merges_name),
+                &mut warnings,
+            )
+            .map(|(vocab, merges)| without_special_tokens(vocab, merges))
         });
         match loaded {
             Ok(tokenizer) => {
@@ -200,9 +208,9 @@ impl NativeTokenizer {
     ) -> PyResult<NativeTokenizer> {
         let mut warnings = Vec::new();
         let loaded = py.detach(|| {
-            let vocab = Vocab::from_json(vocab_text, &vocab_name, &mut warnings)?;
+            let vocab = Vocab::read_json(vocab_text, &vocab_name, &mut warnings)?;
             let merges = parse_merges(merges_text, &merges_name, &mut warnings);
-            Ok::<_, LoadError>(Tokenizer::new(vocab, merges))
+            Ok::<_, LoadError>(without_special_tokens(vocab, merges))
         });
         match loaded {
             Ok(tokenizer) => {
@@ -221,7 +229,10 @@ impl NativeTokenizer {
     #[staticmethod]
     fn from_parts(vocab: HashMap<String, u32>, merges: Vec<(Vec<String>, u32)>) -> PyResult<Self> {
         let vocab = Vocab::from_entries(vocab).map_err(PyValueError::new_err)?;
-        Ok(wrap(Tokenizer::new(vocab, MergeRanks::from_ranked(merges))))
+        Ok(wrap(without_special_tokens(
+            vocab,
+            MergeRanks::from_ranked(merges),
+        )))
     }
 
     /// Use lowercasing tables of another Unicode version (see `bbtok.blenderbot_small.unicode_tables`).
@@ -353,9 +364,9 @@ impl NativeTokenizer {
     }
 
     /// Many texts -> (lists of ids, and when `attention_mask`, a list of ones as long as each),
-    /// on `threads` threads (1: this thread only). (Making the lists of finished chunks while
-    /// the pool encoded the next ones was measured: no faster on 2 cores, where the lists and
-    /// the pool take turns on the same cores.)
+    /// on `threads` threads (1: this thread only). The lists are made after the pool is done:
+    /// making them while it encodes is no faster on 2 cores, where both take turns on the same
+    /// cores.
     fn encode_batch_lists<'py>(
         &self,
         py: Python<'py>,
@@ -521,9 +532,11 @@ impl NativeTokenizer {
     ) -> PyResult<Bound<'py, PyString>> {
         let skip: FxHashSet<i64> = skip.into_iter().collect();
         let tokenizer = self.read();
-        let text = detach_for(py, ids.len() * 8, || tokenizer.decode(&ids, &skip))
-            .map_err(out_of_memory)?;
-        to_str(py, &text)
+        let text = detach_for(py, ids.len() * 8, || {
+            tokenizer.decode_python(&ids, |id| skip.contains(&id))
+        })
+        .map_err(out_of_memory)?;
+        to_str(py, text.as_bytes())
     }
 
     /// The vocabulary as a dict, in the order of the file.
@@ -548,7 +561,7 @@ impl NativeTokenizer {
 
     /// What `save_vocabulary` writes to `merges.txt`.
     fn merges_text(&self) -> String {
-        merges_text(self.read().merges())
+        self.read().merges().to_text()
     }
 
     /// Merge lines with their ranks, in rank order.

@@ -7,10 +7,21 @@ use std::sync::{Arc, Mutex};
 /// The most threads a batch may run on: four times the cores this process may use (as Rust's
 /// `available_parallelism` counts them: CPU affinity and cgroup quota). Threads beyond the
 /// cores only take turns on them, while each holds a stack and may get a malloc arena of its
-/// own: `BBTOK_NUM_THREADS=3000` used to start 3,000 threads and tens of GB of address space.
-/// Four times leaves room to oversubscribe a little (a core shared with other work).
+/// own: 3,000 threads would take tens of GB of address space. Four times leaves room to
+/// oversubscribe a little (a core shared with other work). Counted once per process: the count
+/// reads several cgroup files, and every batch call asks for it.
 pub(super) fn max_threads() -> usize {
-    4 * std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    static COUNTED: Mutex<Option<(u32, usize)>> = Mutex::new(None);
+    let mut counted = COUNTED.lock().unwrap_or_else(|e| e.into_inner());
+    match *counted {
+        // A child made by fork() may run in another cgroup: it counts again.
+        Some((process, count)) if process == std::process::id() => count,
+        _ => {
+            let count = 4 * std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+            *counted = Some((std::process::id(), count));
+            count
+        }
+    }
 }
 
 /// The thread pool for `threads` threads (at most `max_threads()`). Only the pool of the most

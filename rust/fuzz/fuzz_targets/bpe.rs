@@ -7,7 +7,7 @@
 
 #![no_main]
 
-use bbtok::bpe::{MergeRanks, END_OF_WORD};
+use bbtok::{MergeRanks, END_OF_WORD};
 use libfuzzer_sys::fuzz_target;
 use rustc_hash::FxHashMap;
 

@@ -1,7 +1,6 @@
 //! The laws every tokenizer keeps on any Python text, shared by the `encode` and `files`
 //! targets. A broken law panics, which libFuzzer reports as a crash.
 
-use bbtok::text::{decode_at, is_python_space};
 use bbtok::{PythonText, Tokenizer};
 use rustc_hash::FxHashSet;
 
@@ -11,14 +10,17 @@ fn char_count(text: &[u8]) -> usize {
 }
 
 fn code_points(text: &[u8]) -> Vec<u32> {
-    let mut codes = Vec::new();
-    let mut at = 0;
-    while at < text.len() {
-        let (code, width) = decode_at(text, at);
-        codes.push(code);
-        at += width;
-    }
-    codes
+    PythonText::new(text)
+        .expect("the laws are checked on Python text")
+        .code_points()
+        .collect()
+}
+
+/// Python's `str.isspace()`: Unicode White_Space and the separators U+001C to U+001F (which
+/// Python counts as space by their bidirectional class). Written apart from the tokenizer's
+/// own table, so that the law checks it.
+fn is_python_space(code: u32) -> bool {
+    (0x1C..=0x1F).contains(&code) || char::from_u32(code).is_some_and(char::is_whitespace)
 }
 
 fn contains<T: PartialEq>(haystack: &[T], needle: &[T]) -> bool {
@@ -155,7 +157,7 @@ fn fold_sigma(codes: Vec<u32>) -> Vec<u32> {
 fn check_span_text(tokenizer: &Tokenizer, text: &[u8], spans: &[bbtok::TokenSpan]) {
     let codes = code_points(text);
     for span in spans {
-        let token = tokenizer.id_to_token(i64::from(span.id));
+        let token = tokenizer.id_to_token(i64::from(span.id)).as_bytes();
         let pointed = &codes[span.start..span.end];
         if span.word.is_none() {
             assert_eq!(
@@ -195,11 +197,13 @@ pub fn check_decode(tokenizer: &Tokenizer, ids: &[u32]) {
     }
 }
 
-/// `decode`, which fails only when memory runs out.
+/// `decode_python`, which fails only when memory runs out.
 pub fn decode(tokenizer: &Tokenizer, ids: &[i64], skip: &FxHashSet<i64>) -> Vec<u8> {
     tokenizer
-        .decode(ids, skip)
+        .decode_python(ids, |id| skip.contains(&id))
         .expect("memory for a decoded text")
+        .as_bytes()
+        .to_vec()
 }
 
 /// What `decode` gives is Python text with no Python white space at either end.

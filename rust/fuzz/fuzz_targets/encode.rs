@@ -11,15 +11,12 @@
 
 mod common;
 
-use bbtok::text::NotText;
-use bbtok::{AddedTokenTable, PythonString, PythonText, Tokenizer};
+use bbtok::{AddedTokenTable, NotText, PythonString, PythonText, SpecialTokens, Tokenizer};
 use libfuzzer_sys::fuzz_target;
 use rustc_hash::FxHashSet;
 use std::path::Path;
 use std::sync::OnceLock;
 
-/// BlenderBot-small's special tokens, which the Python layer adds (the core has none).
-const SPECIALS: [&str; 4] = ["__start__", "__end__", "__unk__", "__null__"];
 /// Overlapping added tokens: prefixes of each other, one inside another, one with a space, one
 /// not ASCII (which turns off the trie's ASCII fast path), and one that is a special token.
 const ADDED: [&str; 7] = ["ab", "abc", "b", "__null__", "a b", "é", "_"];
@@ -37,31 +34,12 @@ struct Tokenizers {
     strict: Tokenizer,
 }
 
-/// The sample checkpoint's files, with the special tokens and the unknown token set as the
-/// Python layer sets them: each at its vocabulary id, or appended after the vocabulary.
+/// The sample checkpoint's files, with BlenderBot-small's special tokens.
 fn realistic() -> Tokenizer {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bbtok/data/sample_checkpoint");
-    let mut tokenizer = Tokenizer::from_files(
-        &dir.join("vocab.json"),
-        &dir.join("merges.txt"),
-        &mut Vec::new(),
-    )
-    .expect("the sample vocabulary loads");
-    let mut next_id = tokenizer.vocab().len() as u32;
-    let specials: Vec<(PythonString, u32)> = SPECIALS
-        .iter()
-        .map(|special| {
-            let id = tokenizer.vocab().id(special.as_bytes()).unwrap_or_else(|| {
-                next_id += 1;
-                next_id - 1
-            });
-            ((*special).into(), id)
-        })
-        .collect();
-    let unknown_id = specials[2].1;
-    tokenizer.set_added_tokens(AddedTokenTable::from_pairs(specials), Vec::new());
-    tokenizer.set_unknown(Some("__unk__".into()), Some(unknown_id));
-    tokenizer
+    Tokenizer::from_files(&dir.join("vocab.json"), &dir.join("merges.txt"))
+        .expect("the sample vocabulary loads")
+        .0
 }
 
 fn with_added(unknown: bool) -> Tokenizer {
@@ -139,7 +117,8 @@ fuzz_target!(|data: &[u8]| {
     // A text holding a unit need not encode as plain text either. Only the special tokens
     // keep one id per token ("ab" shares id 5 with a vocabulary token).
     let added_or_units: Vec<&[u8]> = ADDED.iter().chain(&UNITS).map(|t| t.as_bytes()).collect();
-    let specials: Vec<&[u8]> = SPECIALS.iter().map(|t| t.as_bytes()).collect();
+    let special_tokens = SpecialTokens::default();
+    let specials: Vec<&[u8]> = special_tokens.tokens().map(str::as_bytes).collect();
     let pairs = [
         (
             &tokenizers.specials,
