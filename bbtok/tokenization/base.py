@@ -271,12 +271,15 @@ class TokenizerBase(
         >>> tok(["hi there", "hello"], padding=True, return_tensors="np")  # doctest: +SKIP
         {'input_ids': array([[..]]), 'attention_mask': array([[..]])}
         """
-        split_special = kwargs.pop("split_special_tokens", self.split_special_tokens)
-        max_target_length = kwargs.pop("max_target_length", None)
-        for name in OTHER_MODELS_CALL_OPTIONS:
-            kwargs.pop(name, None)
-        if kwargs:
-            raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
+        split_special = self.split_special_tokens
+        max_target_length = None
+        if kwargs:  # most calls pass none: the short text's call stays short
+            split_special = kwargs.pop("split_special_tokens", split_special)
+            max_target_length = kwargs.pop("max_target_length", None)
+            for name in OTHER_MODELS_CALL_OPTIONS:
+                kwargs.pop(name, None)
+            if kwargs:
+                raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
         if return_offsets_mapping and not self.is_fast:
             self._offsets_not_supported()
         if text is None and text_target is None:
@@ -285,7 +288,8 @@ class TokenizerBase(
             check_side("padding_side", padding_side)
         if stride is None:
             raise ValueError("stride=None is not valid; use a non-negative integer")
-        check_length("stride", stride, MAX_LENGTH_ARGUMENT)
+        if type(stride) is not int or stride != 0:
+            check_length("stride", stride, MAX_LENGTH_ARGUMENT)
         padding_strategy, truncation_strategy, max_length = resolve_strategies(
             padding,
             truncation,
