@@ -9,8 +9,8 @@ use crate::arrow_layout::flatten_rows;
 use crate::merges::parse_merges;
 use crate::tokenizer::read_files;
 use crate::{
-    AddedTokenTable, EncodeError, LoadError, Lowercaser, MergeRanks, PythonText, SpecialTokens,
-    Tokenizer, Vocab, MAX_CACHE_WORDS,
+    AddedTokenTable, EncodeError, LoadError, LoadWarning, Lowercaser, MergeRanks, PythonText,
+    SpecialTokens, Tokenizer, Vocab, MAX_CACHE_WORDS,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -152,6 +152,27 @@ fn without_special_tokens(vocab: Vocab, merges: MergeRanks) -> Tokenizer {
         .build()
 }
 
+/// A loaded core, its readers' warnings issued first; or the load's error, raised after them,
+/// as the pure-Python readers warn and raise.
+fn loaded_or_raised(
+    py: Python<'_>,
+    loaded: Result<Tokenizer, LoadError>,
+    warnings: &[LoadWarning],
+) -> PyResult<NativeTokenizer> {
+    match loaded {
+        Ok(tokenizer) => {
+            warn_all(py, warnings)?;
+            Ok(wrap(tokenizer))
+        }
+        // Python's json module reports these (and warns) itself.
+        Err(error @ LoadError::JsonForPython { .. }) => Err(load_error(py, &error)),
+        Err(error) => {
+            warn_all(py, warnings)?;
+            Err(load_error(py, &error))
+        }
+    }
+}
+
 fn wrap(tokenizer: Tokenizer) -> NativeTokenizer {
     NativeTokenizer {
         inner: RwLock::new(Arc::new(tokenizer)),
@@ -182,18 +203,7 @@ impl NativeTokenizer {
             )
             .map(|(vocab, merges)| without_special_tokens(vocab, merges))
         });
-        match loaded {
-            Ok(tokenizer) => {
-                warn_all(py, &warnings)?;
-                Ok(wrap(tokenizer))
-            }
-            // Python's json module reports these (and warns) itself.
-            Err(error @ LoadError::JsonForPython { .. }) => Err(load_error(py, &error)),
-            Err(error) => {
-                warn_all(py, &warnings)?;
-                Err(load_error(py, &error))
-            }
-        }
+        loaded_or_raised(py, loaded, &warnings)
     }
 
     /// Read the texts of `vocab.json` and `merges.txt` (as `from_files` reads the files, named
@@ -212,17 +222,7 @@ impl NativeTokenizer {
             let merges = parse_merges(merges_text, &merges_name, &mut warnings);
             Ok::<_, LoadError>(without_special_tokens(vocab, merges))
         });
-        match loaded {
-            Ok(tokenizer) => {
-                warn_all(py, &warnings)?;
-                Ok(wrap(tokenizer))
-            }
-            Err(error @ LoadError::JsonForPython { .. }) => Err(load_error(py, &error)),
-            Err(error) => {
-                warn_all(py, &warnings)?;
-                Err(load_error(py, &error))
-            }
-        }
+        loaded_or_raised(py, loaded, &warnings)
     }
 
     /// Build from a parsed vocabulary and ranked merge lines ((symbols, rank) pairs).
