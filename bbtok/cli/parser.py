@@ -19,16 +19,24 @@ TOKENIZER_HELP = (
 )
 
 
-def _command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+class Command:
     """The function ``name`` of ``bbtok.cli.<module>``, imported only when its command runs: the
     parser imports no tokenizer or model code, so ``bbtok --help`` and ``--version`` start at
     once."""
 
-    def run(args: argparse.Namespace) -> int:
-        function = getattr(importlib.import_module(f"bbtok.cli.{module}"), name)
-        return int(function(args))
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
 
-    return run
+    def function(self) -> Callable[[argparse.Namespace], int]:
+        """The command's function, its module imported."""
+        function: Callable[[argparse.Namespace], int] = getattr(
+            importlib.import_module(f"bbtok.cli.{self.module}"), self.name
+        )
+        return function
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        return self.function()(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,17 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="checkpoint to run the tokenized text through ('' to skip; default: the sample)",
     )
     demo.add_argument("text", nargs="*", help="text to tokenize (default: built-in samples)")
-    demo.set_defaults(run=_command("demo", "run_demo"))
+    demo.set_defaults(run=Command("demo", "run_demo"))
 
     for name, run, about in (
         (
             "generate",
-            _command("model_commands", "run_generate"),
+            Command("model_commands", "run_generate"),
             "reply to each text with a Blenderbot or BlenderbotSmall model",
         ),
         (
             "chat",
-            _command("model_commands", "run_chat"),
+            Command("model_commands", "run_chat"),
             "talk with a Blenderbot or BlenderbotSmall model, turn by turn",
         ),
     ):
@@ -184,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="no progress line (shown when standard error is a terminal) and no summary line "
         "(shown at the end, to standard error); skipped records are still reported",
     )
-    encoder.set_defaults(run=_command("tokenizer_commands", "run_encode"))
+    encoder.set_defaults(run=Command("tokenizer_commands", "run_encode"))
 
     tokenize = commands.add_parser(
         "tokenize", help="show the tokens of a text with their ids and character offsets"
@@ -197,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(to tokenize a lone '-': printf - | bbtok tokenize -)",
     )
     _add_max_record_bytes_option(tokenize, "a longer standard input ('-') is an error")
-    tokenize.set_defaults(run=_command("tokenizer_commands", "run_tokenize"))
+    tokenize.set_defaults(run=Command("tokenizer_commands", "run_tokenize"))
 
     decode = commands.add_parser("decode", help="print the text of token ids")
     _add_tokenizer_option(decode)
@@ -207,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument(
         "ids", nargs="+", metavar="ID", help="token ids (also '1,2,3' or '[1, 2, 3]')"
     )
-    decode.set_defaults(run=_command("tokenizer_commands", "run_decode"))
+    decode.set_defaults(run=Command("tokenizer_commands", "run_decode"))
 
     # Only listed here: main() hands every argument after "bench" to the benchmark's own parser.
     commands.add_parser(
@@ -252,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no progress line (shown when standard error is a terminal) and no 'wrote ...' line",
     )
-    train.set_defaults(run=_command("tokenizer_commands", "run_train"))
+    train.set_defaults(run=Command("tokenizer_commands", "run_train"))
 
     converter = commands.add_parser(
         "convert",
@@ -277,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(configuration, weights, shards, indexes, tokenizer files) are replaced once the new "
         "ones are complete; other files are kept",
     )
-    converter.set_defaults(run=_command("model_commands", "run_convert"))
+    converter.set_defaults(run=Command("model_commands", "run_convert"))
     return parser
 
 

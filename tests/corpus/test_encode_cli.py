@@ -1078,9 +1078,10 @@ def test_bench_gets_its_own_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_existing_commands_still_parse() -> None:
     parser = build_parser()
-    assert parser.parse_args(["train", "a.txt", "-o", "out"]).run is tokenizer_commands.run_train
-    assert parser.parse_args(["demo"]).run is demo.run_demo
-    assert parser.parse_args(["generate", "hi"]).run is model_commands.run_generate
+    command = parser.parse_args(["train", "a.txt", "-o", "out"]).run
+    assert command.function() is tokenizer_commands.run_train
+    assert parser.parse_args(["demo"]).run.function() is demo.run_demo
+    assert parser.parse_args(["generate", "hi"]).run.function() is model_commands.run_generate
 
 
 # -- without the Rust extension ---------------------------------------------------------------
