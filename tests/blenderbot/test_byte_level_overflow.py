@@ -203,6 +203,7 @@ def test_windows_as_numpy_arrays_match_transformers(
             )
 
 
+@pytest.mark.live
 def test_windows_as_torch_tensors_match_transformers(
     pairs: dict[str, tuple[BlenderbotTokenizer, Any]],
 ) -> None:

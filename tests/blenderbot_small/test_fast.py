@@ -292,6 +292,7 @@ def _one_thread_per_worker() -> None:
     os.environ["BBTOK_NUM_THREADS"] = "1"
 
 
+@pytest.mark.slow
 def test_every_code_point_alone_and_in_context() -> None:
     # 5.5 million texts; the pure-Python side is the slow one, so the work is spread over
     # worker processes (spawned: no state of this process is inherited).
