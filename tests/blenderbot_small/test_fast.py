@@ -860,7 +860,7 @@ def test_word_ids_without_offsets_say_how_to_get_them(sample_pair: tuple[Pure, F
 
 
 def test_word_ids_count_the_pieces_bpe_runs_on(sample_pair: tuple[Pure, Fast]) -> None:
-    # The README's example: the pieces are İstanbul , I ' m here ! and İstanbul's BPE tokens
+    # docs/tokenizers.md's example: the pieces are İstanbul , I ' m here ! and İstanbul's BPE tokens
     # share its word id, as the tokens of one pre-tokenized word do in Hugging Face tokenizers.
     _, fast = sample_pair
     text = "İstanbul, I'm here!"
