@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +58,38 @@ def reference_class(name: str = "BlenderbotSmallTokenizer") -> Any:
     return Reference
 
 
+# The test running now (set before its fixtures, module-scoped ones included, are set up).
+RUNNING_TEST: pytest.Item | None = None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    global RUNNING_TEST
+    RUNNING_TEST = item
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    global RUNNING_TEST
+    RUNNING_TEST = None
+
+
+LIVE_MARK_MISSING = (
+    "{test} {does} without @pytest.mark.live: mark it (or its module: pytestmark = "
+    "pytest.mark.live) so that the default tier, which runs without torch, leaves it out"
+)
+
+
 def live_torch_and_transformers() -> tuple[Any, Any]:
     """torch and transformers for a live comparison of models, or a skip when either is
-    missing (CI installs both)."""
+    missing (CI installs both). Only a test marked ``live`` may call it: any other fails."""
+    if RUNNING_TEST is not None and RUNNING_TEST.get_closest_marker("live") is None:
+        pytest.fail(
+            LIVE_MARK_MISSING.format(
+                test=RUNNING_TEST.nodeid, does="calls live_torch_and_transformers()"
+            ),
+            pytrace=False,
+        )
     torch = pytest.importorskip(
         "torch", reason="the live comparison needs torch and transformers' model classes"
     )
@@ -73,6 +102,24 @@ def live_torch_and_transformers() -> tuple[Any, Any]:
     logging_module: Any = transformers.logging
     logging_module.set_verbosity_error()
     return torch, transformers
+
+
+@pytest.fixture(autouse=True)
+def torch_only_in_live_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails a test without the ``live`` mark that imports torch (directly or through a
+    library): the default tier must pass where torch is not installed. Checked while torch is
+    not yet imported, which holds for the whole default tier."""
+    already_imported = sys.modules.get("torch") is not None
+    yield
+    if (
+        not already_imported
+        and sys.modules.get("torch") is not None
+        and request.node.get_closest_marker("live") is None
+    ):
+        pytest.fail(
+            LIVE_MARK_MISSING.format(test=request.node.nodeid, does="imports torch"),
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session", params=sorted(TOKENIZER_DIRS))

@@ -65,6 +65,7 @@ def test_a_step_touches_the_decoder_but_not_the_cross_attention_keys_and_values(
     assert sum(array.nbytes for array in step_weights(model)) == expected
 
 
+@pytest.mark.live
 def test_transformers_loads_the_checkpoint_with_no_tensor_missing_or_left_over(
     small_checkpoint: tuple[Path, int],
 ) -> None:

@@ -7,8 +7,8 @@ truncation leaves room for: none (what 5.23.0 saves), ``X </s>`` / ``A </s> B </
 RoBERTa's ``<s> X </s>`` / ``<s> A </s></s> B </s>``.
 
 Where the reference's ``tokenizers`` library panics (a ``PanicException``, which is not an
-``Exception``) or raises a bare ``Exception``, ours raises a ValueError (README, "Blenderbot
-(byte-level)").
+``Exception``) or raises a bare ``Exception``, ours raises a ValueError
+(docs/reference-behaviour.md, "Blenderbot (byte-level)").
 """
 
 from __future__ import annotations
@@ -203,6 +203,7 @@ def test_windows_as_numpy_arrays_match_transformers(
             )
 
 
+@pytest.mark.live
 def test_windows_as_torch_tensors_match_transformers(
     pairs: dict[str, tuple[BlenderbotTokenizer, Any]],
 ) -> None:

@@ -1,8 +1,8 @@
 """bbtok's BlenderbotTokenizer against transformers 5.23.0's, loaded from the same directory.
 
 The tokenizer.json form must match in everything. The vocab.json + merges.txt form differs in
-one documented way (README, "Blenderbot (byte-level)"): we add ``</s>`` (``X </s>``,
-``A </s> B </s>``) where 5.23.0 adds nothing; everything else matches.
+one documented way (docs/reference-behaviour.md, "Blenderbot (byte-level)"): we add ``</s>``
+(``X </s>``, ``A </s> B </s>``) where 5.23.0 adds nothing; everything else matches.
 """
 
 from __future__ import annotations

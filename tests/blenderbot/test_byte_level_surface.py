@@ -41,7 +41,7 @@ def added_tokens(tokenizer: Any) -> dict[int, tuple[object, ...]]:
 
 def encoded(tokenizer: Any, text: str) -> list[int]:
     """The ids of ``text`` without special tokens (from vocab.json + merges.txt, bbtok adds
-    ``</s>`` where 5.23.0 adds none; see README.md)."""
+    ``</s>`` where 5.23.0 adds none; see docs/reference-behaviour.md)."""
     ids: list[int] = tokenizer(text, add_special_tokens=False)["input_ids"]
     return ids
 

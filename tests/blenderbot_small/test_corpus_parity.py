@@ -15,6 +15,9 @@ import pytest
 
 from bbtok import BlenderbotSmallTokenizer
 
+# Sweeps of whole corpora through transformers' pure-Python tokenizer: minutes on 2 cores.
+pytestmark = pytest.mark.slow
+
 FORTUNE_DIRS = sorted(Path("/usr/share/games").glob("fortunes*"))
 # Evenly spaced records, enough for every language and oddity while the reference stays quick.
 FORTUNE_SAMPLE = 3000

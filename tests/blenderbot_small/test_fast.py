@@ -292,6 +292,7 @@ def _one_thread_per_worker() -> None:
     os.environ["BBTOK_NUM_THREADS"] = "1"
 
 
+@pytest.mark.slow
 def test_every_code_point_alone_and_in_context() -> None:
     # 5.5 million texts; the pure-Python side is the slow one, so the work is spread over
     # worker processes (spawned: no state of this process is inherited).
@@ -859,7 +860,7 @@ def test_word_ids_without_offsets_say_how_to_get_them(sample_pair: tuple[Pure, F
 
 
 def test_word_ids_count_the_pieces_bpe_runs_on(sample_pair: tuple[Pure, Fast]) -> None:
-    # The README's example: the pieces are İstanbul , I ' m here ! and İstanbul's BPE tokens
+    # docs/tokenizers.md's example: the pieces are İstanbul , I ' m here ! and İstanbul's BPE tokens
     # share its word id, as the tokens of one pre-tokenized word do in Hugging Face tokenizers.
     _, fast = sample_pair
     text = "İstanbul, I'm here!"

@@ -2,7 +2,7 @@
 
 Expected values come from the reference (transformers' ``BlenderbotSmallTokenizer``, built from the
 same files with its constructor, so that nothing is ever looked up on a model hub) or from the
-README's "How the reference behaves". Where the reference crashes late or loses data silently,
+docs/reference-behaviour.md. Where the reference crashes late or loses data silently,
 the spec asks for a clear error now or a warning, and that is what these tests check.
 """
 

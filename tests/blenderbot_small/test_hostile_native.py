@@ -25,7 +25,7 @@ from conftest import run_python_child
 
 # Generous for a loaded 2-core machine: the 40 MB word alone takes about 15 s.
 CHILD_TIMEOUT = 300
-# The README promises a 40 MB word tokenizes under 2 GB; Python, numpy and the core take about
+# docs/limits.md promises a 40 MB word tokenizes under 2 GB; Python, numpy and the core take about
 # 200 MB of it.
 TWO_GB = 2 << 30
 # The most address space a long word may take beyond the text itself, per byte of the word

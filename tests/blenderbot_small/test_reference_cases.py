@@ -1,7 +1,7 @@
-"""The reference's own test cases and every checkable behaviour the README lists.
+"""The reference's own test cases and every checkable behaviour docs/reference-behaviour.md lists.
 
 Each test states the expected value as a literal taken from the specification (transformers'
-blenderbot-small tests, or README.md's "How the reference behaves"), and checks it against both
+blenderbot-small tests, or docs/reference-behaviour.md), and checks it against both
 bbtok and transformers' ``BlenderbotSmallTokenizer``: the literal proves the spec, the reference
 proves that the spec describes the reference.
 
@@ -102,7 +102,7 @@ def test_spaced_full_stop_ends_with_id_of_lone_full_stop(
     )
 
 
-# -- README, the reference: text -> tokens ---------------------------------------------------------
+# -- docs, the reference: text -> tokens -----------------------------------------------------------
 
 
 def test_special_token_glued_to_words_is_cut_out(
@@ -313,7 +313,7 @@ def test_bpe_merges_lowest_rank_first(
     check(tiny_tokenizer.tokenize("adapt"), reference_tiny_tokenizer.tokenize("adapt"), ["adapt"])
 
 
-# -- README, the reference: tokens <-> ids ---------------------------------------------------------
+# -- docs, the reference: tokens <-> ids -----------------------------------------------------------
 
 
 def test_token_lookup_lowercases(
@@ -409,7 +409,7 @@ def test_pair_token_type_ids(
     )
 
 
-# -- README, the reference: decode -----------------------------------------------------------------
+# -- docs, the reference: decode -------------------------------------------------------------------
 
 DECODE_IDS = [ADAPT, AP, TE, START, END, UNK, NULL, 99, -1]
 

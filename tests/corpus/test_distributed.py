@@ -1,8 +1,8 @@
 """``bbtok.corpus.ray_data.tokenize_dataset`` on a local Ray cluster of 2 CPUs: the ids are those of
 a direct ``tok(texts)`` call for both families, as Arrow ``list<int32>`` columns, each record
 keeps its own ids, each worker unpickles the tokenizer once however many batches it encodes, the
-README's example runs as written, and a pool that would leave no CPU for reading fails at once
-instead of waiting forever."""
+documented example (docs/pipelines.md) runs as written, and a pool that would leave no CPU for
+reading fails at once instead of waiting forever."""
 
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ from bbtok.corpus.ray_data import _workers_leaving_a_cpu_free, tokenize_dataset
 from conftest import FIXTURES, MULTILINGUAL_TEXT, REPOSITORY, SAMPLE_DIR
 
 TEXTS = MULTILINGUAL_TEXT.read_text(encoding="utf-8").split("\n")[:-1][:300]
-README = REPOSITORY / "README.md"
-# A laptop's, whatever machine runs the tests: fewer than the README's concurrency=4.
+PIPELINES_PAGE = REPOSITORY / "docs" / "pipelines.md"
+# The example's lines that write a sample corpus.txt: the tests write their own.
+SAMPLE_CORPUS = re.compile(r'^with open\("corpus.txt", "w"\).*\n(?:    .*\n)+', re.MULTILINE)
+# A laptop's, whatever machine runs the tests: fewer than the documented concurrency=4.
 CLUSTER_CPUS = 2
 WORKERS = 2
 # Far above the few seconds a snippet takes, and below CI's patience: a hang fails the test.
@@ -110,13 +112,16 @@ def records(ray: Any, *columns: str) -> Any:
     return ray.data.from_items(items, override_num_blocks=4)
 
 
-def readme_ray_snippet() -> str:
-    """The Python block of the README's section on Ray Data, as a user would copy it."""
-    readme = README.read_text(encoding="utf-8")
-    section = readme.split("\n## Tokenizing on a cluster (Ray Data)\n", 1)[1].split("\n## ", 1)[0]
+def documented_ray_snippet() -> str:
+    """The Python block of the documentation's section on Ray Data, as a user would copy it,
+    but for the lines that write its sample corpus."""
+    page = PIPELINES_PAGE.read_text(encoding="utf-8")
+    section = page.split("\n## Ray Data: tokenizing on a cluster\n", 1)[1].split("\n## ", 1)[0]
     block = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert block is not None, "the README's Ray Data section has no Python block"
-    return block.group(1)
+    assert block is not None, "docs/pipelines.md's Ray Data section has no Python block"
+    code, removed = SAMPLE_CORPUS.subn("", block.group(1))
+    assert removed == 1, "the example no longer writes its sample corpus as expected"
+    return code
 
 
 def run_on_the_cluster(ray: Any, code: str, cwd: Path) -> None:
@@ -199,10 +204,10 @@ def test_directory_truncation_and_column_names(ray: Any, family: str) -> None:
 
 @pytest.mark.distributed
 @pytest.mark.parametrize("concurrency", ["concurrency=4", "default"])
-def test_the_readme_example_writes_the_ids_on_a_2_cpu_cluster(
+def test_the_documented_example_writes_the_ids_on_a_2_cpu_cluster(
     ray: Any, tok: BlenderbotSmallTokenizerFast, workers_directory: Path, concurrency: str
 ) -> None:
-    snippet = readme_ray_snippet()
+    snippet = documented_ray_snippet()
     assert ", concurrency=4)" in snippet
     if concurrency == "default":
         snippet = snippet.replace(", concurrency=4)", ")")

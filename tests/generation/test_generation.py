@@ -709,6 +709,7 @@ def compare(model: Any, ids: Any, mask: Any, settings: GenerationSettings, **kwa
     assert ours.tolist() == expected.tolist()
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("case", range(len(LIVE_CASES)))
 def test_live_same_ids_as_transformers(random_model: Any, case: int) -> None:
     torch, _ = live_torch_and_transformers()
@@ -749,6 +750,7 @@ TWIN_CASES: list[dict[str, Any]] = [
 ]
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("case", range(len(TWIN_CASES)))
 def test_live_exact_ties_as_transformers(twin_model: Any, case: int) -> None:
     torch, _ = live_torch_and_transformers()
@@ -759,6 +761,7 @@ def test_live_exact_ties_as_transformers(twin_model: Any, case: int) -> None:
         compare(twin_model, ids, mask, settings, **overrides)
 
 
+@pytest.mark.live
 def test_live_outputs_are_not_degenerate(random_model: Any) -> None:
     # The comparison means something only if generations vary and end at varied lengths.
     torch, _ = live_torch_and_transformers()
@@ -771,6 +774,7 @@ def test_live_outputs_are_not_degenerate(random_model: Any) -> None:
     assert np.mean([len(set(row.tolist())) for row in greedy]) >= 5
 
 
+@pytest.mark.live
 def test_live_top_k_matches_torch() -> None:
     torch, _ = live_torch_and_transformers()
     rng = random.Random(2)
@@ -792,6 +796,7 @@ FIXTURE_CASES: list[dict[str, Any]] = [
 ]
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("with_generation_config", [True, False])
 def test_live_settings_from_the_fixture_files(with_generation_config: bool, tmp_path: Path) -> None:
     # from_pretrained reads generation_config.json when there is one, else config.json's

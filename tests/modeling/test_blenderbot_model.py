@@ -303,6 +303,7 @@ def test_model_class_refuses_what_it_does_not_run() -> None:
 # -- live: transformers itself --------------------------------------------------------------
 
 
+@pytest.mark.live
 def test_live_logits_and_generations_match_transformers(
     model32: BlenderbotForConditionalGeneration, model64: BlenderbotForConditionalGeneration
 ) -> None:
@@ -335,6 +336,7 @@ def test_live_logits_and_generations_match_transformers(
             assert model64.generate(ids, mask, **settings).tolist() == their_ids.tolist()
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("family", ["Blenderbot", "BlenderbotSmall"])
 def test_live_bare_model_matches_transformers(family: str, tmp_path: Path) -> None:
     torch, transformers = live_torch_and_transformers()
@@ -367,6 +369,7 @@ def test_live_bare_model_matches_transformers(family: str, tmp_path: Path) -> No
         )
 
 
+@pytest.mark.live
 @pytest.mark.parametrize(
     "checkpoint", ["tiny_blenderbot renamed", "tiny_blenderbot_small_causal", "sample renamed"]
 )

@@ -70,6 +70,7 @@ def both_models(request: Any, tmp_path_factory: Any) -> tuple[CausalLMBase, Any,
     return ours, theirs.eval(), torch
 
 
+@pytest.mark.live
 def test_live_unpadded_batches_generate_transformers_ids(
     both_models: tuple[CausalLMBase, Any, Any],
 ) -> None:
@@ -82,6 +83,7 @@ def test_live_unpadded_batches_generate_transformers_ids(
             assert ours.generate(ids, **settings).tolist() == expected, settings
 
 
+@pytest.mark.live
 def test_live_left_padded_batches_generate_transformers_ids(
     both_models: tuple[CausalLMBase, Any, Any],
 ) -> None:
@@ -98,6 +100,7 @@ def test_live_left_padded_batches_generate_transformers_ids(
         assert ours.generate(ids, **settings).tolist() == expected, settings
 
 
+@pytest.mark.live
 def test_live_checkpoint_defaults_generate_transformers_ids(
     both_models: tuple[CausalLMBase, Any, Any],
 ) -> None:

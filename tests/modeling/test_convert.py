@@ -148,6 +148,7 @@ def test_the_safetensors_package_reads_what_bbtok_reads(tmp_path: Path) -> None:
 # -- transformers loads the result ------------------------------------------------------------
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("form", FORMS)
 def test_transformers_loads_the_result_with_no_missing_or_unexpected_keys(
     tmp_path: Path, form: str
@@ -183,6 +184,7 @@ def test_float32_converts_to_float16_with_numpys_rounding(tmp_path: Path) -> Non
         np.testing.assert_array_equal(written.get(name, np.float16), array.astype(np.float16))
 
 
+@pytest.mark.live
 def test_float32_converts_to_bfloat16_as_torch_rounds_it(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch", reason="torch's bfloat16 is the oracle")
     safetensors_torch = pytest.importorskip("safetensors.torch")

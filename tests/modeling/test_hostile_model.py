@@ -261,6 +261,7 @@ def model64() -> Model:
     return Model.from_pretrained(SAMPLE_CHECKPOINT, dtype="float64")
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("settings", BEYOND_THE_POSITIONS, ids=json.dumps)
 def test_live_max_length_beyond_the_positions_as_transformers(
     settings: dict[str, Any], reference64: Any, model64: Model

@@ -116,6 +116,7 @@ def _masks(rows: int, target: int, source: int) -> tuple[np.ndarray, np.ndarray]
     return self_mask, cross_mask
 
 
+@pytest.mark.live
 @pytest.mark.parametrize(
     ("family", "pre_layer_norm"), [("blenderbot", True), ("blenderbot_small", False)]
 )
@@ -138,6 +139,7 @@ def test_live_encoder_layer_matches_transformers(family: str, pre_layer_norm: bo
     np.testing.assert_allclose(ours(x, mask), expected.numpy(), rtol=0, atol=TOLERANCE)
 
 
+@pytest.mark.live
 @pytest.mark.parametrize(
     ("family", "pre_layer_norm"), [("blenderbot", True), ("blenderbot_small", False)]
 )

@@ -195,6 +195,7 @@ def random_batch(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return ids, mask
 
 
+@pytest.mark.live
 def test_live_logits_float32(model32: Model) -> None:
     reference = live_model("float32")
     import torch
@@ -223,6 +224,7 @@ LIVE_SETTINGS: list[dict[str, Any]] = [
 ]
 
 
+@pytest.mark.live
 def test_live_generations_float64(model64: Model) -> None:
     reference = live_model("float64")
     import torch

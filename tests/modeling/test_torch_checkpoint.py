@@ -760,6 +760,7 @@ def test_an_index_that_is_no_weight_map_is_refused(tmp_path: Path, text: str) ->
         f"sharded_bin/{SECOND_SHARD}",
     ],
 )
+@pytest.mark.live
 def test_every_tensor_equals_what_torch_load_reads(relative: str) -> None:
     torch = pytest.importorskip("torch")
     path = TORCH_CHECKPOINTS / relative

@@ -1,7 +1,7 @@
 """The Hugging Face-style surface, compared with transformers' BlenderbotSmallTokenizer.
 
-Every expected value comes from the reference, run on the same files, or from the README's
-"How the reference behaves".
+Every expected value comes from the reference, run on the same files, or from
+docs/reference-behaviour.md.
 Most tests use a small generated vocabulary ("words", below) whose merges build whole words, so
 that real-looking sentences give short, readable id lists; a few use ``fixtures/tiny``.
 Tokenizers that are changed (tokens added, attributes set) are built fresh in the test.
@@ -851,7 +851,7 @@ def test_pickle_round_trip_gives_a_tokenizer_with_identical_output(words_dir: Pa
     assert again.add_tokens(["<new>"]) == 1
 
 
-# -- the unknown token missing from the vocabulary (README: the appended id) ------------
+# -- the unknown token missing from the vocabulary (docs: the appended id) --------------
 
 
 def test_unknown_token_missing_from_the_vocabulary_uses_its_appended_id(tmp_path: Path) -> None:

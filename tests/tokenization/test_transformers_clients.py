@@ -45,6 +45,9 @@ CASES = {
     ),
     "byte-level": ("BlenderbotTokenizer", "BlenderbotTokenizer", BYTE_LEVEL, TINY_BLENDERBOT),
 }
+# Every test here runs transformers on torch.
+pytestmark = pytest.mark.live
+
 TEXTS = [
     "Hello there, how are you?",
     "A much longer sentence, to make the batch ragged: it goes on and on.",
