@@ -113,14 +113,6 @@ class BlenderbotTokenizer(TokenizerBase):
         merges: Sequence[Sequence[str]] | str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        for setting in ("add_bos_token", "add_eos_token"):
-            # transformers 5.23.0 rebuilds its post-processor around these; a tokenizer that
-            # kept them without doing so would save files the reference encodes otherwise.
-            if kwargs.get(setting):
-                raise ValueError(
-                    f"{setting}=True is not supported by bbtok's BlenderbotTokenizer (the "
-                    "post-processor of tokenizer.json decides which special tokens are added)"
-                )
         for name, default in DEFAULT_SPECIAL_TOKENS.items():
             kwargs.setdefault(name, default)
         if isinstance(kwargs["mask_token"], str):

@@ -115,11 +115,3 @@ def test_a_vocabulary_given_in_memory_is_not_changed_by_added_tokens() -> None:
     tokenizer = BlenderbotTokenizer(vocab=vocab)
     tokenizer.add_tokens(["zzq"])
     assert vocab == {"a": 0}
-
-
-@pytest.mark.parametrize("setting", ["add_bos_token", "add_eos_token"])
-def test_adding_bos_or_eos_by_setting_is_refused_rather_than_ignored(setting: str) -> None:
-    # transformers 5.23.0 adds the token (vocab={"a": 0}, add_eos_token=True gives "a a" ->
-    # [0, 0, 2]); ignoring the setting would also save it for transformers to honour.
-    with pytest.raises(ValueError, match=setting):
-        BlenderbotTokenizer(vocab={"a": 0}, **{setting: True})

@@ -847,6 +847,7 @@ def sample_settings(overrides: dict[str, Any]) -> GenerationSettings:
     return GenerationSettings.resolve(config, generation_config, overrides)
 
 
+@pytest.mark.live
 def test_live_sample_checkpoint_scores_reordered_tokens_differently(sample_model: Any) -> None:
     torch, _ = live_torch_and_transformers()
     encoder_ids = torch.tensor([[40, 50, 60, 70, EOS]])
@@ -874,6 +875,7 @@ NO_REPEAT_TRIGRAM_CASES: list[dict[str, Any]] = [
 ]
 
 
+@pytest.mark.live
 def test_live_no_repeat_ngram_size_3_changes_the_sample_checkpoint_beams(
     sample_model: Any,
 ) -> None:
@@ -891,6 +893,7 @@ def test_live_no_repeat_ngram_size_3_changes_the_sample_checkpoint_beams(
     assert changed >= len(NO_REPEAT_TRIGRAM_CASES) // 2
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("case", range(len(NO_REPEAT_TRIGRAM_CASES)))
 def test_live_beam_search_banning_repeated_trigrams_gives_transformers_ids_on_the_sample(
     sample_model: Any, case: int
