@@ -15,7 +15,7 @@ from bbtok.tokenizer_auto import AnyTokenizer, auto_tokenizer, is_byte_level
 TURN_SEPARATOR = "\n"
 # Blenderbot (byte-level) joins them with two spaces and puts a space before each of the
 # person's turns: the conversation format of transformers 4's BlenderbotTokenizer (its
-# default chat template; transformers 5.23.0's blenderbot code no longer defines one).
+# default chat template; transformers 5.23.0's blenderbot code defines none).
 BYTE_LEVEL_TURN_SEPARATOR = "  "
 BYTE_LEVEL_USER_PREFIX = " "
 QUIT_WORDS = {"quit", "exit"}

@@ -206,7 +206,7 @@ def _model_generation_values(
     values = {
         key: value for key, value in config.items() if key in _GENERATION_KEYS and value is not None
     }
-    # A legacy config flag that transformers still honours when reading config.json.
+    # A legacy config flag that transformers honours when reading config.json.
     if config.get("force_bos_token_to_be_generated", False):
         values["forced_bos_token_id"] = values.get("bos_token_id")
     for section_name in _DECODER_CONFIG_KEYS:
