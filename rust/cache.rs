@@ -2,7 +2,7 @@
 //!
 //! A batch runs on rayon's threads while single texts and small batches run on the calling
 //! thread; one cache for all of them makes a corpus warm for every core once any thread has
-//! seen it (a cache per thread had each thread learn every word again).
+//! seen it (a cache per thread would have each thread learn every word again).
 //!
 //! The cache holds two generations, a young and an old table of at most `capacity / 2` words
 //! each (and `GENERATION_BYTES_PER_WORD` bytes a word on average), so at most `capacity` words
@@ -196,7 +196,7 @@ struct Table {
     /// other words apart without reading their entries. Its length is a power of two at least
     /// twice `word_limit`, so probing always ends at an empty slot. (Slots of 4 bytes rather
     /// than 8 with a 32-bit tag: the index's misses in the processor's caches are what a lookup
-    /// waits for, and the smaller index made a cold pass about 5% faster.)
+    /// waits for, and the smaller index makes a cold pass about 5% faster.)
     slots: Box<[AtomicU32]>,
     /// The low bits of a slot that hold an offset (+ 1); the tag takes the others.
     offset_bits: u32,
