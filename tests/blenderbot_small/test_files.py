@@ -3,7 +3,7 @@
 Expected values come from the reference (transformers' ``BlenderbotSmallTokenizer``, built from the
 same files with its constructor, so that nothing is ever looked up on a model hub) or from the
 docs/reference-behaviour.md. Where the reference crashes late or loses data silently,
-the spec asks for a clear error now or a warning, and that is what these tests check.
+the spec asks for a clear error at once or a warning, and that is what these tests check.
 """
 
 from __future__ import annotations

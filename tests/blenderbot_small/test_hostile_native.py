@@ -1,9 +1,10 @@
 """The Rust core under hostile use: word-cache bounds that are absurd, words of tens of MB, memory
 that runs out, thousands of threads.
 
-Each of these used to end the process (an allocation failure aborts a Rust program), run it out
+Each of these could end the process (an allocation failure aborts a Rust program), run it out
 of memory or start thousands of threads, so each runs in a child process with a timeout and an
-address-space limit: a regression fails the test instead of stopping the test run.
+address-space limit: an abort, a hang or a runaway allocation fails the test instead of
+stopping the test run.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ CHILD_TIMEOUT = 300
 # 200 MB of it.
 TWO_GB = 2 << 30
 # The most address space a long word may take beyond the text itself, per byte of the word
-# (measured: 25 to 28; it was 86 to 126).
+# (measured: 25 to 28).
 BYTES_PER_BYTE = 40
 
 PRELUDE = """
@@ -133,7 +134,7 @@ def test_an_absurd_cache_bound_in_pickled_state_is_a_value_error(tmp_path: Path)
 
 
 def test_the_largest_cache_bound_takes_memory_only_as_words_are_cached(tmp_path: Path) -> None:
-    # The index used to be sized from the bound up front (20 MB at this bound).
+    # An index sized from the bound up front would take 20 MB at this bound.
     child = run_child(
         tmp_path,
         f"""

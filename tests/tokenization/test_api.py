@@ -971,7 +971,8 @@ def write_legacy_layout(
     return target
 
 
-# The names special_tokens_map.json has used for the unnamed special tokens.
+# The two names transformers' special_tokens_map.json files give the unnamed special tokens
+# (which one depends on the version that wrote the file).
 EXTRA_KEYS = ["additional_special_tokens", "extra_special_tokens"]
 
 

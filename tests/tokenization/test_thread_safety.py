@@ -5,7 +5,7 @@ reader sees the state before a change or after it, never half of one (see
 ``bbtok.tokenization.added_tokens``).
 Each test starts its threads at one ``threading.Barrier`` and lets Python switch threads as
 often as it can, so that the interleavings that would break a non-atomic change happen in
-every run: before changes were atomic, each of these tests failed on every run.
+every run: with changes that are not atomic, each of these tests fails on every run.
 """
 
 from __future__ import annotations
