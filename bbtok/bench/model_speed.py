@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bbtok.bench.tokenizer_speed import best_seconds
+from bbtok.bench.measuring import best_seconds
 
 
 @dataclass(frozen=True)

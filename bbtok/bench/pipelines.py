@@ -6,7 +6,7 @@ Usage (from the repository root)::
         [--batch-records 10000] [--repeats 3] [--tokenizer DIR] [--no-ray]
 
 Two texts of ``--megabytes`` MB each: short lines (the default mode's records,
-:func:`bbtok.bench.tokenizer_speed.corpus`, about 150 bytes each) and long ones (the same
+:func:`bbtok.bench.texts.corpus`, about 150 bytes each) and long ones (the same
 lines joined, by a space, into records of about 4,000 bytes). Each path runs on 1 thread and
 on every core this process may use, and every figure is a ratio to
 ``tok.encode_batch_flat(batch, threads)`` (the Rust core, ids in one flat buffer) on the same
@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import tempfile
 import textwrap
 import time
@@ -50,29 +49,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bbtok.bench.measuring import bbtok_threads, best_seconds, first_difference, timed
+from bbtok.bench.run_context import (
+    RunContext,
+    add_repeats_option,
+    add_tokenizer_option,
+    progress,
+    require_positive,
+)
 from bbtok.bench.steady_state import (
     batches_of,
     check_command_output,
     flat_ids,
-    repeated_lines,
     rows_of,
     run_encode_command,
     thread_label,
-    write_records,
 )
-from bbtok.bench.tokenizer_speed import (
-    DEFAULT_TOKENIZER_DIR,
-    Text,
-    bbtok_threads,
-    best_seconds,
-    busy_note,
-    corpus,
-    first_difference,
-    load_average,
-    progress,
-    timed,
-    usable_cores,
-)
+from bbtok.bench.texts import Text, corpus, repeated_lines, write_records
 
 DEFAULT_MEGABYTES = 16.0
 DEFAULT_ENCODE_MEGABYTES = 40.0
@@ -564,7 +557,7 @@ def parse_arguments(argv: Sequence[str] | None, prog: str | None) -> argparse.Na
         description="the fast tokenizer through Arrow, datasets, bbtok encode and Ray Data, "
         "each as a share of its core's speed",
     )
-    parser.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER_DIR), help="a directory")
+    add_tokenizer_option(parser)
     parser.add_argument(
         "--megabytes", type=float, default=DEFAULT_MEGABYTES, help="size of each text"
     )
@@ -580,22 +573,19 @@ def parse_arguments(argv: Sequence[str] | None, prog: str | None) -> argparse.Na
         default=DEFAULT_BATCH_RECORDS,
         help="records per batch, on every path",
     )
-    parser.add_argument("--repeats", type=int, default=3, help="timings are the best of these")
+    add_repeats_option(parser)
     parser.add_argument("--no-ray", action="store_true", help="leave Ray Data out")
     args = parser.parse_args(argv)
-    if min(args.repeats, args.batch_records) < 1:
-        parser.error("--repeats and --batch-records must be positive")
-    if args.megabytes <= 0 or args.encode_megabytes <= 0:
-        parser.error("--megabytes and --encode-megabytes must be positive")
+    require_positive(parser, args, "--repeats", "--batch-records")
+    require_positive(parser, args, "--megabytes", "--encode-megabytes")
     return args
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     """``python -m bbtok.bench --pipelines``; ``prog``: the name its usage shows."""
     args = parse_arguments(argv, prog)
-    started = time.perf_counter()
-    cores = usable_cores()
-    load_before = load_average()
+    context = RunContext.start()
+    cores = context.cores
     try:
         import datasets
         import pyarrow
@@ -604,7 +594,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
             f"--pipelines needs datasets and pyarrow: pip install datasets ({error})"
         ) from None
 
-    from bbtok import BlenderbotSmallTokenizerFast, __version__
+    from bbtok import BlenderbotSmallTokenizerFast
 
     datasets.disable_progress_bars()
     counts = sorted({1, cores})
@@ -619,11 +609,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
             args.batch_records,
         ),
     ]
-    print(
-        f"tokenizer: {args.tokenizer} ({len(tokenizer):,} entries); {cores} usable cores; "
-        f"bbtok {__version__}, datasets {datasets.__version__}, pyarrow {pyarrow.__version__}, "
-        f"Python {sys.version.split()[0]}"
-    )
+    machine = context.machine(("datasets", datasets.__version__), ("pyarrow", pyarrow.__version__))
+    print(f"tokenizer: {args.tokenizer} ({len(tokenizer):,} entries); {machine}")
     for work in works:
         print(work.describe())
     print(f"  from: {text.describe()}")
@@ -680,11 +667,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
         "over the same call with a stand-in that holds no vocabulary"
     )
     print_targets(rows, map_seconds)
-
-    note = busy_note(load_before, load_average(), cores)
-    if note:
-        print(textwrap.fill(note, 100))
-    print(f"(whole run: {time.perf_counter() - started:.0f} s)")
+    context.finish()
 
 
 if __name__ == "__main__":

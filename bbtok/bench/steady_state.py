@@ -6,7 +6,7 @@ Usage (from the repository root)::
     python -m bbtok.bench --steady [--megabytes 4] [--passes 4] [--batch-records 5000]
         [--vocab-size 30000] [--encode-megabytes 40] [--repeats 3]
 
-The text is the default mode's (:func:`bbtok.bench.tokenizer_speed.corpus`). A vocabulary of
+The text is the default mode's (:func:`bbtok.bench.texts.corpus`). A vocabulary of
 ``--vocab-size`` entries is trained on it at run time, so that no figure depends on a
 vocabulary the project shipped. Three ways of encoding a batch are timed, each on 1 thread, on
 every core this process may use, and on 2 when there are more:
@@ -46,35 +46,33 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bbtok.bench.tokenizer_speed import (
+from bbtok.bench.measuring import bbtok_threads, first_difference, timed
+from bbtok.bench.run_context import (
     DEFAULT_TOKENIZER_DIR,
+    RunContext,
+    add_repeats_option,
+    progress,
+    require_positive,
+    timed_thread_counts,
+)
+from bbtok.bench.texts import Text, corpus, repeated_lines, write_records
+from bbtok.bench.tokenizer_speed import (
     LOAD_VOCAB_SIZE,
     SHORT_TEXT,
     TARGET_LOAD_MS,
     TARGET_SHORT_US,
     TARGET_TWO_CORES,
     Classes,
-    Text,
-    bbtok_threads,
     big_vocabulary,
-    busy_note,
     call,
-    corpus,
-    first_difference,
-    load_average,
     measure_load,
     measure_short_text,
-    progress,
-    timed,
-    timed_thread_counts,
-    usable_cores,
 )
 
 DEFAULT_VOCAB_SIZE = 30_000
@@ -271,30 +269,6 @@ class CommandRun:
     seconds: float
     peak_kib: int
     launcher_kib: int
-
-
-def repeated_lines(text: Text, megabytes: float) -> list[str]:
-    """The records of ``text`` over and over, until about ``megabytes`` MB.
-
-    >>> repeated_lines(Text(["abc", "de"], ["x", "x"]), 10e-6)
-    ['abc', 'de', 'abc']
-    """
-    sizes = [len(line.encode("utf-8")) + 1 for line in text.lines]
-    lines: list[str] = []
-    size, target = 0, megabytes * 1e6
-    for line, line_size in itertools.cycle(zip(text.lines, sizes)):
-        if size >= target:
-            break
-        lines.append(line)
-        size += line_size
-    return lines
-
-
-def write_records(lines: list[str], path: Path) -> float:
-    """``lines`` into ``path``, one record a line; the size in MB."""
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        handle.writelines(line + "\n" for line in lines)
-    return path.stat().st_size / 1e6
 
 
 def run_encode_command(
@@ -548,25 +522,22 @@ def parse_arguments(argv: Sequence[str] | None, prog: str | None) -> argparse.Na
         default=40.0,
         help="size of the file bbtok encode is timed on (the text repeated)",
     )
-    parser.add_argument("--repeats", type=int, default=3, help="timings are the best of these")
+    add_repeats_option(parser)
     args = parser.parse_args(argv)
     if args.passes < 2:
         parser.error("--passes must be at least 2 (a cold pass, then warm ones)")
-    if min(args.repeats, args.batch_records, args.vocab_size) < 1:
-        parser.error("--repeats, --batch-records and --vocab-size must be positive")
-    if args.megabytes <= 0 or args.encode_megabytes <= 0:
-        parser.error("--megabytes and --encode-megabytes must be positive")
+    require_positive(parser, args, "--repeats", "--batch-records", "--vocab-size")
+    require_positive(parser, args, "--megabytes", "--encode-megabytes")
     return args
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     """``python -m bbtok.bench --steady``; ``prog``: the name its usage shows."""
     args = parse_arguments(argv, prog)
-    started = time.perf_counter()
-    cores = usable_cores()
-    load_before = load_average()
+    context = RunContext.start()
+    cores = context.cores
 
-    from bbtok import BlenderbotSmallTokenizerFast, __version__
+    from bbtok import BlenderbotSmallTokenizerFast
 
     counts = timed_thread_counts(cores)
     variants = [(path, count) for count in counts for path in PATHS]
@@ -588,7 +559,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
         print(f"  from: {text.describe()}")
         print(
             f"tokenizer: trained on the text at run time, {entries:,} entries and {merges:,} "
-            f"merges; {cores} usable cores; bbtok {__version__}, Python {sys.version.split()[0]}"
+            f"merges; {context.machine()}"
         )
         progress("checking that every variant gives the same ids")
         reference = check_variants(load, batches, variants, args.batch_records)
@@ -636,11 +607,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     for name, seconds in loads:
         print(f"  {name:<34} {seconds * 1e3:9.1f} ms")
     print_targets(times, counts, command_ratio, short[0][1], loads[0][1] * 1e3)
-
-    note = busy_note(load_before, load_average(), cores)
-    if note:
-        print(textwrap.fill(note, 100))
-    print(f"(whole run: {time.perf_counter() - started:.0f} s)")
+    context.finish()
 
 
 if __name__ == "__main__":

@@ -39,42 +39,31 @@ and transformers tokenizers are checked to give identical ids.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
-import importlib
 import json
 import logging
 import os
-import random
-import re
-import sys
 import tempfile
 import textwrap
 import time
-import timeit
 import warnings
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bbtok.data import SAMPLE_CHECKPOINT
+from bbtok.bench.measuring import bbtok_threads, best_seconds, first_difference, per_call_us, timed
+from bbtok.bench.run_context import (
+    RunContext,
+    add_repeats_option,
+    add_tokenizer_option,
+    progress,
+    require_positive,
+    timed_thread_counts,
+)
+from bbtok.bench.texts import Text, corpus
 
-DEFAULT_TOKENIZER_DIR = SAMPLE_CHECKPOINT
-MULTILINGUAL_TEXT = Path("fixtures") / "multilingual.txt"
-FORTUNE_ROOT = Path("/usr/share/games")
-FORTUNE_GLOB = "fortunes*"
-# Pictures drawn with characters, not text; and the offensive sections, as fixtures/ leaves out.
-FORTUNE_SKIPPED_FILES = {"art", "ascii-art", "asciiart", "banner"}
-FORTUNE_SKIPPED_DIRS = {"off"}
-# Old terminal overstrike: a character, a backspace, and the character printed over it.
-OVERSTRIKE = re.compile(".\x08")
 SHORT_TEXT = "How are you doing today?"
 LOAD_VOCAB_SIZE = 55_000
-SHUFFLE_SEED = 20240601
-# The other modes: the option that picks one, and the module whose main() runs it.
-OTHER_MODES = {"--steady": "bbtok.bench.steady_state", "--pipelines": "bbtok.bench.pipelines"}
 
 # The targets; the measured figures are printed next to them.
 TARGET_VS_HF = 10.0  # fast, 1 thread, >= 10x HF tokenizers on 1 thread
@@ -82,95 +71,6 @@ TARGET_VS_PURE = 100.0  # fast, 1 thread, >= 100x the pure-Python tokenizer
 TARGET_TWO_CORES = 1.7  # fast, 2 threads, >= 1.7x fast on 1 thread
 TARGET_SHORT_US = 3.0  # tok("How are you doing today?") <= 3 us
 TARGET_LOAD_MS = 50.0  # from_pretrained of a 55k-entry vocabulary and its merges <= 50 ms
-
-
-# -- the text ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Text:
-    """Records (one line each) and where each came from."""
-
-    lines: list[str]
-    sources: list[str]
-
-    @property
-    def megabytes(self) -> float:
-        return sum(len(line.encode("utf-8")) + 1 for line in self.lines) / 1e6
-
-    def head(self, megabytes: float) -> Text:
-        """The first records, about ``megabytes`` MB of them."""
-        size, count, target = 0, 0, megabytes * 1e6
-        while count < len(self.lines) and size < target:
-            size += len(self.lines[count].encode("utf-8")) + 1
-            count += 1
-        return Text(self.lines[:count], self.sources[:count])
-
-    def describe(self) -> str:
-        by_source: Counter[str] = Counter()
-        for line, source in zip(self.lines, self.sources):
-            by_source[source] += len(line.encode("utf-8")) + 1
-        parts = [f"{source} {size / 1e6:.2f}" for source, size in by_source.most_common()]
-        return ", ".join(parts) + " (MB)"
-
-
-def fortune_records() -> Iterator[tuple[str, str]]:
-    """(source, record) for every fortune installed, one record a line, in a fixed order."""
-    roots = sorted(FORTUNE_ROOT.glob(FORTUNE_GLOB))
-    seen: set[Path] = set()
-    for root in roots:
-        for directory, subdirs, names in os.walk(root):
-            subdirs[:] = sorted(d for d in subdirs if d not in FORTUNE_SKIPPED_DIRS)
-            relative = os.path.relpath(directory, root.parent)
-            if directory == str(root):
-                relative += "/* (en, some it, pt)"
-            for name in sorted(names):
-                path = Path(directory) / name
-                real = path.resolve()
-                if (
-                    path.is_symlink()
-                    or name.endswith((".dat", ".u8"))
-                    or name in FORTUNE_SKIPPED_FILES
-                    or real in seen
-                ):
-                    continue
-                seen.add(real)
-                try:
-                    text = OVERSTRIKE.sub("", path.read_text(encoding="utf-8"))
-                except (OSError, UnicodeDecodeError):
-                    continue
-                for record in re.split(r"^%\n", text, flags=re.MULTILINE):
-                    line = " ".join(part.strip() for part in record.split("\n") if part.strip())
-                    if line:
-                        yield relative, line
-
-
-def corpus(megabytes: float) -> Text:
-    """About ``megabytes`` MB of real text, one record a line, shuffled the same way each time
-    (so that any head of it is a fair sample of the whole), repeated if needed."""
-    import pydoc_data.topics
-
-    pool: list[tuple[str, str]] = []
-    docs = pydoc_data.topics.topics
-    for topic in sorted(docs):
-        pool += [("Python docs", line) for line in docs[topic].splitlines() if line.strip()]
-    if MULTILINGUAL_TEXT.is_file():
-        sample = MULTILINGUAL_TEXT.read_text(encoding="utf-8").splitlines()
-        pool += [(str(MULTILINGUAL_TEXT), line) for line in sample if line.strip()]
-    pool += list(fortune_records())
-    random.Random(SHUFFLE_SEED).shuffle(pool)
-
-    lines: list[str] = []
-    sources: list[str] = []
-    size, target = 0, megabytes * 1e6
-    while size < target:
-        for source, line in pool:
-            lines.append(line)
-            sources.append(source)
-            size += len(line.encode("utf-8")) + 1
-            if size >= target:
-                break
-    return Text(lines, sources)
 
 
 # -- timing -----------------------------------------------------------------------------------
@@ -183,14 +83,6 @@ class Timing:
     cold: float = float("inf")
     warm: float = float("inf")
     ids: Any = None
-
-
-def timed(run: Callable[..., Any], *args: Any) -> tuple[float, Any]:
-    """Seconds taken by ``run(*args)``, and what it returned."""
-    gc.collect()
-    start = time.perf_counter()
-    result = run(*args)
-    return time.perf_counter() - start, result
 
 
 def time_batches(
@@ -210,45 +102,6 @@ def time_batches(
             seconds, _ = timed(encode, tokenizer, lines)
             timing.warm = min(timing.warm, seconds)
     return timing
-
-
-def best_seconds(run: Callable[[], Any], repeats: int) -> float:
-    return min(timed(run)[0] for _ in range(repeats))
-
-
-def per_call_us(run: Callable[[], Any], repeat: int = 25, batch_seconds: float = 0.02) -> float:
-    """Microseconds per call of ``run``: the best of ``repeat`` batches of calls (caches warm)."""
-    timer = timeit.Timer(run)
-    once = min(timer.repeat(repeat=3, number=1))  # the first call also fills the caches
-    number = max(1, int(batch_seconds / max(once, 1e-7)))
-    return min(timer.repeat(repeat=repeat, number=number)) / number * 1e6
-
-
-@contextlib.contextmanager
-def bbtok_threads(count: int) -> Iterator[None]:
-    """``BBTOK_NUM_THREADS=count`` for the calls made inside (the fast tokenizer reads it at
-    each call)."""
-    before = os.environ.get("BBTOK_NUM_THREADS")
-    os.environ["BBTOK_NUM_THREADS"] = str(count)
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["BBTOK_NUM_THREADS"]
-        else:
-            os.environ["BBTOK_NUM_THREADS"] = before
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def timed_thread_counts(cores: int) -> list[int]:
-    """The thread counts timed: 1, every core, and 2 when there are more than 2 cores."""
-    return sorted({1, min(2, cores), cores})
 
 
 # -- the HF tokenizers yardstick ----------------------------------------------------------------
@@ -353,35 +206,6 @@ def big_vocabulary(
     with open(merges_file, encoding="utf-8") as handle:
         merges = handle.read().count("\n") - 1
     return entries, merges
-
-
-# -- the run ----------------------------------------------------------------------------------
-
-
-def load_average() -> float:
-    try:
-        return os.getloadavg()[0]
-    except OSError:  # not available here
-        return 0.0
-
-
-def busy_note(before: float, after: float, cores: int) -> str:
-    """A warning when other processes were using the cores (figures are then low and noisy)."""
-    if max(before, after) < 0.25 * cores:
-        return ""
-    return (
-        f"note: the machine was busy (1-minute load average {before:.1f} before the run, "
-        f"{after:.1f} after, on {cores} cores): the figures are lower and noisier than on an "
-        "idle machine"
-    )
-
-
-def progress(message: str) -> None:
-    print(f"  ... {message}", file=sys.stderr, flush=True)
-
-
-def first_difference(a: list[list[int]], b: list[list[int]]) -> int:
-    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -609,22 +433,16 @@ def print_targets(results: Throughput, short_us: float, load_ms: float, cores: i
         print(f"  fast 2 threads >= {TARGET_TWO_CORES:g}x 1 thread: not measured ({cores} core)")
 
 
-def main(argv: list[str] | None = None, prog: str | None = None) -> None:
-    """``python -m bbtok.bench``; ``prog``: the name its usage shows (``bbtok bench``).
-    ``--steady`` and ``--pipelines`` hand the other arguments to the ``main`` of their module
-    (:data:`OTHER_MODES`)."""
-    arguments = sys.argv[1:] if argv is None else list(argv)
-    for mode, module_name in OTHER_MODES.items():
-        if mode in arguments:
-            module = importlib.import_module(module_name)
-            arguments.remove(mode)
-            module.main(arguments, prog=f"{prog or 'python -m bbtok.bench'} {mode}")
-            return
+def parse_arguments(
+    argv: Sequence[str] | None, prog: str | None, other_modes: Sequence[tuple[str, str]] = ()
+) -> argparse.Namespace:
+    """The options, checked; ``other_modes`` (option, help) are listed in the help beside them,
+    for the options that pick another benchmark (:mod:`bbtok.bench.__main__`)."""
     parser = argparse.ArgumentParser(
         prog=prog,
         description="bbtok fast vs pure-Python vs transformers vs HF tokenizers: MB/s and ratios",
     )
-    parser.add_argument("--tokenizer", default=str(DEFAULT_TOKENIZER_DIR), help="a directory")
+    add_tokenizer_option(parser)
     parser.add_argument("--megabytes", type=float, default=4.0, help="size of the text")
     parser.add_argument(
         "--slow-megabytes",
@@ -632,24 +450,23 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         default=0.5,
         help="head of the text the pure-Python and transformers tokenizers are timed on",
     )
-    parser.add_argument("--repeats", type=int, default=3, help="timings are the best of these")
-    parser.add_argument(
-        "--steady",
-        action="store_true",
-        help="measure the steady state of a corpus pipeline instead (--steady -h for its options)",
-    )
-    parser.add_argument(
-        "--pipelines",
-        action="store_true",
-        help="measure Arrow, datasets, bbtok encode and Ray Data against the core instead "
-        "(--pipelines -h for its options)",
-    )
-    args = parser.parse_args(arguments)
-    if args.repeats < 1 or args.megabytes <= 0 or args.slow_megabytes <= 0:
-        parser.error("--repeats, --megabytes and --slow-megabytes must be positive")
-    started = time.perf_counter()
-    cores = usable_cores()
-    load_before = load_average()
+    add_repeats_option(parser)
+    for option, help_text in other_modes:
+        parser.add_argument(option, action="store_true", help=help_text)
+    args = parser.parse_args(argv)
+    require_positive(parser, args, "--repeats", "--megabytes", "--slow-megabytes")
+    return args
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    prog: str | None = None,
+    other_modes: Sequence[tuple[str, str]] = (),
+) -> None:
+    """The tokenizer throughput benchmark; ``prog``: the name its usage shows (``bbtok
+    bench``); ``other_modes``: see :func:`parse_arguments`."""
+    args = parse_arguments(argv, prog, other_modes)
+    context = RunContext.start()
 
     # HF tokenizers on one thread: both are read before it first uses its thread pool.
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
@@ -659,7 +476,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     import transformers
     from transformers import BlenderbotSmallTokenizer as Reference
 
-    from bbtok import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast, __version__
+    from bbtok import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast
 
     transformers.logging.set_verbosity_error()
     logging.getLogger("transformers").setLevel(logging.ERROR)
@@ -668,7 +485,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     directory = Path(args.tokenizer)
     text = corpus(args.megabytes)
     part = text.head(args.slow_megabytes)
-    thread_counts = timed_thread_counts(cores)
+    thread_counts = timed_thread_counts(context.cores)
 
     print(
         f"text: {text.megabytes:.2f} MB of real text, {len(text.lines):,} records (one a line), "
@@ -680,11 +497,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         "pure-Python and transformers tokenizers are timed"
     )
     entries = len(classes.fast.from_pretrained(directory))
-    print(
-        f"tokenizer: {directory} ({entries:,} entries); {cores} usable cores; "
-        f"bbtok {__version__}, transformers {transformers.__version__}, "
-        f"tokenizers {tokenizers.__version__}, Python {sys.version.split()[0]}"
+    machine = context.machine(
+        ("transformers", transformers.__version__), ("tokenizers", tokenizers.__version__)
     )
+    print(f"tokenizer: {directory} ({entries:,} entries); {machine}")
 
     results = measure_throughput(classes, directory, text, part, thread_counts, args.repeats)
     for line in check_ids(results, text, thread_counts):
@@ -700,13 +516,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     print(f"load, from_pretrained of {loaded}, best of several:")
     for name, seconds in loads:
         print(f"  {name:<34} {seconds * 1e3:9.1f} ms")
-    print_targets(results, short[0][1], loads[0][1] * 1e3, cores)
-
-    note = busy_note(load_before, load_average(), cores)
-    if note:
-        print(textwrap.fill(note, 100))
-    print(f"(whole run: {time.perf_counter() - started:.0f} s)")
+    print_targets(results, short[0][1], loads[0][1] * 1e3, context.cores)
+    context.finish()
 
 
 if __name__ == "__main__":
-    main()
+    main(prog="python -m bbtok.bench.tokenizer_speed")

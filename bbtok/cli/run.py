@@ -36,10 +36,10 @@ def error_text(error: Exception) -> str:
 
 
 def run_bench(arguments: Sequence[str]) -> int:
-    """The throughput benchmark (``python -m bbtok.bench``) with its own arguments."""
-    from bbtok.bench import tokenizer_speed as bench
+    """The benchmarks (``python -m bbtok.bench``) with their own arguments."""
+    from bbtok.bench.__main__ import main as bench
 
-    bench.main(list(arguments), prog="bbtok bench")
+    bench(list(arguments), prog="bbtok bench")
     return 0
 
 

@@ -5,11 +5,13 @@ Ray is imported only when :func:`tokenize_dataset` is called, so this module imp
 (``pip install "ray[data]"`` to use it)::
 
     import ray
-    from bbtok.data import SAMPLE_CHECKPOINT
     from bbtok.corpus.ray_data import tokenize_dataset
+    from bbtok.data import SAMPLE_CHECKPOINT
+    from bbtok.tokenizer_auto import auto_tokenizer
 
     ds = ray.data.read_text("corpus.txt")  # a "text" column, one record a line
-    tokenize_dataset(ds, SAMPLE_CHECKPOINT, max_length=512, concurrency=4).write_parquet("ids/")
+    tok = auto_tokenizer(SAMPLE_CHECKPOINT)  # either family
+    tokenize_dataset(ds, tok, max_length=512, concurrency=4).write_parquet("ids/")
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ __all__ = ["tokenize_dataset"]
 
 def tokenize_dataset(
     dataset: ray.data.Dataset,
-    tokenizer: str | os.PathLike[str] | ArrowEncoder,
+    tokenizer: ArrowEncoder,
     *,
     column: str = "text",
     output_column: str = "input_ids",
@@ -45,13 +47,12 @@ def tokenize_dataset(
     ``max_length`` ids when it is given. Nothing runs until the result is consumed (Ray Data
     is lazy).
 
-    ``tokenizer`` is a local directory, loaded with its family's class
-    (:func:`bbtok.tokenizer_auto.auto_tokenizer`; read here, on the driver, so the workers
-    need no copy of it) or any tokenizer with
-    ``encode_arrow`` (bbtok's three classes): each batch goes through it as Arrow, with no
-    Python object per record, and a null text raises a ValueError. It is
-    put in Ray's object store once, and each worker of an actor pool fetches and unpickles it
-    once, when the worker starts, then encodes batch after batch of ``batch_size`` records.
+    ``tokenizer`` is any tokenizer with ``encode_arrow`` (bbtok's three classes; a directory of
+    either family loads with :func:`bbtok.tokenizer_auto.auto_tokenizer`, on the driver, so
+    the workers need no copy of it): each batch goes through it as Arrow, with no Python
+    object per record, and a null text raises a ValueError. It is put in Ray's object store
+    once, and each worker of an actor pool fetches and unpickles it once, when the worker
+    starts, then encodes batch after batch of ``batch_size`` records.
 
     ``concurrency`` bounds the pool of workers, which Ray grows while records wait, within
     the CPUs its read and write tasks leave free: an int ``n`` is at most ``n`` workers (so
@@ -80,13 +81,14 @@ def tokenize_dataset(
     if not num_cpus > 0:
         raise ValueError(f"num_cpus must be positive, got {num_cpus!r}")
     if isinstance(tokenizer, (str, os.PathLike)):
-        from bbtok.tokenizer_auto import auto_tokenizer
-
-        tokenizer = auto_tokenizer(tokenizer)
-    elif not isinstance(tokenizer, ArrowEncoder):
         raise TypeError(
-            "tokenizer must be a directory or a tokenizer with encode_arrow (a bbtok "
-            f"tokenizer), got {type(tokenizer).__name__}"
+            f"tokenizer must be a loaded tokenizer, got the path {os.fspath(tokenizer)!r}: "
+            "load it first with bbtok.tokenizer_auto.auto_tokenizer(path)"
+        )
+    if not isinstance(tokenizer, ArrowEncoder):
+        raise TypeError(
+            "tokenizer must be a tokenizer with encode_arrow (a bbtok tokenizer), got "
+            f"{type(tokenizer).__name__}"
         )
     min_workers, max_workers = _pool_bounds(concurrency)
     # One copy in the object store, shared by every worker on a node, instead of one pickled

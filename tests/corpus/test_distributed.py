@@ -20,6 +20,7 @@ import pytest
 
 from bbtok import BlenderbotSmallTokenizerFast, BlenderbotTokenizer
 from bbtok.corpus.ray_data import _workers_leaving_a_cpu_free, tokenize_dataset
+from bbtok.tokenizer_auto import auto_tokenizer
 
 from conftest import FIXTURES, MULTILINGUAL_TEXT, REPOSITORY, SAMPLE_DIR
 
@@ -186,11 +187,13 @@ def test_ids_match_and_each_worker_unpickles_the_tokenizer_once(
 
 @pytest.mark.distributed
 @pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_directory_truncation_and_column_names(ray: Any, family: str) -> None:
+def test_truncation_and_column_names_with_either_familys_loaded_tokenizer(
+    ray: Any, family: str
+) -> None:
     directory, cls, _ = FAMILIES[family]
     result = tokenize_dataset(
         records(ray, "body"),
-        directory,
+        auto_tokenizer(directory),
         column="body",
         output_column="ids",
         max_length=8,
@@ -276,6 +279,12 @@ def test_bad_arguments_fail_before_any_work(tok: BlenderbotSmallTokenizerFast) -
     for concurrency in (0, True, (2, 1), (0, 2), (1, 2, 3), [1, 2]):
         with pytest.raises(ValueError, match="concurrency must be"):
             tokenize_dataset(None, tok, concurrency=concurrency)  # type: ignore[arg-type]
+
+
+def test_a_directory_is_refused_with_the_loader_to_use() -> None:
+    pytest.importorskip("ray")
+    with pytest.raises(TypeError, match=r"got the path .*auto_tokenizer\(path\)"):
+        tokenize_dataset(None, SAMPLE_DIR)  # type: ignore[arg-type]
 
 
 def test_without_ray_the_error_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bbtok import AddedToken, BlenderbotSmallTokenizerFast, BlenderbotTokenizer
-from bbtok.bench import tokenizer_speed as bench
+from bbtok.bench import __main__ as bench
 from bbtok.cli import demo, model_commands, tokenizer_commands
 from bbtok.cli import main as run_command
 from bbtok.cli.parser import build_parser
