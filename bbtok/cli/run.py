@@ -16,7 +16,6 @@ from bbtok.cli.process import (
     messages_for_the_command_line,
     silence_standard_output,
 )
-from bbtok.corpus.records import describe_failure
 
 
 def error_text(error: Exception) -> str:
@@ -62,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as error:  # unforeseen: one line all the same, its type named
             if sys.flags.dev_mode:
                 raise  # python -X dev: the traceback, for whoever debugs it
+            # Imported here, as the commands' own modules are: --help and --version need none.
+            from bbtok.corpus.records import describe_failure
+
             print(
                 f"bbtok: error: {describe_failure(error)} (PYTHONDEVMODE=1 shows the traceback)",
                 file=sys.stderr,
