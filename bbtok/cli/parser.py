@@ -7,10 +7,12 @@ import importlib
 from collections.abc import Callable
 
 from bbtok.cli.defaults import DEFAULT_MODEL_DIR, DEFAULT_TOKENIZER_DIR
-from bbtok.corpus.records import DEFAULT_BATCH_SIZE, DEFAULT_MAX_RECORD_BYTES, INPUT_FORMATS
-from bbtok.corpus.sinks import OUTPUT_FORMATS
-from bbtok.tokenization.options import MAX_LENGTH_ARGUMENT
-from bbtok.tokenization.threads import checked_thread_count
+from bbtok.corpus.defaults import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_RECORD_BYTES,
+    INPUT_FORMATS,
+    OUTPUT_FORMATS,
+)
 
 # What --tokenizer names, for every command that has it.
 TOKENIZER_HELP = (
@@ -312,6 +314,9 @@ def _positive_int(text: str) -> int:
 
 def _max_length(text: str) -> int:
     """A length a tokenizer call takes as max_length, refused while the arguments are read."""
+    # Imported here: the tokenizer layer loads only when a command is given --max-length.
+    from bbtok.tokenization.options import MAX_LENGTH_ARGUMENT
+
     value = _positive_int(text)
     if value > MAX_LENGTH_ARGUMENT:
         raise argparse.ArgumentTypeError(f"must be at most {MAX_LENGTH_ARGUMENT}, got {value}")
@@ -320,6 +325,9 @@ def _max_length(text: str) -> int:
 
 def _thread_count(text: str) -> int:
     """A thread count within the binding's bound, refused while the arguments are read."""
+    # Imported here: the tokenizer layer loads only when a command is given --workers.
+    from bbtok.tokenization.threads import checked_thread_count
+
     count = _positive_int(text)
     try:
         return checked_thread_count(count, f"--workers {count}")

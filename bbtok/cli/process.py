@@ -1,10 +1,9 @@
-"""How a command meets its process: exit statuses, signals that end it, and warnings and log
-messages shown as the command's own."""
+"""How a command meets its process: exit statuses, signals that end it, and warnings shown as
+the command's own (its log messages: ``bbtok.cli.log``)."""
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import sys
@@ -52,33 +51,16 @@ def _show_warning(
         (sys.stderr if file is None else file).write(f"bbtok: warning: {message}\n")
 
 
-class _CommandLineLogHandler(logging.Handler):
-    """bbtok's log messages (a too-long sequence, ...) as ``bbtok: warning: ...``."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            sys.stderr.write(f"bbtok: {record.levelname.lower()}: {record.getMessage()}\n")
-        except Exception:
-            self.handleError(record)
-
-
 @contextlib.contextmanager
-def messages_for_the_command_line() -> Iterator[None]:
-    """Python warnings and bbtok's log read as the command's other messages while it runs; a
-    library user's settings are back as they were afterwards."""
+def warnings_for_the_command_line() -> Iterator[None]:
+    """Python warnings read as the command's other messages while it runs; a library user's
+    setting is back as it was afterwards."""
     show_warning = warnings.showwarning
-    logger = logging.getLogger("bbtok")
-    handler = _CommandLineLogHandler()
-    propagate = logger.propagate
     warnings.showwarning = _show_warning
-    logger.addHandler(handler)
-    logger.propagate = False
     try:
         yield
     finally:
         warnings.showwarning = show_warning
-        logger.removeHandler(handler)
-        logger.propagate = propagate
 
 
 def _raise_terminated(signal_number: int, frame: FrameType | None) -> None:

@@ -3,6 +3,7 @@ status and messages on standard error."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -13,10 +14,9 @@ from bbtok.cli.process import (
     INTERRUPTED,
     Terminated,
     ending_signals_raise,
-    messages_for_the_command_line,
     silence_standard_output,
+    warnings_for_the_command_line,
 )
-from bbtok.corpus.records import describe_failure
 
 
 def error_text(error: Exception) -> str:
@@ -46,13 +46,19 @@ def run_bench(arguments: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bbtok`` command: its exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    with messages_for_the_command_line(), ending_signals_raise():
+    with warnings_for_the_command_line(), ending_signals_raise():
         try:
             if arguments[:1] == ["bench"]:
                 # argparse would take the benchmark's options (--megabytes ...) for bbtok's own.
-                return run_bench(arguments[1:])
-            args = build_parser().parse_args(arguments)
-            code: int = args.run(args)
+                command = functools.partial(run_bench, arguments[1:])
+            else:
+                args = build_parser().parse_args(arguments)
+                command = functools.partial(args.run, args)
+            # Imported once a command runs: the parser logs nothing (--help, --version).
+            from bbtok.cli.log import log_for_the_command_line
+
+            with log_for_the_command_line():
+                code: int = command()
         except BrokenPipeError:
             silence_standard_output()
             return BROKEN_PIPE
@@ -62,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as error:  # unforeseen: one line all the same, its type named
             if sys.flags.dev_mode:
                 raise  # python -X dev: the traceback, for whoever debugs it
+            # Imported here, as the commands' own modules are: --help and --version need none.
+            from bbtok.corpus.records import describe_failure
+
             print(
                 f"bbtok: error: {describe_failure(error)} (PYTHONDEVMODE=1 shows the traceback)",
                 file=sys.stderr,

@@ -20,11 +20,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import IO, Generic, TypeVar
 
+from bbtok.corpus.defaults import DEFAULT_BATCH_SIZE, DEFAULT_MAX_RECORD_BYTES
 from bbtok.corpus.encoders import FlatEncoder
 from bbtok.corpus.progress import Counters, ProgressLine, Summary, progress_text
 from bbtok.corpus.records import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_MAX_RECORD_BYTES,
     STDIN,
     Batch,
     OnError,

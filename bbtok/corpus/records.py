@@ -26,22 +26,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Literal
 
+from bbtok.corpus.defaults import DEFAULT_BATCH_SIZE, DEFAULT_MAX_RECORD_BYTES, INPUT_FORMATS
+
 STDIN = "-"
-INPUT_FORMATS = ("txt", "jsonl")
 # White space of JSON: a .jsonl line of only these is blank, and no record.
 JSON_WHITE_SPACE = " \t\r"
 OnError = Literal["fail", "skip"]
 
-# Records per batch: enough for the core's threads to share the work evenly and for the
-# per-batch costs (thread hand-offs, one write) to vanish, small enough to keep memory low.
-DEFAULT_BATCH_SIZE = 5000
-# A batch also ends at this many bytes of input, so that long records keep batches small.
+# A batch also ends (before DEFAULT_BATCH_SIZE records) at this many bytes of input, so that long
+# records keep batches small.
 BATCH_BYTES = 4 << 20
 # Inputs are read in blocks of about this size, cut at the last line end.
 READ_BYTES = 1 << 20
-# The longest line kept as a record: far beyond any real text record, and a bound on the memory
-# a run needs (a few times this) when an input has no line ends at all (/dev/zero, a binary).
-DEFAULT_MAX_RECORD_BYTES = 64 << 20
 UTF8_BOM = b"\xef\xbb\xbf"
 # The most digits of a JSON integer: Python's own limit (sys.get_int_max_str_digits), checked
 # here so that a longer one is a bad record with a reason (Python's ValueError tells neither

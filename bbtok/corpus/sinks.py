@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import IO, Any
 
+from bbtok.corpus.defaults import OUTPUT_FORMATS
 from bbtok.tokenization.padding import ID_BYTES
 
 STDOUT = "-"
-OUTPUT_FORMATS = {".jsonl": "jsonl", ".parquet": "parquet"}
 # Paths that name an open descriptor of this process rather than a file: a temporary file
 # cannot be put beside them and renamed over them, so they are written to as they are.
 DESCRIPTOR_PATH = re.compile(r"/dev/(stdout|stderr|fd/\d+)|/proc/(self|\d+)/fd/\d+")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bbtok.modeling.architectures import ARCHITECTURES
 from bbtok.modeling.causal_lm import BlenderbotForCausalLM, BlenderbotSmallForCausalLM, CausalLMBase
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["MODEL_CLASSES", "auto_model", "model_class"]
 
 # Every runner class, under transformers' name for it.
-MODEL_CLASSES: dict[str, type[Seq2SeqBase] | type[CausalLMBase]] = {
+MODEL_CLASSES: dict[str, type[Seq2SeqBase[Any]] | type[CausalLMBase]] = {
     model.__name__: model
     for model in (
         BlenderbotSmallForConditionalGeneration,
@@ -46,7 +46,7 @@ MODEL_CLASSES: dict[str, type[Seq2SeqBase] | type[CausalLMBase]] = {
 
 def model_class(
     model_type: object, architectures: object, source: str = "<config>"
-) -> type[Seq2SeqBase] | type[CausalLMBase]:
+) -> type[Seq2SeqBase[Any]] | type[CausalLMBase]:
     """The runner class for a configuration's ``model_type`` and ``architectures`` (the first
     one bbtok has for that model type); ``ValueError`` naming ``source`` when there is none.
 
@@ -81,7 +81,7 @@ def auto_model(
     dtype: str = "float32",
     mmap: bool = True,
     **hub_options: Unpack[HubOptions],
-) -> Seq2SeqBase | CausalLMBase:
+) -> Seq2SeqBase[Any] | CausalLMBase:
     """Load a checkpoint directory (or hub model id) with the class its ``config.json`` names:
     ``model_class(model_type, architectures)``'s ``from_pretrained`` with the same arguments.
 

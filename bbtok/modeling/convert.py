@@ -28,7 +28,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -134,7 +134,7 @@ def output_names(
     return names
 
 
-def generating_class(directory: Path) -> type[Seq2SeqBase]:
+def generating_class(directory: Path) -> type[Seq2SeqBase[Any]]:
     """The ``...ForConditionalGeneration`` class of the architecture ``config.json`` names: the
     layout written. A decoder-only checkpoint (``...ForCausalLM``) is a ``ValueError``."""
     source = str(directory / CONFIG_FILE)

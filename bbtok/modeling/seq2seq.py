@@ -35,7 +35,7 @@ import abc
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
@@ -211,9 +211,15 @@ class Decoder:
 # -- the model ------------------------------------------------------------------------------
 
 
-class Seq2SeqBase(PretrainedModel):
+# What ``decode`` returns: the bare model's ``DecoderOutput`` or, with the output layer,
+# ``DecoderLMOutput``.
+DecodedT = TypeVar("DecodedT", DecoderOutput, DecoderLMOutput)
+
+
+class Seq2SeqBase(PretrainedModel, Generic[DecodedT]):
     """What the encoder-decoder models of an architecture share: loading, input checks and
-    the encoder and decoder passes. A subclass names its ``architecture`` and adds its head."""
+    the encoder and decoder passes. A subclass names its ``architecture``, adds its head and
+    says what ``decode`` makes of the decoder's output."""
 
     def _load(self, weights: TensorSource) -> None:
         """Read every tensor the architecture names, in transformers' layout."""
@@ -248,6 +254,10 @@ class Seq2SeqBase(PretrainedModel):
     @abc.abstractmethod
     def _load_head(self, read: LayerReader) -> None:
         """Read what the model puts after the decoder (or count it as read, when unused)."""
+
+    @abc.abstractmethod
+    def _decoder_output(self, hidden: Array, cache: DecoderCache | None) -> DecodedT:
+        """What ``decode`` returns of the decoder's last hidden state and the extended cache."""
 
     # -- inputs --
 
@@ -328,6 +338,30 @@ class Seq2SeqBase(PretrainedModel):
         layers = len(self.decoder.layers)
         cross = tuple(self.decoder.cross_keys_values(encoded))
         return DecoderCache((empty,) * layers, (empty,) * layers, cross, encoded, max_length)
+
+    def decode(
+        self,
+        decoder_input_ids: Any,
+        encoder_outputs: Any,
+        encoder_attention_mask: Any = None,
+        decoder_attention_mask: Any = None,
+        past_key_values: DecoderCache | None = None,
+    ) -> DecodedT:
+        """The decoder over ``encode``'s output, as transformers' Flax classes had it: the bare
+        model's (``...Model``) ``DecoderOutput`` has its ``.last_hidden_state`` [batch, target,
+        d_model]; the model with its output layer (``...ForConditionalGeneration``) goes on
+        through it, and its ``DecoderLMOutput`` has the ``.logits`` [batch, target, vocab].
+        Masks default to all ones. With ``past_key_values`` (``init_cache``'s, or a previous
+        ``decode``'s) the ids continue the positions it holds, and the output's
+        ``past_key_values`` holds them too."""
+        hidden, cache = self._decode(
+            decoder_input_ids,
+            encoder_outputs,
+            encoder_attention_mask,
+            decoder_attention_mask,
+            past_key_values,
+        )
+        return self._decoder_output(hidden, cache)
 
     def _decode(
         self,
@@ -443,7 +477,7 @@ class Seq2SeqBase(PretrainedModel):
         return self.decoder(targets, 0, self_mask, cross, cross_mask), encoded
 
 
-class Seq2SeqModel(Seq2SeqBase):
+class Seq2SeqModel(Seq2SeqBase[DecoderOutput]):
     """The bare encoder-decoder (transformers' ``...Model``): hidden states, no output layer.
     Reads a checkpoint of the bare model or of the whole ``...ForConditionalGeneration`` (whose
     output layer it leaves unread)."""
@@ -451,6 +485,9 @@ class Seq2SeqModel(Seq2SeqBase):
     def _load_head(self, read: LayerReader) -> None:
         for name in self.architecture.unprefixed:
             read.skip(name, prefixed=False)
+
+    def _decoder_output(self, hidden: Array, cache: DecoderCache | None) -> DecoderOutput:
+        return DecoderOutput(last_hidden_state=hidden, past_key_values=cache)
 
     def __call__(
         self,
@@ -466,29 +503,8 @@ class Seq2SeqModel(Seq2SeqBase):
         )
         return Seq2SeqModelOutput(last_hidden_state=hidden, encoder_last_hidden_state=encoded)
 
-    def decode(
-        self,
-        decoder_input_ids: Any,
-        encoder_outputs: Any,
-        encoder_attention_mask: Any = None,
-        decoder_attention_mask: Any = None,
-        past_key_values: DecoderCache | None = None,
-    ) -> DecoderOutput:
-        """The decoder alone over ``encode``'s output, as transformers' Flax classes had it:
-        ``.last_hidden_state`` [batch, target, d_model]. Masks default to all ones. With
-        ``past_key_values`` (``init_cache``'s, or a previous ``decode``'s) the ids continue the
-        positions it holds, and the output's ``past_key_values`` holds them too."""
-        hidden, cache = self._decode(
-            decoder_input_ids,
-            encoder_outputs,
-            encoder_attention_mask,
-            decoder_attention_mask,
-            past_key_values,
-        )
-        return DecoderOutput(last_hidden_state=hidden, past_key_values=cache)
 
-
-class Seq2SeqForConditionalGeneration(Seq2SeqBase):
+class Seq2SeqForConditionalGeneration(Seq2SeqBase[DecoderLMOutput]):
     """The encoder-decoder with its output layer: logits, and ``generate``."""
 
     def _load_head(self, read: LayerReader) -> None:
@@ -497,6 +513,9 @@ class Seq2SeqForConditionalGeneration(Seq2SeqBase):
 
     def _logits(self, hidden: Array) -> Array:
         return hidden @ self.lm_head.T + self.final_logits_bias
+
+    def _decoder_output(self, hidden: Array, cache: DecoderCache | None) -> DecoderLMOutput:
+        return DecoderLMOutput(logits=self._logits(hidden), past_key_values=cache)
 
     def __call__(
         self,
@@ -510,27 +529,6 @@ class Seq2SeqForConditionalGeneration(Seq2SeqBase):
             input_ids, attention_mask, decoder_input_ids, decoder_attention_mask
         )
         return Seq2SeqLMOutput(logits=self._logits(hidden), encoder_last_hidden_state=encoded)
-
-    def decode(
-        self,
-        decoder_input_ids: Any,
-        encoder_outputs: Any,
-        encoder_attention_mask: Any = None,
-        decoder_attention_mask: Any = None,
-        past_key_values: DecoderCache | None = None,
-    ) -> DecoderLMOutput:
-        """The decoder and the output layer over ``encode``'s output, as transformers' Flax
-        classes had it: ``.logits`` [batch, target, vocab]. Masks default to all ones. With
-        ``past_key_values`` (``init_cache``'s, or a previous ``decode``'s) the ids continue the
-        positions it holds, and the output's ``past_key_values`` holds them too."""
-        hidden, cache = self._decode(
-            decoder_input_ids,
-            encoder_outputs,
-            encoder_attention_mask,
-            decoder_attention_mask,
-            past_key_values,
-        )
-        return DecoderLMOutput(logits=self._logits(hidden), past_key_values=cache)
 
     def generate(self, input_ids: Any, attention_mask: Any = None, **settings: Any) -> Array:
         """Generate replies, as transformers' ``generate`` does (greedy or beam search, see

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from bbtok.cli.model_commands import MAX_MESSAGE_CHARACTERS
-from bbtok.corpus.records import DEFAULT_MAX_RECORD_BYTES
+from bbtok.corpus.defaults import DEFAULT_MAX_RECORD_BYTES
 
 from conftest import FEW_THREADS, SAMPLE_DIR, limited_bbtok
 

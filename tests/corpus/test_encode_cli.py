@@ -26,6 +26,7 @@ from bbtok.corpus import file_encoder as encode
 from bbtok.corpus import progress as report
 from bbtok.corpus import records as inputs
 from bbtok.corpus import sinks as outputs
+from bbtok.corpus.defaults import DEFAULT_MAX_RECORD_BYTES
 from bbtok.native import _native
 from bbtok.tokenization.padding import truncate_flat
 
@@ -955,7 +956,7 @@ def test_reading_dev_zero_stops_at_the_record_limit(tmp_path: Path) -> None:
         check=False,
     )
     assert finished.returncode == 1
-    limit = f"{inputs.DEFAULT_MAX_RECORD_BYTES:,}"
+    limit = f"{DEFAULT_MAX_RECORD_BYTES:,}"
     assert finished.stderr.decode() == (
         f"bbtok: error: /dev/zero:1: record longer than {limit} bytes\n"
     )
