@@ -186,7 +186,8 @@ class BatchEncoding(dict[str, Any]):
         rows = self._rows(method)
         batch_index, row_index = (0, batch_or_index) if index is None else (batch_or_index, index)
         if checks_negative and (batch_index < 0 or row_index < 0):
-            # transformers 5.23.0 turns negative indices with attributes it no longer has.
+            # transformers 5.23.0 turns a negative index with _batch_size and _seq_len, which its
+            # BatchEncoding never sets: an AttributeError.
             raise AttributeError(f"{method}() takes no negative index in transformers 5.23.0")
         return rows[batch_index], row_index
 

@@ -41,7 +41,8 @@ logger = logging.getLogger("bbtok")
 # The files of a pretrained directory, as transformers names them.
 CHAT_TEMPLATE_FILE = "chat_template.jinja"
 CHAT_TEMPLATE_DIR = "additional_chat_templates"
-# The tokenizer_config.json key of the templates transformers saved before the .jinja files.
+# The tokenizer_config.json key holding templates in the layout without .jinja files, which
+# transformers still reads.
 CONFIG_KEY = "chat_template"
 
 ChatTemplate = str | dict[str, str]

@@ -2,8 +2,8 @@
 
 Every reader here accepts what transformers' ``BlenderbotSmallTokenizer`` accepts and gives the
 same result; where the reference would crash later with an unhelpful error we raise a clear one
-now, and where it silently loses data we say so with a warning. The files are opened through
-:func:`bbtok.storage.files.open_regular` and written as one set by
+at load time, and where it silently loses data we say so with a warning. The files are opened
+through :func:`bbtok.storage.files.open_regular` and written as one set by
 :func:`bbtok.storage.files.write_file_set`; their names belong to the tokenizer family (see
 :mod:`bbtok.blenderbot_small.family`) and are passed in.
 """
