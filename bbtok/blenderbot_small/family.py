@@ -23,6 +23,9 @@ MERGES_FILE = "merges.txt"
 TOKENIZER_FILES = tokenizer_file_set((VOCAB_FILE, MERGES_FILE))
 # The class name transformers' AutoTokenizer knows this tokenizer by.
 REFERENCE_CLASS_NAME = "BlenderbotSmallTokenizer"
+# transformers' names for the family's tokenizer classes, as tokenizer_config.json's
+# tokenizer_class holds them.
+TOKENIZER_CLASS_NAMES = frozenset({REFERENCE_CLASS_NAME, REFERENCE_CLASS_NAME + "Fast"})
 # Ends a token that the next token continues: "ap@@ te" is "apte".
 CONTINUATION = "@@"
 # The token a line break in the text becomes.
