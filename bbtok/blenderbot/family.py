@@ -58,6 +58,11 @@ VOCABULARY_HEAD = ("<s>", "<pad>", "</s>", "<unk>")
 MASK_TOKEN = DEFAULT_SPECIAL_TOKENS["mask_token"]
 # The vocabulary size of facebook/blenderbot-400M-distill.
 DISTILL_400M_VOCAB_SIZE = 8008
+# The turns of a conversation are joined with two spaces, and each of the person's turns has a
+# space in front: the conversation format of transformers 4's BlenderbotTokenizer (its default
+# chat template; transformers 5.23.0's blenderbot code defines none).
+TURN_SEPARATOR = "  "
+USER_TURN_PREFIX = " "
 # The setting that makes decode clean up spaces even though this is a BPE tokenizer.
 FORCE_CLEAN_UP = "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output"
 # The token type id of padding (transformers' pad_token_type_id, which Blenderbot leaves at 0).

@@ -30,6 +30,9 @@ TOKENIZER_CLASS_NAMES = frozenset({REFERENCE_CLASS_NAME, REFERENCE_CLASS_NAME + 
 CONTINUATION = "@@"
 # The token a line break in the text becomes.
 NEWLINE_MARKER = "__newln__"
+# The turns of a conversation are joined with a line break (which becomes NEWLINE_MARKER): the
+# way BlenderBot-small's training data separated them.
+TURN_SEPARATOR = "\n"
 # The special tokens by role, as the reference's constructor sets them.
 DEFAULT_SPECIAL_TOKENS: Mapping[str, str] = MappingProxyType(
     {
