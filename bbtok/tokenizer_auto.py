@@ -16,7 +16,7 @@ from bbtok.blenderbot_small import family as small
 from bbtok.storage import files, hub
 from bbtok.tokenization import pretrained
 from bbtok.tokenization.chat_template import CHAT_TEMPLATE_DIR
-from bbtok.tokenization.pretrained import PIPELINE_FILE, TOKENIZER_CONFIG_FILE
+from bbtok.tokenization.pretrained import TOKENIZER_CONFIG_FILE
 
 if TYPE_CHECKING:
     from bbtok.blenderbot.tokenizer import BlenderbotTokenizer
@@ -33,14 +33,14 @@ __all__ = [
 ]
 
 # transformers' names for each family's tokenizer classes, as tokenizer_config.json holds them.
-BYTE_LEVEL_CLASS_NAMES = frozenset({"BlenderbotTokenizer", "BlenderbotTokenizerFast"})
-SMALL_CLASS_NAMES = frozenset({"BlenderbotSmallTokenizer", "BlenderbotSmallTokenizerFast"})
+BYTE_LEVEL_CLASS_NAMES = byte_level.TOKENIZER_CLASS_NAMES
+SMALL_CLASS_NAMES = small.TOKENIZER_CLASS_NAMES
 # What a tokenizer directory of either family holds, as a hub model id is fetched: the
 # vocabulary files both families' hub checkpoints have, and tokenizer.json when there is one.
 TOKENIZER_FILES = hub.FileSet(
     small.TOKENIZER_FILES.holding,
     small.TOKENIZER_FILES.required,
-    (*small.TOKENIZER_FILES.optional, PIPELINE_FILE),
+    (*small.TOKENIZER_FILES.optional, byte_level.TOKENIZER_FILE),
 )
 _VOCABULARY_FILE_NAMES = frozenset(
     small.TOKENIZER_FILES.required + byte_level.TOKENIZER_FILES.required
@@ -77,7 +77,7 @@ def is_byte_level(directory: str | os.PathLike[str]) -> bool:
             raise ValueError(f"{config_path}: expected a JSON object")
         class_name = config.get("tokenizer_class")
     if class_name is None:
-        return os.path.lexists(os.path.join(directory, PIPELINE_FILE))
+        return os.path.lexists(os.path.join(directory, byte_level.TOKENIZER_FILE))
     if not isinstance(class_name, str):
         raise ValueError(f"{config_path}: tokenizer_class {class_name!r} is not a class name")
     if class_name in BYTE_LEVEL_CLASS_NAMES:
@@ -117,7 +117,7 @@ def tokenizer_files_held(directory: str | os.PathLike[str]) -> list[str]:
         ]
     # A byte-level tokenizer's pipeline file holds its vocabulary too.
     if not set(wanted.required) <= set(held) and not (
-        wanted is byte_level.DIRECTORY_FILES and PIPELINE_FILE in held
+        wanted is byte_level.DIRECTORY_FILES and byte_level.TOKENIZER_FILE in held
     ):
         raise FileNotFoundError(
             errno.ENOENT, f"No tokenizer: the directory holds no {wanted.holding}", directory

@@ -1,21 +1,28 @@
 """What makes a tokenizer Blenderbot (byte-level), written once: its special tokens and their
-ids, its file names, the class name transformers knows it by, and the ``X </s>`` layout of a
-sequence (``A </s> B </s>`` for a pair).
+ids, its file names, the class name transformers knows it by, its settings, how its tokens join
+back into text, where its post-processor puts the special tokens (``X </s>``, ``A </s> B </s>``
+for a pair, by default), and what it saves.
 
-Read by the tokenizer (:mod:`bbtok.blenderbot.tokenizer`) and the trainer
-(:mod:`bbtok.blenderbot.train`).
+Read by the tokenizer (:mod:`bbtok.blenderbot.tokenizer`, which runs the family on the
+``tokenizers`` library), the trainer (:mod:`bbtok.blenderbot.train`), the either-family loader
+and the command line. The shared layer (:mod:`bbtok.tokenization`) knows none of it: it calls
+the hooks :class:`BlenderbotFamily` implements.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import os
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from bbtok.storage import hub
-from bbtok.tokenization import vocabulary_files
+from bbtok.blenderbot.post_processor import SpecialTokenLayout
+from bbtok.storage import files, hub
+from bbtok.tokenization.added_tokens import AddedToken, TokenRegistry
 from bbtok.tokenization.pretrained import PIPELINE_FILE, tokenizer_file_set
 
+# The files of a directory in the hub's form, which hold the vocabulary.
 VOCAB_FILE = "vocab.json"
 MERGES_FILE = "merges.txt"
 # The single file transformers 5 writes, holding the whole pipeline.
@@ -29,7 +36,11 @@ DIRECTORY_FILES = hub.FileSet(
     TOKENIZER_FILES.required,
     (TOKENIZER_FILE, *TOKENIZER_FILES.optional),
 )
+# The class name transformers' AutoTokenizer knows this tokenizer by.
 REFERENCE_CLASS_NAME = "BlenderbotTokenizer"
+# transformers' names for the family's tokenizer classes, as tokenizer_config.json's
+# tokenizer_class holds them.
+TOKENIZER_CLASS_NAMES = frozenset({REFERENCE_CLASS_NAME, REFERENCE_CLASS_NAME + "Fast"})
 # The special tokens by role, as the reference's constructor sets them.
 DEFAULT_SPECIAL_TOKENS: Mapping[str, str] = MappingProxyType(
     {
@@ -47,189 +58,137 @@ VOCABULARY_HEAD = ("<s>", "<pad>", "</s>", "<unk>")
 MASK_TOKEN = DEFAULT_SPECIAL_TOKENS["mask_token"]
 # The vocabulary size of facebook/blenderbot-400M-distill.
 DISTILL_400M_VOCAB_SIZE = 8008
+# The turns of a conversation are joined with two spaces, and each of the person's turns has a
+# space in front: the conversation format of transformers 4's BlenderbotTokenizer (its default
+# chat template; transformers 5.23.0's blenderbot code defines none).
+TURN_SEPARATOR = "  "
+USER_TURN_PREFIX = " "
+# The setting that makes decode clean up spaces even though this is a BPE tokenizer.
+FORCE_CLEAN_UP = "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output"
+# The token type id of padding (transformers' pad_token_type_id, which Blenderbot leaves at 0).
+PAD_TYPE_ID = 0
+
+logger = logging.getLogger("bbtok")
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+    from bbtok.tokenization.base import TokenizerBase as _TokenizerBase
+else:
+    # A mixin at run time (the shared base comes after it in a tokenizer's bases), the base
+    # itself for the type checker.
+    _TokenizerBase = object
 
 
-class SpecialTokenLayout:
-    """Where a post-processor puts special tokens: the templates of a single sequence and of a
-    pair, each a tuple of parts, ``"A"``/``"B"`` (a sequence) or a special token's ids, each
-    with its token type id.
-
-    Read from the ``post_processor`` of a ``tokenizer.json`` (:meth:`from_post_processor`), as
-    transformers' tokenizers run it, so that the shared layer's ``build_inputs_with_special_tokens``
-    adds what ``tokenizers`` would.
-
-    >>> layout = SpecialTokenLayout.end_of_sequence(2)
-    >>> layout.build([10, 11], None), layout.build([10], [20])
-    ([10, 11, 2], [10, 2, 20, 2])
+class BlenderbotFamily(_TokenizerBase):
+    """The Blenderbot (byte-level) hooks of :class:`~bbtok.tokenization.base.TokenizerBase`; a
+    tokenizer of the family lists this class before the base, calls
+    :meth:`_take_family_settings` before setting the base up, and supplies ``_core`` (its
+    ``tokenizers`` pipeline, whose decoder is the byte-level one and whose text is what
+    ``tokenizer.json`` holds) and ``_layout`` (where its post-processor puts special tokens).
     """
 
-    def __init__(
+    reference_class_name: ClassVar[str] = REFERENCE_CLASS_NAME
+    vocabulary_file_names: ClassVar[tuple[str, str]] = (VOCAB_FILE, MERGES_FILE)
+
+    _core: Tokenizer
+    _layout: SpecialTokenLayout
+    # Whether a text gets a space in front, so that its first word is encoded as any other.
+    add_prefix_space: bool
+    # Whether decode cleans up spaces when asked to (the setting named FORCE_CLEAN_UP).
+    force_clean_up: bool
+    _warned_clean_up: bool
+
+    def _take_family_settings(self, add_prefix_space: bool, settings: dict[str, Any]) -> None:
+        """Fill in the constructor's ``settings`` with the family's special tokens, and take
+        out the family's own settings."""
+        for name, default in DEFAULT_SPECIAL_TOKENS.items():
+            settings.setdefault(name, default)
+        if isinstance(settings["mask_token"], str):
+            # As the reference: the mask token swallows the white space before it.
+            settings["mask_token"] = AddedToken(
+                settings["mask_token"], lstrip=True, normalized=False
+            )
+        self.add_prefix_space = bool(add_prefix_space)
+        self.force_clean_up = bool(settings.pop(FORCE_CLEAN_UP, False))
+        self._warned_clean_up = False
+
+    def _vocab_key(self, token: str) -> str:
+        return token
+
+    def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
+        """Byte-level tokens back into text: ``["ĠHello", "Ġworld"]`` -> " Hello world"."""
+        decoder = self._core.decoder
+        assert decoder is not None  # set by pipeline.core_spec
+        text: str = decoder.decode(list(tokens))
+        return text
+
+    # -- special-token layout: the post-processor's ------------------------------------------
+
+    def build_inputs_with_special_tokens(
+        self, token_ids_0: list[int], token_ids_1: list[int] | None = None
+    ) -> list[int]:
+        """The ids with the special tokens the post-processor adds (``X </s>`` by default)."""
+        return self._layout.build(list(token_ids_0), token_ids_1)
+
+    def _added_special_tokens_mask(
+        self, token_ids_0: list[int], token_ids_1: list[int] | None
+    ) -> list[int]:
+        return self._layout.special_mask(list(token_ids_0), token_ids_1)
+
+    def create_token_type_ids_from_sequences(
+        self, token_ids_0: list[int], token_ids_1: list[int] | None = None
+    ) -> list[int]:
+        """The token type ids the post-processor gives."""
+        return self._layout.type_ids(list(token_ids_0), token_ids_1)
+
+    def _spans_with_special_tokens(
+        self, offsets: list[tuple[int, int]], word_ids: list[int | None]
+    ) -> tuple[list[tuple[int, int]], list[int | None]]:
+        mask = self._layout.special_mask([0] * len(offsets), None)
+        own_offsets = iter(offsets)
+        own_words = iter(word_ids)
+        placed_offsets = [(0, 0) if special else next(own_offsets) for special in mask]
+        placed_words = [None if special else next(own_words) for special in mask]
+        return placed_offsets, placed_words
+
+    # -- decoding ----------------------------------------------------------------------------
+
+    def _decode_one(
         self,
-        single: tuple[tuple[str | tuple[int, ...], int], ...],
-        pair: tuple[tuple[str | tuple[int, ...], int], ...],
-    ) -> None:
-        self.single = single
-        self.pair = pair
-
-    @classmethod
-    def end_of_sequence(cls, eos_id: int) -> SpecialTokenLayout:
-        """The family's documented layout: ``X </s>``, and ``A </s> B </s>`` for a pair."""
-        eos = (eos_id,)
-        return cls((("A", 0), (eos, 0)), (("A", 0), (eos, 0), ("B", 1), (eos, 1)))
-
-    @classmethod
-    def from_post_processor(
-        cls, spec: Mapping[str, Any] | None, source: str = "post_processor"
-    ) -> SpecialTokenLayout:
-        """The layout of a ``tokenizer.json`` ``post_processor`` (None: no special tokens).
-        What ``tokenizers`` would not read, or an id outside 0 to 2**31 - 1, is a ValueError
-        starting with ``source`` (the file and key).
-
-        >>> SpecialTokenLayout.from_post_processor({"type": "BertProcessing", "cls": ["<s>", 0],
-        ...     "sep": ["</s>", 2]}).build([7], None)
-        [0, 7, 2]
-        """
-        if spec is None:
-            return cls((("A", 0),), (("A", 0), ("B", 1)))
-        if not isinstance(spec, Mapping):
-            raise ValueError(f"{source}: must be a JSON object, found {type(spec).__name__}")
-        kind = spec.get("type")
-        if kind == "ByteLevel":
-            return cls.from_post_processor(None)
-        if kind == "Sequence":
-            processors = _field(spec, "processors", list, source)
-            for number, processor in enumerate(processors):
-                if not isinstance(processor, Mapping):
-                    raise ValueError(f"{source}.processors[{number}]: must be a JSON object")
-            layouts = [
-                (number, p) for number, p in enumerate(processors) if p.get("type") != "ByteLevel"
-            ]
-            if len(layouts) > 1:
-                raise ValueError(f"{source}: a post-processor sequence may hold one template only")
-            if not layouts:
-                return cls.from_post_processor(None)
-            number, layout = layouts[0]
-            return cls.from_post_processor(layout, f"{source}.processors[{number}]")
-        if kind == "TemplateProcessing":
-            special_tokens = _field(spec, "special_tokens", Mapping, source)
-            specials = {
-                name: _special_token_ids(name, token, f"{source}.special_tokens[{name!r}]")
-                for name, token in special_tokens.items()
-            }
-            return cls(
-                _template(_field(spec, "single", list, source), specials, f"{source}.single"),
-                _template(_field(spec, "pair", list, source), specials, f"{source}.pair"),
-            )
-        if kind in ("RobertaProcessing", "BertProcessing"):
-            cls_id = (_token_and_id(spec, "cls", source),)
-            sep_id = (_token_and_id(spec, "sep", source),)
-            single: tuple[tuple[str | tuple[int, ...], int], ...] = (
-                (cls_id, 0),
-                ("A", 0),
-                (sep_id, 0),
-            )
-            if kind == "RobertaProcessing":
-                pair = (*single, (sep_id, 0), ("B", 0), (sep_id, 0))
-            else:
-                pair = (*single, ("B", 1), (sep_id, 1))
-            return cls(single, pair)
-        raise ValueError(
-            f"{source}: post-processor {kind!r} is not supported by the Blenderbot tokenizer"
-        )
-
-    def _parts(self, pair: bool) -> tuple[tuple[str | tuple[int, ...], int], ...]:
-        return self.pair if pair else self.single
-
-    def build(self, first: list[int], second: list[int] | None) -> list[int]:
-        """The ids with the special tokens added."""
-        sequences = {"A": first, "B": second or []}
-        ids: list[int] = []
-        for part, _ in self._parts(second is not None):
-            ids.extend(sequences[part] if isinstance(part, str) else part)
-        return ids
-
-    def special_mask(self, first: list[int], second: list[int] | None) -> list[int]:
-        """1 for each id :meth:`build` adds, 0 for the sequences' own."""
-        sequences = {"A": first, "B": second or []}
-        mask: list[int] = []
-        for part, _ in self._parts(second is not None):
-            mask.extend([0] * len(sequences[part]) if isinstance(part, str) else [1] * len(part))
-        return mask
-
-    def type_ids(self, first: list[int], second: list[int] | None) -> list[int]:
-        """The token type id of each id :meth:`build` gives."""
-        sequences = {"A": first, "B": second or []}
-        types: list[int] = []
-        for part, type_id in self._parts(second is not None):
-            types.extend([type_id] * len(sequences[part] if isinstance(part, str) else part))
-        return types
-
-
-def _field(spec: Mapping[str, Any], key: str, kind: type, source: str) -> Any:
-    """``spec[key]``, which must be a ``kind``; else a ValueError naming ``source.key``."""
-    value = spec.get(key)
-    if not isinstance(value, kind):
-        raise ValueError(
-            f"{source}.{key}: must be a JSON {'array' if kind is list else 'object'}, found "
-            f"{type(value).__name__}"
-        )
-    return value
-
-
-def _id(value: object, where: str) -> int:
-    """A token id or token type id, checked: an integer from 0 to MAX_TOKEN_ID."""
-    if (
-        not isinstance(value, int)
-        or isinstance(value, bool)
-        or not 0 <= value <= vocabulary_files.MAX_TOKEN_ID
-    ):
-        raise ValueError(
-            f"{where}: {value!r} is not an id; ids are integers from 0 to "
-            f"{vocabulary_files.MAX_TOKEN_ID}"
-        )
-    return value
-
-
-def _special_token_ids(name: object, token: object, where: str) -> tuple[int, ...]:
-    if not isinstance(token, Mapping):
-        raise ValueError(f"{where}: must be a JSON object, found {type(token).__name__}")
-    ids, tokens = token.get("ids"), token.get("tokens")
-    if not isinstance(ids, list) or not isinstance(tokens, list) or len(ids) != len(tokens):
-        raise ValueError(f"{where}: must hold 'ids' and 'tokens', two arrays of one length")
-    if token.get("id") != name or not all(isinstance(text, str) for text in tokens):
-        raise ValueError(f"{where}: its 'id' must be its name and its 'tokens' strings")
-    return tuple(_id(index, f"{where}.ids[{number}]") for number, index in enumerate(ids))
-
-
-def _token_and_id(spec: Mapping[str, Any], key: str, source: str) -> int:
-    """The id of RobertaProcessing's or BertProcessing's ``[token, id]`` at ``key``."""
-    value = spec.get(key)
-    if not isinstance(value, list) or len(value) != 2 or not isinstance(value[0], str):
-        raise ValueError(f"{source}.{key}: must be [token, id], found {value!r}")
-    return _id(value[1], f"{source}.{key}[1]")
-
-
-def _template(
-    pieces: list[Any], specials: Mapping[str, tuple[int, ...]], where: str
-) -> tuple[tuple[str | tuple[int, ...], int], ...]:
-    parts: list[tuple[str | tuple[int, ...], int]] = []
-    for number, piece in enumerate(pieces):
-        here = f"{where}[{number}]"
-        if not isinstance(piece, Mapping) or len(piece) != 1:
-            raise ValueError(f'{here}: must be {{"Sequence": ...}} or {{"SpecialToken": ...}}')
-        ((kind, fields),) = piece.items()
-        if kind not in ("Sequence", "SpecialToken") or not isinstance(fields, Mapping):
-            raise ValueError(f'{here}: must be {{"Sequence": ...}} or {{"SpecialToken": ...}}')
-        name = fields.get("id")
-        type_id = _id(fields.get("type_id"), f"{here}.{kind}.type_id")
-        if kind == "Sequence":
-            if name not in ("A", "B"):
-                raise ValueError(f'{here}.Sequence.id: must be "A" or "B", found {name!r}')
-            parts.append((name, type_id))
-        else:
-            if not isinstance(name, str) or name not in specials:
-                raise ValueError(
-                    f"{here}.SpecialToken.id: {name!r} is not one of the special_tokens"
+        token_ids: Any,
+        skip_special_tokens: bool,
+        clean_up_tokenization_spaces: bool | None,
+    ) -> str:
+        if clean_up_tokenization_spaces is None:
+            clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
+        if clean_up_tokenization_spaces and not self.force_clean_up:
+            # Quirk: the reference skips the clean-up for BPE tokenizers, where it would remove
+            # spaces the text had, unless forced to by the setting named FORCE_CLEAN_UP.
+            if not self._warned_clean_up:
+                logger.warning(
+                    "%s does not clean up tokenization spaces (it would remove spaces of the "
+                    "text); pass %s=True to force it",
+                    type(self).__name__,
+                    FORCE_CLEAN_UP,
                 )
-            parts.append((specials[name], type_id))
-    return tuple(parts)
+                self._warned_clean_up = True
+            clean_up_tokenization_spaces = False
+        return super()._decode_one(token_ids, skip_special_tokens, clean_up_tokenization_spaces)
+
+    # -- files -------------------------------------------------------------------------------
+
+    def _config_for_saving(self, tokens: TokenRegistry) -> dict[str, Any]:
+        config = super()._config_for_saving(tokens)
+        config["add_prefix_space"] = self.add_prefix_space
+        if self.force_clean_up:
+            config[FORCE_CLEAN_UP] = True
+        return config
+
+    def _more_files_to_save(
+        self, save_directory: str, prefix: str, tokens: TokenRegistry
+    ) -> list[tuple[str, bytes]]:
+        # tokenizer.json holds the whole pipeline, post-processor and added tokens included:
+        # with it, this class and transformers' from_pretrained load the same tokenizer.
+        pipeline_path = os.path.join(save_directory, prefix + TOKENIZER_FILE)
+        return [(pipeline_path, files.encode_utf8(self._core.to_str(pretty=True), pipeline_path))]

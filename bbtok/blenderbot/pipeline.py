@@ -3,9 +3,8 @@
 5.23.0 sets it up: BPE with no continuation prefix or word suffix, the GPT-2 byte-level
 pre-tokenizer and decoder, no normalizer; the post-processor of ``X </s>``.
 
-With ``return_overflowing_tokens=True`` the core also truncates, pads and cuts the overflowing
-windows, as in 5.23.0; the inputs it is given and the lengths its truncation cuts sequences to
-are worked out here (:func:`core_batch`, :func:`narrowest_window`).
+The inputs the core is given for a call are made here too (:func:`core_batch`); the rows it
+makes of them, overflowing windows included, are made in :mod:`bbtok.blenderbot.overflow_windows`.
 """
 
 from __future__ import annotations
@@ -266,7 +265,7 @@ def core_token(token: AddedToken) -> CoreAddedToken:
     )
 
 
-# -- the core's input and truncation, for return_overflowing_tokens=True -------------------------
+# -- the core's input -------------------------------------------------------------------------
 
 
 def is_text_input(value: object) -> bool:
@@ -344,38 +343,3 @@ def split_input(item: Any, pretokenized: bool) -> tuple[Any, Any] | None:
     if isinstance(item, (list, tuple)) and len(item) == 2:
         return item[0], item[1]
     return None
-
-
-def narrowest_window(first: int, second: int | None, room: int, strategy: str) -> int | None:
-    """The smallest length, above 0, that the core's truncation cuts a sequence of ``first``
-    tokens (and a second one of ``second``) to, when ``room`` tokens are left for them
-    (``max_length`` less the special tokens added); None when none is cut to such a length.
-    Its stride must be below that length: the library panics otherwise.
-
-    The arithmetic is that of ``tokenizers``' truncation: a pair cut with ``longest_first``
-    keeps the shorter sequence whole if it fits in half the room, else half the room each.
-
-    >>> narrowest_window(10, None, 4, "longest_first"), narrowest_window(10, 3, 5, "only_first")
-    (4, 2)
-    """
-    if room <= 0:
-        # 0: every token goes to the overflow (no window). Below 0 (fewer than the special
-        # tokens): the library's unsigned subtraction wraps around, and nothing is cut.
-        return None
-    total = first + (second or 0)
-    if total <= room:
-        return None
-    if second is None and strategy == "longest_first":
-        return room
-    if strategy == "longest_first":
-        assert second is not None
-        shorter, longer = sorted((first, second))
-        shorter_kept, longer_kept = shorter, max(shorter, room - shorter)
-        if shorter_kept + longer_kept > room:
-            shorter_kept, longer_kept = room // 2, room // 2 + room % 2
-        kept_and_lengths = ((shorter_kept, shorter), (longer_kept, longer))
-        return min((kept for kept, length in kept_and_lengths if 0 < kept < length), default=None)
-    target = first if strategy == "only_first" else second
-    if target is None or target <= total - room:
-        return None  # the library raises its own error: no second sequence, or too short
-    return target - (total - room)

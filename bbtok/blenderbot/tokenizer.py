@@ -1,18 +1,19 @@
 """``BlenderbotTokenizer``: the byte-level BPE tokenizer of facebook/blenderbot-400M-distill,
 -1B-distill and -3B, on the ``tokenizers`` library, behind the shared Hugging Face surface.
+The family's rules are :mod:`bbtok.blenderbot.family`'s; this class runs them on the library.
 
 The ``tokenizers`` pipeline (the *core*) is built by :mod:`bbtok.blenderbot.pipeline` as
 transformers 5.23.0 builds it (``add_prefix_space``, True by default). The core cuts the added
 tokens out of the text and encodes the rest, batches included (``encode_batch``, on all cores);
 the shared layer (:mod:`bbtok.tokenization`) truncates, adds the special tokens where the
-post-processor puts them (:class:`~bbtok.blenderbot.family.SpecialTokenLayout`), pads and
+post-processor puts them (:class:`~bbtok.blenderbot.post_processor.SpecialTokenLayout`), pads and
 builds tensors. The shared token registry is the source of the added tokens: each change is
 handed to the core before it is published.
 
 With ``return_overflowing_tokens=True`` the core does it all, as in transformers 5.23.0: it
 truncates (``stride``, ``max_length``, the strategy), adds the special tokens, pads, and returns
 each overflowing window as a row of its own (``overflow_to_sample_mapping`` says whose); a copy
-of the core per thread is set up for each such call.
+of the core per thread is set up for each such call (:mod:`bbtok.blenderbot.overflow_windows`).
 
 A directory holds either ``tokenizer.json`` (what transformers 5 saves: its vocabulary, merges
 and post-processor are used, the rest of the pipeline is rebuilt as above, as 5.23.0 does) or
@@ -25,44 +26,37 @@ none, as 5.23.0's constructor (:func:`~bbtok.blenderbot.pipeline.given_vocabular
 from __future__ import annotations
 
 import copy
-import functools
 import json
-import logging
 import os
-import threading
 from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
 from tokenizers import Encoding, Tokenizer
 
 from bbtok.blenderbot.family import (
-    DEFAULT_SPECIAL_TOKENS,
     DIRECTORY_FILES,
     MERGES_FILE,
-    REFERENCE_CLASS_NAME,
     TOKENIZER_FILE,
     VOCAB_FILE,
-    SpecialTokenLayout,
+    BlenderbotFamily,
 )
+from bbtok.blenderbot.overflow_windows import OverflowWindows, WindowingCore
 from bbtok.blenderbot.pipeline import (
     check_merges,
     check_merges_in_vocab,
-    core_batch,
     core_spec,
     core_token,
     eos_template,
     given_vocabulary,
-    is_batched,
     is_text_input,
-    narrowest_window,
     no_special_tokens_template,
     read_byte_level_merges,
     read_pipeline_file,
-    split_input,
 )
+from bbtok.blenderbot.post_processor import SpecialTokenLayout
 from bbtok.storage import files, hub
 from bbtok.tokenization import chat_template, vocabulary_files
-from bbtok.tokenization.added_tokens import AddedToken, TokenRegistry
+from bbtok.tokenization.added_tokens import TokenRegistry
 from bbtok.tokenization.base import Spans, TokenizerBase
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id, to_python
 from bbtok.tokenization.options import CallOptions
@@ -70,23 +64,9 @@ from bbtok.tokenization.pretrained import read_tokenizer_config
 from bbtok.tokenization.special_tokens import UNPICKLED, unpickled_attribute, unpickled_state
 
 TokenizerT = TypeVar("TokenizerT", bound="BlenderbotTokenizer")
-logger = logging.getLogger("bbtok")
-# The setting that makes decode clean up spaces even though this is a BPE tokenizer.
-FORCE_CLEAN_UP = "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output"
-# The token type id of padding (transformers' pad_token_type_id, which Blenderbot leaves at 0).
-PAD_TYPE_ID = 0
 
 
-class _WindowingCore(threading.local):
-    """A thread's copy of the core, which calls with ``return_overflowing_tokens=True`` set
-    truncation and padding on (other threads read the shared core meanwhile); made again when
-    the shared core is replaced (``source``)."""
-
-    source: Tokenizer | None = None
-    core: Tokenizer | None = None
-
-
-class BlenderbotTokenizer(TokenizerBase):
+class BlenderbotTokenizer(BlenderbotFamily, OverflowWindows, TokenizerBase):
     """The Blenderbot byte-level BPE tokenizer: identical ids, tokens, offsets and decoded text
     to transformers 5.23.0's ``BlenderbotTokenizer`` loaded from the same directory.
 
@@ -95,8 +75,6 @@ class BlenderbotTokenizer(TokenizerBase):
     [421, 1087, 1047, 2]
     """
 
-    reference_class_name: ClassVar[str] = REFERENCE_CLASS_NAME
-    vocabulary_file_names: ClassVar[tuple[str, str]] = (VOCAB_FILE, MERGES_FILE)
     pads_empty_sequences: ClassVar[bool] = True
     reference_backend: ClassVar[str] = "tokenizers"
     saves_pipeline_file: ClassVar[bool] = True
@@ -113,11 +91,7 @@ class BlenderbotTokenizer(TokenizerBase):
         merges: Sequence[Sequence[str]] | str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        for name, default in DEFAULT_SPECIAL_TOKENS.items():
-            kwargs.setdefault(name, default)
-        if isinstance(kwargs["mask_token"], str):
-            # As the reference: the mask token swallows the white space before it.
-            kwargs["mask_token"] = AddedToken(kwargs["mask_token"], lstrip=True, normalized=False)
+        self._take_family_settings(add_prefix_space, kwargs)
         post_processor: dict[str, Any] | None = None
         # The hub's files get the family's documented layout, X </s> (see README.md).
         ends_with_eos = False
@@ -137,10 +111,7 @@ class BlenderbotTokenizer(TokenizerBase):
             ends_with_eos = True
         else:
             raise TypeError("give vocab_file and merges_file, vocab and merges, or tokenizer_file")
-        self.add_prefix_space = bool(add_prefix_space)
-        self._windowing = _WindowingCore()
-        self.force_clean_up = bool(kwargs.pop(FORCE_CLEAN_UP, False))
-        self._warned_clean_up = False
+        self._windowing = WindowingCore()
         self._vocab = vocab
         self._vocab_tokens = {index: token for token, index in vocab.items()}
         self._merges = merge_pairs
@@ -274,174 +245,6 @@ class BlenderbotTokenizer(TokenizerBase):
 
     # -- calls: rows made by the core --------------------------------------------------------
 
-    def _windowing_core(self) -> Tokenizer:
-        windowing = self._windowing
-        core = self._core
-        if windowing.source is not core or windowing.core is None:
-            windowing.core = copy.copy(core)
-            windowing.source = core
-        return windowing.core
-
-    def _encode_windows(self, text: Any, text_pair: Any, options: CallOptions) -> BatchEncoding:
-        """Encode as transformers 5.23.0 does: the core truncates, adds the special tokens and
-        pads; a row per input, whose ``tokenizers.Encoding`` the result keeps. With
-        ``return_overflowing_tokens=True``, one row per window the truncation cuts,
-        ``overflow_to_sample_mapping`` naming the input of each, single texts included (no row
-        is unwrapped)."""
-        pretokenized = options.is_split_into_words
-        inputs = core_batch(text, text_pair, pretokenized)
-        core = self._windowing_core()
-        core.encode_special_tokens = options.split_special
-        core.no_padding()
-        if options.truncation_strategy == "do_not_truncate":
-            core.no_truncation()
-        else:
-            assert options.max_length is not None  # resolve_strategies gives one
-            truncate = functools.partial(
-                core.enable_truncation,
-                options.max_length,
-                stride=options.stride,
-                strategy=options.truncation_strategy,
-                direction=self.truncation_side,
-            )
-            # The library refuses a stride above max_length less the special tokens of a
-            # single sequence here, with a ValueError, as in the reference.
-            truncate()
-            if options.stride:
-                core.no_truncation()
-                self._check_stride(core, inputs, options)
-                truncate()
-        if options.padding_strategy != "do_not_pad":
-            core.enable_padding(
-                direction=options.padding_side or self.padding_side,
-                pad_id=self.pad_token_id,
-                pad_type_id=PAD_TYPE_ID,
-                pad_token=self.pad_token,
-                length=options.max_length if options.padding_strategy == "max_length" else None,
-                pad_to_multiple_of=options.pad_to_multiple_of,
-            )
-        batched = is_batched(text, pretokenized)
-        try:
-            if batched:
-                encodings = core.encode_batch(
-                    inputs,
-                    add_special_tokens=options.add_special_tokens,
-                    is_pretokenized=pretokenized,
-                )
-            else:
-                # One input: the library's encode gives what encode_batch gives for it, without
-                # the batch's hand-over to its thread pool (a fifth of a short text's call).
-                sequence, pair = inputs[0] if isinstance(inputs[0], tuple) else (inputs[0], None)
-                encodings = [
-                    core.encode(
-                        sequence,
-                        pair,
-                        add_special_tokens=options.add_special_tokens,
-                        is_pretokenized=pretokenized,
-                    )
-                ]
-        except Exception as error:
-            if type(error) is not Exception:
-                raise
-            # The library's truncation errors (a sequence too short to cut, no second
-            # sequence to cut with only_second) are bare Exceptions in the reference.
-            raise ValueError(str(error)) from error
-        return self._window_rows(encodings, options, batched)
-
-    def _check_stride(self, core: Tokenizer, inputs: list[Any], options: CallOptions) -> None:
-        """Raise a ValueError where the library would panic (a ``PanicException``, which is no
-        ``Exception``) while cutting windows: when ``stride`` is not below the length it cuts
-        a sequence to. Sequences are encoded untruncated to learn their lengths, only where
-        the lengths that do not need it cannot rule that out."""
-        pretokenized = options.is_split_into_words
-        split = [split_input(item, pretokenized) for item in inputs]
-        items = [item for item in split if item is not None]
-        if len(items) < len(split):
-            return  # encode_batch refuses the input, as in the reference
-        stride = options.stride
-        assert options.max_length is not None
-        added_tokens = {
-            is_pair: core.num_special_tokens_to_add(is_pair) if options.add_special_tokens else 0
-            for is_pair in (False, True)
-        }
-
-        @functools.cache
-        def lengths(side: int) -> dict[int, int]:
-            """Untruncated length of each input's first (0) or second (1) sequence."""
-            indices = [i for i, item in enumerate(items) if item[side] is not None]
-            encoded = core.encode_batch(
-                [items[i][side] for i in indices],
-                add_special_tokens=False,
-                is_pretokenized=pretokenized,
-            )
-            return {i: len(encoding.ids) for i, encoding in zip(indices, encoded, strict=True)}
-
-        strategy = options.truncation_strategy
-        for index, item in enumerate(items):
-            is_pair = item[1] is not None
-            added = added_tokens[is_pair]
-            room = options.max_length - added
-            # What can be told without the lengths: the window a single sequence is cut to is
-            # the room; a pair cut longest_first keeps at least half of it per sequence.
-            if not is_pair and room > stride:
-                continue
-            if is_pair and strategy == "longest_first" and room // 2 > stride:
-                continue
-            if is_pair and strategy in ("only_first", "only_second"):
-                other = 1 if strategy == "only_first" else 0
-                other_room = room - lengths(other)[index]
-                if other_room <= 0 or other_room > stride:
-                    continue
-            window = narrowest_window(
-                lengths(0)[index], lengths(1)[index] if is_pair else None, room, strategy
-            )
-            if window is not None and stride >= window:
-                raise ValueError(
-                    f"stride={stride} must be below {window}, the length the truncation cuts "
-                    f"a sequence of input {index} to (max_length={options.max_length} less "
-                    f"{added} special tokens{', shared by the pair' if is_pair else ''})"
-                )
-
-    def _window_rows(
-        self, encodings: list[Encoding], options: CallOptions, batched: bool
-    ) -> BatchEncoding:
-        """The fields 5.23.0 builds of the core's encodings, a row per input (per window with
-        ``return_overflowing_tokens``), in its order; the row of a single input is unwrapped
-        unless tensors or windows are asked for."""
-        return_token_type_ids = options.returns_token_type_ids(self.model_input_names)
-        return_attention_mask = options.returns_attention_mask(self.model_input_names)
-        rows: list[Encoding] = []
-        sample_of_row: list[int] = []
-        for index, encoding in enumerate(encodings):
-            windows = (
-                [encoding, *encoding.overflowing]
-                if options.return_overflowing_tokens
-                else [encoding]
-            )
-            rows.extend(windows)
-            sample_of_row.extend([index] * len(windows))
-        fields: dict[str, Any] = {"input_ids": [row.ids for row in rows]}
-        if return_token_type_ids:
-            fields["token_type_ids"] = [row.type_ids for row in rows]
-        if return_attention_mask:
-            fields["attention_mask"] = [row.attention_mask for row in rows]
-        if options.return_special_tokens_mask:
-            fields["special_tokens_mask"] = [row.special_tokens_mask for row in rows]
-        if options.return_offsets_mapping:
-            fields["offset_mapping"] = [row.offsets for row in rows]
-        if options.return_length:
-            fields["length"] = [len(row.ids) for row in rows]
-        if options.return_overflowing_tokens:
-            fields["overflow_to_sample_mapping"] = sample_of_row
-        for ids in fields["input_ids"]:
-            self._warn_if_too_long(ids, options.max_length)
-        if not batched and not options.return_tensors and not options.return_overflowing_tokens:
-            fields = {
-                key: value[0] if value and isinstance(value[0], list) else value
-                for key, value in fields.items()
-            }
-        return BatchEncoding(fields, tensor_type=options.return_tensors, encodings=rows)
-
     def _vocab_token_to_id(self, token: str) -> int | None:
         return self._vocab.get(token)
 
@@ -453,45 +256,6 @@ class BlenderbotTokenizer(TokenizerBase):
 
     def _merge_ranks(self) -> dict[tuple[str, ...], int]:
         return {merge: rank for rank, merge in enumerate(self._merges)}
-
-    # -- the family's hooks ------------------------------------------------------------------
-
-    def _vocab_key(self, token: str) -> str:
-        return token
-
-    def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
-        """Byte-level tokens back into text: ``["ĠHello", "Ġworld"]`` -> " Hello world"."""
-        decoder = self._core.decoder
-        assert decoder is not None  # set by _core_spec
-        text: str = decoder.decode(list(tokens))
-        return text
-
-    def build_inputs_with_special_tokens(
-        self, token_ids_0: list[int], token_ids_1: list[int] | None = None
-    ) -> list[int]:
-        """The ids with the special tokens the post-processor adds (``X </s>`` by default)."""
-        return self._layout.build(list(token_ids_0), token_ids_1)
-
-    def _added_special_tokens_mask(
-        self, token_ids_0: list[int], token_ids_1: list[int] | None
-    ) -> list[int]:
-        return self._layout.special_mask(list(token_ids_0), token_ids_1)
-
-    def create_token_type_ids_from_sequences(
-        self, token_ids_0: list[int], token_ids_1: list[int] | None = None
-    ) -> list[int]:
-        """The token type ids the post-processor gives."""
-        return self._layout.type_ids(list(token_ids_0), token_ids_1)
-
-    def _spans_with_special_tokens(
-        self, offsets: list[tuple[int, int]], word_ids: list[int | None]
-    ) -> tuple[list[tuple[int, int]], list[int | None]]:
-        mask = self._layout.special_mask([0] * len(offsets), None)
-        own_offsets = iter(offsets)
-        own_words = iter(word_ids)
-        placed_offsets = [(0, 0) if special else next(own_offsets) for special in mask]
-        placed_words = [None if special else next(own_words) for special in mask]
-        return placed_offsets, placed_words
 
     def convert_ids_to_tokens(self, ids: Any, skip_special_tokens: bool = False) -> Any:
         """Id(s) -> token(s); as in the reference, an id that is neither in the vocabulary nor
@@ -514,44 +278,7 @@ class BlenderbotTokenizer(TokenizerBase):
         text: str = self._core.decode(ids, skip_special_tokens=skip_special_tokens)
         return text
 
-    def _decode_one(
-        self,
-        token_ids: Any,
-        skip_special_tokens: bool,
-        clean_up_tokenization_spaces: bool | None,
-    ) -> str:
-        if clean_up_tokenization_spaces is None:
-            clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
-        if clean_up_tokenization_spaces and not self.force_clean_up:
-            # Quirk: the reference skips the clean-up for BPE tokenizers, where it would remove
-            # spaces the text had, unless forced to by the setting named FORCE_CLEAN_UP.
-            if not self._warned_clean_up:
-                logger.warning(
-                    "%s does not clean up tokenization spaces (it would remove spaces of the "
-                    "text); pass %s=True to force it",
-                    type(self).__name__,
-                    FORCE_CLEAN_UP,
-                )
-                self._warned_clean_up = True
-            clean_up_tokenization_spaces = False
-        return super()._decode_one(token_ids, skip_special_tokens, clean_up_tokenization_spaces)
-
     # -- files and pickling ------------------------------------------------------------------
-
-    def _config_for_saving(self, tokens: TokenRegistry) -> dict[str, Any]:
-        config = super()._config_for_saving(tokens)
-        config["add_prefix_space"] = self.add_prefix_space
-        if self.force_clean_up:
-            config[FORCE_CLEAN_UP] = True
-        return config
-
-    def _more_files_to_save(
-        self, save_directory: str, prefix: str, tokens: TokenRegistry
-    ) -> list[tuple[str, bytes]]:
-        # tokenizer.json holds the whole pipeline, post-processor and added tokens included:
-        # with it, this class and transformers' from_pretrained load the same tokenizer.
-        pipeline_path = os.path.join(save_directory, prefix + TOKENIZER_FILE)
-        return [(pipeline_path, files.encode_utf8(self._core.to_str(pretty=True), pipeline_path))]
 
     @classmethod
     def from_pretrained(
@@ -615,7 +342,7 @@ class BlenderbotTokenizer(TokenizerBase):
         post_processor = unpickled_attribute(state, "_post_processor", dict)
         super().__setstate__(state)  # checks the vocabulary, the settings and the tokens
         self._vocab_tokens = {index: token for token, index in self._vocab.items()}
-        self._windowing = _WindowingCore()
+        self._windowing = WindowingCore()
         check_merges_in_vocab(self._merges, self._vocab, UNPICKLED)
         self._core = _library_core(
             core_spec(self._vocab, self._merges, self.add_prefix_space), UNPICKLED

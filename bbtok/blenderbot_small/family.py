@@ -23,10 +23,16 @@ MERGES_FILE = "merges.txt"
 TOKENIZER_FILES = tokenizer_file_set((VOCAB_FILE, MERGES_FILE))
 # The class name transformers' AutoTokenizer knows this tokenizer by.
 REFERENCE_CLASS_NAME = "BlenderbotSmallTokenizer"
+# transformers' names for the family's tokenizer classes, as tokenizer_config.json's
+# tokenizer_class holds them.
+TOKENIZER_CLASS_NAMES = frozenset({REFERENCE_CLASS_NAME, REFERENCE_CLASS_NAME + "Fast"})
 # Ends a token that the next token continues: "ap@@ te" is "apte".
 CONTINUATION = "@@"
 # The token a line break in the text becomes.
 NEWLINE_MARKER = "__newln__"
+# The turns of a conversation are joined with a line break (which becomes NEWLINE_MARKER): the
+# way BlenderBot-small's training data separated them.
+TURN_SEPARATOR = "\n"
 # The special tokens by role, as the reference's constructor sets them.
 DEFAULT_SPECIAL_TOKENS: Mapping[str, str] = MappingProxyType(
     {

@@ -7,17 +7,11 @@ import contextlib
 import sys
 from typing import Any
 
+from bbtok.blenderbot import family as byte_level_family
+from bbtok.blenderbot_small import family as small_family
 from bbtok.cli.checkpoints import generating_checkpoint, load_model
 from bbtok.tokenizer_auto import AnyTokenizer, auto_tokenizer, is_byte_level
 
-# Turns of a conversation are joined with a line break, which the tokenizer turns into the
-# __newln__ token: the way BlenderBot-small's training data separated them.
-TURN_SEPARATOR = "\n"
-# Blenderbot (byte-level) joins them with two spaces and puts a space before each of the
-# person's turns: the conversation format of transformers 4's BlenderbotTokenizer (its
-# default chat template; transformers 5.23.0's blenderbot code defines none).
-BYTE_LEVEL_TURN_SEPARATOR = "  "
-BYTE_LEVEL_USER_PREFIX = " "
 QUIT_WORDS = {"quit", "exit"}
 # The longest message read from a pipe or a file: far more than the model's positions hold, and
 # a bound on memory when standard input has no line ends (/dev/zero). A terminal bounds what a
@@ -166,9 +160,9 @@ def conversation_text(turns: list[str], byte_level: bool) -> str:
     """The model's input for a conversation whose turns alternate, the person's first, joined
     as the checkpoint's family expects them."""
     if not byte_level:
-        return TURN_SEPARATOR.join(turns)
-    return BYTE_LEVEL_TURN_SEPARATOR.join(
-        BYTE_LEVEL_USER_PREFIX + turn if number % 2 == 0 else turn
+        return small_family.TURN_SEPARATOR.join(turns)
+    return byte_level_family.TURN_SEPARATOR.join(
+        byte_level_family.USER_TURN_PREFIX + turn if number % 2 == 0 else turn
         for number, turn in enumerate(turns)
     )
 

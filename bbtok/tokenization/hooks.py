@@ -19,11 +19,13 @@ from bbtok.tokenization.added_tokens import TokenRegistry
 class TokenizerHooks:
     """The settings and hooks every part of a tokenizer may use.
 
-    A family supplies (see :class:`bbtok.blenderbot_small.family.BlenderbotSmallFamily`):
-    ``reference_class_name``, ``vocabulary_file_names``, ``_vocab_key``,
-    ``convert_tokens_to_string``, the special-token layout (``build_inputs_with_special_tokens``,
-    ``_added_special_tokens_mask``, ``create_token_type_ids_from_sequences``). Its algorithm
-    supplies ``vocab_size``, ``_tokenize_plain``, the vocabulary look-ups, ``_base_vocab`` and
+    A family supplies (see :class:`bbtok.blenderbot_small.family.BlenderbotSmallFamily` and
+    :class:`bbtok.blenderbot.family.BlenderbotFamily`): ``reference_class_name``,
+    ``vocabulary_file_names``, ``_vocab_key``, ``convert_tokens_to_string``, the special-token
+    layout (``build_inputs_with_special_tokens``, ``_added_special_tokens_mask``,
+    ``create_token_type_ids_from_sequences``, ``_spans_with_special_tokens``), and may add to
+    what is saved (``_config_for_saving``, ``_more_files_to_save``). Its algorithm supplies
+    ``vocab_size``, ``_tokenize_plain``, the vocabulary look-ups, ``_base_vocab`` and
     ``_merge_ranks``.
     """
 
