@@ -17,7 +17,9 @@ class JsonForPythonError(ValueError):
     bbtok.tokenization.vocabulary_files.read_vocab for the exact error."""
 
 class NativeTokenizer:
-    """The Rust tokenizer core. Texts may hold lone surrogates."""
+    """The Rust tokenizer core: BlenderBot-small's tokenizer on its own (its special tokens
+    added, __unk__ for unknown tokens) until set_added_tokens and set_unknown replace them.
+    Texts may hold lone surrogates."""
 
     @staticmethod
     def from_files(
@@ -47,6 +49,11 @@ class NativeTokenizer:
     def set_added_tokens(
         self, encoder: list[tuple[str, int]], decoder: list[tuple[int, str]], units: list[str]
     ) -> None: ...
+    def added_tokens(self) -> tuple[list[tuple[str, int]], list[tuple[int, str]], list[str]]:
+        """The added tokens (token -> id and id -> token pairs, in no particular order) and the
+        unit tokens."""
+    def unknown(self) -> tuple[str | None, int | None]:
+        """The unknown token and its id."""
     def set_unknown(self, token: str | None, id: int | None, message: str) -> None: ...
     def set_cache_capacity(self, words: int) -> None:
         """ValueError unless 0 <= words <= MAX_CACHE_WORDS."""

@@ -279,6 +279,16 @@ impl AddedTokens {
             units,
         }
     }
+
+    /// The table these were made from (in no particular order), and the unit tokens.
+    pub(crate) fn table(&self) -> (AddedTokenTable, Vec<PythonString>) {
+        let string = |token: &[u8]| PythonString::from_checked(token.to_vec());
+        let table = AddedTokenTable {
+            encoder: self.ids.iter().map(|(t, &id)| (string(t), id)).collect(),
+            decoder: self.tokens.iter().map(|(&id, t)| (id, string(t))).collect(),
+        };
+        (table, self.units.iter().map(|t| string(t)).collect())
+    }
 }
 
 #[cfg(test)]

@@ -32,23 +32,32 @@ impl fmt::Display for RowError {
 
 impl std::error::Error for RowError {}
 
-/// The offsets of Arrow's `string` (`i32`) and `large_string` (`i64`) arrays.
-pub trait TextOffset: Copy + Send + Sync {
+/// The offsets of Arrow's variable-size layouts: `i32` for `string` and `list<...>`, `i64`
+/// for `large_string` and `large_list<...>`.
+pub trait Offset: Copy + Send + Sync {
+    /// The largest offset.
+    const MAX: Self;
     /// The offset as an index into the data; None when negative.
     fn index(self) -> Option<usize>;
+    /// The offset of an index into the data; None when it is past `MAX`.
+    fn of_index(index: usize) -> Option<Self>;
 }
 
-impl TextOffset for i32 {
-    fn index(self) -> Option<usize> {
-        usize::try_from(self).ok()
-    }
+macro_rules! impl_offset {
+    ($($offset:ty),*) => {$(
+        impl Offset for $offset {
+            const MAX: Self = <$offset>::MAX;
+            fn index(self) -> Option<usize> {
+                usize::try_from(self).ok()
+            }
+            fn of_index(index: usize) -> Option<Self> {
+                Self::try_from(index).ok()
+            }
+        }
+    )*};
 }
 
-impl TextOffset for i64 {
-    fn index(self) -> Option<usize> {
-        usize::try_from(self).ok()
-    }
-}
+impl_offset!(i32, i64);
 
 /// A string column: `offsets` holds one more entry than there are rows (row `i` is
 /// `data[offsets[i]..offsets[i + 1]]`), and `validity`, when present, is Arrow's bitmap with
@@ -59,7 +68,7 @@ pub struct StringColumn<'a, O> {
     pub validity: Option<(&'a [u8], usize)>,
 }
 
-impl<'a, O: TextOffset> StringColumn<'a, O> {
+impl<'a, O: Offset> StringColumn<'a, O> {
     /// The number of rows.
     pub fn len(&self) -> usize {
         self.offsets.len().saturating_sub(1)
@@ -126,26 +135,10 @@ impl ListOffsets {
         let total = lengths
             .iter()
             .try_fold(0usize, |sum, &length| sum.checked_add(length));
-        let mut running = 0usize;
-        if total.is_some_and(|total| i32::try_from(total).is_ok()) {
-            let mut offsets = Vec::new();
-            offsets.try_reserve_exact(lengths.len() + 1)?;
-            offsets.push(0);
-            for &length in lengths {
-                running += length;
-                offsets.push(running as i32);
-            }
-            Ok(ListOffsets::Small(offsets))
+        if total.and_then(i32::of_index).is_some() {
+            Ok(ListOffsets::Small(running_offsets(lengths)?))
         } else {
-            let mut offsets = Vec::new();
-            offsets.try_reserve_exact(lengths.len() + 1)?;
-            offsets.push(0);
-            for &length in lengths {
-                // Memory caps a total well below i64::MAX: saturating never changes a value.
-                running = running.saturating_add(length);
-                offsets.push(i64::try_from(running).unwrap_or(i64::MAX));
-            }
-            Ok(ListOffsets::Large(offsets))
+            Ok(ListOffsets::Large(running_offsets(lengths)?))
         }
     }
 
@@ -161,6 +154,20 @@ impl ListOffsets {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// The offsets of lists of `lengths` items: 0, then the running total, saturating at
+/// `O::MAX` (for `i64`, memory caps a total well below it: saturating never changes a value).
+fn running_offsets<O: Offset>(lengths: &[usize]) -> Result<Vec<O>, TryReserveError> {
+    let mut offsets = Vec::new();
+    offsets.try_reserve_exact(lengths.len() + 1)?;
+    let mut running = 0usize;
+    offsets.push(O::of_index(running).unwrap_or(O::MAX));
+    for &length in lengths {
+        running = running.saturating_add(length);
+        offsets.push(O::of_index(running).unwrap_or(O::MAX));
+    }
+    Ok(offsets)
 }
 
 /// The ids of encoded rows laid out as one Arrow list array: every row's ids one after another

@@ -126,6 +126,11 @@ impl TokenIds {
         self.unknown_id = id;
     }
 
+    /// The unknown token and its id.
+    pub(crate) fn unknown(&self) -> (Option<&[u8]>, Option<u32>) {
+        (self.unknown_token.as_deref(), self.unknown_id)
+    }
+
     fn unknown_id(&self) -> Result<u32, EncodeError> {
         self.unknown_id.ok_or(EncodeError::NoUnknownToken)
     }

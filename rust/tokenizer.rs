@@ -318,6 +318,34 @@ impl Tokenizer {
         self.cache.clear();
     }
 
+    /// The added tokens (in no particular order) and the unit tokens: for a tokenizer from
+    /// [`Tokenizer::blenderbot_small`], its special tokens and no units.
+    ///
+    /// ```
+    /// # let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny");
+    /// # let (tokenizer, _) =
+    /// #     bbtok::Tokenizer::from_files(&dir.join("vocab.json"), &dir.join("merges.txt")).unwrap();
+    /// let (added, units) = tokenizer.added_tokens();
+    /// let mut ids: Vec<u32> = added.encoder.iter().map(|(_, id)| *id).collect();
+    /// ids.sort();
+    /// assert_eq!((ids, units.len()), (vec![0, 5, 6, 7], 0));
+    /// ```
+    pub fn added_tokens(&self) -> (AddedTokenTable, Vec<PythonString>) {
+        self.ids.added().table()
+    }
+
+    /// The unknown token and its id (`None`: unknown tokens fail to encode).
+    ///
+    /// ```
+    /// # let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny");
+    /// # let (tokenizer, _) =
+    /// #     bbtok::Tokenizer::from_files(&dir.join("vocab.json"), &dir.join("merges.txt")).unwrap();
+    /// assert_eq!(tokenizer.unknown(), (Some(&b"__unk__"[..]), Some(6)));
+    /// ```
+    pub fn unknown(&self) -> (Option<&[u8]>, Option<u32>) {
+        self.ids.unknown()
+    }
+
     /// Replace the unknown token and its id (`None`: unknown tokens fail to encode).
     pub fn set_unknown(&mut self, token: Option<PythonString>, id: Option<u32>) {
         self.ids.set_unknown(token, id);

@@ -2,8 +2,9 @@
 its file names, the class name transformers knows it by, how its tokens join back into text,
 how it looks tokens up, and that it adds no special tokens to a sequence.
 
-Read by the pure-Python tokenizer, the Rust-backed one (which hands the special tokens to the
-core), the trainer and the benchmarks. The shared layer (:mod:`bbtok.tokenization`) knows none
+Read by the pure-Python tokenizer, the Rust-backed one (whose core sets up the same special
+tokens itself, in Rust, and is handed only those a caller chose instead), the trainer and the
+benchmarks. The shared layer (:mod:`bbtok.tokenization`) knows none
 of it: it calls the hooks :class:`BlenderbotSmallFamily` implements.
 """
 

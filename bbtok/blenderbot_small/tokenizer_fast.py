@@ -123,21 +123,31 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
     def _tokens_changing(self, previous: TokenRegistry | None, tokens: TokenRegistry) -> None:
         # The core is changed before the Python registry is published: a token that a reader
         # finds in the registry (get_vocab, len) is then already one the core encodes and
-        # decodes. Only what changed is sent: each change empties the core's word cache.
+        # decodes. Only what changed is sent: each change empties the core's word cache. The
+        # first registry is compared with what the core holds: a core just read holds the
+        # family's special tokens and unknown token already, so only tokens a caller chose
+        # (another unk_token, added tokens) are sent.
         units = _core_units(tokens)
-        if (
-            previous is None
-            or tokens.added_tokens_encoder is not previous.added_tokens_encoder
-            or tokens.added_tokens_decoder is not previous.added_tokens_decoder
-            or units != _core_units(previous)
-        ):
+        if previous is None:
+            sent_added = _core_added(tokens) != _held_added(self._core)
+            sent_unknown = _core_unknown(tokens)[:2] != self._core.unknown() or (
+                tokens.unknown_id is None
+            )
+        else:
+            sent_added = (
+                tokens.added_tokens_encoder is not previous.added_tokens_encoder
+                or tokens.added_tokens_decoder is not previous.added_tokens_decoder
+                or units != _core_units(previous)
+            )
+            sent_unknown = _core_unknown(tokens) != _core_unknown(previous)
+        if sent_added:
             decoder = tokens.added_tokens_decoder
             self._core.set_added_tokens(
                 list(tokens.added_tokens_encoder.items()),
                 list(zip(decoder, map(_content, decoder.values()))),
                 units,
             )
-        if previous is None or _core_unknown(tokens) != _core_unknown(previous):
+        if sent_unknown:
             self._core.set_unknown(*_core_unknown(tokens))
 
     # -- the algorithm, in Rust ------------------------------------------------------------
@@ -410,6 +420,22 @@ def _core_units(tokens: TokenRegistry) -> list[str]:
     """Special tokens that are not added tokens: the core takes a whole segment equal to one
     as one token."""
     return [t for t in tokens.all_special_tokens if t not in tokens.added_tokens_encoder]
+
+
+def _core_added(tokens: TokenRegistry) -> tuple[dict[str, int], dict[int, str], set[str]]:
+    """The added tokens (token -> id, id -> token) and the unit tokens the core takes."""
+    decoder = tokens.added_tokens_decoder
+    return (
+        dict(tokens.added_tokens_encoder),
+        dict(zip(decoder, map(_content, decoder.values()))),
+        set(_core_units(tokens)),
+    )
+
+
+def _held_added(core: Any) -> tuple[dict[str, int], dict[int, str], set[str]]:
+    """What the core holds, as :func:`_core_added` gives it."""
+    encoder, decoder, units = core.added_tokens()
+    return dict(encoder), dict(decoder), set(units)
 
 
 def _core_unknown(tokens: TokenRegistry) -> tuple[str | None, int | None, str]:

@@ -12,7 +12,7 @@
 //! the part of the interface's contract it relies on.
 
 use super::convert::out_of_memory;
-use crate::arrow_layout::{ListOffsets, RowError, StringColumn, TextOffset};
+use crate::arrow_layout::{ListOffsets, Offset, RowError, StringColumn};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyTuple};
@@ -316,7 +316,7 @@ impl ImportedTexts {
 }
 
 /// The string column an array of texts holds, its slices made from the producer's buffers.
-fn column<O: TextOffset>(array: &ArrowArray) -> PyResult<StringColumn<'_, O>> {
+fn column<O: Offset>(array: &ArrowArray) -> PyResult<StringColumn<'_, O>> {
     let malformed =
         |what: &str| PyValueError::new_err(format!("texts: malformed Arrow array: {what}"));
     let (Ok(length), Ok(offset)) = (usize::try_from(array.length), usize::try_from(array.offset))

@@ -10,7 +10,7 @@ use crate::merges::parse_merges;
 use crate::tokenizer::read_files;
 use crate::{
     AddedTokenTable, EncodeError, LoadError, LoadWarning, Lowercaser, MergeRanks, PythonText,
-    SpecialTokens, Tokenizer, Vocab, MAX_CACHE_WORDS,
+    Tokenizer, Vocab, MAX_CACHE_WORDS,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -20,7 +20,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock, RwLock};
 
-/// The Rust tokenizer. The Python class `bbtok.BlenderbotSmallTokenizerFast` wraps it.
+/// The Rust tokenizer: BlenderBot-small's, its special tokens included, as the core's
+/// [`Tokenizer::blenderbot_small`] builds it. The Python class
+/// `bbtok.BlenderbotSmallTokenizerFast` wraps it and replaces the added tokens and the unknown
+/// token where its caller chose others.
 #[pyclass(frozen, module = "bbtok._native")]
 pub(super) struct NativeTokenizer {
     /// The current tokenizer. Readers take a reference and let go of the lock at once; a change
@@ -144,14 +147,6 @@ impl NativeTokenizer {
     }
 }
 
-/// A core without special tokens: the Python layer sets them (those a caller named, which need
-/// not be the family's) with `set_added_tokens` and `set_unknown`, as transformers does.
-fn without_special_tokens(vocab: Vocab, merges: MergeRanks) -> Tokenizer {
-    Tokenizer::builder(vocab, merges)
-        .special_tokens(SpecialTokens::none())
-        .build()
-}
-
 /// A loaded core, its readers' warnings issued first; or the load's error, raised after them,
 /// as the pure-Python readers warn and raise.
 fn loaded_or_raised(
@@ -201,7 +196,7 @@ impl NativeTokenizer {
                 (&merges_path, &merges_name),
                 &mut warnings,
             )
-            .map(|(vocab, merges)| without_special_tokens(vocab, merges))
+            .map(|(vocab, merges)| Tokenizer::blenderbot_small(vocab, merges))
         });
         loaded_or_raised(py, loaded, &warnings)
     }
@@ -220,7 +215,7 @@ impl NativeTokenizer {
         let loaded = py.detach(|| {
             let vocab = Vocab::read_json(vocab_text, &vocab_name, &mut warnings)?;
             let merges = parse_merges(merges_text, &merges_name, &mut warnings);
-            Ok::<_, LoadError>(without_special_tokens(vocab, merges))
+            Ok::<_, LoadError>(Tokenizer::blenderbot_small(vocab, merges))
         });
         loaded_or_raised(py, loaded, &warnings)
     }
@@ -229,7 +224,7 @@ impl NativeTokenizer {
     #[staticmethod]
     fn from_parts(vocab: HashMap<String, u32>, merges: Vec<(Vec<String>, u32)>) -> PyResult<Self> {
         let vocab = Vocab::from_entries(vocab).map_err(PyValueError::new_err)?;
-        Ok(wrap(without_special_tokens(
+        Ok(wrap(Tokenizer::blenderbot_small(
             vocab,
             MergeRanks::from_ranked(merges),
         )))
@@ -289,6 +284,45 @@ impl NativeTokenizer {
             .collect::<PyResult<Vec<_>>>()?;
         self.change(|t| t.set_added_tokens(table, units));
         Ok(())
+    }
+
+    /// The added tokens (token -> id and id -> token pairs, in no particular order) and the
+    /// unit tokens: a core just read holds BlenderBot-small's special tokens.
+    #[allow(clippy::type_complexity)]
+    fn added_tokens<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(
+        Vec<(Bound<'py, PyString>, u32)>,
+        Vec<(u32, Bound<'py, PyString>)>,
+        Vec<Bound<'py, PyString>>,
+    )> {
+        let (table, units) = self.read().added_tokens();
+        let encoder = table
+            .encoder
+            .iter()
+            .map(|(token, id)| Ok((to_str(py, token.as_bytes())?, *id)))
+            .collect::<PyResult<_>>()?;
+        let decoder = table
+            .decoder
+            .iter()
+            .map(|(id, token)| Ok((*id, to_str(py, token.as_bytes())?)))
+            .collect::<PyResult<_>>()?;
+        let units = units
+            .iter()
+            .map(|token| to_str(py, token.as_bytes()))
+            .collect::<PyResult<_>>()?;
+        Ok((encoder, decoder, units))
+    }
+
+    /// The unknown token and its id (None for none).
+    fn unknown<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Option<Bound<'py, PyString>>, Option<u32>)> {
+        let tokenizer = self.read();
+        let (token, id) = tokenizer.unknown();
+        Ok((token.map(|t| to_str(py, t)).transpose()?, id))
     }
 
     /// Set the unknown token and its id (None for none), and the message for a token that

@@ -1,6 +1,7 @@
 """The Rust extension (``bbtok._native``) on its own: it reads ``vocab.json`` and
 ``merges.txt`` with the pure-Python readers' errors and warnings word for word (so the fast
-tokenizer never parses a file twice), it knows no family's special tokens, and it takes any
+tokenizer never parses a file twice), it is BlenderBot-small's tokenizer on its own (its
+special tokens and unknown token set by the Rust builder), and it takes any
 Python ``str``, lone surrogates included.
 """
 
@@ -15,9 +16,10 @@ import pytest
 from bbtok import BlenderbotSmallTokenizer as Pure
 from bbtok import BlenderbotSmallTokenizerFast as Fast
 from bbtok import _native
+from bbtok.blenderbot_small import tokenizer_fast
 from bbtok.tokenization import vocabulary_files
 
-from conftest import TINY_VOCAB_DIR
+from conftest import SAMPLE_DIR, TINY_VOCAB_DIR
 
 TINY_VOCAB = (TINY_VOCAB_DIR / "vocab.json").read_bytes()
 TINY_MERGES = (TINY_VOCAB_DIR / "merges.txt").read_bytes()
@@ -131,15 +133,88 @@ def test_the_core_names_the_files_as_given(tmp_path: Path) -> None:
         )
 
 
-def test_the_core_knows_no_special_tokens() -> None:
-    # The family's special tokens come from the Python layer: the core alone has none.
-    core = _native.NativeTokenizer.from_files(
-        str(TINY_VOCAB_DIR / "vocab.json"), str(TINY_VOCAB_DIR / "merges.txt"), "v", "m"
+def core_from_files(directory: Path) -> Any:
+    return _native.NativeTokenizer.from_files(
+        str(directory / "vocab.json"), str(directory / "merges.txt"), "v", "m"
     )
-    assert core.vocab_id("__null__") is None
-    with pytest.raises(ValueError, match="no unk_token"):
-        core.encode("__null__")
-    assert core.encode("adapt act apte") == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The ids of transformers' BlenderbotSmallTokenizer on the sample checkpoint: special
+        # tokens whole at their vocabulary ids, unknown characters as __unk__ (3).
+        ("__start__ hi __end__", [1, 4882, 2]),
+        ("Hello \u2603 \U0001d518", [10770, 3, 3]),
+    ],
+)
+def test_a_core_read_from_files_encodes_as_the_pure_python_tokenizer(
+    text: str, expected: list[int]
+) -> None:
+    assert Pure.from_pretrained(SAMPLE_DIR).encode(text) == expected
+    assert core_from_files(SAMPLE_DIR).encode(text) == expected
+
+
+def test_a_core_read_from_files_appends_missing_special_tokens_and_maps_unknowns() -> None:
+    # The tiny vocabulary lacks __null__: the pure-Python tokenizer appends it at id 7, after
+    # the 7 entries, and maps "x" and "y" to __unk__ (6).
+    assert Pure.from_pretrained(TINY_VOCAB_DIR).encode("x__null__y") == [6, 7, 6]
+    core = core_from_files(TINY_VOCAB_DIR)
+    assert core.encode("x__null__y") == [6, 7, 6]
+    assert core.unknown() == ("__unk__", 6)
+    encoder, decoder, units = core.added_tokens()
+    expected = {"__start__": 0, "__end__": 5, "__unk__": 6, "__null__": 7}
+    assert (dict(encoder), units) == (expected, [])
+    assert dict(decoder) == {index: token for token, index in expected.items()}
+
+
+def test_the_core_and_the_pure_python_tokenizer_append_special_tokens_alike(
+    tmp_path: Path,
+) -> None:
+    # With a hole in the ids: appended ids count the entries (3), and 5 is taken already.
+    (tmp_path / "vocab.json").write_text('{"hi": 0, "__end__": 1, "yo": 5}')
+    (tmp_path / "merges.txt").write_text("#version: 0.2\nh i</w>\n")
+    for directory in (tmp_path, TINY_VOCAB_DIR, SAMPLE_DIR):
+        pure, core = Pure.from_pretrained(directory), core_from_files(directory)
+        by_core = dict(core.added_tokens()[1])
+        assert by_core == {i: t.content for i, t in pure.added_tokens_decoder.items()}
+        assert core.unknown() == (pure.unk_token, pure.unk_token_id)
+    assert by_core != {}
+
+
+class RecordingCore:
+    """A core that records the changes the Python layer sends it."""
+
+    def __init__(self, core: Any, sent: list[str]) -> None:
+        self._core, self._sent = core, sent
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("set_"):
+            self._sent.append(name)
+        return getattr(self._core, name)
+
+
+def test_the_fast_tokenizer_sends_the_core_only_special_tokens_a_caller_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[str] = []
+    load_core = tokenizer_fast._load_core
+    monkeypatch.setattr(
+        tokenizer_fast, "_load_core", lambda *files: RecordingCore(load_core(*files), sent)
+    )
+    Fast.from_pretrained(TINY_VOCAB_DIR)
+    assert sent == []
+    Fast.from_pretrained(TINY_VOCAB_DIR, unk_token="<x>")
+    assert sent == ["set_added_tokens", "set_unknown"]
+
+
+def test_the_fast_tokenizer_hands_the_core_the_special_tokens_its_caller_chose() -> None:
+    def encode(cls: type) -> Any:
+        tok = cls.from_pretrained(TINY_VOCAB_DIR, unk_token="<x>")
+        tok.add_tokens(["apt"])
+        return tok.encode("x __unk__ <x> apte __null__ apt"), tok.unk_token_id
+
+    assert encode(Fast) == encode(Pure)
 
 
 def test_lone_surrogates_cross_into_the_core() -> None:

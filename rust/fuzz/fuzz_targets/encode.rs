@@ -42,8 +42,14 @@ fn realistic() -> Tokenizer {
         .0
 }
 
-fn with_added(unknown: bool) -> Tokenizer {
-    let mut tokenizer = realistic();
+/// The sample's tokenizer built with `special_tokens`, its added tokens then replaced by the
+/// overlapping ones and units: the unknown token stays the builder's (none for
+/// `SpecialTokens::none()`).
+fn with_added(special_tokens: SpecialTokens) -> Tokenizer {
+    let sample = realistic();
+    let mut tokenizer = Tokenizer::builder(sample.vocab().clone(), sample.merges().clone())
+        .special_tokens(special_tokens)
+        .build();
     let size = tokenizer.vocab().len() as u32;
     let ids = [5, size + 10, size + 11, size + 3, 7, size + 12, size + 13];
     let added = ADDED
@@ -55,11 +61,6 @@ fn with_added(unknown: bool) -> Tokenizer {
         AddedTokenTable::from_pairs(added),
         UNITS.iter().map(|&unit| unit.into()).collect(),
     );
-    if unknown {
-        tokenizer.set_unknown(Some("__unk__".into()), Some(size + 2));
-    } else {
-        tokenizer.set_unknown(None, None);
-    }
     tokenizer
 }
 
@@ -70,15 +71,15 @@ fn tokenizers() -> &'static Tokenizers {
         specials_uncached
             .set_cache_capacity(0)
             .expect("0 turns the cache off");
-        let mut added_uncached = with_added(true);
+        let mut added_uncached = with_added(SpecialTokens::default());
         added_uncached
             .set_cache_capacity(0)
             .expect("0 turns the cache off");
-        let strict = with_added(false);
+        let strict = with_added(SpecialTokens::none());
         Tokenizers {
             specials: realistic(),
             specials_uncached,
-            added: with_added(true),
+            added: with_added(SpecialTokens::default()),
             added_uncached,
             strict,
         }
