@@ -779,7 +779,7 @@ mod tests {
     }
 
     fn sample_checkpoint() -> Tokenizer {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bbtok/data/sample_checkpoint");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/bbtok/data/sample_checkpoint");
         Tokenizer::from_files(&dir.join("vocab.json"), &dir.join("merges.txt"))
             .unwrap()
             .0

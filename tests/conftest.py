@@ -169,10 +169,9 @@ def run_python_child(
     timeout: float,
     environment: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``python ARGUMENTS`` in ``cwd`` (outside the source tree, so that it imports the installed
-    package), for what could crash or hang the test process; a timeout fails the test instead of
-    hanging CI. One OpenBLAS thread: its per-thread reservations would otherwise make a child's
-    address-space limit depend on the machine's cores."""
+    """``python ARGUMENTS`` in ``cwd``, for what could crash or hang the test process; a timeout
+    fails the test instead of hanging CI. One OpenBLAS thread: its per-thread reservations would
+    otherwise make a child's address-space limit depend on the machine's cores."""
     try:
         return subprocess.run(
             [sys.executable, *arguments],

@@ -34,7 +34,18 @@ def test_the_tiny_blenderbot_is_the_byte_level_family() -> None:
     assert config(TINY_BLENDERBOT)["model_type"] == "blenderbot"
 
 
-def test_maturin_ships_the_data_folder_in_the_sdist_and_the_wheel() -> None:
-    pyproject = (REPOSITORY / "pyproject.toml").read_text(encoding="utf-8")
-    include = 'include = [{ path = "bbtok/data/**/*", format = ["sdist", "wheel"] }]'
-    assert include in pyproject.splitlines()
+def test_the_installed_package_holds_every_file_of_the_data_folder() -> None:
+    import bbtok.data
+
+    sources = REPOSITORY / "python" / "bbtok" / "data"
+    installed = Path(bbtok.data.__file__).parent
+
+    def files(folder: Path) -> set[str]:
+        return {
+            str(path.relative_to(folder))
+            for path in folder.rglob("*")
+            if path.is_file() and "__pycache__" not in path.parts
+        }
+
+    assert files(sources) <= files(installed)
+    assert len(files(sources)) > 10

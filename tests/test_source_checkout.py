@@ -1,7 +1,7 @@
-"""A source checkout imports bbtok whether or not its Rust extension was built there: Python
-started in the repository root imports the ``bbtok/`` source folder, not the installed package,
-and the folder borrows the installed package's extension. (The documentation's examples are run
-by tests/test_docs.py, outside the checkout.)
+"""Python started in the repository root imports the installed package: the sources live in
+``python/bbtok/``, so no folder of the root shadows what pip built. Without any built extension,
+the pure-Python tokenizer still works and the fast one says how to build it. (The documentation's
+examples are run by tests/test_docs.py, outside the clone.)
 """
 
 from __future__ import annotations
@@ -53,28 +53,35 @@ def run_python(
     )
 
 
-def test_a_checkout_without_a_built_extension_borrows_the_installed_one(tmp_path: Path) -> None:
-    checkout = tmp_path / "checkout"
-    shutil.copytree(REPOSITORY / "bbtok", checkout / "bbtok", ignore=shutil.ignore_patterns("*.so"))
+def test_python_started_in_the_repository_root_imports_the_package_the_tests_import() -> None:
+    import bbtok
+
     result = run_python(
         "import bbtok\n"
         "from bbtok import BlenderbotSmallTokenizerFast\n"
         "from bbtok.data import SAMPLE_CHECKPOINT\n"
         "print(bbtok.__file__)\n"
         "print(BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_CHECKPOINT)('Hello!').input_ids)\n",
-        checkout,
+        REPOSITORY,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     module_file, ids = result.stdout.splitlines()
-    assert Path(module_file) == checkout / "bbtok" / "__init__.py"
+    assert Path(module_file) == Path(bbtok.__file__)
     assert ids == hello_ids()
+
+
+def test_the_repository_root_holds_no_folder_that_would_shadow_the_package() -> None:
+    assert not (REPOSITORY / "bbtok").exists()
+    assert (REPOSITORY / "python" / "bbtok" / "__init__.py").is_file()
 
 
 def test_without_any_built_extension_the_pure_tokenizer_works_and_the_fast_one_says_why(
     tmp_path: Path,
 ) -> None:
     checkout = tmp_path / "checkout"
-    shutil.copytree(REPOSITORY / "bbtok", checkout / "bbtok", ignore=shutil.ignore_patterns("*.so"))
+    shutil.copytree(
+        REPOSITORY / "python" / "bbtok", checkout / "bbtok", ignore=shutil.ignore_patterns("*.so")
+    )
     # No installed package at all, but the pure tokenizer's one dependency: the extension is
     # nowhere to be found.
     dependencies = tmp_path / "dependencies"

@@ -3,7 +3,7 @@
 //! "\n", which is not part of it), in order; a summary goes to stderr.
 //!
 //! ```text
-//! cargo run --release --example tokenize_file -- bbtok/data/sample_checkpoint fixtures/multilingual.txt
+//! cargo run --release --example tokenize_file -- python/bbtok/data/sample_checkpoint fixtures/multilingual.txt
 //! ```
 
 use bbtok::Tokenizer;

@@ -1055,8 +1055,6 @@ def test_adding_tokens_while_another_thread_encodes_does_not_deadlock(tmp_path: 
         print("finished")
         """
     )
-    # Run outside the source tree, so that the child imports the installed package (with its
-    # extension) and not the sources in the current directory.
     child = subprocess.run(
         [sys.executable, "-c", script, str(SAMPLE_DIR)],
         capture_output=True,

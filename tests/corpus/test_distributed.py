@@ -75,9 +75,8 @@ def ray(workers_directory: Path) -> Iterator[Any]:
     module = pytest.importorskip("ray")
     pytest.importorskip("ray.data")
     cloudpickle = pytest.importorskip("ray.cloudpickle")
-    # Ray's workers start in the working directory of the driver that starts the cluster, and
-    # import from it: outside the source tree, they import the installed bbtok (with its built
-    # extension), not the sources.
+    # Ray's workers start in the working directory of the driver that starts the cluster: one
+    # of this module's own, which they may write to.
     before = os.getcwd()
     os.chdir(workers_directory)
     # address="local": a new cluster even when RAY_ADDRESS points at a real one.

@@ -932,8 +932,6 @@ def test_python_m_bbtok_encode(tmp_path: Path, tok: BlenderbotSmallTokenizerFast
         [sys.executable, "-m", "bbtok", "encode", *TOKENIZER, "-", "-o", str(output)],
         input="\r\n".join(texts).encode("utf-8"),
         capture_output=True,
-        # Outside the source tree: there, "bbtok" would be the sources (without the built
-        # extension, when installed with `pip install .`) instead of the installed package.
         cwd=tmp_path,
         timeout=120,
         check=False,

@@ -9,9 +9,6 @@
 from __future__ import annotations
 
 import importlib
-import os
-import sys
-from importlib.machinery import EXTENSION_SUFFIXES
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,31 +32,6 @@ __all__ = [
     "BlenderbotTokenizerFast",
     "__version__",
 ]
-
-
-def _has_extension(directory: str) -> bool:
-    return any(
-        os.path.isfile(os.path.join(directory, "_native" + suffix)) for suffix in EXTENSION_SUFFIXES
-    )
-
-
-def _borrow_an_installed_extension() -> None:
-    """Python started in a source checkout imports its ``bbtok/`` folder, which has no built
-    Rust extension unless it was installed in place (``pip install -e .``). When ``pip install .``
-    put a built copy of bbtok elsewhere on the path, let this package find its ``_native`` there:
-    every other module still comes from the folder imported first, as Python's package
-    ``__path__`` lookup goes in order."""
-    here = os.path.realpath(os.path.dirname(__file__))
-    if _has_extension(here):
-        return
-    for entry in sys.path:
-        candidate = os.path.realpath(os.path.join(entry or os.curdir, "bbtok"))
-        if candidate != here and _has_extension(candidate):
-            __path__.append(candidate)
-            return
-
-
-_borrow_an_installed_extension()
 
 
 # Each public name and the module that owns it, imported on first use: `bbtok` itself imports

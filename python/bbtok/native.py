@@ -11,10 +11,9 @@ try:
     from bbtok import _native
 except ImportError as error:
     raise ImportError(
-        f"bbtok's Rust extension (bbtok._native) is not built in {os.path.dirname(__file__)!r} "
-        "and no installed bbtok has it: install bbtok with `pip install .` from the repository "
-        "root (`pip install -e .` to work on its code). The pure-Python BlenderbotSmallTokenizer "
-        "works without it."
+        f"bbtok's Rust extension (bbtok._native) is not built in {os.path.dirname(__file__)!r}: "
+        "install bbtok with `pip install .` from the repository root (`pip install -e .` to work "
+        "on its code). The pure-Python BlenderbotSmallTokenizer works without it."
     ) from error
 
 __all__ = ["_native"]
