@@ -39,6 +39,9 @@ from bbtok.tokenization.threads import checked_thread_count, thread_count
 
 # Batches smaller than this are not worth waking the thread pool for.
 PARALLEL_FROM = 64
+# The fields the core fills, in the model's order (the default model_input_names). A list, as
+# model_input_names is: comparing two lists is cheaper than making a tuple on every short call.
+CORE_INPUT_NAMES = ["input_ids", "attention_mask"]
 
 
 # The most words ``cache_words`` takes (4,194,304: 4 times the default).
@@ -224,11 +227,11 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
     def _core_encodes_calls(self, split_special_tokens: bool) -> bool:
         """Whether the core alone encodes a call's texts: it cuts out the added tokens itself
         unless one has lstrip/rstrip/single_word rules (the shared layer applies those), and
-        it fills the default input names only."""
+        it fills :data:`CORE_INPUT_NAMES` only."""
         return (
             not split_special_tokens
             and not self._tokens.strip_rules
-            and tuple(self.model_input_names) == self.default_model_input_names
+            and self.model_input_names == CORE_INPUT_NAMES
         )
 
     def __call__(self, text: Any = None, text_pair: Any = None, *args: Any, **kwargs: Any) -> Any:

@@ -747,6 +747,17 @@ def test_a_batch_with_strip_rule_tokens_takes_the_shared_path() -> None:
     assert fast.plain_batches == 0
 
 
+def test_a_batch_for_other_model_input_names_takes_the_shared_path() -> None:
+    pure = Pure.from_pretrained(SAMPLE_DIR, model_input_names=["input_ids", "token_type_ids"])
+    fast = RouteCountingFast.from_pretrained(
+        SAMPLE_DIR, model_input_names=["input_ids", "token_type_ids"]
+    )
+    texts = ["Hello there!", "hi"]
+    assert plain(fast(texts)) == plain(pure(texts))
+    assert plain(fast(texts[0])) == plain(pure(texts[0]))
+    assert fast.plain_batches == 0
+
+
 # == 5. offsets ==============================================================================
 
 
