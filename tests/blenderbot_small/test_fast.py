@@ -686,6 +686,78 @@ def test_invalid_thread_count_is_a_clear_error(
         fast(["some text"] * 64)
 
 
+class RouteCountingFast(Fast):
+    """The fast tokenizer, counting the batches its plain-batch route encodes."""
+
+    plain_batches = 0
+
+    def _encode_plain_batch(self, texts: list[str], options: Any) -> Any:
+        self.plain_batches += 1
+        return super()._encode_plain_batch(texts, options)
+
+
+class Word(str):
+    """A str subclass: not a plain text."""
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"padding": True, "return_tensors": "np"}, {"truncation": True, "max_length": 2}],
+    ids=["lists", "numpy", "truncated"],
+)
+def test_a_batch_of_plain_texts_takes_the_plain_batch_route_once(
+    sample_pair: tuple[Pure, Fast], options: dict[str, Any]
+) -> None:
+    pure, _ = sample_pair
+    fast = RouteCountingFast.from_pretrained(SAMPLE_DIR)
+    texts = ["Hello there!", "How are you today?"]
+    assert plain(fast(texts, **options)) == plain(pure(texts, **options))
+    assert fast.plain_batches == 1
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda tok: tok("Hello there!", padding=True),
+        lambda tok: tok(["Hello", "there"], ["How are", "you"]),
+        lambda tok: tok([["Hello", "there"]], is_split_into_words=True),
+        lambda tok: tok(["Hello", Word("there")]),
+        lambda tok: tok(("Hello", "there")),
+        lambda tok: tok(["Hello", "there"], split_special_tokens=True),
+        lambda tok: tok([[1, 2], [3]]),
+    ],
+    ids=["single", "pairs", "words", "str-subclass", "tuple", "split-special", "ids"],
+)
+def test_any_other_call_takes_the_shared_path(
+    sample_pair: tuple[Pure, Fast], call: Callable[[Any], Any]
+) -> None:
+    pure, _ = sample_pair
+    fast = RouteCountingFast.from_pretrained(SAMPLE_DIR)
+    assert outcome(call, fast) == outcome(call, pure)
+    assert fast.plain_batches == 0
+
+
+def test_a_batch_with_strip_rule_tokens_takes_the_shared_path() -> None:
+    pure = Pure.from_pretrained(SAMPLE_DIR)
+    fast = RouteCountingFast.from_pretrained(SAMPLE_DIR)
+    for tok in (pure, fast):
+        tok.add_tokens([AddedToken("<x>", lstrip=True)])
+    texts = ["Hello <x> there", "hi"]
+    assert plain(fast(texts)) == plain(pure(texts))
+    assert fast.plain_batches == 0
+
+
+def test_a_batch_for_other_model_input_names_takes_the_shared_path() -> None:
+    pure = Pure.from_pretrained(SAMPLE_DIR, model_input_names=["input_ids", "token_type_ids"])
+    fast = RouteCountingFast.from_pretrained(
+        SAMPLE_DIR, model_input_names=["input_ids", "token_type_ids"]
+    )
+    texts = ["Hello there!", "hi"]
+    assert plain(fast(texts)) == plain(pure(texts))
+    assert plain(fast(texts[0])) == plain(pure(texts[0]))
+    assert fast.plain_batches == 0
+
+
 # == 5. offsets ==============================================================================
 
 

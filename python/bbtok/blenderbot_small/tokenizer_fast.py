@@ -30,7 +30,7 @@ from bbtok.storage import files
 from bbtok.tokenization import vocabulary_files
 from bbtok.tokenization.added_tokens import TokenRegistry
 from bbtok.tokenization.arrow_ids import as_pyarrow, checked_max_length
-from bbtok.tokenization.base import TOO_LONG_WARNING, Spans, TokenizerBase, are_plain_texts
+from bbtok.tokenization.base import TOO_LONG_WARNING, Spans, TokenizerBase
 from bbtok.tokenization.batch_encoding import BatchEncoding, as_token_id
 from bbtok.tokenization.options import LARGE_INTEGER, CallOptions
 from bbtok.tokenization.padding import padded_arrays, truncate_flat
@@ -39,6 +39,9 @@ from bbtok.tokenization.threads import checked_thread_count, thread_count
 
 # Batches smaller than this are not worth waking the thread pool for.
 PARALLEL_FROM = 64
+# The fields the core fills, in the model's order (the default model_input_names). A list, as
+# model_input_names is: comparing two lists is cheaper than making a tuple on every short call.
+CORE_INPUT_NAMES = ["input_ids", "attention_mask"]
 
 
 # The most words ``cache_words`` takes (4,194,304: 4 times the default).
@@ -229,7 +232,17 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
     def _merge_ranks(self) -> dict[tuple[str, ...], int]:
         return {tuple(merge): rank for merge, rank in self._core.merge_ranks()}
 
-    # -- fast paths ---------------------------------------------------------------------------
+    # -- calls the core answers whole ---------------------------------------------------------
+
+    def _core_encodes_calls(self, split_special_tokens: bool) -> bool:
+        """Whether the core alone encodes a call's texts: it cuts out the added tokens itself
+        unless one has lstrip/rstrip/single_word rules (the shared layer applies those), and
+        it fills :data:`CORE_INPUT_NAMES` only."""
+        return (
+            not split_special_tokens
+            and not self._tokens.strip_rules
+            and self.model_input_names == CORE_INPUT_NAMES
+        )
 
     def __call__(self, text: Any = None, text_pair: Any = None, *args: Any, **kwargs: Any) -> Any:
         """Encode a text, a batch of texts, or pairs, for the model (see the shared API)."""
@@ -238,48 +251,65 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
             and text_pair is None
             and not args
             and not kwargs
-            and not self._tokens.strip_rules
-            and not self.split_special_tokens
-            and tuple(self.model_input_names) == self.default_model_input_names
+            and self._core_encodes_calls(self.split_special_tokens)
         ):
-            # tok("a text"): the call people make most, without the general machinery.
+            # tok("a text"): the call people make most, before any option is parsed (the
+            # family adds no special token, so the core's ids are the answer).
             ids: list[int] = self._core.encode(text)
             if len(ids) <= self.model_max_length:
                 return BatchEncoding.of_lists({"input_ids": ids, "attention_mask": [1] * len(ids)})
         return super().__call__(text, text_pair, *args, **kwargs)
 
-    def _encode_any(self, text: Any, text_pair: Any, options: CallOptions) -> BatchEncoding:
-        simple_batch = (
-            isinstance(text, list)
-            and text
-            and text_pair is None
-            and tuple(self.model_input_names) == self.default_model_input_names
-            and not options.is_split_into_words
-            and not options.split_special
-            and not options.return_offsets_mapping
-            and not self._tokens.strip_rules
-            and are_plain_texts(text)
-        )
-        if not simple_batch:
-            return super()._encode_any(text, text_pair, options)
-        threads = thread_count() if len(text) >= PARALLEL_FROM else 1
-        if _numpy_ready(options):
-            encoded = self._numpy_batch(text, threads, options)
-            if encoded is not None:
-                return encoded
+    def _encodes_plain_batches(self, options: CallOptions) -> bool:
+        return self._core_encodes_calls(options.split_special)
+
+    def _encode_plain_batch(self, texts: list[str], options: CallOptions) -> BatchEncoding:
+        threads = thread_count() if len(texts) >= PARALLEL_FROM else 1
+        arrays = self._padded_arrays(texts, threads, options)
+        if arrays is not None:
+            return BatchEncoding(arrays)
         with _gc_paused():
             if options.asks_only_ids:
                 # The common call, tok(texts): ids and an all-ones attention mask, both made by
                 # the core.
                 with_mask = options.returns_attention_mask(self.model_input_names)
-                ids, masks = self._core.encode_batch_lists(text, threads, with_mask)
+                ids, masks = self._core.encode_batch_lists(texts, threads, with_mask)
                 self._warn_if_any_too_long(map(len, ids))
                 fields: dict[str, Any] = {"input_ids": ids}
                 if masks is not None:
                     fields["attention_mask"] = masks
                 return BatchEncoding.of_lists(fields)
-            firsts: list[list[int]] = self._core.encode_batch(text, threads)
+            # Truncated or padded lists: the shared layer truncates and pads the core's ids.
+            firsts: list[list[int]] = self._core.encode_batch(texts, threads)
             return self._batch_prepare(firsts, [None] * len(firsts), options)
+
+    def _padded_arrays(
+        self, texts: list[str], threads: int, options: CallOptions
+    ) -> dict[str, Any] | None:
+        """A numpy batch (ids truncated and padded, the attention mask) straight from the
+        core's flat buffer, with no Python list per row; None when the options ask for more
+        than that or the rows would not form one rectangular array."""
+        if not (
+            options.return_tensors == "np"
+            and options.truncation_strategy in ("do_not_truncate", "longest_first", "only_first")
+            and options.asks_no_extra_fields
+        ):
+            return None
+        flat, counts = self._core.encode_batch_flat(texts, threads)
+        if options.max_length is None:
+            self._warn_if_any_too_long(counts)
+        return padded_arrays(
+            flat,
+            counts,
+            max_length=options.max_length,
+            truncate=options.truncation_strategy != "do_not_truncate",
+            from_left=self.truncation_side == "left",
+            padding_strategy=options.padding_strategy,
+            pad_to_multiple_of=options.pad_to_multiple_of,
+            padding_side=options.padding_side or self.padding_side,
+            pad_id=self.pad_token_id or 0,
+            attention_mask=options.return_attention_mask is not False,
+        )
 
     def encode_batch_flat(
         self, texts: list[str], threads: int | None = None, max_length: int | None = None
@@ -309,28 +339,6 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
         threads = thread_count() if threads is None else checked_thread_count(threads)
         ids = self._core.encode_arrow(texts, threads, max_length, self.truncation_side == "left")
         return as_pyarrow(ids)
-
-    def _numpy_batch(
-        self, texts: list[str], threads: int, options: CallOptions
-    ) -> BatchEncoding | None:
-        """A padded batch as numpy arrays straight from the core's flat buffer (no Python
-        lists); None when the batch would not form one rectangular array."""
-        flat, counts = self._core.encode_batch_flat(texts, threads)
-        if options.max_length is None:
-            self._warn_if_any_too_long(counts)
-        fields = padded_arrays(
-            flat,
-            counts,
-            max_length=options.max_length,
-            truncate=options.truncation_strategy != "do_not_truncate",
-            from_left=self.truncation_side == "left",
-            padding_strategy=options.padding_strategy,
-            pad_to_multiple_of=options.pad_to_multiple_of,
-            padding_side=options.padding_side or self.padding_side,
-            pad_id=self.pad_token_id or 0,
-            attention_mask=options.return_attention_mask is not False,
-        )
-        return None if fields is None else BatchEncoding(fields)
 
     def _warn_if_any_too_long(self, lengths: Any) -> None:
         if self.model_max_length <= LARGE_INTEGER and not self.deprecation_warnings.get(
@@ -441,12 +449,3 @@ def _held_added(core: Any) -> tuple[dict[str, int], dict[int, str], set[str]]:
 def _core_unknown(tokens: TokenRegistry) -> tuple[str | None, int | None, str]:
     """What the core's set_unknown takes: the unknown token, its id, why it has none."""
     return tokens.special_tokens["unk_token"], tokens.unknown_id, tokens.unknown_error
-
-
-def _numpy_ready(options: CallOptions) -> bool:
-    """Options the numpy path handles: ids (truncated, padded) and the attention mask."""
-    return (
-        options.return_tensors == "np"
-        and options.truncation_strategy in ("do_not_truncate", "longest_first", "only_first")
-        and options.asks_no_extra_fields
-    )

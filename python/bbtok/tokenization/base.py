@@ -99,6 +99,8 @@ class TokenizerBase(
     :class:`~bbtok.blenderbot_small.family.BlenderbotSmallFamily`) and implements
     ``_tokenize_plain`` (text without added tokens -> tokens), maybe ``_encode_plain``
     (-> ids), the vocabulary look-ups, ``vocab_size``, ``_base_vocab`` and ``_merge_ranks``.
+    One that encodes a whole batch natively says which batches with ``_encodes_plain_batches``
+    and encodes them in ``_encode_plain_batch``: the plain-batch route.
 
     One instance may be shared between threads, also while tokens are added (see
     :mod:`bbtok.tokenization.special_tokens`).
@@ -300,22 +302,22 @@ class TokenizerBase(
             has_pad_token=self.pad_token is not None,
         )
         options = CallOptions(
-            add_special_tokens,
-            padding_strategy,
-            truncation_strategy,
-            max_length,
-            stride,
-            is_split_into_words,
-            pad_to_multiple_of,
-            padding_side,
-            return_tensors,
-            return_token_type_ids,
-            return_attention_mask,
-            return_overflowing_tokens,
-            return_special_tokens_mask,
-            return_length,
-            return_offsets_mapping,
-            split_special,
+            add_special_tokens=add_special_tokens,
+            padding_strategy=padding_strategy,
+            truncation_strategy=truncation_strategy,
+            max_length=max_length,
+            stride=stride,
+            is_split_into_words=is_split_into_words,
+            pad_to_multiple_of=pad_to_multiple_of,
+            padding_side=padding_side,
+            return_tensors=return_tensors,
+            return_token_type_ids=return_token_type_ids,
+            return_attention_mask=return_attention_mask,
+            return_overflowing_tokens=return_overflowing_tokens,
+            return_special_tokens_mask=return_special_tokens_mask,
+            return_length=return_length,
+            return_offsets_mapping=return_offsets_mapping,
+            split_special=split_special,
         )
         encodings = None
         if text is not None:
@@ -375,6 +377,35 @@ class TokenizerBase(
     def _offsets_not_supported(self) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not track offsets")
 
+    # -- the plain-batch route: a batch the tokenizer encodes in one call of its own ---------
+
+    def _encodes_plain_batches(self, options: CallOptions) -> bool:
+        """Whether :meth:`_encode_plain_batch` takes a plain batch (a non-empty list of
+        ``str``, no pairs, no pre-split words, no offsets) called with ``options``, given the
+        tokenizer's settings now. Here never: the shared path encodes every batch."""
+        return False
+
+    def _encode_plain_batch(self, texts: list[str], options: CallOptions) -> BatchEncoding:
+        """``texts`` encoded as the shared path would, in one call of the tokenizer's own;
+        called only when :meth:`_encodes_plain_batches` says so."""
+        raise NotImplementedError(f"{type(self).__name__} has no plain-batch route")
+
+    def _is_plain_batch(self, text: Any, text_pair: Any, options: CallOptions) -> bool:
+        """Whether the call goes to :meth:`_encode_plain_batch`: the one place that says so.
+        The tokenizer is asked before the texts' types are looked at, which costs a pass over
+        the batch."""
+        return (
+            text_pair is None
+            and isinstance(text, list)
+            and len(text) > 0
+            and not options.is_split_into_words
+            and not options.return_offsets_mapping
+            and self._encodes_plain_batches(options)
+            and are_plain_texts(text)
+        )
+
+    # -- the shared path ----------------------------------------------------------------------
+
     @staticmethod
     def _is_batch(text: Any, is_split_into_words: bool) -> bool:
         if not isinstance(text, (list, tuple)):
@@ -386,6 +417,8 @@ class TokenizerBase(
         return isinstance(text[0], (str, list, tuple))
 
     def _encode_any(self, text: Any, text_pair: Any, options: CallOptions) -> BatchEncoding:
+        if self._is_plain_batch(text, text_pair, options):
+            return self._encode_plain_batch(text, options)
         split_words = options.is_split_into_words
         if not self._is_batch(text, split_words):
             if text_pair is not None and self._is_batch(text_pair, split_words):

@@ -41,7 +41,8 @@ class CallOptions(NamedTuple):
     ``max_length=None`` is the model's length where a strategy needs one).
 
     A tuple: cheap to make on every call, and never changed once made (a stage that needs
-    other options makes a copy with ``_replace``)."""
+    other options makes a copy with ``_replace``). Always made by keyword: sixteen fields, many
+    of one type, are too easily given in the wrong order (a tuple cannot refuse positions)."""
 
     add_special_tokens: bool
     padding_strategy: str
@@ -70,11 +71,11 @@ class CallOptions(NamedTuple):
     def padding(self) -> Padding:
         """How the call pads."""
         return Padding(
-            self.padding_strategy,
-            self.max_length,
-            self.pad_to_multiple_of,
-            self.padding_side,
-            self.return_attention_mask,
+            strategy=self.padding_strategy,
+            max_length=self.max_length,
+            pad_to_multiple_of=self.pad_to_multiple_of,
+            side=self.padding_side,
+            return_attention_mask=self.return_attention_mask,
         )
 
     def returns_token_type_ids(self, model_input_names: Sequence[str]) -> bool:

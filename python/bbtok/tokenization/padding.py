@@ -332,7 +332,11 @@ class PaddingMixin(TokenizerHooks):
             has_pad_token=self.pad_token is not None,
         )
         how = Padding(
-            padding_strategy, max_length, pad_to_multiple_of, padding_side, return_attention_mask
+            strategy=padding_strategy,
+            max_length=max_length,
+            pad_to_multiple_of=pad_to_multiple_of,
+            side=padding_side,
+            return_attention_mask=return_attention_mask,
         )
         sequences = fields[main]
         if sequences and not isinstance(sequences[0], (list, tuple)):
