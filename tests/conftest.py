@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -102,24 +102,6 @@ def live_torch_and_transformers() -> tuple[Any, Any]:
     logging_module: Any = transformers.logging
     logging_module.set_verbosity_error()
     return torch, transformers
-
-
-@pytest.fixture(autouse=True)
-def torch_only_in_live_tests(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Fails a test without the ``live`` mark that imports torch (directly or through a
-    library): the default tier must pass where torch is not installed. Checked while torch is
-    not yet imported, which holds for the whole default tier."""
-    already_imported = sys.modules.get("torch") is not None
-    yield
-    if (
-        not already_imported
-        and sys.modules.get("torch") is not None
-        and request.node.get_closest_marker("live") is None
-    ):
-        pytest.fail(
-            LIVE_MARK_MISSING.format(test=request.node.nodeid, does="imports torch"),
-            pytrace=False,
-        )
 
 
 @pytest.fixture(scope="session", params=sorted(TOKENIZER_DIRS))
