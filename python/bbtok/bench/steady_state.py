@@ -64,7 +64,6 @@ from bbtok.bench.run_context import (
 from bbtok.bench.texts import Text, corpus, repeated_lines, write_records
 from bbtok.bench.tokenizer_speed import (
     LOAD_VOCAB_SIZE,
-    SHORT_TEXT,
     TARGET_LOAD_MS,
     TARGET_SHORT_US,
     TARGET_TWO_CORES,
@@ -73,6 +72,7 @@ from bbtok.bench.tokenizer_speed import (
     call,
     measure_load,
     measure_short_text,
+    print_short_and_load,
 )
 
 DEFAULT_VOCAB_SIZE = 30_000
@@ -600,12 +600,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     print_table(times, text.megabytes, counts, cores)
     command_ratio = print_command(command, cores, args.batch_records)
     print()
-    print(f"one short text, {SHORT_TEXT!r}, on the sample vocabulary, best of many calls (warm):")
-    for name, microseconds in short:
-        print(f"  {name:<34} {microseconds:9.2f} us")
-    print(f"load, from_pretrained of {loaded}, best of several:")
-    for name, seconds in loads:
-        print(f"  {name:<34} {seconds * 1e3:9.1f} ms")
+    print_short_and_load(short, loaded, loads, ", on the sample vocabulary")
     print_targets(times, counts, command_ratio, short[0][1], loads[0][1] * 1e3)
     context.finish()
 

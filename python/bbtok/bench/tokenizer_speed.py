@@ -328,6 +328,18 @@ def measure_short_text(classes: Classes, directory: Path) -> list[tuple[str, flo
         return timings
 
 
+def print_short_and_load(
+    short: list[tuple[str, float]], loaded: str, loads: list[tuple[str, float]], vocabulary: str
+) -> None:
+    """The short-text and load rows of a report; ``vocabulary`` names the short text's."""
+    print(f"one short text, {SHORT_TEXT!r}{vocabulary}, best of many calls (warm):")
+    for name, microseconds in short:
+        print(f"  {name:<34} {microseconds:9.2f} us")
+    print(f"load, from_pretrained of {loaded}, best of several:")
+    for name, seconds in loads:
+        print(f"  {name:<34} {seconds * 1e3:9.1f} ms")
+
+
 def measure_load(classes: Classes, text: Text, repeats: int) -> tuple[str, list[tuple[str, float]]]:
     """Seconds to load a ~55k-entry vocabulary and its merges; and what was loaded."""
     # Trained on at least 4 MB, so that a small --megabytes still gives 55k entries.
@@ -510,12 +522,7 @@ def main(
 
     print_table(results, text, part, thread_counts)
     print()
-    print(f"one short text, {SHORT_TEXT!r}, best of many calls (warm):")
-    for name, microseconds in short:
-        print(f"  {name:<34} {microseconds:9.2f} us")
-    print(f"load, from_pretrained of {loaded}, best of several:")
-    for name, seconds in loads:
-        print(f"  {name:<34} {seconds * 1e3:9.1f} ms")
+    print_short_and_load(short, loaded, loads, "")
     print_targets(results, short[0][1], loads[0][1] * 1e3, context.cores)
     context.finish()
 
