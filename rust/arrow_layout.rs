@@ -1,6 +1,6 @@
-//! The two Arrow layouts bbtok reads and writes, as plain slices and vectors: a string column
-//! in (offsets into UTF-8 data, an optional validity bitmap) and a list of ids out (offsets
-//! into one buffer of ids). Nothing here touches Arrow's C structures: the Python binding maps
+//! The Arrow layouts bbtok reads and writes, as plain slices and vectors: a string column in
+//! (offsets into UTF-8 data, or the string-view layout's 16-byte views into data buffers; an
+//! optional validity bitmap) and a list of ids out (offsets into one buffer of ids). Nothing here touches Arrow's C structures: the Python binding maps
 //! them to and from the C data interface, and a Rust user can fill the slices from arrow-rs or
 //! anything else.
 
@@ -14,6 +14,8 @@ pub enum RowError {
     Null { row: usize },
     /// The row's offsets go backwards or past the data.
     BadOffsets { row: usize },
+    /// The row's view has a negative length, or points outside the data buffers.
+    BadView { row: usize },
     /// The row's bytes are not UTF-8.
     NotUtf8 { row: usize },
 }
@@ -24,6 +26,9 @@ impl fmt::Display for RowError {
             RowError::Null { row } => write!(f, "row {row} is null, not a text"),
             RowError::BadOffsets { row } => {
                 write!(f, "row {row} has offsets outside the array's data")
+            }
+            RowError::BadView { row } => {
+                write!(f, "row {row} has a view outside the array's data buffers")
             }
             RowError::NotUtf8 { row } => write!(f, "row {row} is not UTF-8"),
         }
@@ -95,14 +100,8 @@ impl<'a, O: Offset> StringColumn<'a, O> {
     pub fn append_rows(&self, rows: &mut Vec<&'a str>, first_row: usize) -> Result<(), RowError> {
         for (index, pair) in self.offsets.windows(2).enumerate() {
             let row = first_row + index;
-            if let Some((bitmap, bit_offset)) = self.validity {
-                let bit = bit_offset + index;
-                let valid = bitmap
-                    .get(bit / 8)
-                    .is_some_and(|byte| byte & (1 << (bit % 8)) != 0);
-                if !valid {
-                    return Err(RowError::Null { row });
-                }
+            if !is_valid(self.validity, index) {
+                return Err(RowError::Null { row });
             }
             let bytes = match (pair[0].index(), pair[1].index()) {
                 (Some(start), Some(end)) if start <= end => self.data.get(start..end),
@@ -112,6 +111,95 @@ impl<'a, O: Offset> StringColumn<'a, O> {
             rows.push(std::str::from_utf8(bytes).map_err(|_| RowError::NotUtf8 { row })?);
         }
         Ok(())
+    }
+}
+
+/// Whether slot `index` of a column is valid (not null) by its validity bitmap, if any (the
+/// bit of slot `index` at `bit_offset + index`, least significant bit first); a bit past the
+/// bitmap counts as null.
+fn is_valid(validity: Option<(&[u8], usize)>, index: usize) -> bool {
+    match validity {
+        None => true,
+        Some((bitmap, bit_offset)) => bit_offset.checked_add(index).is_some_and(|bit| {
+            bitmap
+                .get(bit / 8)
+                .is_some_and(|byte| byte & (1 << (bit % 8)) != 0)
+        }),
+    }
+}
+
+/// The bytes a row of the string-view layout holds inline in its view, at most.
+pub const VIEW_INLINE_MAX: usize = 12;
+
+/// A string column in Arrow's string-view layout (`string_view`, format `vu`: polars' strings).
+/// Each row is a 16-byte view, its integers in native byte order: its length (`i32`), then
+/// either the bytes themselves when the length is at most [`VIEW_INLINE_MAX`], or the first
+/// four bytes, the index of a data buffer (`i32`) and the offset of the row in it (`i32`).
+/// `validity` is as for [`StringColumn`].
+pub struct StringViewColumn<'b, 'a> {
+    pub views: &'a [[u8; 16]],
+    pub buffers: &'b [&'a [u8]],
+    pub validity: Option<(&'a [u8], usize)>,
+}
+
+impl<'a> StringViewColumn<'_, 'a> {
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.views.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.views.is_empty()
+    }
+
+    /// Append every row's text to `rows`, checked: no null, a length that is not negative, a
+    /// buffer index and offset + length within the data buffers, UTF-8. Errors name the row
+    /// counted from `first_row`, as [`StringColumn::append_rows`] does.
+    ///
+    /// ```
+    /// use bbtok::arrow_layout::{RowError, StringViewColumn};
+    /// fn view(length: i32, tail: [u8; 12]) -> [u8; 16] {
+    ///     let mut view = [0; 16];
+    ///     view[..4].copy_from_slice(&length.to_ne_bytes());
+    ///     view[4..].copy_from_slice(&tail);
+    ///     view
+    /// }
+    /// let mut long = *b"long\0\0\0\0\0\0\0\0";
+    /// long[4..8].copy_from_slice(&0i32.to_ne_bytes()); // buffer 0
+    /// long[8..].copy_from_slice(&3i32.to_ne_bytes()); // at offset 3
+    /// let views = [view(2, *b"hi\0\0\0\0\0\0\0\0\0\0"), view(13, long)];
+    /// let column = StringViewColumn { views: &views, buffers: &[&b"...long enough text"[..]], validity: None };
+    /// let mut rows = Vec::new();
+    /// column.append_rows(&mut rows, 0).unwrap();
+    /// assert_eq!(rows, ["hi", "long enough t"]);
+    /// let nulls = StringViewColumn { validity: Some((&[0b01][..], 0)), ..column };
+    /// assert_eq!(nulls.append_rows(&mut rows, 7), Err(RowError::Null { row: 8 }));
+    /// ```
+    pub fn append_rows(&self, rows: &mut Vec<&'a str>, first_row: usize) -> Result<(), RowError> {
+        for (index, view) in self.views.iter().enumerate() {
+            let row = first_row + index;
+            if !is_valid(self.validity, index) {
+                return Err(RowError::Null { row });
+            }
+            let bytes = self.view_bytes(view).ok_or(RowError::BadView { row })?;
+            rows.push(std::str::from_utf8(bytes).map_err(|_| RowError::NotUtf8 { row })?);
+        }
+        Ok(())
+    }
+
+    /// The bytes `view` points to: inline in the view, or in one of the data buffers; None
+    /// when its length is negative or it points outside the buffers.
+    fn view_bytes(&self, view: &'a [u8; 16]) -> Option<&'a [u8]> {
+        let field =
+            |at: usize| i32::from_ne_bytes([view[at], view[at + 1], view[at + 2], view[at + 3]]);
+        let length = usize::try_from(field(0)).ok()?;
+        if length <= VIEW_INLINE_MAX {
+            return view.get(4..4 + length);
+        }
+        let buffer = self.buffers.get(usize::try_from(field(8)).ok()?)?;
+        let start = usize::try_from(field(12)).ok()?;
+        buffer.get(start..start.checked_add(length)?)
     }
 }
 
@@ -293,5 +381,119 @@ mod tests {
         let mut rows = Vec::new();
         column.append_rows(&mut rows, 0).unwrap();
         assert_eq!(rows, ["a", "b"]);
+    }
+
+    /// A view of `length` bytes: `inline` itself up to 12 bytes, else the first four bytes
+    /// of `inline` and `offset` in data buffer `buffer`.
+    fn view(length: i32, inline: &[u8], buffer: i32, offset: i32) -> [u8; 16] {
+        let mut view = [0; 16];
+        view[..4].copy_from_slice(&length.to_ne_bytes());
+        if length <= VIEW_INLINE_MAX as i32 {
+            view[4..4 + inline.len()].copy_from_slice(inline);
+        } else {
+            view[4..8].copy_from_slice(&inline[..4]);
+            view[8..12].copy_from_slice(&buffer.to_ne_bytes());
+            view[12..].copy_from_slice(&offset.to_ne_bytes());
+        }
+        view
+    }
+
+    fn view_rows<'a>(
+        views: &'a [[u8; 16]],
+        buffers: &[&'a [u8]],
+    ) -> Result<Vec<&'a str>, RowError> {
+        let column = StringViewColumn {
+            views,
+            buffers,
+            validity: None,
+        };
+        let mut rows = Vec::new();
+        column.append_rows(&mut rows, 10)?;
+        Ok(rows)
+    }
+
+    #[test]
+    fn views_read_inline_and_buffered_rows_of_every_length() {
+        let first: &[u8] = "twelve bytes and then some".as_bytes();
+        let second: &[u8] = "héllo wörld, ünïcode".as_bytes();
+        let views = [
+            view(0, b"", -1, 0),
+            view(12, b"twelve bytes", -1, 0),
+            view(13, first, 0, 0),
+            view(20, &second[3..], 1, 3),
+            view(7, "héllo!".as_bytes(), -1, 0),
+        ];
+        assert_eq!(
+            view_rows(&views, &[first, second]).unwrap(),
+            [
+                "",
+                "twelve bytes",
+                "twelve bytes ",
+                "llo wörld, ünïcod",
+                "héllo!"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_view_of_a_buffer_past_the_last_is_refused_with_its_row() {
+        let views = [view(13, b"0123", 0, 0), view(13, b"0123", 1, 0)];
+        let buffers: [&[u8]; 1] = [b"0123456789abcdef"];
+        assert_eq!(
+            view_rows(&views, &buffers),
+            Err(RowError::BadView { row: 11 })
+        );
+        let negative = [view(13, b"0123", -1, 0)];
+        assert_eq!(
+            view_rows(&negative, &buffers),
+            Err(RowError::BadView { row: 10 })
+        );
+    }
+
+    #[test]
+    fn a_view_past_the_end_of_its_buffer_is_refused() {
+        let buffers: [&[u8]; 1] = [b"0123456789abcdef"];
+        for (offset, length) in [(4, 13), (17, 13), (i32::MAX, i32::MAX), (-1, 13)] {
+            let views = [view(length, b"0123", 0, offset)];
+            assert_eq!(
+                view_rows(&views, &buffers),
+                Err(RowError::BadView { row: 10 }),
+                "offset {offset}, length {length}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_view_of_negative_length_is_refused() {
+        for length in [-1, i32::MIN] {
+            let views = [view(length, b"", -1, 0)];
+            assert_eq!(view_rows(&views, &[]), Err(RowError::BadView { row: 10 }));
+        }
+    }
+
+    #[test]
+    fn view_bytes_that_are_not_utf8_are_refused_inline_and_buffered() {
+        let buffers: [&[u8]; 1] = [b"0123456789abc\xff"];
+        let buffered = [view(14, b"0123", 0, 0)];
+        assert_eq!(
+            view_rows(&buffered, &buffers),
+            Err(RowError::NotUtf8 { row: 10 })
+        );
+        let inline = [view(2, b"a\xff", -1, 0)];
+        assert_eq!(view_rows(&inline, &[]), Err(RowError::NotUtf8 { row: 10 }));
+    }
+
+    #[test]
+    fn a_null_view_is_refused_with_its_row_from_the_bit_offset() {
+        let views = [view(1, b"a", -1, 0), view(1, b"b", -1, 0)];
+        let column = StringViewColumn {
+            views: &views,
+            buffers: &[],
+            validity: Some((&[0b0000_0010], 1)),
+        };
+        assert_eq!(
+            column.append_rows(&mut Vec::new(), 5),
+            Err(RowError::Null { row: 6 })
+        );
     }
 }
