@@ -1,5 +1,6 @@
-//! Arrow through its C data interface: string arrays in (any producer of the PyCapsule
-//! interface, `__arrow_c_array__` or `__arrow_c_stream__`: pyarrow, polars, arro3...), a
+//! Arrow through its C data interface: string arrays in (`string`, `large_string` and
+//! `string_view`, polars' strings; from any producer of the PyCapsule interface,
+//! `__arrow_c_array__` or `__arrow_c_stream__`: pyarrow, polars, arro3...), a
 //! `list<int32>` (or `large_list<int32>`) array of ids out, as an object with
 //! `__arrow_c_array__` that any consumer imports without a copy.
 //!
@@ -12,7 +13,7 @@
 //! the part of the interface's contract it relies on.
 
 use super::convert::out_of_memory;
-use crate::arrow_layout::{ListOffsets, Offset, RowError, StringColumn};
+use crate::arrow_layout::{ListOffsets, Offset, RowError, StringColumn, StringViewColumn};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyTuple};
@@ -184,11 +185,12 @@ impl Released for ArrowArrayStream {
     }
 }
 
-/// Whether a string array has 32- or 64-bit offsets.
+/// The layout of a string array: 32- or 64-bit offsets into one data buffer, or views.
 #[derive(Clone, Copy)]
 enum StringKind {
     Small,
     Large,
+    View,
 }
 
 fn string_kind(schema: &ArrowSchema) -> PyResult<StringKind> {
@@ -200,9 +202,10 @@ fn string_kind(schema: &ArrowSchema) -> PyResult<StringKind> {
     match format.to_bytes() {
         b"u" => Ok(StringKind::Small),
         b"U" => Ok(StringKind::Large),
+        b"vu" => Ok(StringKind::View),
         other => Err(PyTypeError::new_err(format!(
-            "texts must be an Arrow string or large_string array, got one of format {:?} \
-             (cast it to string first: a table's column, not the table)",
+            "texts must be an Arrow string, large_string or string_view array, got one of \
+             format {:?} (cast it to string first: a table's column, not the table)",
             String::from_utf8_lossy(other)
         ))),
     }
@@ -302,6 +305,15 @@ impl ImportedTexts {
             let appended = match self.kind {
                 StringKind::Small => column::<i32>(chunk)?.append_rows(&mut rows, first_row),
                 StringKind::Large => column::<i64>(chunk)?.append_rows(&mut rows, first_row),
+                StringKind::View => {
+                    let parts = view_parts(chunk)?;
+                    let column = StringViewColumn {
+                        views: parts.views,
+                        buffers: &parts.buffers,
+                        validity: parts.validity,
+                    };
+                    column.append_rows(&mut rows, first_row)
+                }
             };
             appended.map_err(|error| match error {
                 RowError::Null { row } => PyValueError::new_err(format!(
@@ -315,14 +327,42 @@ impl ImportedTexts {
     }
 }
 
+fn malformed(what: &str) -> PyErr {
+    PyValueError::new_err(format!("texts: malformed Arrow array: {what}"))
+}
+
+/// The array's length and offset, checked not negative.
+fn length_and_offset(array: &ArrowArray) -> PyResult<(usize, usize)> {
+    match (usize::try_from(array.length), usize::try_from(array.offset)) {
+        (Ok(length), Ok(offset)) => Ok((length, offset)),
+        _ => Err(malformed("negative length or offset")),
+    }
+}
+
+/// The validity bitmap of an array of `offset + length` slots at `pointer`, and the bit
+/// offset of its first row; None when the array says it has no null or has no bitmap.
+fn validity(
+    array: &ArrowArray,
+    pointer: *const c_void,
+    offset: usize,
+    length: usize,
+) -> PyResult<Option<(&[u8], usize)>> {
+    let pointer = pointer.cast::<u8>();
+    if array.null_count == 0 || pointer.is_null() {
+        return Ok(None);
+    }
+    let slots = offset
+        .checked_add(length)
+        .ok_or_else(|| malformed("offset + length overflows"))?;
+    // SAFETY: the validity bitmap holds a bit for each of offset + length slots (the
+    // interface's contract); it lives as long as the array.
+    let bitmap = unsafe { std::slice::from_raw_parts(pointer, slots.div_ceil(8)) };
+    Ok(Some((bitmap, offset)))
+}
+
 /// The string column an array of texts holds, its slices made from the producer's buffers.
 fn column<O: Offset>(array: &ArrowArray) -> PyResult<StringColumn<'_, O>> {
-    let malformed =
-        |what: &str| PyValueError::new_err(format!("texts: malformed Arrow array: {what}"));
-    let (Ok(length), Ok(offset)) = (usize::try_from(array.length), usize::try_from(array.offset))
-    else {
-        return Err(malformed("negative length or offset"));
-    };
+    let (length, offset) = length_and_offset(array)?;
     if array.n_buffers != 3 || array.buffers.is_null() {
         return Err(malformed("a string array has 3 buffers"));
     }
@@ -357,18 +397,89 @@ fn column<O: Offset>(array: &ArrowArray) -> PyResult<StringColumn<'_, O>> {
         // SAFETY: see above: the data buffer holds at least `data_length` bytes.
         unsafe { std::slice::from_raw_parts(data_pointer, data_length) }
     };
-    let validity_pointer = buffers[0].cast::<u8>();
-    let validity = if array.null_count == 0 || validity_pointer.is_null() {
-        None
-    } else {
-        // SAFETY: the validity bitmap holds a bit for each of offset + length slots.
-        let bitmap = unsafe { std::slice::from_raw_parts(validity_pointer, count.div_ceil(8)) };
-        Some((bitmap, offset))
-    };
     Ok(StringColumn {
         offsets,
         data,
-        validity,
+        validity: validity(array, buffers[0], offset, length)?,
+    })
+}
+
+/// The slices of a string_view array: its views (from its offset on), its data buffers, its
+/// validity bitmap. The views themselves are checked by the core, row by row.
+struct ViewParts<'a> {
+    views: &'a [[u8; 16]],
+    buffers: Vec<&'a [u8]>,
+    validity: Option<(&'a [u8], usize)>,
+}
+
+/// The string-view column an array of texts holds, its slices made from the producer's
+/// buffers: validity, views, the data buffers, then the data buffers' sizes (`int64`).
+fn view_parts(array: &ArrowArray) -> PyResult<ViewParts<'_>> {
+    let (length, offset) = length_and_offset(array)?;
+    let n_buffers = usize::try_from(array.n_buffers)
+        .ok()
+        .filter(|&n| n >= 3)
+        .ok_or_else(|| malformed("a string_view array has at least 3 buffers"))?;
+    if array.buffers.is_null() {
+        return Err(malformed("a string_view array has at least 3 buffers"));
+    }
+    // SAFETY: a live array has `n_buffers` buffer pointers.
+    let pointers = unsafe { std::slice::from_raw_parts(array.buffers, n_buffers) };
+    let views: &[[u8; 16]] = if length == 0 {
+        &[]
+    } else {
+        let slots = offset
+            .checked_add(length)
+            .filter(|slots| {
+                slots
+                    .checked_mul(16)
+                    .is_some_and(|bytes| bytes <= isize::MAX as usize)
+            })
+            .ok_or_else(|| malformed("offset + length overflows"))?;
+        let views_pointer = pointers[1].cast::<[u8; 16]>();
+        if views_pointer.is_null() {
+            return Err(malformed("its views are missing"));
+        }
+        // SAFETY: the views buffer holds offset + length views of 16 bytes (the interface's
+        // contract); `[u8; 16]` needs no alignment. What a view says is checked by the core.
+        let views = unsafe { std::slice::from_raw_parts(views_pointer, slots) };
+        &views[offset..]
+    };
+    let data_count = n_buffers - 3;
+    let sizes: &[i64] = if data_count == 0 {
+        &[]
+    } else {
+        let sizes_pointer = pointers[n_buffers - 1].cast::<i64>();
+        if sizes_pointer.is_null() || !sizes_pointer.is_aligned() {
+            return Err(malformed("its data buffer sizes are missing or misaligned"));
+        }
+        // SAFETY: the last buffer of a string_view array holds the size of each data buffer
+        // (the interface's contract; the pointer is checked non-null and aligned above).
+        unsafe { std::slice::from_raw_parts(sizes_pointer, data_count) }
+    };
+    let mut buffers = Vec::new();
+    buffers
+        .try_reserve_exact(data_count)
+        .map_err(out_of_memory)?;
+    for (&size, &pointer) in sizes.iter().zip(&pointers[2..]) {
+        let size = isize::try_from(size)
+            .ok()
+            .and_then(|size| usize::try_from(size).ok())
+            .ok_or_else(|| malformed("a data buffer has a negative size"))?;
+        let pointer = pointer.cast::<u8>();
+        buffers.push(if size == 0 {
+            &[][..]
+        } else if pointer.is_null() {
+            return Err(malformed("a data buffer is missing"));
+        } else {
+            // SAFETY: a data buffer holds as many bytes as its size says (the contract).
+            unsafe { std::slice::from_raw_parts(pointer, size) }
+        });
+    }
+    Ok(ViewParts {
+        views,
+        buffers,
+        validity: validity(array, pointers[0], offset, length)?,
     })
 }
 
