@@ -16,13 +16,26 @@ import pytest
 from bbtok import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast, BlenderbotTokenizer
 from bbtok.tokenization.arrow_ids import ids_array, list_needs_large_offsets
 
-from conftest import MULTILINGUAL_TEXT, SAMPLE_DIR, reference_class
+from conftest import MULTILINGUAL_TEXT, SAMPLE_DIR, reference_class, run_python_child
 
 pa = pytest.importorskip("pyarrow")
 
 BYTE_LEVEL_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "byte_level"
 TEXTS = [*MULTILINGUAL_TEXT.read_text(encoding="utf-8").split("\n")[:-1][:300], "", " "]
 SMALL_CLASSES = [BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast]
+ALL_CLASSES = [*SMALL_CLASSES, BlenderbotTokenizer]
+# string_view keeps a text of at most 12 bytes inside its view, a longer one in a data buffer.
+VIEW_TEXTS = [
+    "",
+    "hi",
+    "twelve bytes",
+    "thirteen byte",
+    "héllo wörld",  # 13 bytes, 11 characters
+    "日本語",  # 9 bytes
+    "a much longer text, past any view's inline bytes, with ünïcode in it",
+    " ",
+    "Hello there!",
+]
 
 
 @pytest.fixture(scope="module")
@@ -83,16 +96,87 @@ def test_an_empty_array_gives_an_empty_list_array(cls: type[Any]) -> None:
 
 def test_an_array_of_another_type_is_refused_by_name() -> None:
     tok = BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_DIR)
-    with pytest.raises(TypeError, match="string or large_string"):
+    with pytest.raises(TypeError, match="string, large_string or string_view"):
         tok.encode_arrow(pa.array([1, 2]))
     with pytest.raises(TypeError, match="__arrow_c_array__"):
         tok.encode_arrow(["a list"])
 
 
-def test_polars_series_are_read_through_the_capsule_interface(reference_ids: Any) -> None:
+@pytest.mark.parametrize("cls", SMALL_CLASSES)
+def test_polars_series_are_read_through_the_capsule_interface(
+    cls: type[Any], reference_ids: Any
+) -> None:
     pl = pytest.importorskip("polars")
-    tok = BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_DIR)
+    tok = cls.from_pretrained(SAMPLE_DIR)
     assert tok.encode_arrow(pl.Series(TEXTS)).to_pylist() == reference_ids
+
+
+def tokenizer_of(cls: type[Any]) -> Any:
+    return cls.from_pretrained(BYTE_LEVEL_DIR if cls is BlenderbotTokenizer else SAMPLE_DIR)
+
+
+@pytest.mark.parametrize("cls", ALL_CLASSES)
+def test_string_view_arrays_give_the_ids_of_a_call(cls: type[Any]) -> None:
+    assert {0, 12, 13} <= {len(text.encode()) for text in VIEW_TEXTS}
+    tok = tokenizer_of(cls)
+    ids = tok.encode_arrow(pa.array(VIEW_TEXTS, pa.string_view()))
+    assert ids.to_pylist() == tok(VIEW_TEXTS)["input_ids"]
+
+
+@pytest.mark.parametrize("cls", SMALL_CLASSES)
+def test_chunked_string_view_arrays_give_one_array_of_every_row(
+    cls: type[Any], reference_ids: Any
+) -> None:
+    tok = cls.from_pretrained(SAMPLE_DIR)
+    chunked = pa.chunked_array([TEXTS[:100], [], TEXTS[100:]], type=pa.string_view())
+    assert tok.encode_arrow(chunked).to_pylist() == reference_ids
+
+
+def test_a_sliced_string_view_array_is_read_from_its_offset(reference_ids: Any) -> None:
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_DIR)
+    sliced = pa.array(TEXTS, pa.string_view()).slice(7, 20)
+    assert tok.encode_arrow(sliced).to_pylist() == reference_ids[7:27]
+
+
+@pytest.mark.parametrize("cls", ALL_CLASSES)
+def test_a_null_string_view_text_is_refused_with_its_row(cls: type[Any]) -> None:
+    tok = tokenizer_of(cls)
+    texts = pa.chunked_array([["a"], ["a text past twelve bytes", None]], type=pa.string_view())
+    with pytest.raises(ValueError, match=r"texts\[2\] is null"):
+        tok.encode_arrow(texts)
+
+
+def test_a_binary_view_array_is_refused_by_name() -> None:
+    tok = BlenderbotSmallTokenizerFast.from_pretrained(SAMPLE_DIR)
+    with pytest.raises(TypeError, match=r"string_view array, got one of format \"vz\""):
+        tok.encode_arrow(pa.array([b"a"], pa.binary_view()))
+
+
+# A string_view array whose view points past its data buffer (pyarrow builds it without
+# checking): reading it must refuse the row, not read past the buffer.
+HOSTILE_VIEW = f"""
+import struct, pyarrow as pa
+from bbtok import BlenderbotSmallTokenizerFast
+views = struct.pack("=i4sii", 100, b"abcd", 0, 0) + struct.pack("=i4sii", 13, b"abcd", 5, 0)
+tok = BlenderbotSmallTokenizerFast.from_pretrained({str(SAMPLE_DIR)!r})
+for view in (views[:16], views[16:]):
+    array = pa.Array.from_buffers(
+        pa.string_view(), 1, [None, pa.py_buffer(view), pa.py_buffer(b"abcdefghijklmnop")]
+    )
+    try:
+        tok.encode_arrow(array)
+    except ValueError as error:
+        print(error)
+"""
+
+
+def test_a_view_outside_the_data_buffers_is_refused_with_its_row(tmp_path: Path) -> None:
+    child = run_python_child(["-c", HOSTILE_VIEW], tmp_path, timeout=120)
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert (
+        child.stdout.splitlines()
+        == ["texts: row 0 has a view outside the array's data buffers"] * 2
+    )
 
 
 def test_large_list_offsets_start_one_id_past_int32() -> None:

@@ -1,11 +1,11 @@
 """Arrow in, Arrow out: what ``encode_arrow`` shares between the tokenizer classes.
 
-Texts come as any Arrow string or large_string array through the Arrow PyCapsule interface
-(``__arrow_c_array__`` or ``__arrow_c_stream__``: pyarrow, polars, arro3..., chunked arrays
-too). A null text is refused with its index (``texts[3] is null``), as ``tok(texts)`` refuses
-None: fill nulls first to encode them as empty texts. The ids come back as a pyarrow
-``list<int32>`` array, ``large_list<int32>`` when the ids of all rows together pass
-2**31 - 1 (the most a ``list`` offset holds).
+Texts come as any Arrow string, large_string or string_view array (polars' strings) through
+the Arrow PyCapsule interface (``__arrow_c_array__`` or ``__arrow_c_stream__``: pyarrow,
+polars, arro3..., chunked arrays too). A null text is refused with its index
+(``texts[3] is null``), as ``tok(texts)`` refuses None: fill nulls first to encode them as
+empty texts. The ids come back as a pyarrow ``list<int32>`` array, ``large_list<int32>`` when
+the ids of all rows together pass 2**31 - 1 (the most a ``list`` offset holds).
 
 The fast BlenderbotSmall tokenizer reads the texts from Arrow's buffers in Rust and hands its
 buffers over (``bbtok._native``); the other classes go through :func:`arrow_texts` and
@@ -32,8 +32,9 @@ def load_pyarrow() -> ModuleType:
 
 
 def arrow_texts(texts: Any) -> list[str]:
-    """The texts of an Arrow string array (any object of the PyCapsule interface), as a list;
-    a ValueError naming the first null row, a TypeError for anything else.
+    """The texts of an Arrow string, large_string or string_view array (any object of the
+    PyCapsule interface), as a list; a ValueError naming the first null row, a TypeError for
+    anything else.
 
     >>> import pyarrow as pa
     >>> arrow_texts(pa.chunked_array([["a", "b"], ["c"]]))
@@ -49,9 +50,9 @@ def arrow_texts(texts: Any) -> list[str]:
             "texts must be an Arrow string array (an object with __arrow_c_array__ or "
             f"__arrow_c_stream__: pyarrow, polars, arro3...), got {type(texts).__name__}"
         )
-    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+    if not is_text_type(pa, array.type):
         raise TypeError(
-            "texts must be an Arrow string or large_string array, got one of type "
+            "texts must be an Arrow string, large_string or string_view array, got one of type "
             f"{array.type} (cast it to string first: a table's column, not the table)"
         )
     if array.null_count:
@@ -62,6 +63,22 @@ def arrow_texts(texts: Any) -> list[str]:
         )
     rows: list[str] = array.to_pylist()
     return rows
+
+
+def is_text_type(pa: ModuleType, data_type: Any) -> bool:
+    """Whether pyarrow's ``data_type`` is one whose rows are texts: string, large_string, or
+    string_view (known to pyarrow 16 and later).
+
+    >>> import pyarrow as pa
+    >>> is_text_type(pa, pa.string_view()), is_text_type(pa, pa.binary())
+    (True, False)
+    """
+    is_string_view = getattr(pa.types, "is_string_view", None)
+    return bool(
+        pa.types.is_string(data_type)
+        or pa.types.is_large_string(data_type)
+        or (is_string_view is not None and is_string_view(data_type))
+    )
 
 
 def ids_array(flat: bytes, counts: list[int]) -> Any:
