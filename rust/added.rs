@@ -5,7 +5,8 @@
 //! first, with one quirk we keep: when a token is found, matches that started further left are
 //! extended as if they had consumed the current character too, even one that just failed on it
 //! (after adding "abd" and "b", the text "abxd" is cut as one piece "abxd", which is then
-//! ordinary text). See `bbtok/tokenization/added_tokens.py` for the same algorithm in Python.
+//! ordinary text). See `python/bbtok/tokenization/added_token_trie.py` for the same algorithm in
+//! Python.
 
 use crate::text::{decode_at, PythonString};
 use rustc_hash::{FxHashMap, FxHashSet};

@@ -1,8 +1,8 @@
 //! The Arrow layouts bbtok reads and writes, as plain slices and vectors: a string column in
 //! (offsets into UTF-8 data, or the string-view layout's 16-byte views into data buffers; an
-//! optional validity bitmap) and a list of ids out (offsets into one buffer of ids). Nothing here touches Arrow's C structures: the Python binding maps
-//! them to and from the C data interface, and a Rust user can fill the slices from arrow-rs or
-//! anything else.
+//! optional validity bitmap) and a list of ids out (offsets into one buffer of ids). Nothing
+//! here touches Arrow's C structures: the Python binding maps them to and from the C data
+//! interface, and a Rust user can fill the slices from arrow-rs or anything else.
 
 use std::collections::TryReserveError;
 use std::fmt;

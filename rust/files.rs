@@ -1,6 +1,6 @@
 //! What reading `vocab.json` and `merges.txt` can report: errors and warnings as data, worded
-//! exactly as the pure-Python readers (`bbtok/tokenization/vocabulary_files.py`) word them; and
-//! the one way both files are read (UTF-8, text mode).
+//! exactly as the pure-Python readers (`python/bbtok/tokenization/vocabulary_files.py`) word
+//! them; and the one way both files are read (UTF-8, text mode).
 //!
 //! A message quotes tokens and values as Python's `repr` does. The core has no Python to ask,
 //! so [`Repr`] is a parameter: [`ApproximateRepr`] for Rust callers, the binding's own for

@@ -306,8 +306,7 @@ def test_without_jinja2_rendering_asks_for_it(tmp_path: Path) -> None:
         " chat_template='x')\n"
         "except ImportError as error:\n    print(error)\n"
     )
-    environment = {"PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    result = run_python_child(["-c", code], tmp_path, timeout=120, environment=environment)
+    result = run_python_child(["-c", code], tmp_path, timeout=120)
     assert "pip install jinja2" in result.stdout, result.stderr
 
 

@@ -43,7 +43,7 @@ def read_pipeline_file(
     BPE vocabulary and merges, the post-processor and the added tokens (the rest of the
     pipeline is the family's own). What is not what ``tokenizers`` writes there is a
     ValueError naming the file and the key (the post-processor is checked where it is read,
-    :meth:`~bbtok.blenderbot.family.SpecialTokenLayout.from_post_processor`)."""
+    :meth:`~bbtok.blenderbot.post_processor.SpecialTokenLayout.from_post_processor`)."""
     source = os.fspath(path)
     spec = files.read_json(path, files.MAX_VOCAB_BYTES)
     model = spec.get("model") if isinstance(spec, dict) else None

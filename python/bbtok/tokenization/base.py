@@ -75,7 +75,7 @@ SETTING_TYPES: dict[str, type] = {
 
 
 def are_plain_texts(items: list[Any]) -> bool:
-    """Whether every item is a ``str`` itself (not a subclass): what the batch fast paths take.
+    """Whether every item is a ``str`` itself (not a subclass): what the plain-batch route takes.
     ``map(type)`` runs in C; a generator over the items costs a tenth of a large batch's
     encoding."""
     return set(map(type, items)) == {str}

@@ -36,7 +36,8 @@ struct Tokenizers {
 
 /// The sample checkpoint's files, with BlenderBot-small's special tokens.
 fn realistic() -> Tokenizer {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../python/bbtok/data/sample_checkpoint");
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../python/bbtok/data/sample_checkpoint");
     Tokenizer::from_files(&dir.join("vocab.json"), &dir.join("merges.txt"))
         .expect("the sample vocabulary loads")
         .0
