@@ -132,7 +132,9 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
         # (another unk_token, added tokens) are sent.
         units = _core_units(tokens)
         if previous is None:
-            sent_added = _core_added(tokens) != _held_added(self._core)
+            sent_added = _compared(_core_added(tokens, units)) != _compared(
+                self._core.added_tokens()
+            )
             sent_unknown = _core_unknown(tokens)[:2] != self._core.unknown() or (
                 tokens.unknown_id is None
             )
@@ -144,12 +146,7 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
             )
             sent_unknown = _core_unknown(tokens) != _core_unknown(previous)
         if sent_added:
-            decoder = tokens.added_tokens_decoder
-            self._core.set_added_tokens(
-                list(tokens.added_tokens_encoder.items()),
-                list(zip(decoder, map(_content, decoder.values()))),
-                units,
-            )
+            self._core.set_added_tokens(*_core_added(tokens, units))
         if sent_unknown:
             self._core.set_unknown(*_core_unknown(tokens))
 
@@ -430,19 +427,23 @@ def _core_units(tokens: TokenRegistry) -> list[str]:
     return [t for t in tokens.all_special_tokens if t not in tokens.added_tokens_encoder]
 
 
-def _core_added(tokens: TokenRegistry) -> tuple[dict[str, int], dict[int, str], set[str]]:
-    """The added tokens (token -> id, id -> token) and the unit tokens the core takes."""
+AddedForCore = tuple[list[tuple[str, int]], list[tuple[int, str]], list[str]]
+
+
+def _core_added(tokens: TokenRegistry, units: list[str]) -> AddedForCore:
+    """The added tokens (token, id), (id, token) and the unit tokens, as the core's
+    ``set_added_tokens`` takes them and its ``added_tokens`` gives them back."""
     decoder = tokens.added_tokens_decoder
     return (
-        dict(tokens.added_tokens_encoder),
-        dict(zip(decoder, map(_content, decoder.values()))),
-        set(_core_units(tokens)),
+        list(tokens.added_tokens_encoder.items()),
+        list(zip(decoder, map(_content, decoder.values()))),
+        units,
     )
 
 
-def _held_added(core: Any) -> tuple[dict[str, int], dict[int, str], set[str]]:
-    """What the core holds, as :func:`_core_added` gives it."""
-    encoder, decoder, units = core.added_tokens()
+def _compared(added: AddedForCore) -> tuple[dict[str, int], dict[int, str], set[str]]:
+    """Added tokens as compared: in no particular order."""
+    encoder, decoder, units = added
     return dict(encoder), dict(decoder), set(units)
 
 
