@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from bbtok.data import SAMPLE_CHECKPOINT
+from bbtok.tokenization.threads import usable_cores
 
 DEFAULT_TOKENIZER_DIR = SAMPLE_CHECKPOINT
 
@@ -46,14 +47,6 @@ def require_positive(
 
 
 # -- the machine ------------------------------------------------------------------------------
-
-
-def usable_cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def timed_thread_counts(cores: int) -> list[int]:
