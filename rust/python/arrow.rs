@@ -416,9 +416,11 @@ struct ViewParts<'a> {
 /// buffers: validity, views, the data buffers, then the data buffers' sizes (`int64`).
 fn view_parts(array: &ArrowArray) -> PyResult<ViewParts<'_>> {
     let (length, offset) = length_and_offset(array)?;
+    // At most as many buffer pointers as a slice of them can hold.
+    let most_buffers = isize::MAX as usize / std::mem::size_of::<*const c_void>();
     let n_buffers = usize::try_from(array.n_buffers)
         .ok()
-        .filter(|&n| n >= 3)
+        .filter(|&n| (3..=most_buffers).contains(&n))
         .ok_or_else(|| malformed("a string_view array has at least 3 buffers"))?;
     if array.buffers.is_null() {
         return Err(malformed("a string_view array has at least 3 buffers"));
