@@ -284,6 +284,39 @@ def test_kernels_read_as_pytorch_linear_weights(tmp_path: Path) -> None:
     np.testing.assert_array_equal(weights.get(name, np.float16), expected)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("framework", ["tf", "flax"])
+def test_a_kernel_is_handed_out_in_the_row_major_layout_of_the_safetensors_one(
+    framework: str, dtype: type[np.floating], tmp_path: Path
+) -> None:
+    # BLAS picks its kernel by the operands' layout, and two kernels may round differently: the
+    # same layout as a safetensors tensor is what makes the logits the same on every CPU.
+    directory = WRITERS[framework](SMALL, tmp_path / "checkpoint")
+    reader = TFCheckpoint if framework == "tf" else FlaxCheckpoint
+    file = "tf_model.h5" if framework == "tf" else "flax_model.msgpack"
+    kernel = reader(directory / file).get("model.encoder.layers.0.fc1.weight", dtype)
+    assert kernel.shape == (32, 16)
+    assert kernel.flags["C_CONTIGUOUS"]
+
+
+@pytest.mark.parametrize("framework", ["tf", "flax"])
+def test_a_kernel_in_its_stored_dtype_is_copied_once_and_kept_once(
+    framework: str, tmp_path: Path
+) -> None:
+    # The row-major copy takes the stored array's place, so that the reader and the model built
+    # from it do not each hold a copy of every kernel.
+    directory = WRITERS[framework](SMALL, tmp_path / "checkpoint")
+    reader = TFCheckpoint if framework == "tf" else FlaxCheckpoint
+    file = "tf_model.h5" if framework == "tf" else "flax_model.msgpack"
+    weights = reader(directory / file)
+    name = "model.encoder.layers.0.fc1.weight"
+    assert weights.stored_dtype(name) == "F16"
+    first = weights.get(name, np.float16)
+    assert weights.get(name, np.float16) is first
+    assert weights.shape(name) == (32, 16)
+    np.testing.assert_array_equal(first, load_file(SMALL / "model.safetensors")[name])
+
+
 @pytest.mark.parametrize("framework", ["tf", "flax"])
 def test_auto_model_loads_a_directory_with_only_tf_or_flax_weights(
     framework: str, tmp_path: Path

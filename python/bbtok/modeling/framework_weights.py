@@ -7,8 +7,11 @@ transformers 4.x converted between the frameworks by name (``modeling_tf_pytorch
 by ``.``, is the PyTorch name once its last part is renamed (``kernel``, ``embeddings``,
 ``embedding``, ``gamma``, ``scale`` -> ``weight``; ``beta`` -> ``bias``). A dense layer's
 ``kernel`` is [inputs, outputs], the transpose of PyTorch's ``Linear.weight``: it is handed out
-transposed (a view, no copy), so a checkpoint of either framework reads as transformers' PyTorch
-one, shapes included.
+transposed and copied into row-major order, so a checkpoint of either framework reads as
+transformers' PyTorch one, shapes and memory layout included. The layout matters to the results:
+BLAS picks its kernel by the operands' layout, and two kernels may sum in different orders, so a
+transposed view could give logits a few float32 ulps away from the same weights read from
+safetensors (seen with OpenBLAS on AMD EPYC).
 
 Both readers need a package of their own, imported when such a file is first read:
 ``h5py`` (``pip install 'bbtok[tf]'``) and ``msgpack`` (``pip install 'bbtok[flax]'``).
@@ -102,6 +105,12 @@ class RenamedTensors(NamedTensors):
         array, transposed = self._tensors[name]
         if self.stored_dtype(name) == "BF16":
             array = widen_bfloat16(array)
-        if array.dtype != np.dtype(dtype):
-            array = array.astype(dtype)
-        return array.T if transposed else array
+        if not transposed:
+            return array if array.dtype == np.dtype(dtype) else array.astype(dtype)
+        # One copy, into the dtype and the layout at once.
+        kernel = np.ascontiguousarray(array.T, dtype=dtype)
+        if kernel.dtype == array.dtype == self._tensors[name].array.dtype:
+            # The copy replaces the stored array, which no one else holds: a model read from the
+            # file keeps one copy of its kernels in memory, not two.
+            self._tensors[name] = StoredTensor(kernel, transposed=False)
+        return kernel
