@@ -4,8 +4,10 @@ loader that picks a class from ``config.json``, against transformers.
 Goldens recorded by ``fixtures/make_blenderbot_goldens.py`` on ``fixtures/tiny_blenderbot`` and by
 ``fixtures/make_causal_lm_goldens.py`` on ``fixtures/tiny_blenderbot_small_causal`` (a
 ``BlenderbotSmallForCausalLM`` as transformers saves it) are checked without torch; live
-comparisons run when torch and transformers' model classes import. float32 outputs agree within
-1e-4; float64 generations are identical.
+comparisons run when torch and transformers' model classes import. float32 outputs agree with
+the goldens within 1e-4; live, float64 outputs agree with transformers' within 1e-9, float32 ones
+are as accurate as transformers' (``assert_float32_as_accurate_as_transformers`` in conftest.py
+says why), and float64 generations are identical.
 """
 
 from __future__ import annotations
@@ -34,7 +36,12 @@ from bbtok.modeling import (
 )
 from bbtok.modeling.auto import model_class
 
-from conftest import FIXTURES, live_torch_and_transformers
+from conftest import (
+    FIXTURES,
+    FLOAT64_TOLERANCE,
+    assert_float32_as_accurate_as_transformers,
+    live_torch_and_transformers,
+)
 
 TINY_BLENDERBOT = FIXTURES / "tiny_blenderbot"
 GOLDENS = json.loads((FIXTURES / "tiny_blenderbot_goldens.json").read_text(encoding="utf-8"))
@@ -314,19 +321,25 @@ def test_live_logits_and_generations_match_transformers(
         TINY_BLENDERBOT, attn_implementation="eager", dtype=torch.float64
     ).eval()
     rng = np.random.default_rng(5)
+    ours, theirs, exact = [], [], []
     for _ in range(4):
         ids = rng.integers(3, 64, size=(2, 9))
         ids[:, -1] = 2
         ids[1, 6:] = 0
         mask = (ids != 0).astype(np.int64)
         targets = np.concatenate([np.ones((2, 1), dtype=np.int64), ids[:, :5]], axis=1)
+        tensors = {
+            "input_ids": torch.tensor(ids),
+            "attention_mask": torch.tensor(mask),
+            "decoder_input_ids": torch.tensor(targets),
+        }
         with torch.no_grad():
-            expected = theirs32(
-                input_ids=torch.tensor(ids),
-                attention_mask=torch.tensor(mask),
-                decoder_input_ids=torch.tensor(targets),
-            ).logits.numpy()
-        np.testing.assert_allclose(model32(ids, mask, targets).logits, expected, atol=TOLERANCE)
+            theirs.append(theirs32(**tensors).logits.numpy())
+            exact.append(theirs64(**tensors).logits.numpy())
+        ours.append(model32(ids, mask, targets).logits)
+        np.testing.assert_allclose(
+            model64(ids, mask, targets).logits, exact[-1], rtol=0, atol=FLOAT64_TOLERANCE
+        )
         for settings in ({"num_beams": 1}, {"num_beams": 3, "encoder_no_repeat_ngram_size": 2}):
             with warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore")
@@ -334,6 +347,7 @@ def test_live_logits_and_generations_match_transformers(
                     input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask), **settings
                 )
             assert model64.generate(ids, mask, **settings).tolist() == their_ids.tolist()
+    assert_float32_as_accurate_as_transformers(ours, theirs, exact)
 
 
 @pytest.mark.live
@@ -342,30 +356,36 @@ def test_live_bare_model_matches_transformers(family: str, tmp_path: Path) -> No
     torch, transformers = live_torch_and_transformers()
     source = TINY_BLENDERBOT if family == "Blenderbot" else Path(SAMPLE_CHECKPOINT)
     ours = {"Blenderbot": BlenderbotModel, "BlenderbotSmall": BlenderbotSmallModel}[family]
-    theirs = getattr(transformers, f"{family}Model").from_pretrained(
-        source, attn_implementation="eager", dtype=torch.float32
-    )
     vocab = 64 if family == "Blenderbot" else 16388
     ids = np.array([[5, 6, 7, 8, 2], [9, vocab - 1, 2, 0, 0]])
     mask = (ids != 0).astype(np.int64)
     targets = np.array([[1, 4, 5], [1, 7, 0]])
     target_mask = np.array([[1, 1, 1], [1, 1, 0]])
-    with torch.no_grad():
-        expected = theirs.eval()(
-            input_ids=torch.tensor(ids),
-            attention_mask=torch.tensor(mask),
-            decoder_input_ids=torch.tensor(targets),
-            decoder_attention_mask=torch.tensor(target_mask),
+    expected = {}
+    for dtype in ("float32", "float64"):
+        theirs = getattr(transformers, f"{family}Model").from_pretrained(
+            source, attn_implementation="eager", dtype=getattr(torch, dtype)
         )
+        with torch.no_grad():
+            output = theirs.eval()(
+                input_ids=torch.tensor(ids),
+                attention_mask=torch.tensor(mask),
+                decoder_input_ids=torch.tensor(targets),
+                decoder_attention_mask=torch.tensor(target_mask),
+            )
+        expected[dtype] = [
+            output.last_hidden_state.numpy(),
+            output.encoder_last_hidden_state.numpy(),
+        ]
     for directory in (source, bare_checkpoint(source, tmp_path)):
-        output = ours.from_pretrained(directory)(ids, mask, targets, target_mask)
-        np.testing.assert_allclose(
-            output.last_hidden_state, expected.last_hidden_state.numpy(), atol=TOLERANCE
-        )
-        np.testing.assert_allclose(
-            output.encoder_last_hidden_state,
-            expected.encoder_last_hidden_state.numpy(),
-            atol=TOLERANCE,
+        states = {}
+        for dtype in ("float32", "float64"):
+            output = ours.from_pretrained(directory, dtype=dtype)(ids, mask, targets, target_mask)
+            states[dtype] = [output.last_hidden_state, output.encoder_last_hidden_state]
+        for state, exact in zip(states["float64"], expected["float64"], strict=True):
+            np.testing.assert_allclose(state, exact, rtol=0, atol=FLOAT64_TOLERANCE)
+        assert_float32_as_accurate_as_transformers(
+            states["float32"], expected["float32"], expected["float64"]
         )
 
 
@@ -383,14 +403,21 @@ def test_live_causal_lm_matches_transformers(checkpoint: str, tmp_path: Path) ->
     else:
         family, directory = "Blenderbot", causal_checkpoint(TINY_BLENDERBOT, tmp_path)
     ours = {"Blenderbot": BlenderbotForCausalLM, "BlenderbotSmall": BlenderbotSmallForCausalLM}
-    theirs = getattr(transformers, f"{family}ForCausalLM").from_pretrained(
-        directory, attn_implementation="eager", dtype=torch.float32
-    )
     ids = np.array([[5, 6, 7, 8, 9, 2], [0, 0, 11, 12, 13, 2]])
     mask = (ids != 0).astype(np.int64)
-    with torch.no_grad():
-        expected = theirs.eval()(
-            input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask), use_cache=False
-        ).logits.numpy()
-    model = ours[family].from_pretrained(directory)
-    np.testing.assert_allclose(model(ids, mask).logits, expected, atol=TOLERANCE)
+    expected, logits = {}, {}
+    for dtype in ("float32", "float64"):
+        theirs = getattr(transformers, f"{family}ForCausalLM").from_pretrained(
+            directory, attn_implementation="eager", dtype=getattr(torch, dtype)
+        )
+        with torch.no_grad():
+            expected[dtype] = theirs.eval()(
+                input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask), use_cache=False
+            ).logits.numpy()
+        logits[dtype] = ours[family].from_pretrained(directory, dtype=dtype)(ids, mask).logits
+    np.testing.assert_allclose(
+        logits["float64"], expected["float64"], rtol=0, atol=FLOAT64_TOLERANCE
+    )
+    assert_float32_as_accurate_as_transformers(
+        [logits["float32"]], [expected["float32"]], [expected["float64"]]
+    )

@@ -2,9 +2,10 @@
 ``fixtures/make_model_goldens.py`` (transformers + torch) on ``fixtures/tiny-model``, checked
 here without torch; and a live comparison when torch and transformers' model classes import.
 
-float32 logits must agree within 1e-4; generations are compared in float64 on both sides, where
-they must be identical (on random weights, beam search meets near-ties that float32 rounding
-decides either way).
+float32 logits must agree with the goldens within 1e-4; live, float64 logits agree with
+transformers' within 1e-9 and float32 ones are as accurate as transformers' (conftest.py says
+why); generations are compared in float64 on both sides, where they must be identical (on random
+weights, beam search meets near-ties that float32 rounding decides either way).
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from bbtok.cli import main
 from bbtok.data import SAMPLE_CHECKPOINT
 from bbtok.modeling.seq2seq import BlenderbotSmallForConditionalGeneration, IncrementalDecoder
 
-from conftest import MODEL_GOLDENS
+from conftest import (
+    FLOAT64_TOLERANCE,
+    MODEL_GOLDENS,
+    assert_float32_as_accurate_as_transformers,
+)
 
 TINY_MODEL = SAMPLE_CHECKPOINT
 GOLDENS = json.loads(MODEL_GOLDENS.read_text(encoding="utf-8"))
@@ -196,22 +201,28 @@ def random_batch(seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.live
-def test_live_logits_float32(model32: Model) -> None:
-    reference = live_model("float32")
+def test_live_logits(model32: Model, model64: Model) -> None:
+    reference32, reference64 = live_model("float32"), live_model("float64")
     import torch
 
+    ours, theirs, exact = [], [], []
     for seed in range(10):
         ids, mask = random_batch(seed)
         targets = np.random.default_rng(seed + 100).integers(5, 16388, size=(ids.shape[0], 7))
         targets[:, 0] = 1
+        tensors = {
+            "input_ids": torch.tensor(ids),
+            "attention_mask": torch.tensor(mask),
+            "decoder_input_ids": torch.tensor(targets),
+        }
         with torch.no_grad():
-            expected = reference(
-                input_ids=torch.tensor(ids),
-                attention_mask=torch.tensor(mask),
-                decoder_input_ids=torch.tensor(targets),
-            ).logits.numpy()
-        ours = model32(ids, mask, targets).logits
-        assert np.abs(ours - expected).max() <= LOGITS_TOLERANCE, seed
+            theirs.append(reference32(**tensors).logits.numpy())
+            exact.append(reference64(**tensors).logits.numpy())
+        ours.append(model32(ids, mask, targets).logits)
+        np.testing.assert_allclose(
+            model64(ids, mask, targets).logits, exact[-1], rtol=0, atol=FLOAT64_TOLERANCE
+        )
+    assert_float32_as_accurate_as_transformers(ours, theirs, exact)
 
 
 LIVE_SETTINGS: list[dict[str, Any]] = [
