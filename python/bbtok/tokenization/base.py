@@ -540,7 +540,9 @@ class TokenizerBase(
         if options.return_tensors and options.return_overflowing_tokens:
             batch.pop("overflowing_tokens", None)
             batch.pop("num_truncated_tokens", None)
-        padded, padded_words = self._pad_batch(batch, options.padding(), batch_words)
+        padded, padded_words = self._pad_batch(
+            batch, options.padding(options.return_attention_mask), batch_words
+        )
         return BatchEncoding(padded, tensor_type=options.return_tensors, word_ids=padded_words)
 
     def _prepare_fields(
@@ -623,7 +625,7 @@ class TokenizerBase(
             if return_attention_mask:
                 fields["attention_mask"] = []
         elif padding_strategy != "do_not_pad" or return_attention_mask:
-            padding = options.padding()._replace(return_attention_mask=return_attention_mask)
+            padding = options.padding(return_attention_mask)
             fields, word_ids = self._pad_one(fields, padding, word_ids)
         if options.return_length:
             fields["length"] = len(fields["input_ids"])

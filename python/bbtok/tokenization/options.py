@@ -68,14 +68,16 @@ class CallOptions(NamedTuple):
             padding_strategy="do_not_pad", pad_to_multiple_of=None, return_attention_mask=False
         )
 
-    def padding(self) -> Padding:
-        """How the call pads."""
+    def padding(self, return_attention_mask: bool | None) -> Padding:
+        """How the call pads, adding an attention mask as ``return_attention_mask`` says (the
+        call's own, or one resolved for the model): a sequence's padding is made on every
+        call, so in one construction rather than a copy with ``_replace``."""
         return Padding(
             strategy=self.padding_strategy,
             max_length=self.max_length,
             pad_to_multiple_of=self.pad_to_multiple_of,
             side=self.padding_side,
-            return_attention_mask=self.return_attention_mask,
+            return_attention_mask=return_attention_mask,
         )
 
     def returns_token_type_ids(self, model_input_names: Sequence[str]) -> bool:
@@ -202,6 +204,14 @@ def resolve_strategies(
     >>> resolve_strategies(True, None, None, None, True, 512, has_pad_token=True)
     ('longest', 'do_not_truncate', None)
     """
+    if (
+        padding is False
+        and truncation is None
+        and max_length is None
+        and pad_to_multiple_of is None
+    ):
+        # The defaults, which most calls pass: what the checks below come to for them.
+        return "do_not_pad", "do_not_truncate", None
     check_length("max_length", max_length, MAX_LENGTH_ARGUMENT)
     check_length("pad_to_multiple_of", pad_to_multiple_of, MAX_LENGTH_ARGUMENT)
     if pad_to_multiple_of == 0:
