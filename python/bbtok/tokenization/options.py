@@ -115,12 +115,17 @@ class CallOptions(NamedTuple):
 
 
 def _strategy(
-    name: str, value: object, when_true: str, when_false: str, allowed: tuple[str, ...]
+    name: str,
+    value: object,
+    when_true: str,
+    when_false: str,
+    allowed: tuple[str, ...],
+    none_is_false: bool,
 ) -> str:
     value = getattr(value, "value", value)  # an enum of transformers' strategies
     if value is True:
         return when_true
-    if value is False or value is None:
+    if value is False or (value is None and none_is_false):
         return when_false
     if value not in allowed:
         raise ValueError(f"{name}={value!r} is not valid; use True, False or one of {allowed}")
@@ -128,13 +133,15 @@ def _strategy(
 
 
 def padding_strategy(padding: object) -> str:
-    """``padding`` (True, False, None, a strategy or its enum) as one of
-    :data:`PADDING_STRATEGIES`.
+    """``padding`` (True, False, a strategy or its enum) as one of :data:`PADDING_STRATEGIES`.
+    None is refused, as transformers refuses it (``truncation=None`` is the default, and taken).
 
     >>> padding_strategy(True)
     'longest'
     """
-    return _strategy("padding", padding, "longest", "do_not_pad", PADDING_STRATEGIES)
+    return _strategy(
+        "padding", padding, "longest", "do_not_pad", PADDING_STRATEGIES, none_is_false=False
+    )
 
 
 def truncation_strategy(truncation: object) -> str:
@@ -145,7 +152,12 @@ def truncation_strategy(truncation: object) -> str:
     'longest_first'
     """
     return _strategy(
-        "truncation", truncation, "longest_first", "do_not_truncate", TRUNCATION_STRATEGIES
+        "truncation",
+        truncation,
+        "longest_first",
+        "do_not_truncate",
+        TRUNCATION_STRATEGIES,
+        none_is_false=True,
     )
 
 
