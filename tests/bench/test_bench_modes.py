@@ -3,6 +3,8 @@ that benchmark's own options, with a usage line that names the mode."""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,3 +62,15 @@ def test_the_default_benchmarks_help_lists_the_mode_options(
     usage = capsys.readouterr().out
     assert usage.startswith("usage: bbtok bench [-h]")
     assert "--steady" in usage and "--pipelines" in usage
+
+
+@pytest.mark.parametrize("missing", ["transformers", "tokenizers"])
+def test_without_transformers_the_benchmark_says_what_to_install(
+    missing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, missing, None)  # what `import` then finds: not installed
+    for name in ("TOKENIZERS_PARALLELISM", "RAYON_RS_NUM_CPUS"):  # set by main: restored after
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+    with pytest.raises(SystemExit, match="pip install transformers") as stopped:
+        tokenizer_speed.main(["--megabytes", "0.01"], prog="bbtok bench")
+    assert missing in str(stopped.value)

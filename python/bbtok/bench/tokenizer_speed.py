@@ -484,9 +484,15 @@ def main(
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
     os.environ["RAYON_RS_NUM_CPUS"] = "1"
     warnings.simplefilter("ignore")
-    import tokenizers
-    import transformers
-    from transformers import BlenderbotSmallTokenizer as Reference
+    try:
+        import tokenizers
+        import transformers
+        from transformers import BlenderbotSmallTokenizer as Reference
+    except ImportError as error:
+        raise SystemExit(
+            "the benchmark compares with transformers and HF tokenizers: pip install "
+            f"transformers, or install bbtok with its test extras ({error})"
+        ) from None
 
     from bbtok import BlenderbotSmallTokenizer, BlenderbotSmallTokenizerFast
 
