@@ -19,6 +19,7 @@ import pytest
 from bbtok import BlenderbotSmallTokenizerFast, __version__
 from bbtok.cli import main, model_commands
 from bbtok.cli.checkpoints import RANDOM_WEIGHTS_NOTE, load_model
+from bbtok.data import SAMPLE_CHECKPOINT, TINY_BLENDERBOT
 from bbtok.tokenization.threads import max_threads
 
 from conftest import FIXTURES, MULTILINGUAL_TEXT, SAMPLE_DIR, run_python_child
@@ -265,6 +266,19 @@ def test_chat_with_piped_input_writes_only_replies_to_standard_output(
     replies = captured.out.splitlines()
     assert len(replies) == 2 and all(reply.startswith("bot> ") for reply in replies)
     assert captured.err == RANDOM_WEIGHTS_NOTE + "\n"
+
+
+@pytest.mark.parametrize("sample", ["blenderbot_small", "blenderbot"])
+def test_generate_on_a_shipped_sample_notes_its_random_weights_and_on_a_copy_does_not(
+    sample: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shipped = SAMPLE_CHECKPOINT if sample == "blenderbot_small" else TINY_BLENDERBOT
+    copy = shutil.copytree(shipped, tmp_path / "copy")
+    for directory, note in ((shipped, RANDOM_WEIGHTS_NOTE + "\n"), (copy, "")):
+        assert run("generate", "--model", directory, "--max-new-tokens", "2", "Hello!") == 0
+        captured = capsys.readouterr()
+        assert captured.out.strip()
+        assert captured.err == note, directory
 
 
 def test_chat_on_a_terminal_prompts_on_standard_error(

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from bbtok.cli.defaults import DEFAULT_MODEL_DIR
+from bbtok.data import SAMPLE_CHECKPOINT, TINY_BLENDERBOT
 from bbtok.modeling.config import CONFIG_FILE, MODEL_FILES
 from bbtok.storage import files, hub
 from bbtok.tokenization.pretrained import PIPELINE_FILE
@@ -17,11 +17,15 @@ from bbtok.tokenizer_auto import TOKENIZER_FILES
 CONDITIONAL_GENERATION = "ForConditionalGeneration"
 CAUSAL_LM = "ForCausalLM"
 RANDOM_WEIGHTS_NOTE = (
-    "bbtok: note: the sample checkpoint shipped with bbtok has random weights, so its replies are "
+    "bbtok: note: this sample checkpoint shipped with bbtok has random weights, so its replies are "
     "nonsense; point --model at a real checkpoint for real ones (a hub model id such as "
     "facebook/blenderbot_small-90M or facebook/blenderbot-400M-distill, or a directory with "
     "config.json, the weights and the tokenizer files)"
 )
+
+# The checkpoints shipped in the package (the default --model and the byte-level sample), whose
+# weights are random.
+SHIPPED_SAMPLES = frozenset(os.path.abspath(path) for path in (SAMPLE_CHECKPOINT, TINY_BLENDERBOT))
 
 
 def _resolve(name: str, wanted: hub.FileSet, not_found: str) -> str:
@@ -81,7 +85,7 @@ def load_model(directory: str, dtype: str) -> Any:
     """The encoder-decoder with its output layer that the checkpoint's config.json names (see
     :func:`generating_model_class`), loaded."""
     model = generating_model_class(directory).from_pretrained(directory, dtype=dtype)
-    if os.path.abspath(directory) == os.path.abspath(DEFAULT_MODEL_DIR):
+    if os.path.abspath(directory) in SHIPPED_SAMPLES:
         print(RANDOM_WEIGHTS_NOTE, file=sys.stderr)
     return model
 
