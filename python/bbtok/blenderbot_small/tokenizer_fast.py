@@ -39,9 +39,11 @@ from bbtok.tokenization.threads import checked_thread_count, thread_count
 
 # Batches smaller than this are not worth waking the thread pool for.
 PARALLEL_FROM = 64
-# The fields the core fills, in the model's order (the default model_input_names). A list, as
-# model_input_names is: comparing two lists is cheaper than making a tuple on every short call.
+# The fields the core fills, in the model's order (the default model_input_names): as a list, as
+# the constructor stores model_input_names, and as a tuple, as a caller may assign it. Comparing
+# with both is cheaper than making a tuple of it on every short call.
 CORE_INPUT_NAMES = ["input_ids", "attention_mask"]
+CORE_INPUT_NAMES_FORMS = (CORE_INPUT_NAMES, tuple(CORE_INPUT_NAMES))
 
 
 # The most words ``cache_words`` takes (4,194,304: 4 times the default).
@@ -238,7 +240,7 @@ class BlenderbotSmallTokenizerFast(BlenderbotSmallFamily, TokenizerBase):
         return (
             not split_special_tokens
             and not self._tokens.strip_rules
-            and self.model_input_names == CORE_INPUT_NAMES
+            and self.model_input_names in CORE_INPUT_NAMES_FORMS
         )
 
     def __call__(self, text: Any = None, text_pair: Any = None, *args: Any, **kwargs: Any) -> Any:
