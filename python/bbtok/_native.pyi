@@ -1,5 +1,6 @@
-"""Type stubs of the Rust extension (rust/python/). Only bbtok.blenderbot_small.tokenizer_fast uses
-it directly."""
+"""Type stubs of the Rust extension (rust/python/). Imported through bbtok.native (which says how
+to build it when it is missing) by the fast tokenizer and by ``bbtok encode``'s JSON-lines
+output (bbtok.corpus.sinks)."""
 
 __version__: str
 UNICODE_VERSION: str

@@ -42,7 +42,7 @@ logger = logging.getLogger("bbtok")
 CHAT_TEMPLATE_FILE = "chat_template.jinja"
 CHAT_TEMPLATE_DIR = "additional_chat_templates"
 # The tokenizer_config.json key holding templates in the layout without .jinja files, which
-# transformers still reads.
+# transformers reads too when a directory has no template files.
 CONFIG_KEY = "chat_template"
 
 ChatTemplate = str | dict[str, str]
