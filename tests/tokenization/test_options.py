@@ -64,9 +64,9 @@ def test_strategies_resolve_as_transformers_resolves_them(
     if not has_pad_token:
         reference.pad_token = None
     assert (reference.pad_token is not None) == has_pad_token
+    resolve = partial(resolve_strategies, has_pad_token=has_pad_token)
     combinations = itertools.product(PADDINGS, TRUNCATIONS, MAX_LENGTHS, MULTIPLES, [True, False])
     for case in combinations:
-        resolve = partial(resolve_strategies, has_pad_token=has_pad_token)
         ours = outcome(resolve, *case, model_max_length)
         assert ours == outcome(transformers_resolution, reference, *case), case
 
